@@ -1,0 +1,102 @@
+/**
+ * Deterministic tensor lifetimes. Every tensor made inside `scope(fn)` is freed
+ * when fn returns, except the tensors fn returns (which move to the enclosing
+ * scope) and those marked with `keep()`. Tensors made outside any scope live
+ * until `dispose()`, or until V8 collects their handle (native bytes are
+ * reported to V8 as external memory, so that happens under memory pressure).
+ */
+import { native } from './native.js';
+
+/** Anything a scope can free: tensors. */
+export abstract class ScopedResource {
+  /** Set by keep(): no scope frees this resource. */
+  kept = false;
+
+  constructor() {
+    const top = scopeStack[scopeStack.length - 1];
+    if (top !== undefined) top.push(this);
+  }
+
+  abstract dispose(): void;
+  abstract get isDisposed(): boolean;
+}
+
+const scopeStack: ScopedResource[][] = [];
+
+function collectResources(value: unknown, into: Set<ScopedResource>, depth = 0): void {
+  if (value === null || typeof value !== 'object' || depth > 8) return;
+  if (value instanceof ScopedResource) {
+    into.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) collectResources(item, into, depth + 1);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const item of value.values()) collectResources(item, into, depth + 1);
+    return;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const item of Object.values(value)) collectResources(item, into, depth + 1);
+  }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * Runs fn and frees every tensor it created except those it returns (found in
+ * arrays, Maps and plain objects) and kept ones. fn must be synchronous: an
+ * async fn would let its awaits escape the scope.
+ */
+export function scope<T>(fn: () => T): T {
+  const created: ScopedResource[] = [];
+  scopeStack.push(created);
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    scopeStack.pop();
+    for (const resource of created) if (!resource.kept) resource.dispose();
+    throw error;
+  }
+  scopeStack.pop();
+  if (isPromise(result)) {
+    for (const resource of created) if (!resource.kept) resource.dispose();
+    throw new TypeError('scope(fn): fn returned a Promise; scopes only track synchronous code');
+  }
+  const returned = new Set<ScopedResource>();
+  collectResources(result, returned);
+  const parent = scopeStack[scopeStack.length - 1];
+  for (const resource of created) {
+    if (returned.has(resource)) parent?.push(resource);
+    else if (!resource.kept) resource.dispose();
+  }
+  return result;
+}
+
+/** Exempts a tensor from every scope: it lives until dispose() or garbage collection. */
+export function keep<T extends ScopedResource>(resource: T): T {
+  resource.kept = true;
+  return resource;
+}
+
+/** Frees every tensor found in value (a tensor, array, Map or plain object of them). */
+export function dispose(value: unknown): void {
+  const found = new Set<ScopedResource>();
+  collectResources(value, found);
+  for (const resource of found) resource.dispose();
+}
+
+export interface MemoryInfo {
+  /** Tensor handles alive in native code (not yet disposed nor collected). */
+  tensors: number;
+  /** Bytes of the storages those handles hold (a view counts its storage). */
+  bytes: number;
+}
+
+export function memory(): MemoryInfo {
+  return native.stats();
+}

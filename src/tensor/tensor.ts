@@ -1,0 +1,477 @@
+/**
+ * The Tensor class: a typed handle to one libtorch tensor, with PyTorch's
+ * method names. Methods that make a new tensor return a new Tensor (tracked by
+ * the enclosing scope); methods ending in `_` update in place and return this.
+ */
+import { inspect } from 'node:util';
+
+import { type AnyTypedArray, type DType, dtypeCode, dtypeName, viewBuffer } from './dtype.js';
+import { ScopedResource } from './memory.js';
+import { type NativeHandle, native } from './native.js';
+
+export type MemoryFormat = 'contiguous' | 'channelsLast';
+export type Scalar = number | boolean;
+export type TensorOrScalar = Tensor | Scalar;
+
+/** A nested array of numbers or booleans, as `toArray()` returns it. */
+export type NestedArray = number | boolean | NestedArray[];
+
+export interface ToOptions {
+  dtype?: DType;
+  device?: string;
+  /** Always copy, even when dtype and device already match. */
+  copy?: boolean;
+}
+
+export interface ReduceOptions {
+  keepdim?: boolean;
+}
+
+export interface VarianceOptions extends ReduceOptions {
+  /** Bessel's correction: true (the default) divides by N-1, false by N. */
+  unbiased?: boolean;
+}
+
+export interface BackwardOptions {
+  retainGraph?: boolean;
+  createGraph?: boolean;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? (value.constructor?.name ?? 'an object') : typeof value;
+}
+
+/** The native operand for a tensor-or-number argument. */
+export function operand(value: TensorOrScalar, op: string): NativeHandle | Scalar {
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  return handleOf(value, op);
+}
+
+/** The native handle of a tensor argument, with a TypeError for anything else. */
+export function handleOf(value: Tensor, op: string): NativeHandle {
+  if (!(value instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${describe(value)}`);
+  return value.handle;
+}
+
+export function handlesOf(values: readonly Tensor[], op: string): NativeHandle[] {
+  if (!Array.isArray(values)) throw new TypeError(`${op}: expected an array of Tensors, got ${describe(values)}`);
+  return values.map((value) => handleOf(value, op));
+}
+
+function dims(dim: number | number[] | undefined): number[] | undefined {
+  if (dim === undefined) return undefined;
+  return Array.isArray(dim) ? dim : [dim];
+}
+
+export class Tensor extends ScopedResource {
+  #handle: NativeHandle;
+  #disposed = false;
+  #shape: number[] | undefined;
+  #dtype: DType | undefined;
+
+  /** Wraps a native handle; users make tensors with the creation functions. */
+  constructor(handle: NativeHandle) {
+    super();
+    this.#handle = handle;
+  }
+
+  /** The native handle, for the library's own modules. */
+  get handle(): NativeHandle {
+    return this.#handle;
+  }
+
+  // ---- inspection -------------------------------------------------------
+
+  get shape(): number[] {
+    this.#shape ??= native.shape(this.#handle);
+    return [...this.#shape];
+  }
+
+  get ndim(): number {
+    this.#shape ??= native.shape(this.#handle);
+    return this.#shape.length;
+  }
+
+  get dtype(): DType {
+    this.#dtype ??= dtypeName(native.dtype(this.#handle));
+    return this.#dtype;
+  }
+
+  get device(): string {
+    return native.device(this.#handle);
+  }
+
+  get numel(): number {
+    return native.numel(this.#handle);
+  }
+
+  get strides(): number[] {
+    return native.strides(this.#handle);
+  }
+
+  /** Size of one dimension (negative counts from the end). */
+  size(dim: number): number {
+    const shape = this.shape;
+    const d = dim < 0 ? dim + shape.length : dim;
+    if (d < 0 || d >= shape.length) {
+      throw new RangeError(`size: dimension ${dim} is out of range for a ${shape.length}-d tensor`);
+    }
+    return shape[d]!;
+  }
+
+  isContiguous(memoryFormat: MemoryFormat = 'contiguous'): boolean {
+    return native.isContiguous(this.#handle, memoryFormat === 'channelsLast');
+  }
+
+  /** A copy of the elements in row-major order (half types as float32, int64 as BigInt64Array). */
+  data(): AnyTypedArray {
+    return viewBuffer(native.toBuffer(this.#handle), this.dtype);
+  }
+
+  /** The single element as a number. */
+  item(): number {
+    return native.item(this.#handle);
+  }
+
+  /** The elements as nested arrays of numbers (booleans for a bool tensor). */
+  toArray(): NestedArray {
+    const values = this.data();
+    const isBool = this.dtype === 'bool';
+    const read = (i: number): number | boolean => {
+      const v = values[i]!;
+      return isBool ? v !== 0 : Number(v);
+    };
+    const shape = this.shape;
+    if (shape.length === 0) return read(0);
+    let offset = 0;
+    const build = (depth: number): NestedArray[] => {
+      const out: NestedArray[] = [];
+      for (let i = 0; i < shape[depth]!; i++) {
+        out.push(depth === shape.length - 1 ? read(offset++) : build(depth + 1));
+      }
+      return out;
+    };
+    return build(0);
+  }
+
+  override toString(): string {
+    if (this.#disposed) return 'Tensor(disposed)';
+    return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})\n${native.format(this.#handle)}`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  // ---- lifetime -----------------------------------------------------------
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    native.dispose(this.#handle);
+  }
+
+  get isDisposed(): boolean {
+    return this.#disposed;
+  }
+
+  // ---- elementwise math ---------------------------------------------------
+
+  add(other: TensorOrScalar, alpha?: number): Tensor {
+    return new Tensor(native.add(this.#handle, operand(other, 'add'), alpha));
+  }
+  sub(other: TensorOrScalar, alpha?: number): Tensor {
+    return new Tensor(native.sub(this.#handle, operand(other, 'sub'), alpha));
+  }
+  mul(other: TensorOrScalar): Tensor {
+    return new Tensor(native.mul(this.#handle, operand(other, 'mul')));
+  }
+  div(other: TensorOrScalar): Tensor {
+    return new Tensor(native.div(this.#handle, operand(other, 'div')));
+  }
+  pow(exponent: TensorOrScalar): Tensor {
+    return new Tensor(native.pow(this.#handle, operand(exponent, 'pow')));
+  }
+  remainder(other: TensorOrScalar): Tensor {
+    return new Tensor(native.remainder(this.#handle, operand(other, 'remainder')));
+  }
+  maximum(other: Tensor): Tensor {
+    return new Tensor(native.maximum(this.#handle, handleOf(other, 'maximum')));
+  }
+  minimum(other: Tensor): Tensor {
+    return new Tensor(native.minimum(this.#handle, handleOf(other, 'minimum')));
+  }
+  matmul(other: Tensor): Tensor {
+    return new Tensor(native.matmul(this.#handle, handleOf(other, 'matmul')));
+  }
+  neg(): Tensor {
+    return new Tensor(native.neg(this.#handle));
+  }
+  abs(): Tensor {
+    return new Tensor(native.abs(this.#handle));
+  }
+  exp(): Tensor {
+    return new Tensor(native.exp(this.#handle));
+  }
+  log(): Tensor {
+    return new Tensor(native.log(this.#handle));
+  }
+  sqrt(): Tensor {
+    return new Tensor(native.sqrt(this.#handle));
+  }
+  rsqrt(): Tensor {
+    return new Tensor(native.rsqrt(this.#handle));
+  }
+  square(): Tensor {
+    return new Tensor(native.square(this.#handle));
+  }
+  sign(): Tensor {
+    return new Tensor(native.sign(this.#handle));
+  }
+  floor(): Tensor {
+    return new Tensor(native.floor(this.#handle));
+  }
+  sigmoid(): Tensor {
+    return new Tensor(native.sigmoid(this.#handle));
+  }
+  tanh(): Tensor {
+    return new Tensor(native.tanh(this.#handle));
+  }
+  relu(): Tensor {
+    return new Tensor(native.relu(this.#handle));
+  }
+  leakyRelu(negativeSlope = 0.01): Tensor {
+    return new Tensor(native.leakyRelu(this.#handle, negativeSlope));
+  }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
+    return new Tensor(native.gelu(this.#handle, approximate));
+  }
+  clamp(min?: number, max?: number): Tensor {
+    if (min === undefined && max === undefined) throw new TypeError('clamp: give min, max or both');
+    return new Tensor(native.clamp(this.#handle, min, max));
+  }
+  isnan(): Tensor {
+    return new Tensor(native.isnan(this.#handle));
+  }
+  isfinite(): Tensor {
+    return new Tensor(native.isfinite(this.#handle));
+  }
+  logicalNot(): Tensor {
+    return new Tensor(native.logicalNot(this.#handle));
+  }
+
+  // ---- comparisons ---------------------------------------------------------
+
+  eq(other: TensorOrScalar): Tensor {
+    return new Tensor(native.eq(this.#handle, operand(other, 'eq')));
+  }
+  ne(other: TensorOrScalar): Tensor {
+    return new Tensor(native.ne(this.#handle, operand(other, 'ne')));
+  }
+  lt(other: TensorOrScalar): Tensor {
+    return new Tensor(native.lt(this.#handle, operand(other, 'lt')));
+  }
+  le(other: TensorOrScalar): Tensor {
+    return new Tensor(native.le(this.#handle, operand(other, 'le')));
+  }
+  gt(other: TensorOrScalar): Tensor {
+    return new Tensor(native.gt(this.#handle, operand(other, 'gt')));
+  }
+  ge(other: TensorOrScalar): Tensor {
+    return new Tensor(native.ge(this.#handle, operand(other, 'ge')));
+  }
+  /** True when every element is within atol + rtol * |other| (like torch.allclose). */
+  allclose(other: Tensor, rtol = 1e-5, atol = 1e-8, equalNan = false): boolean {
+    return native.allclose(this.#handle, handleOf(other, 'allclose'), rtol, atol, equalNan);
+  }
+
+  // ---- reductions ----------------------------------------------------------
+
+  sum(dim?: number | number[], options: ReduceOptions & { dtype?: DType } = {}): Tensor {
+    const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
+    return new Tensor(native.sum(this.#handle, dims(dim), options.keepdim ?? false, dtype));
+  }
+  mean(dim?: number | number[], options: ReduceOptions = {}): Tensor {
+    return new Tensor(native.mean(this.#handle, dims(dim), options.keepdim ?? false));
+  }
+  /** The largest element, or the largest along dim (values only; argmax gives indices). */
+  max(dim?: number, options: ReduceOptions = {}): Tensor {
+    return new Tensor(native.max(this.#handle, dim, options.keepdim ?? false));
+  }
+  min(dim?: number, options: ReduceOptions = {}): Tensor {
+    return new Tensor(native.min(this.#handle, dim, options.keepdim ?? false));
+  }
+  argmax(dim?: number, options: ReduceOptions = {}): Tensor {
+    return new Tensor(native.argmax(this.#handle, dim, options.keepdim ?? false));
+  }
+  argmin(dim?: number, options: ReduceOptions = {}): Tensor {
+    return new Tensor(native.argmin(this.#handle, dim, options.keepdim ?? false));
+  }
+  std(dim?: number | number[], options: VarianceOptions = {}): Tensor {
+    const correction = (options.unbiased ?? true) ? 1 : 0;
+    return new Tensor(native.std(this.#handle, dims(dim), correction, options.keepdim ?? false));
+  }
+  var(dim?: number | number[], options: VarianceOptions = {}): Tensor {
+    const correction = (options.unbiased ?? true) ? 1 : 0;
+    return new Tensor(native.var(this.#handle, dims(dim), correction, options.keepdim ?? false));
+  }
+  norm(p = 2, dim?: number | number[], options: ReduceOptions = {}): Tensor {
+    return new Tensor(native.norm(this.#handle, p, dims(dim), options.keepdim ?? false));
+  }
+
+  // ---- shape -----------------------------------------------------------------
+
+  reshape(shape: number[]): Tensor {
+    return new Tensor(native.reshape(this.#handle, shape));
+  }
+  /** A view with a new shape; fails where the strides do not allow one (use reshape). */
+  view(shape: number[]): Tensor {
+    return new Tensor(native.view(this.#handle, shape));
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return new Tensor(native.flatten(this.#handle, startDim, endDim));
+  }
+  squeeze(dim?: number): Tensor {
+    return new Tensor(native.squeeze(this.#handle, dim));
+  }
+  unsqueeze(dim: number): Tensor {
+    return new Tensor(native.unsqueeze(this.#handle, dim));
+  }
+  permute(dims: number[]): Tensor {
+    return new Tensor(native.permute(this.#handle, dims));
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return new Tensor(native.transpose(this.#handle, dim0, dim1));
+  }
+  /** The tensor laid out densely in the given memory format (channelsLast = NHWC in memory). */
+  contiguous(memoryFormat: MemoryFormat = 'contiguous'): Tensor {
+    return new Tensor(native.contiguous(this.#handle, memoryFormat === 'channelsLast'));
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return new Tensor(native.narrow(this.#handle, dim, start, length));
+  }
+  select(dim: number, index: number): Tensor {
+    return new Tensor(native.select(this.#handle, dim, index));
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return new Tensor(native.indexSelect(this.#handle, dim, handleOf(index, 'indexSelect')));
+  }
+  gather(dim: number, index: Tensor): Tensor {
+    return new Tensor(native.gather(this.#handle, dim, handleOf(index, 'gather')));
+  }
+  expand(shape: number[]): Tensor {
+    return new Tensor(native.expand(this.#handle, shape));
+  }
+  repeat(repeats: number[]): Tensor {
+    return new Tensor(native.repeat(this.#handle, repeats));
+  }
+  flip(dims: number[]): Tensor {
+    return new Tensor(native.flip(this.#handle, dims));
+  }
+  /** Constant padding; pads lists (before, after) pairs from the last dimension backwards, as F.pad. */
+  pad(pads: number[], value = 0): Tensor {
+    return new Tensor(native.pad(this.#handle, pads, value));
+  }
+
+  // ---- conversion --------------------------------------------------------------
+
+  /** Converts dtype and/or device; returns a new handle (sharing storage when nothing changes, unless copy). */
+  to(target: DType | ToOptions): Tensor {
+    const options: ToOptions = typeof target === 'string' ? { dtype: target } : target;
+    const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
+    return new Tensor(native.to(this.#handle, dtype, options.device, options.copy ?? false));
+  }
+  float(): Tensor {
+    return this.to('float32');
+  }
+  clone(): Tensor {
+    return new Tensor(native.clone(this.#handle));
+  }
+
+  // ---- in place ------------------------------------------------------------------
+
+  add_(other: TensorOrScalar, alpha?: number): this {
+    native.add_(this.#handle, operand(other, 'add_'), alpha);
+    return this;
+  }
+  sub_(other: TensorOrScalar, alpha?: number): this {
+    native.sub_(this.#handle, operand(other, 'sub_'), alpha);
+    return this;
+  }
+  mul_(other: TensorOrScalar): this {
+    native.mul_(this.#handle, operand(other, 'mul_'));
+    return this;
+  }
+  div_(other: TensorOrScalar): this {
+    native.div_(this.#handle, operand(other, 'div_'));
+    return this;
+  }
+  addcmul_(tensor1: Tensor, tensor2: Tensor, value = 1): this {
+    native.addcmul_(this.#handle, handleOf(tensor1, 'addcmul_'), handleOf(tensor2, 'addcmul_'), value);
+    return this;
+  }
+  addcdiv_(tensor1: Tensor, tensor2: Tensor, value = 1): this {
+    native.addcdiv_(this.#handle, handleOf(tensor1, 'addcdiv_'), handleOf(tensor2, 'addcdiv_'), value);
+    return this;
+  }
+  copy_(source: Tensor): this {
+    native.copy_(this.#handle, handleOf(source, 'copy_'));
+    return this;
+  }
+  zero_(): this {
+    native.zero_(this.#handle);
+    return this;
+  }
+  fill_(value: Scalar): this {
+    native.fill_(this.#handle, value);
+    return this;
+  }
+  clamp_(min?: number, max?: number): this {
+    if (min === undefined && max === undefined) throw new TypeError('clamp_: give min, max or both');
+    native.clamp_(this.#handle, min, max);
+    return this;
+  }
+  uniform_(low = 0, high = 1): this {
+    native.uniform_(this.#handle, low, high);
+    return this;
+  }
+  normal_(mean = 0, std = 1): this {
+    native.normal_(this.#handle, mean, std);
+    return this;
+  }
+
+  // ---- autograd ------------------------------------------------------------------
+
+  get requiresGrad(): boolean {
+    return native.requiresGrad(this.#handle);
+  }
+  set requiresGrad(flag: boolean) {
+    native.requiresGrad_(this.#handle, flag);
+  }
+  requiresGrad_(flag = true): this {
+    native.requiresGrad_(this.#handle, flag);
+    return this;
+  }
+  get isLeaf(): boolean {
+    return native.isLeaf(this.#handle);
+  }
+  /** The accumulated gradient as a new handle, or undefined before any backward pass. */
+  get grad(): Tensor | undefined {
+    const g = native.grad(this.#handle);
+    return g === undefined ? undefined : new Tensor(g);
+  }
+  set grad(value: Tensor | undefined) {
+    native.setGrad(this.#handle, value === undefined ? undefined : handleOf(value, 'grad'));
+  }
+  /** Accumulates d(this)/d(leaf) into every leaf's .grad; a non-scalar needs `gradient`. */
+  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
+    const g = gradient === undefined ? undefined : handleOf(gradient, 'backward');
+    native.backward(this.#handle, g, options.retainGraph ?? false, options.createGraph ?? false);
+  }
+  /** The same values, cut from the autograd graph. */
+  detach(): Tensor {
+    return new Tensor(native.detach(this.#handle));
+  }
+}
