@@ -126,8 +126,10 @@ export function empty(shape: number[], options: CreationOptions = {}): Tensor {
   return finish(new Tensor(native.empty(checkShape(shape, 'empty'), code(options, 'float32'), options.device)), options);
 }
 
+/** A tensor filled with value: float32 unless options.dtype says otherwise (bool for a boolean). */
 export function full(shape: number[], value: number | boolean, options: CreationOptions = {}): Tensor {
-  const fallback: DType = typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int64' : 'float32';
+  // JS cannot tell 2 from 2.0, so unlike torch.full an integral value does not imply int64.
+  const fallback: DType = typeof value === 'boolean' ? 'bool' : 'float32';
   return finish(
     new Tensor(native.full(checkShape(shape, 'full'), value, code(options, fallback), options.device)),
     options,
