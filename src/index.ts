@@ -1,2 +1,4 @@
 /** skipstudio: deep residual networks in TypeScript over libtorch. */
 export * from './tensor/index.js';
+export * from './nn/index.js';
+export * from './optim/index.js';

@@ -253,12 +253,14 @@ Napi::Value IsLeaf(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), TensorArg(info, 0).is_leaf());
 }
 
-// Copies the elements out in logical (row-major) order. Half-precision types
-// come out as float32, bool as uint8, since JS has no typed arrays for them.
+// Copies the elements out in logical (row-major) order. Unless raw bytes are
+// asked for (serialisation), half-precision types come out as float32 and
+// bool as uint8, since JS has no typed arrays for them.
 Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
   at::Tensor t = TensorArg(info, 0).detach();
-  if (t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf) t = t.to(at::kFloat);
-  if (t.scalar_type() == at::kBool) t = t.to(at::kByte);
+  bool raw = !IsMissing(info, 1) && BoolArg(info, 1);
+  if (!raw && (t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf)) t = t.to(at::kFloat);
+  if (!raw && t.scalar_type() == at::kBool) t = t.to(at::kByte);
   t = t.to(at::kCPU).contiguous();
   size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
   auto buffer = Napi::ArrayBuffer::New(info.Env(), nbytes);

@@ -102,6 +102,11 @@ Napi::Value ForeachAdd_(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Out of place: [self[i] + alpha * other[i]], leaving the inputs untouched.
+Napi::Value ForeachAdd(const Napi::CallbackInfo& info) {
+  return WrapList(info.Env(), at::_foreach_add(TensorListArg(info, 0), TensorListArg(info, 1), ScalarOr(info, 2, 1)));
+}
+
 Napi::Value ForeachMul_(const Napi::CallbackInfo& info) {
   auto self = TensorListArg(info, 0);
   if (IsScalar(info, 1)) at::_foreach_mul_(self, ScalarArg(info, 1));
@@ -174,6 +179,7 @@ void RegisterInplace(Napi::Env env, Napi::Object exports) {
   Export<Uniform_>(env, exports, "uniform_");
   Export<Normal_>(env, exports, "normal_");
   Export<ForeachAdd_>(env, exports, "foreachAdd_");
+  Export<ForeachAdd>(env, exports, "foreachAdd");
   Export<ForeachMul_>(env, exports, "foreachMul_");
   Export<ForeachDiv_>(env, exports, "foreachDiv_");
   Export<ForeachAddcmul_>(env, exports, "foreachAddcmul_");

@@ -198,3 +198,8 @@ export function fullLike(like: Tensor, value: number | boolean, options: Creatio
   const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
   return finish(new Tensor(native.fullLike(handleOf(like, 'fullLike'), value, dtype)), options);
 }
+
+/** A tensor from raw little-endian bytes of the given dtype (the inverse of Tensor.bytes()). */
+export function fromBytes(bytes: Uint8Array, shape: number[], dtype: DType, options: CreationOptions = {}): Tensor {
+  return finish(new Tensor(native.fromBuffer(bytes, checkShape(shape, 'fromBytes'), dtypeCode(dtype), options.device)), options);
+}

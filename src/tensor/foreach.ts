@@ -22,6 +22,12 @@ export function foreachAdd_(self: Tensor[], other: Tensor[] | number, alpha?: nu
   }
 }
 
+/** [self[i] + alpha * other[i]] as new tensors. */
+export function foreachAdd(self: Tensor[], other: Tensor[], alpha = 1): Tensor[] {
+  const [a, b] = lists('foreachAdd', self, other);
+  return native.foreachAdd(a!, b!, alpha).map((h) => new Tensor(h!));
+}
+
 export function foreachMul_(self: Tensor[], other: Tensor[] | number): void {
   if (typeof other === 'number') native.foreachMul_(handlesOf(self, 'foreachMul_'), other);
   else {

@@ -31,7 +31,7 @@ export interface NativeBinding {
   isContiguous(h: H, channelsLast?: boolean): boolean;
   requiresGrad(h: H): boolean;
   isLeaf(h: H): boolean;
-  toBuffer(h: H): ArrayBuffer;
+  toBuffer(h: H, raw?: boolean): ArrayBuffer;
   fromBuffer(data: ArrayBufferView, shape: number[], dtype: number, device?: string): H;
   item(h: H): number;
   format(h: H): string;
@@ -159,6 +159,7 @@ export interface NativeBinding {
   uniform_(a: H, low: number, high: number): void;
   normal_(a: H, mean: number, std: number): void;
   foreachAdd_(list: H[], other: H[] | number, alpha?: number): void;
+  foreachAdd(list: H[], other: H[], alpha?: number): H[];
   foreachMul_(list: H[], other: H[] | number): void;
   foreachDiv_(list: H[], other: H[] | number): void;
   foreachAddcmul_(list: H[], t1: H[], t2: H[], value?: number): void;

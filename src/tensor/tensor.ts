@@ -130,6 +130,11 @@ export class Tensor extends ScopedResource {
     return viewBuffer(native.toBuffer(this.#handle), this.dtype);
   }
 
+  /** The elements' raw little-endian bytes in row-major order, in the tensor's own dtype (for serialisation). */
+  bytes(): Uint8Array {
+    return new Uint8Array(native.toBuffer(this.#handle, true));
+  }
+
   /** The single element as a number. */
   item(): number {
     return native.item(this.#handle);

@@ -1,0 +1,124 @@
+/**
+ * summary(model, inputShape): every layer with its output shape, parameter
+ * count and forward FLOPs, then the totals a report needs (parameters,
+ * parameter tensors = "learnable layers", FLOPs). Shapes come from a real
+ * forward pass of one zero-filled sample, so they are exact.
+ */
+import { type Tensor, noGrad, scope, zeros } from '../tensor/index.js';
+import { Conv2d, Linear } from './layers.js';
+import { Module } from './module.js';
+
+export interface LayerSummary {
+  name: string;
+  type: string;
+  depth: number;
+  outputShape: number[];
+  /** Parameters of this module and its descendants. */
+  parameters: number;
+  /** Forward FLOPs (2 per multiply-add) of this module and its descendants, for one sample. */
+  flops: number;
+}
+
+export interface ModelSummary {
+  model: string;
+  inputShape: number[];
+  layers: LayerSummary[];
+  totalParameters: number;
+  /** parameters().length: what the course calls the number of learnable layers. */
+  parameterTensors: number;
+  totalFlops: number;
+  /** The table, ready to print or paste into a report. */
+  text: string;
+}
+
+/** FLOPs of the layer itself (convolutions and linear layers; elementwise work is negligible beside them). */
+function ownFlops(module: Module, output: Tensor): number {
+  const perSample = output.numel / Math.max(1, output.shape[0] ?? 1);
+  if (module instanceof Conv2d) {
+    const macsPerOutput = (module.inChannels / module.groups) * module.kernelSize[0] * module.kernelSize[1];
+    return 2 * macsPerOutput * perSample;
+  }
+  if (module instanceof Linear) return 2 * module.inFeatures * perSample;
+  return 0;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function formatFlops(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(2)} K`;
+  return String(n);
+}
+
+/** Summarises model for inputs of shape inputShape (without the batch dimension, e.g. [3, 32, 32]). */
+export function summary(model: Module, inputShape: number[]): ModelSummary {
+  const named = model.namedModules();
+  const records = new Map<Module, { outputShape: number[]; flops: number }>();
+  const originals = named.map(([, m]) => [m, Object.getOwnPropertyDescriptor(m, 'forward')] as const);
+  for (const [, m] of named) {
+    const forward = m.forward.bind(m);
+    Object.defineProperty(m, 'forward', {
+      configurable: true,
+      writable: true,
+      value: (...inputs: Tensor[]) => {
+        const out = forward(...inputs);
+        records.set(m, { outputShape: out.shape, flops: ownFlops(m, out) });
+        return out;
+      },
+    });
+  }
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    scope(() => noGrad(() => model.forward(zeros([1, ...inputShape]))));
+  } finally {
+    for (const [m, descriptor] of originals) {
+      if (descriptor === undefined) delete (m as { forward?: unknown }).forward;
+      else Object.defineProperty(m, 'forward', descriptor);
+    }
+    model.train(wasTraining);
+  }
+
+  const subtreeFlops = (m: Module): number =>
+    (records.get(m)?.flops ?? 0) + m.children().reduce((sum, c) => sum + subtreeFlops(c), 0);
+  const layers: LayerSummary[] = named
+    .filter(([name]) => name !== '')
+    .map(([name, m]) => ({
+      name,
+      type: m.constructor.name,
+      depth: name.split('.').filter((part) => !/^\d+$/.test(part)).length - 1,
+      outputShape: records.get(m)?.outputShape ?? [],
+      parameters: m.numParameters(),
+      flops: subtreeFlops(m),
+    }));
+  const totalParameters = model.numParameters();
+  const parameterTensors = model.parameters().length;
+  const totalFlops = subtreeFlops(model);
+
+  const rows = layers.map((l) => [
+    `${'  '.repeat(l.depth)}${l.name} (${l.type})`,
+    l.outputShape.length ? `[${l.outputShape.join(', ')}]` : '(not called)',
+    formatCount(l.parameters),
+    formatFlops(l.flops),
+  ]);
+  const header = ['Layer (type)', 'Output shape', 'Params', 'FLOPs'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
+  const text = [
+    `${model.constructor.name} for input [${inputShape.join(', ')}]`,
+    rule,
+    line(header),
+    rule,
+    ...rows.map(line),
+    rule,
+    `Total parameters:                  ${formatCount(totalParameters)}`,
+    `Parameter tensors (learnable layers): ${parameterTensors}`,
+    `Forward FLOPs per sample:          ${formatFlops(totalFlops)}`,
+  ].join('\n');
+  return { model: model.constructor.name, inputShape, layers, totalParameters, parameterTensors, totalFlops, text };
+}

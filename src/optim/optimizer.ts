@@ -1,0 +1,125 @@
+/**
+ * The optimizer base: parameter groups with their own hyper-parameters,
+ * per-parameter state, and a state dict in PyTorch's layout
+ * ({ state: {index: {...}}, paramGroups: [{...hyper, params: [indices]}] })
+ * so that training resumes exactly.
+ */
+import { Tensor, dispose, gradsOf, keep, noGrad, scope, zeroGrads } from '../tensor/index.js';
+
+export type ParamState = Record<string, Tensor | number>;
+
+export interface GroupInput<H> {
+  params: Tensor[];
+  /** Hyper-parameters that override the optimizer's defaults for this group. */
+  options?: Partial<H>;
+}
+
+export type ParamGroup<H> = H & { params: Tensor[] };
+
+export interface OptimizerStateDict<H> {
+  state: Record<number, ParamState>;
+  paramGroups: (H & { params: number[] })[];
+}
+
+export abstract class Optimizer<H extends { lr: number }> {
+  readonly paramGroups: ParamGroup<H>[];
+  readonly state = new Map<Tensor, ParamState>();
+
+  constructor(params: Tensor[] | GroupInput<H>[], defaults: H) {
+    const groups: GroupInput<H>[] =
+      params.length > 0 && params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as GroupInput<H>[]);
+    if (groups.length === 0 || groups.every((g) => g.params.length === 0)) {
+      throw new RangeError(`${this.constructor.name}: got an empty parameter list`);
+    }
+    this.paramGroups = groups.map((g) => {
+      const group = { ...defaults, ...g.options, params: [...g.params] } as ParamGroup<H>;
+      this.validate(group);
+      return group;
+    });
+  }
+
+  /** Checks one group's hyper-parameters, throwing a RangeError that says what to fix. */
+  protected validate(group: H): void {
+    if (!(group.lr >= 0)) throw new RangeError(`${this.constructor.name}: learning rate must be >= 0, got ${group.lr}`);
+  }
+
+  /** Updates one group's parameters (those with gradients) from their gradients. */
+  protected abstract updateGroup(group: ParamGroup<H>, params: Tensor[], grads: Tensor[]): void;
+
+  /** One update of every parameter that has a gradient. */
+  step(): void {
+    scope(() =>
+      noGrad(() => {
+        for (const group of this.paramGroups) {
+          const grads = gradsOf(group.params);
+          const params = group.params.filter((_, i) => grads[i] !== undefined);
+          if (params.length > 0) this.updateGroup(group, params, grads.filter((g): g is Tensor => g !== undefined));
+        }
+      }),
+    );
+  }
+
+  zeroGrad(setToNone = true): void {
+    for (const group of this.paramGroups) zeroGrads(group.params, setToNone);
+  }
+
+  /** The state of p, created on first use. Tensors stored in it must be kept. */
+  protected stateOf(p: Tensor): ParamState {
+    let s = this.state.get(p);
+    if (s === undefined) {
+      s = {};
+      this.state.set(p, s);
+    }
+    return s;
+  }
+
+  #allParams(): Tensor[] {
+    return this.paramGroups.flatMap((g) => g.params);
+  }
+
+  /** State and hyper-parameters; the state's tensors are the optimizer's own (save them, do not dispose). */
+  stateDict(): OptimizerStateDict<H> {
+    const index = new Map(this.#allParams().map((p, i) => [p, i]));
+    const state: Record<number, ParamState> = {};
+    for (const [p, s] of this.state) state[index.get(p)!] = { ...s };
+    let next = 0;
+    const paramGroups = this.paramGroups.map(({ params, ...hyper }) => ({
+      ...(hyper as unknown as H),
+      params: params.map(() => next++),
+    }));
+    return { state, paramGroups };
+  }
+
+  /** Restores state saved by stateDict() for the same parameters in the same order. */
+  loadStateDict(saved: OptimizerStateDict<H>): void {
+    const params = this.#allParams();
+    if (saved.paramGroups.length !== this.paramGroups.length) {
+      throw new Error(`${this.constructor.name}.loadStateDict: ${saved.paramGroups.length} parameter groups saved, ${this.paramGroups.length} here`);
+    }
+    saved.paramGroups.forEach((g, i) => {
+      if (g.params.length !== this.paramGroups[i]!.params.length) {
+        throw new Error(`${this.constructor.name}.loadStateDict: group ${i} has ${g.params.length} parameters saved, ${this.paramGroups[i]!.params.length} here`);
+      }
+      const { params: _ignored, ...hyper } = g;
+      Object.assign(this.paramGroups[i]!, hyper);
+    });
+    for (const s of this.state.values()) dispose(s);
+    this.state.clear();
+    for (const [key, s] of Object.entries(saved.state)) {
+      const p = params[Number(key)];
+      if (p === undefined) throw new Error(`${this.constructor.name}.loadStateDict: state for parameter ${key}, which does not exist`);
+      const copy: ParamState = {};
+      for (const [name, value] of Object.entries(s)) {
+        if (value instanceof Tensor) {
+          if (value.shape.join(',') !== p.shape.join(',')) {
+            throw new Error(`${this.constructor.name}.loadStateDict: state ${key}.${name} has shape [${value.shape.join(', ')}], parameter has [${p.shape.join(', ')}]`);
+          }
+          copy[name] = keep(value.to({ dtype: p.dtype, copy: true }));
+        } else {
+          copy[name] = value;
+        }
+      }
+      this.state.set(p, copy);
+    }
+  }
+}
