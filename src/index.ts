@@ -2,3 +2,5 @@
 export * from './tensor/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
+export * from './io/index.js';
+export * from './models/index.js';

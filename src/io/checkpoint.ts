@@ -1,0 +1,133 @@
+/**
+ * Training checkpoints: model weights, optimizer state, schedule state,
+ * epoch/step, the random generator's state and the run's config, in one
+ * safetensors file written atomically. Tensors are stored under
+ * `model.<key>`, `optimizer.<param>.<name>` and `rng_state`; everything else
+ * travels as JSON in the header's metadata. No pickle, nothing executable.
+ */
+import type { Module, StateDict } from '../nn/index.js';
+import type { LRScheduler, Optimizer, OptimizerStateDict, ParamState, SchedulerState } from '../optim/index.js';
+import { type Tensor, dispose, getRngState, scope, setRngState } from '../tensor/index.js';
+import { loadSafetensorsWithMetadata, saveSafetensors } from './safetensors.js';
+
+export const CHECKPOINT_FORMAT = 'skipstudio-checkpoint/1';
+
+export interface CheckpointInfo {
+  epoch: number;
+  step: number;
+  config?: unknown;
+  /** Anything else a trainer wants back on resume (e.g. the data order's seed). */
+  extra?: Record<string, unknown>;
+}
+
+export interface SaveCheckpointOptions extends CheckpointInfo {
+  model: Module;
+  optimizer?: Optimizer<{ lr: number }>;
+  scheduler?: LRScheduler;
+}
+
+interface TrainingMetadata extends CheckpointInfo {
+  optimizer?: { paramGroups: OptimizerStateDict<{ lr: number }>['paramGroups']; scalars: Record<string, Record<string, number>> };
+  scheduler?: SchedulerState;
+}
+
+export interface Checkpoint extends CheckpointInfo {
+  modelState: StateDict;
+  optimizerState?: OptimizerStateDict<{ lr: number }>;
+  schedulerState?: SchedulerState;
+  rngState?: Tensor;
+  /** Frees the checkpoint's tensors. */
+  dispose(): void;
+}
+
+export function saveCheckpoint(path: string, options: SaveCheckpointOptions): void {
+  scope(() => {
+    const tensors: Record<string, Tensor> = {};
+    for (const [key, t] of Object.entries(options.model.stateDict())) tensors[`model.${key}`] = t;
+    const metadata: TrainingMetadata = { epoch: options.epoch, step: options.step, config: options.config, extra: options.extra };
+    if (options.optimizer !== undefined) {
+      const state = options.optimizer.stateDict();
+      const scalars: Record<string, Record<string, number>> = {};
+      for (const [index, paramState] of Object.entries(state.state)) {
+        for (const [name, value] of Object.entries(paramState)) {
+          if (typeof value === 'number') (scalars[index] ??= {})[name] = value;
+          else tensors[`optimizer.${index}.${name}`] = value;
+        }
+      }
+      metadata.optimizer = { paramGroups: state.paramGroups, scalars };
+    }
+    if (options.scheduler !== undefined) metadata.scheduler = options.scheduler.stateDict();
+    tensors.rng_state = getRngState();
+    saveSafetensors(tensors, path, { format: CHECKPOINT_FORMAT, training: JSON.stringify(metadata) });
+  });
+}
+
+export function loadCheckpoint(path: string): Checkpoint {
+  const { tensors, metadata } = loadSafetensorsWithMetadata(path);
+  const fail = (problem: string): never => {
+    dispose(tensors);
+    throw new Error(`${path}: not a skipstudio checkpoint: ${problem}`);
+  };
+  if (metadata.format !== CHECKPOINT_FORMAT) fail(`format is ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
+  let training: TrainingMetadata;
+  try {
+    training = JSON.parse(metadata.training ?? '') as TrainingMetadata;
+  } catch {
+    return fail('its training metadata is not JSON');
+  }
+  if (!Number.isInteger(training.epoch) || !Number.isInteger(training.step)) fail('epoch and step must be integers');
+  const modelState: StateDict = {};
+  const optimizerTensors: Record<string, ParamState> = {};
+  let rngState: Tensor | undefined;
+  for (const [key, t] of Object.entries(tensors)) {
+    if (key.startsWith('model.')) modelState[key.slice('model.'.length)] = t;
+    else if (key === 'rng_state') rngState = t;
+    else {
+      const match = /^optimizer\.(\d+)\.(\w+)$/.exec(key);
+      if (match === null) fail(`unexpected tensor '${key}'`);
+      (optimizerTensors[match![1]!] ??= {})[match![2]!] = t;
+    }
+  }
+  let optimizerState: OptimizerStateDict<{ lr: number }> | undefined;
+  if (training.optimizer !== undefined) {
+    const state: Record<number, ParamState> = {};
+    const indices = new Set([...Object.keys(optimizerTensors), ...Object.keys(training.optimizer.scalars)]);
+    for (const index of indices) state[Number(index)] = { ...training.optimizer.scalars[index], ...optimizerTensors[index] };
+    optimizerState = { state, paramGroups: training.optimizer.paramGroups };
+  }
+  return {
+    epoch: training.epoch,
+    step: training.step,
+    config: training.config,
+    extra: training.extra,
+    modelState,
+    optimizerState,
+    schedulerState: training.scheduler,
+    rngState,
+    dispose: () => dispose(tensors),
+  };
+}
+
+export interface RestoreTargets {
+  model: Module;
+  optimizer?: Optimizer<{ lr: number }>;
+  scheduler?: LRScheduler;
+  /** Also restore libtorch's random generator (default true), for an exact continuation. */
+  restoreRng?: boolean;
+}
+
+/**
+ * Puts a checkpoint's state back into a model (keys and shapes must match;
+ * the error names each one that does not), its optimizer, scheduler and RNG.
+ */
+export function restoreCheckpoint(checkpoint: Checkpoint, targets: RestoreTargets): void {
+  targets.model.loadStateDict(checkpoint.modelState);
+  if (targets.optimizer !== undefined) {
+    if (checkpoint.optimizerState === undefined) throw new Error('restoreCheckpoint: the checkpoint holds no optimizer state');
+    targets.optimizer.loadStateDict(checkpoint.optimizerState);
+  }
+  if (targets.scheduler !== undefined && checkpoint.schedulerState !== undefined) {
+    targets.scheduler.loadStateDict(checkpoint.schedulerState);
+  }
+  if ((targets.restoreRng ?? true) && checkpoint.rngState !== undefined) setRngState(checkpoint.rngState);
+}

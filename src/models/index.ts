@@ -1,0 +1,6 @@
+export * from './skip-block.js';
+export * from './bmenet.js';
+export * from './hw4.js';
+export * from './hw5net.js';
+export * from './registry.js';
+export type { ImageShape, ClassifierShape } from './shapes.js';

@@ -1,0 +1,74 @@
+/**
+ * The model registry: every network by the name the CLI and configs use,
+ * built for a dataset's image shape and class count.
+ */
+import type { Module } from '../nn/index.js';
+import { BMEnet } from './bmenet.js';
+import { Net1, Net2, Net3 } from './hw4.js';
+import { HW5Net } from './hw5net.js';
+import type { ImageShape } from './shapes.js';
+
+export interface ModelSpec {
+  name: string;
+  description: string;
+  build(shape: ImageShape, numClasses: number): Module;
+}
+
+const size = (shape: ImageShape): [number, number] => [shape.height, shape.width];
+
+const SPECS: ModelSpec[] = [
+  {
+    name: 'hw5net',
+    description: 'HW5Net: 20 SkipBlocks in three stages (16/32/64 channels) with skip connections',
+    build: (s, numClasses) => new HW5Net({ imageSize: size(s), inChannels: s.channels, numClasses }),
+  },
+  {
+    name: 'hw5net-plain',
+    description: 'HW5Net\'s plain twin: the same layers with the skip connections removed',
+    build: (s, numClasses) => new HW5Net({ imageSize: size(s), inChannels: s.channels, numClasses, skipConnections: false }),
+  },
+  {
+    name: 'bmenet',
+    description: 'DLStudio\'s BMEnet: 3 x 8 SkipBlocks at 64/128/256 channels, two fully connected layers',
+    build: (s, numClasses) => new BMEnet({ imageSize: size(s), inChannels: s.channels, numClasses }),
+  },
+  {
+    name: 'bmenet-plain',
+    description: 'BMEnet without skip connections',
+    build: (s, numClasses) => new BMEnet({ imageSize: size(s), inChannels: s.channels, numClasses, skipConnections: false }),
+  },
+  {
+    name: 'net1',
+    description: 'HW4 Net1: two unpadded 3x3 convolutions with max pooling, two fully connected layers',
+    build: (s, numClasses) => new Net1({ imageSize: size(s), inChannels: s.channels, numClasses }),
+  },
+  {
+    name: 'net2',
+    description: 'HW4 Net2: Net1 with padded convolutions',
+    build: (s, numClasses) => new Net2({ imageSize: size(s), inChannels: s.channels, numClasses }),
+  },
+  {
+    name: 'net3',
+    description: 'HW4 Net3: Net2 plus a chain of 10 3x3 convolutions (a plain deep CNN)',
+    build: (s, numClasses) => new Net3({ imageSize: size(s), inChannels: s.channels, numClasses }),
+  },
+];
+
+export function modelNames(): string[] {
+  return SPECS.map((s) => s.name);
+}
+
+export function modelSpecs(): readonly ModelSpec[] {
+  return SPECS;
+}
+
+export function getModelSpec(name: string): ModelSpec {
+  const spec = SPECS.find((s) => s.name === name.toLowerCase());
+  if (spec === undefined) throw new RangeError(`unknown model '${name}': choose one of ${modelNames().join(', ')}`);
+  return spec;
+}
+
+/** Builds a registered model for images of the given shape. */
+export function buildModel(name: string, shape: ImageShape, numClasses: number): Module {
+  return getModelSpec(name).build(shape, numClasses);
+}
