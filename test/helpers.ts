@@ -1,7 +1,10 @@
 /** Shared test helpers: approximate comparison and finite-difference gradient checks. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import { type NestedArray, Tensor, noGrad, scope, tensor } from '../src/index.js';
+import { type Module, type NestedArray, Tensor, dispose, noGrad, scope, tensor } from '../src/index.js';
 
 /** Asserts that two nested arrays of numbers agree within tol. */
 export function assertClose(actual: NestedArray | Tensor, expected: NestedArray, tol = 1e-5, path = ''): void {
@@ -58,4 +61,44 @@ export function gradcheck(f: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], 
       }
     });
   });
+}
+
+/** A file under test/fixtures (tests run from dist/test/<area>/). */
+export function fixturePath(name: string): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures', name);
+}
+
+/** True when Debian's python3-torch is installed, for the live cross-checks. */
+export function hasPyTorch(): boolean {
+  const result = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  return result.status === 0;
+}
+
+/**
+ * Fills a model's parameters and buffers with the deterministic formula that
+ * test/fixtures/pytorch_reference.py uses, so both sides hold the same weights.
+ */
+export function formulaFill(model: Module): void {
+  const state = model.stateDict();
+  const entries = Object.entries(state).filter(([key]) => !key.endsWith('num_batches_tracked'));
+  entries.forEach(([key, t], j) => {
+    const values = new Float64Array(t.numel);
+    const fanIn = t.ndim >= 2 ? t.numel / t.shape[0]! : 1;
+    for (let i = 0; i < values.length; i++) {
+      const a = Math.sin(0.7 * i + 0.3 * j + 0.1);
+      if (key.endsWith('running_var')) values[i] = 1 + 0.5 * Math.abs(a);
+      else if (key.endsWith('running_mean')) values[i] = 0.1 * a;
+      else if (t.ndim >= 2) values[i] = a / Math.sqrt(fanIn);
+      else if (key.endsWith('weight')) values[i] = 1 + 0.1 * a;
+      else values[i] = 0.1 * a;
+    }
+    noGrad(() => t.copy_(tensor(values, { shape: t.shape, dtype: 'float64' })));
+  });
+  dispose(state);
+}
+
+export function formulaInput(shape: number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = Float64Array.from({ length: n }, (_, i) => Math.sin(0.5 * i));
+  return tensor(values, { shape, dtype: 'float32' });
 }

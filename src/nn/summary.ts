@@ -84,16 +84,22 @@ export function summary(model: Module, inputShape: number[]): ModelSummary {
 
   const subtreeFlops = (m: Module): number =>
     (records.get(m)?.flops ?? 0) + m.children().reduce((sum, c) => sum + subtreeFlops(c), 0);
-  const layers: LayerSummary[] = named
-    .filter(([name]) => name !== '')
-    .map(([name, m]) => ({
-      name,
-      type: m.constructor.name,
-      depth: name.split('.').filter((part) => !/^\d+$/.test(part)).length - 1,
-      outputShape: records.get(m)?.outputShape ?? [],
-      parameters: m.numParameters(),
-      flops: subtreeFlops(m),
-    }));
+  const layers: LayerSummary[] = [];
+  const visit = (m: Module, prefix: string, depth: number) => {
+    for (const [name, child] of m.namedChildren()) {
+      const full = prefix ? `${prefix}.${name}` : name;
+      layers.push({
+        name: full,
+        type: child.constructor.name,
+        depth,
+        outputShape: records.get(child)?.outputShape ?? [],
+        parameters: child.numParameters(),
+        flops: subtreeFlops(child),
+      });
+      visit(child, full, depth + 1);
+    }
+  };
+  visit(model, '', 0);
   const totalParameters = model.numParameters();
   const parameterTensors = model.parameters().length;
   const totalFlops = subtreeFlops(model);
@@ -116,9 +122,9 @@ export function summary(model: Module, inputShape: number[]): ModelSummary {
     rule,
     ...rows.map(line),
     rule,
-    `Total parameters:                  ${formatCount(totalParameters)}`,
+    `Total parameters:                     ${formatCount(totalParameters)}`,
     `Parameter tensors (learnable layers): ${parameterTensors}`,
-    `Forward FLOPs per sample:          ${formatFlops(totalFlops)}`,
+    `Forward FLOPs per sample:             ${formatFlops(totalFlops)}`,
   ].join('\n');
   return { model: model.constructor.name, inputShape, layers, totalParameters, parameterTensors, totalFlops, text };
 }
