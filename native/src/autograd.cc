@@ -59,6 +59,14 @@ Napi::Value ZeroGrads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Replaces a tensor's data (dtype, device, layout) while keeping its identity
+// and autograd flags, as PyTorch's Module.to() does to parameters.
+Napi::Value SetData(const Napi::CallbackInfo& info) {
+  at::Tensor t = TensorArg(info, 0);
+  t.set_data(TensorArg(info, 1));
+  return info.Env().Undefined();
+}
+
 Napi::Value Detach(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), TensorArg(info, 0).detach());
 }
@@ -84,6 +92,7 @@ void RegisterAutograd(Napi::Env env, Napi::Object exports) {
   Export<SetGrad>(env, exports, "setGrad");
   Export<GradsOf>(env, exports, "gradsOf");
   Export<ZeroGrads>(env, exports, "zeroGrads");
+  Export<SetData>(env, exports, "setData");
   Export<Detach>(env, exports, "detach");
   Export<AutogradGrad>(env, exports, "autogradGrad");
 }

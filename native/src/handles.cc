@@ -15,6 +15,11 @@ const napi_type_tag kTensorTag = {0x5b1f0c3a2e7d4e61ULL, 0x9a4c3b2d1e0f8a71ULL};
 
 int64_t g_liveTensors = 0;
 int64_t g_liveBytes = 0;
+// While a JS scope is open its tensors are freed deterministically when it
+// closes, so their bytes are not reported to V8: reporting them would make V8
+// run garbage collections that compete with libtorch for the cores. A tensor
+// that escapes to the top level is reported then (ReportMemory).
+bool g_scopeActive = false;
 
 int64_t BytesOf(const at::Tensor& t) {
   if (!t.defined()) return 0;
@@ -22,13 +27,20 @@ int64_t BytesOf(const at::Tensor& t) {
   return t.numel() * static_cast<int64_t>(t.element_size());
 }
 
+void Report(Napi::Env env, TensorBox* box) {
+  if (box->reportedBytes != 0 || !box->tensor.defined()) return;
+  box->reportedBytes = BytesOf(box->tensor);
+  if (box->reportedBytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->reportedBytes);
+}
+
 void Release(Napi::Env env, TensorBox* box) {
   if (!box->tensor.defined()) return;
-  box->tensor = at::Tensor();
   g_liveTensors -= 1;
-  g_liveBytes -= box->reportedBytes;
-  Napi::MemoryManagement::AdjustExternalMemory(env, -box->reportedBytes);
+  g_liveBytes -= box->liveBytes;
+  if (box->reportedBytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -box->reportedBytes);
+  box->tensor = at::Tensor();
   box->reportedBytes = 0;
+  box->liveBytes = 0;
 }
 
 std::string OpName(const Napi::CallbackInfo& info) {
@@ -43,12 +55,12 @@ Napi::TypeError ArgError(const Napi::CallbackInfo& info, size_t i, const std::st
 }  // namespace
 
 Napi::Value Wrap(Napi::Env env, at::Tensor tensor) {
-  auto* box = new TensorBox{std::move(tensor), 0};
-  box->reportedBytes = BytesOf(box->tensor);
+  auto* box = new TensorBox{std::move(tensor), 0, 0};
+  box->liveBytes = BytesOf(box->tensor);
   g_liveTensors += 1;
-  g_liveBytes += box->reportedBytes;
+  g_liveBytes += box->liveBytes;
   // Reporting native bytes lets V8 collect forgotten handles under memory pressure.
-  Napi::MemoryManagement::AdjustExternalMemory(env, box->reportedBytes);
+  if (!g_scopeActive) Report(env, box);
   auto external = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
     Release(env, b);
     delete b;
@@ -199,6 +211,16 @@ Napi::Value DisposeOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetScopeActive(const Napi::CallbackInfo& info) {
+  g_scopeActive = BoolArg(info, 0);
+  return info.Env().Undefined();
+}
+
+Napi::Value ReportMemory(const Napi::CallbackInfo& info) {
+  Report(info.Env(), BoxArg(info, 0));
+  return info.Env().Undefined();
+}
+
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), !BoxArg(info, 0)->tensor.defined());
 }
@@ -311,6 +333,8 @@ Napi::Value Format(const Napi::CallbackInfo& info) {
 void RegisterHandles(Napi::Env env, Napi::Object exports) {
   Export<DisposeOp>(env, exports, "dispose");
   Export<IsDisposed>(env, exports, "isDisposed");
+  Export<SetScopeActive>(env, exports, "setScopeActive");
+  Export<ReportMemory>(env, exports, "reportMemory");
   Export<Stats>(env, exports, "stats");
   Export<Shape>(env, exports, "shape");
   Export<Strides>(env, exports, "strides");

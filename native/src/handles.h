@@ -18,7 +18,8 @@ namespace skipstudio {
 // the handle, so a disposed handle is detected instead of dereferenced.
 struct TensorBox {
   at::Tensor tensor;
-  int64_t reportedBytes = 0;
+  int64_t reportedBytes = 0;  // told to V8 as external memory
+  int64_t liveBytes = 0;      // counted in LiveTensorBytes()
 };
 
 Napi::Value Wrap(Napi::Env env, at::Tensor tensor);

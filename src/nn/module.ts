@@ -5,7 +5,7 @@
  * are exactly PyTorch's for the same attribute names:
  * `skip64_arr.3.convo1.weight`, `bn1.running_mean`, ...
  */
-import { Tensor, keep, noGrad, zeroGrads } from '../tensor/index.js';
+import { type DType, type MemoryFormat, Tensor, keep, noGrad, zeroGrads } from '../tensor/index.js';
 
 // Tensors created through Module.buffer(): state that is saved but not trained.
 const bufferTensors = new WeakSet<Tensor>();
@@ -123,6 +123,28 @@ export abstract class Module {
   /** The total number of trainable scalars. */
   numParameters(): number {
     return this.parameters().reduce((total, p) => total + p.numel, 0);
+  }
+
+  /**
+   * Moves or converts every parameter and buffer in place (they keep their
+   * identity): to a device, to a floating dtype, or to the channels-last
+   * memory format that makes oneDNN's bfloat16 convolutions fastest.
+   */
+  to(target: { device?: string; dtype?: DType; memoryFormat?: MemoryFormat }): this {
+    noGrad(() => {
+      for (const [, t] of this.#namedTensors(['parameter', 'buffer'])) {
+        const isFloat = t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'bfloat16' || t.dtype === 'float16';
+        let next = t.to({ device: target.device, dtype: isFloat ? target.dtype : undefined });
+        if (target.memoryFormat !== undefined && next.ndim === 4) {
+          const laidOut = next.contiguous(target.memoryFormat);
+          if (laidOut !== next) next.dispose();
+          next = laidOut;
+        }
+        t.setData_(next);
+        next.dispose();
+      }
+    });
+    return this;
   }
 
   /** Clears every parameter's gradient (to undefined by default, like PyTorch's set_to_none). */

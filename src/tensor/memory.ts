@@ -19,6 +19,18 @@ export abstract class ScopedResource {
 
   abstract dispose(): void;
   abstract get isDisposed(): boolean;
+  /** Called when the resource outlives every scope: from then on only dispose() or the GC frees it. */
+  abstract escapeScopes(): void;
+}
+
+function pushScope(created: ScopedResource[]): void {
+  if (scopeStack.length === 0) native.setScopeActive(true);
+  scopeStack.push(created);
+}
+
+function popScope(): void {
+  scopeStack.pop();
+  if (scopeStack.length === 0) native.setScopeActive(false);
 }
 
 const scopeStack: ScopedResource[][] = [];
@@ -53,16 +65,16 @@ function isPromise(value: unknown): value is Promise<unknown> {
  */
 export function scope<T>(fn: () => T): T {
   const created: ScopedResource[] = [];
-  scopeStack.push(created);
+  pushScope(created);
   let result: T;
   try {
     result = fn();
   } catch (error) {
-    scopeStack.pop();
+    popScope();
     for (const resource of created) if (!resource.kept) resource.dispose();
     throw error;
   }
-  scopeStack.pop();
+  popScope();
   if (isPromise(result)) {
     for (const resource of created) if (!resource.kept) resource.dispose();
     throw new TypeError('scope(fn): fn returned a Promise; scopes only track synchronous code');
@@ -71,8 +83,10 @@ export function scope<T>(fn: () => T): T {
   collectResources(result, returned);
   const parent = scopeStack[scopeStack.length - 1];
   for (const resource of created) {
-    if (returned.has(resource)) parent?.push(resource);
-    else if (!resource.kept) resource.dispose();
+    if (resource.kept) resource.escapeScopes();
+    else if (!returned.has(resource)) resource.dispose();
+    else if (parent !== undefined) parent.push(resource);
+    else resource.escapeScopes();
   }
   return result;
 }
@@ -80,6 +94,7 @@ export function scope<T>(fn: () => T): T {
 /** Exempts a tensor from every scope: it lives until dispose() or garbage collection. */
 export function keep<T extends ScopedResource>(resource: T): T {
   resource.kept = true;
+  if (scopeStack.length === 0) resource.escapeScopes();
   return resource;
 }
 

@@ -22,6 +22,8 @@ export interface NativeBinding {
   // handles and inspection
   dispose(h: H): void;
   isDisposed(h: H): boolean;
+  setScopeActive(active: boolean): void;
+  reportMemory(h: H): void;
   stats(): { tensors: number; bytes: number };
   shape(h: H): number[];
   strides(h: H): number[];
@@ -176,6 +178,7 @@ export interface NativeBinding {
   setGrad(a: H, grad: H | undefined): void;
   gradsOf(list: H[]): (H | undefined)[];
   zeroGrads(list: H[], setToNone: boolean): void;
+  setData(a: H, source: H): void;
   detach(a: H): H;
   autogradGrad(
     outputs: H[], inputs: H[], gradOutputs: H[] | undefined, retainGraph: boolean, createGraph: boolean,

@@ -182,6 +182,10 @@ export class Tensor extends ScopedResource {
     return this.#disposed;
   }
 
+  escapeScopes(): void {
+    if (!this.#disposed) native.reportMemory(this.#handle);
+  }
+
   // ---- elementwise math ---------------------------------------------------
 
   add(other: TensorOrScalar, alpha?: number): Tensor {
@@ -475,6 +479,18 @@ export class Tensor extends ScopedResource {
     const g = gradient === undefined ? undefined : handleOf(gradient, 'backward');
     native.backward(this.#handle, g, options.retainGraph ?? false, options.createGraph ?? false);
   }
+  /**
+   * Swaps in another tensor's data (shape, dtype, device, memory format) while
+   * this tensor keeps its identity and requiresGrad: how a module moves its
+   * parameters, like PyTorch's `param.data = ...`.
+   */
+  setData_(source: Tensor): this {
+    native.setData(this.#handle, handleOf(source, 'setData_'));
+    this.#shape = undefined;
+    this.#dtype = undefined;
+    return this;
+  }
+
   /** The same values, cut from the autograd graph. */
   detach(): Tensor {
     return new Tensor(native.detach(this.#handle));

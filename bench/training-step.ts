@@ -1,0 +1,168 @@
+/**
+ * Training-step benchmark, skipstudio against PyTorch in one run.
+ *
+ * One step = forward, cross-entropy, backward, SGD with momentum, on the same
+ * residual networks with the same batch, threads and precision: (a) a 3x3
+ * conv stem and 4 residual blocks of 64 channels at 32x32, batch 32; (b) a
+ * 20-block residual network (HW5Net's default). The two engines take turns
+ * in rounds so that both see the same machine state; the medians and their
+ * ratio are printed. Also times the per-op overhead of a small add.
+ *
+ *   npm run bench [-- --rounds 5 --steps 4 --threads 2 --json]
+ */
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import * as S from '../src/index.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    steps: { type: 'string', default: '4' },
+    threads: { type: 'string', default: String(availableParallelism()) },
+    batch: { type: 'string', default: '32' },
+    nets: { type: 'string', default: 'blocks4,blocks20' },
+    precisions: { type: 'string', default: 'fp32,bf16' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const rounds = Number(flags.rounds);
+const steps = Number(flags.steps);
+const threads = Number(flags.threads);
+const batch = Number(flags.batch);
+
+/** The benchmark's network (a): a conv stem and 4 SkipBlocks of 64 channels. */
+class Blocks4 extends S.Module {
+  stem = new S.Conv2d(3, 64, 3, { padding: 1, bias: false });
+  stem_bn = new S.BatchNorm2d(64);
+  blocks = Array.from({ length: 4 }, () => new S.SkipBlock(64, 64));
+  fc = new S.Linear(64, 10);
+
+  forward(x: S.Tensor): S.Tensor {
+    let out = this.stem_bn.forward(this.stem.forward(x)).relu();
+    for (const block of this.blocks) out = block.forward(out);
+    return this.fc.forward(S.adaptiveAvgPool2d(out, 1).flatten(1));
+  }
+}
+
+const NETS: Record<string, () => S.Module> = {
+  blocks4: () => new Blocks4(),
+  blocks20: () => new S.HW5Net(),
+};
+
+type Precision = 'fp32' | 'bf16';
+
+function skipstudioSteps(net: string, precision: Precision, count: number, cache: Map<string, () => number>): number[] {
+  const key = `${net}/${precision}`;
+  if (!cache.has(key)) {
+    S.manualSeed(0);
+    const model = NETS[net]!();
+    let x = S.keep(S.randn([batch, 3, 32, 32]));
+    if (precision === 'bf16') {
+      model.to({ memoryFormat: 'channelsLast' });
+      x = S.keep(x.contiguous('channelsLast'));
+    }
+    const y = S.keep(S.randint(0, 10, [batch]));
+    const optimizer = new S.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+    cache.set(key, () => {
+      const start = performance.now();
+      S.scope(() => {
+        const loss = S.autocast(() => S.crossEntropy(model.forward(x), y), { enabled: precision === 'bf16' });
+        loss.backward();
+        optimizer.step();
+        optimizer.zeroGrad();
+      });
+      return (performance.now() - start) / 1000;
+    });
+  }
+  const step = cache.get(key)!;
+  return Array.from({ length: count }, () => step());
+}
+
+function addOverhead(iterations: number): number {
+  const a = S.keep(S.ones([2, 2]));
+  const b = S.keep(S.ones([2, 2]));
+  const start = performance.now();
+  for (let i = 0; i < iterations; i += 1000) {
+    S.scope(() => {
+      for (let k = 0; k < 1000; k++) a.add(b);
+    });
+  }
+  return (performance.now() - start) / 1000 / iterations;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((p, q) => p - q);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+class PyTorchWorker {
+  readonly #child = spawn('/usr/bin/python3', [join(dirname(fileURLToPath(import.meta.url)), '../../bench/pytorch_worker.py')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  readonly #lines = createInterface({ input: this.#child.stdout! })[Symbol.asyncIterator]();
+
+  async request<T>(message: object): Promise<T> {
+    this.#child.stdin!.write(`${JSON.stringify(message)}\n`);
+    const { value, done } = await this.#lines.next();
+    if (done) throw new Error('the PyTorch worker exited (is python3-torch installed?)');
+    return JSON.parse(value as string) as T;
+  }
+
+  close(): void {
+    this.#child.stdin!.end();
+  }
+}
+
+async function main(): Promise<void> {
+  S.setNumThreads(threads);
+  const worker = new PyTorchWorker();
+  const cache = new Map<string, () => number>();
+  const results: Record<string, unknown>[] = [];
+  const log = (line: string) => {
+    if (!flags.json) console.log(line);
+  };
+  log(`skipstudio vs PyTorch ${S.buildInfo().torchVersion}: ${threads} threads, batch ${batch}, ${rounds} rounds x ${steps} steps (medians)`);
+  log('network    precision   skipstudio ms/step   PyTorch ms/step   images/s (ss / pt)   ratio (pt time / ss time)');
+  const own: Record<string, number> = {};
+  for (const net of flags.nets!.split(',')) {
+    for (const precision of flags.precisions!.split(',') as Precision[]) {
+      // Warm-up: first steps allocate, pick oneDNN kernels and fill caches.
+      skipstudioSteps(net, precision, 2, cache);
+      await worker.request({ net, precision, batch, steps: 2, threads });
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        ours.push(...skipstudioSteps(net, precision, steps, cache));
+        theirs.push(...(await worker.request<{ times: number[] }>({ net, precision, batch, steps, threads })).times);
+      }
+      const ss = median(ours);
+      const pt = median(theirs);
+      own[`${net}/${precision}`] = ss;
+      results.push({ net, precision, skipstudioMs: ss * 1000, pytorchMs: pt * 1000, ratio: pt / ss });
+      log(
+        `${net.padEnd(10)} ${precision.padEnd(9)} ${(ss * 1000).toFixed(1).padStart(20)} ${(pt * 1000).toFixed(1).padStart(17)}` +
+          `   ${(batch / ss).toFixed(0).padStart(8)} / ${(batch / pt).toFixed(0).padEnd(8)}   ${(pt / ss).toFixed(3).padStart(10)}x`,
+      );
+    }
+    if (own[`${net}/fp32`] !== undefined && own[`${net}/bf16`] !== undefined) {
+      log(`${net}: skipstudio bf16 autocast is ${(own[`${net}/fp32`]! / own[`${net}/bf16`]!).toFixed(2)}x its own fp32`);
+    }
+  }
+  const iterations = 100_000;
+  const ssAdd = median([addOverhead(iterations), addOverhead(iterations), addOverhead(iterations)]);
+  const ptTimes: number[] = [];
+  for (let i = 0; i < 3; i++) ptTimes.push((await worker.request<{ perOp: number }>({ op: 'add', iterations, threads })).perOp);
+  const ptAdd = median(ptTimes);
+  results.push({ op: 'add [2,2]', skipstudioUs: ssAdd * 1e6, pytorchUs: ptAdd * 1e6 });
+  log(`per-op overhead, add of two [2, 2] tensors: skipstudio ${(ssAdd * 1e6).toFixed(2)} us, PyTorch eager ${(ptAdd * 1e6).toFixed(2)} us`);
+  worker.close();
+  if (flags.json) console.log(JSON.stringify(results, null, 2));
+}
+
+await main();
