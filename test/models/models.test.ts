@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import * as S from '../../src/index.js';
-import { fixturePath, formulaFill, formulaInput } from '../helpers.js';
+import { fixturePath, formulaFill, formulaInput, hasPyTorch } from '../helpers.js';
 
 const BUILDERS: Record<string, [() => S.Module, number[]]> = {
   skipblock_same: [() => new S.SkipBlock(4, 4), [2, 4, 6, 6]],
@@ -113,5 +117,34 @@ describe('registry', () => {
         assert.deepEqual(out.shape, [1, 10], `${spec.name} on ${shape.height}x${shape.width}`);
       }
     }
+  });
+});
+
+describe('state dicts move between PyTorch and skipstudio', () => {
+  const small = () => new S.HW5Net({ width: 4, blocksPerStage: 1, numClasses: 5, inChannels: 1, imageSize: [12, 12] });
+
+  it('loads a state dict saved by PyTorch and reproduces its output', () => {
+    const saved = S.loadSafetensors(fixturePath('hw5net_state.safetensors'));
+    const { __output__: expected, ...state } = saved;
+    const net = small();
+    net.loadStateDict(state);
+    net.eval();
+    assert.ok(maxDiff(net.forward(formulaInput([2, 1, 12, 12])), expected!) <= 1e-5);
+    assert.equal(net.stateDict()['stem_bn.num_batches_tracked']!.item(), 1);
+  });
+
+  it('saves a state dict that PyTorch loads strictly, with equal outputs', { skip: !hasPyTorch() && 'python3-torch is not installed' }, () => {
+    S.manualSeed(5);
+    const net = small();
+    net.forward(formulaInput([2, 1, 12, 12])); // move the batch-norm buffers away from their defaults
+    net.eval();
+    const path = join(mkdtempSync(join(tmpdir(), 'skipstudio-state-')), 'hw5net.safetensors');
+    S.saveSafetensors(net.stateDict(), path);
+    const run = spawnSync('/usr/bin/python3', [fixturePath('pytorch_reference.py'), '--check-state', path], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const theirs = JSON.parse(run.stdout) as number[];
+    const ours = Array.from(S.noGrad(() => net.forward(formulaInput([2, 1, 12, 12]))).data() as Float32Array);
+    assert.equal(theirs.length, ours.length);
+    ours.forEach((v, i) => assert.ok(Math.abs(v - theirs[i]!) <= 1e-5, `output ${i}: ${v} vs ${theirs[i]}`));
   });
 });

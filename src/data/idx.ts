@@ -1,0 +1,64 @@
+/**
+ * IDX files (the MNIST family's format), plain or gzipped: a big-endian magic
+ * number (2051 for images, 2049 for labels), the dimension sizes, then the
+ * bytes. Every size is checked against the file before it is trusted.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+
+import { DataFileError } from './dataset.js';
+
+export const IDX_IMAGES_MAGIC = 2051;
+export const IDX_LABELS_MAGIC = 2049;
+
+function readMaybeGzipped(path: string): Buffer {
+  if (!existsSync(path)) throw new DataFileError(path, 'file not found');
+  const raw = readFileSync(path);
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    try {
+      return gunzipSync(raw);
+    } catch (error) {
+      throw new DataFileError(path, `corrupt gzip data (${(error as Error).message})`);
+    }
+  }
+  return raw;
+}
+
+export interface IdxImages {
+  count: number;
+  rows: number;
+  cols: number;
+  pixels: Uint8Array;
+}
+
+export function readIdxImages(path: string): IdxImages {
+  const data = readMaybeGzipped(path);
+  if (data.length < 16) throw new DataFileError(path, `truncated IDX image file (${data.length} bytes, the header alone is 16)`);
+  const magic = data.readUInt32BE(0);
+  if (magic !== IDX_IMAGES_MAGIC) {
+    throw new DataFileError(path, `wrong magic number ${magic} for an IDX image file (expected ${IDX_IMAGES_MAGIC})`);
+  }
+  const count = data.readUInt32BE(4);
+  const rows = data.readUInt32BE(8);
+  const cols = data.readUInt32BE(12);
+  const expected = 16 + count * rows * cols;
+  if (data.length < expected) {
+    throw new DataFileError(path, `truncated: ${count} images of ${rows}x${cols} need ${expected} bytes, the file has ${data.length}`);
+  }
+  return { count, rows, cols, pixels: new Uint8Array(data.buffer, data.byteOffset + 16, count * rows * cols) };
+}
+
+export function readIdxLabels(path: string, numClasses: number): Uint8Array {
+  const data = readMaybeGzipped(path);
+  if (data.length < 8) throw new DataFileError(path, `truncated IDX label file (${data.length} bytes, the header alone is 8)`);
+  const magic = data.readUInt32BE(0);
+  if (magic !== IDX_LABELS_MAGIC) {
+    throw new DataFileError(path, `wrong magic number ${magic} for an IDX label file (expected ${IDX_LABELS_MAGIC})`);
+  }
+  const count = data.readUInt32BE(4);
+  if (data.length < 8 + count) throw new DataFileError(path, `truncated: ${count} labels need ${8 + count} bytes, the file has ${data.length}`);
+  const labels = new Uint8Array(data.buffer, data.byteOffset + 8, count);
+  const bad = labels.findIndex((label) => label >= numClasses);
+  if (bad >= 0) throw new DataFileError(path, `label ${labels[bad]} at index ${bad} is out of range (there are ${numClasses} classes)`);
+  return labels;
+}

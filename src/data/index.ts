@@ -1,0 +1,5 @@
+export * from './dataset.js';
+export * from './idx.js';
+export * from './fashion-mnist.js';
+export * from './loader.js';
+export * from './registry.js';

@@ -1,0 +1,127 @@
+/**
+ * DataLoader: turns an ImageDataset into batches of tensors. The pixels are
+ * uploaded once as a uint8 tensor; each batch is an index-select, a cast and
+ * a per-channel normalisation in libtorch, so batching costs little next to
+ * a training step. The order is a seeded permutation per epoch (its own
+ * generator, not libtorch's), so a resumed run sees the same batches.
+ */
+import { type Tensor, keep, tensor } from '../tensor/index.js';
+import type { ImageDataset } from './dataset.js';
+
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
+export interface LoaderOptions {
+  batchSize: number;
+  shuffle?: boolean;
+  dropLast?: boolean;
+  seed?: number;
+  normalization?: Normalization;
+}
+
+export interface Batch {
+  x: Tensor;
+  y: Tensor;
+}
+
+/** splitmix32: a small, well-mixed PRNG for data order. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x9e3779b9) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
+
+/** The order of examples in an epoch: a Fisher-Yates shuffle seeded by (seed, epoch). */
+export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  const random = prng(seed * 1_000_003 + epoch);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+/** Per-channel mean and standard deviation of a dataset's pixels scaled to [0, 1]. */
+export function computeNormalization(dataset: ImageDataset): Normalization {
+  const { channels, height, width } = dataset.shape;
+  const plane = height * width;
+  const sums = new Float64Array(channels);
+  const squares = new Float64Array(channels);
+  const n = dataset.labels.length;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < channels; c++) {
+      const base = (i * channels + c) * plane;
+      let s = 0;
+      let q = 0;
+      for (let k = 0; k < plane; k++) {
+        const v = dataset.images[base + k]! / 255;
+        s += v;
+        q += v * v;
+      }
+      sums[c]! += s;
+      squares[c]! += q;
+    }
+  }
+  const count = n * plane;
+  const mean = Array.from(sums, (s) => s / count);
+  const std = Array.from(squares, (q, c) => Math.sqrt(Math.max(q / count - mean[c]! ** 2, 1e-12)));
+  return { mean, std };
+}
+
+export class DataLoader {
+  readonly #pixels: Tensor;
+  readonly #labels: Tensor;
+  // (x/255 - mean)/std computed as (x - 255*mean) / (255*std), on the uint8 values.
+  readonly #offset: Tensor;
+  readonly #scale: Tensor;
+  readonly options: Required<Omit<LoaderOptions, 'normalization'>> & { normalization: Normalization };
+
+  constructor(readonly dataset: ImageDataset, options: LoaderOptions) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new RangeError(`DataLoader: batch size must be a positive integer, got ${options.batchSize}`);
+    }
+    const { channels, height, width } = dataset.shape;
+    const normalization = options.normalization ?? { mean: Array(channels).fill(0), std: Array(channels).fill(1) };
+    this.options = { shuffle: true, dropLast: false, seed: 0, ...options, normalization };
+    this.#pixels = keep(tensor(dataset.images, { shape: [dataset.labels.length, channels, height, width] }));
+    this.#labels = keep(tensor(dataset.labels, { dtype: 'int64' }));
+    this.#offset = keep(tensor(Float32Array.from(normalization.mean, (m) => m * 255), { shape: [1, channels, 1, 1] }));
+    this.#scale = keep(tensor(Float32Array.from(normalization.std, (s) => s * 255), { shape: [1, channels, 1, 1] }));
+  }
+
+  get size(): number {
+    return this.dataset.labels.length;
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const { batchSize, dropLast } = this.options;
+    return dropLast ? Math.floor(this.size / batchSize) : Math.ceil(this.size / batchSize);
+  }
+
+  /** The batch of the given examples: x float32 [B, C, H, W] normalised, y int64 [B]. */
+  batchOf(indices: Int32Array): Batch {
+    const idx = tensor(indices, { dtype: 'int64' });
+    const x = this.#pixels.indexSelect(0, idx).to('float32').sub(this.#offset).div(this.#scale);
+    return { x, y: this.#labels.indexSelect(0, idx) };
+  }
+
+  /** The batches of one epoch, in its seeded order. Dispose each batch or make them in a scope. */
+  *epoch(epoch = 0, startBatch = 0): Generator<Batch> {
+    const { batchSize, shuffle, seed } = this.options;
+    const order = shuffle ? epochOrder(this.size, seed, epoch) : Int32Array.from({ length: this.size }, (_, i) => i);
+    for (let b = startBatch; b < this.length; b++) {
+      yield this.batchOf(order.subarray(b * batchSize, Math.min((b + 1) * batchSize, this.size)));
+    }
+  }
+}
