@@ -11,6 +11,7 @@
  *   npm run bench [-- --rounds 5 --steps 4 --threads 2 --json]
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,7 +27,7 @@ const { values: flags } = parseArgs({
     threads: { type: 'string', default: String(availableParallelism()) },
     batch: { type: 'string', default: '32' },
     nets: { type: 'string', default: 'blocks4,blocks20' },
-    precisions: { type: 'string', default: 'fp32,bf16' },
+    precisions: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -55,6 +56,15 @@ const NETS: Record<string, () => S.Module> = {
 };
 
 type Precision = 'fp32' | 'bf16';
+
+/** True when the CPU has native bfloat16 arithmetic; elsewhere bf16 is emulated and far slower than fp32. */
+function cpuHasBf16(): boolean {
+  try {
+    return /\b(avx512_bf16|amx_bf16)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 function skipstudioSteps(net: string, precision: Precision, count: number, cache: Map<string, () => number>): number[] {
   const key = `${net}/${precision}`;
@@ -127,11 +137,15 @@ async function main(): Promise<void> {
   const log = (line: string) => {
     if (!flags.json) console.log(line);
   };
+  const precisions = (flags.precisions ?? (cpuHasBf16() ? 'fp32,bf16' : 'fp32')).split(',') as Precision[];
+  if (flags.precisions === undefined && !cpuHasBf16()) {
+    log('This CPU has no native bfloat16 (avx512_bf16/amx_bf16): bf16 is skipped; --precisions fp32,bf16 measures it anyway.');
+  }
   log(`skipstudio vs PyTorch ${S.buildInfo().torchVersion}: ${threads} threads, batch ${batch}, ${rounds} rounds x ${steps} steps (medians)`);
   log('network    precision   skipstudio ms/step   PyTorch ms/step   images/s (ss / pt)   ratio (pt time / ss time)');
   const own: Record<string, number> = {};
   for (const net of flags.nets!.split(',')) {
-    for (const precision of flags.precisions!.split(',') as Precision[]) {
+    for (const precision of precisions) {
       // Warm-up: first steps allocate, pick oneDNN kernels and fill caches.
       skipstudioSteps(net, precision, 2, cache);
       await worker.request({ net, precision, batch, steps: 2, threads });
