@@ -5,7 +5,7 @@
  * a training step. The order is a seeded permutation per epoch (its own
  * generator, not libtorch's), so a resumed run sees the same batches.
  */
-import { type Tensor, keep, tensor } from '../tensor/index.js';
+import { type Tensor, keep, rand, randint, scope, stack, tensor, where } from '../tensor/index.js';
 import type { ImageDataset } from './dataset.js';
 
 export interface Normalization {
@@ -19,6 +19,8 @@ export interface LoaderOptions {
   dropLast?: boolean;
   seed?: number;
   normalization?: Normalization;
+  /** Random crop (zero padding of 2 after normalisation) and horizontal flip, drawn from libtorch's generator. */
+  augment?: boolean;
 }
 
 export interface Batch {
@@ -78,6 +80,19 @@ export function computeNormalization(dataset: ImageDataset): Normalization {
   return { mean, std };
 }
 
+const CROP_PADDING = 2;
+
+/** Per image: a horizontal flip with probability 1/2 and a random crop of the zero-padded image. */
+function augmentBatch(x: Tensor): Tensor {
+  const [n, , h, w] = x.shape as [number, number, number, number];
+  const flipped = where(rand([n, 1, 1, 1]).lt(0.5), x.flip([3]), x);
+  const padded = flipped.pad([CROP_PADDING, CROP_PADDING, CROP_PADDING, CROP_PADDING]);
+  const offsets = randint(0, 2 * CROP_PADDING + 1, [n, 2]).data() as BigInt64Array;
+  const crops = Array.from({ length: n }, (_, i) =>
+    padded.select(0, i).narrow(1, Number(offsets[2 * i]), h).narrow(2, Number(offsets[2 * i + 1]), w));
+  return stack(crops, 0);
+}
+
 export class DataLoader {
   readonly #pixels: Tensor;
   readonly #labels: Tensor;
@@ -92,7 +107,7 @@ export class DataLoader {
     }
     const { channels, height, width } = dataset.shape;
     const normalization = options.normalization ?? { mean: Array(channels).fill(0), std: Array(channels).fill(1) };
-    this.options = { shuffle: true, dropLast: false, seed: 0, ...options, normalization };
+    this.options = { shuffle: true, dropLast: false, seed: 0, augment: false, ...options, normalization };
     this.#pixels = keep(tensor(dataset.images, { shape: [dataset.labels.length, channels, height, width] }));
     this.#labels = keep(tensor(dataset.labels, { dtype: 'int64' }));
     this.#offset = keep(tensor(Float32Array.from(normalization.mean, (m) => m * 255), { shape: [1, channels, 1, 1] }));
@@ -109,11 +124,13 @@ export class DataLoader {
     return dropLast ? Math.floor(this.size / batchSize) : Math.ceil(this.size / batchSize);
   }
 
-  /** The batch of the given examples: x float32 [B, C, H, W] normalised, y int64 [B]. */
+  /** The batch of the given examples: x float32 [B, C, H, W] normalised (and augmented if set), y int64 [B]. */
   batchOf(indices: Int32Array): Batch {
-    const idx = tensor(indices, { dtype: 'int64' });
-    const x = this.#pixels.indexSelect(0, idx).to('float32').sub(this.#offset).div(this.#scale);
-    return { x, y: this.#labels.indexSelect(0, idx) };
+    return scope(() => {
+      const idx = tensor(indices, { dtype: 'int64' });
+      const x = this.#pixels.indexSelect(0, idx).to('float32').sub(this.#offset).div(this.#scale);
+      return { x: this.options.augment ? augmentBatch(x) : x, y: this.#labels.indexSelect(0, idx) };
+    });
   }
 
   /** The batches of one epoch, in its seeded order. Dispose each batch or make them in a scope. */

@@ -1,5 +1,8 @@
 /** The datasets the CLI knows, with the image shape and class count models are built for. */
 import type { ImageShape } from '../models/index.js';
+import { loadCifar10 } from './cifar10.js';
+import type { DatasetSplits } from './dataset.js';
+import { loadFashionMnist } from './fashion-mnist.js';
 
 export interface DatasetInfo {
   name: string;
@@ -22,4 +25,17 @@ export function getDatasetInfo(name: string): DatasetInfo {
   const info = DATASETS.find((d) => d.name === name.toLowerCase());
   if (info === undefined) throw new RangeError(`unknown dataset '${name}': choose one of ${datasetNames().join(', ')}`);
   return info;
+}
+
+/** Loads a dataset's train and test splits by name. */
+export function loadDataset(name: string, dataDir?: string): DatasetSplits {
+  switch (getDatasetInfo(name).name) {
+    case 'fashion-mnist':
+      return loadFashionMnist(dataDir);
+    case 'cifar10':
+      if (dataDir === undefined) throw new RangeError('cifar10 needs --data-dir: the folder of the binary version (data_batch_1.bin ... test_batch.bin)');
+      return loadCifar10(dataDir);
+    default:
+      throw new RangeError(`the ${name} dataset cannot be loaded yet: its builder (skipstudio data coco) is not written yet`);
+  }
 }

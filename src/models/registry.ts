@@ -11,7 +11,9 @@ import type { ImageShape } from './shapes.js';
 export interface ModelSpec {
   name: string;
   description: string;
-  build(shape: ImageShape, numClasses: number): Module;
+  /** Options the model takes beyond shape and classes, e.g. width for hw5net. */
+  options: string[];
+  build(shape: ImageShape, numClasses: number, options?: Record<string, number>): Module;
 }
 
 const size = (shape: ImageShape): [number, number] => [shape.height, shape.width];
@@ -20,37 +22,44 @@ const SPECS: ModelSpec[] = [
   {
     name: 'hw5net',
     description: 'HW5Net: 20 SkipBlocks in three stages (16/32/64 channels) with skip connections',
-    build: (s, numClasses) => new HW5Net({ imageSize: size(s), inChannels: s.channels, numClasses }),
+    options: ['width', 'blocksPerStage'],
+    build: (s, numClasses, o) => new HW5Net({ ...o, imageSize: size(s), inChannels: s.channels, numClasses }),
   },
   {
     name: 'hw5net-plain',
     description: 'HW5Net\'s plain twin: the same layers with the skip connections removed',
-    build: (s, numClasses) => new HW5Net({ imageSize: size(s), inChannels: s.channels, numClasses, skipConnections: false }),
+    options: ['width', 'blocksPerStage'],
+    build: (s, numClasses, o) => new HW5Net({ ...o, imageSize: size(s), inChannels: s.channels, numClasses, skipConnections: false }),
   },
   {
     name: 'bmenet',
     description: 'DLStudio\'s BMEnet: 3 x 8 SkipBlocks at 64/128/256 channels, two fully connected layers',
-    build: (s, numClasses) => new BMEnet({ imageSize: size(s), inChannels: s.channels, numClasses }),
+    options: ['depth'],
+    build: (s, numClasses, o) => new BMEnet({ ...o, imageSize: size(s), inChannels: s.channels, numClasses }),
   },
   {
     name: 'bmenet-plain',
     description: 'BMEnet without skip connections',
-    build: (s, numClasses) => new BMEnet({ imageSize: size(s), inChannels: s.channels, numClasses, skipConnections: false }),
+    options: ['depth'],
+    build: (s, numClasses, o) => new BMEnet({ ...o, imageSize: size(s), inChannels: s.channels, numClasses, skipConnections: false }),
   },
   {
     name: 'net1',
     description: 'HW4 Net1: two unpadded 3x3 convolutions with max pooling, two fully connected layers',
+    options: [],
     build: (s, numClasses) => new Net1({ imageSize: size(s), inChannels: s.channels, numClasses }),
   },
   {
     name: 'net2',
     description: 'HW4 Net2: Net1 with padded convolutions',
+    options: [],
     build: (s, numClasses) => new Net2({ imageSize: size(s), inChannels: s.channels, numClasses }),
   },
   {
     name: 'net3',
     description: 'HW4 Net3: Net2 plus a chain of 10 3x3 convolutions (a plain deep CNN)',
-    build: (s, numClasses) => new Net3({ imageSize: size(s), inChannels: s.channels, numClasses }),
+    options: ['chainLength'],
+    build: (s, numClasses, o) => new Net3({ ...o, imageSize: size(s), inChannels: s.channels, numClasses }),
   },
 ];
 
@@ -68,7 +77,13 @@ export function getModelSpec(name: string): ModelSpec {
   return spec;
 }
 
-/** Builds a registered model for images of the given shape. */
-export function buildModel(name: string, shape: ImageShape, numClasses: number): Module {
-  return getModelSpec(name).build(shape, numClasses);
+/** Builds a registered model for images of the given shape; unknown options are an error. */
+export function buildModel(name: string, shape: ImageShape, numClasses: number, options: Record<string, number> = {}): Module {
+  const spec = getModelSpec(name);
+  const unknown = Object.keys(options).filter((k) => !spec.options.includes(k));
+  if (unknown.length > 0) {
+    throw new RangeError(`${spec.name} takes no option ${unknown.map((k) => `'${k}'`).join(', ')}` +
+      (spec.options.length ? ` (it takes ${spec.options.join(', ')})` : ''));
+  }
+  return spec.build(shape, numClasses, options);
 }

@@ -1,1 +1,6 @@
 export * from './quick-train.js';
+export * from './config.js';
+export * from './metrics.js';
+export * from './run-dir.js';
+export * from './progress.js';
+export * from './trainer.js';
