@@ -52,7 +52,7 @@ class Blocks4 extends S.Module {
 
 const NETS: Record<string, () => S.Module> = {
   blocks4: () => new Blocks4(),
-  blocks20: () => new S.HW5Net(),
+  blocks20: () => new S.HW5Net({ width: 16 }),
 };
 
 type Precision = 'fp32' | 'bf16';

@@ -1,6 +1,7 @@
 /** Shared test helpers: approximate comparison and finite-difference gradient checks. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -101,4 +102,41 @@ export function formulaInput(shape: number[]): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const values = Float64Array.from({ length: n }, (_, i) => Math.sin(0.5 * i));
   return tensor(values, { shape, dtype: 'float32' });
+}
+
+/**
+ * Writes a small Fashion-MNIST-format dataset that a model can learn: the
+ * image of class k has a bright horizontal band at rows 2k..2k+2, plus noise.
+ */
+export function writeTinyFashionMnist(dir: string, trainCount = 256, testCount = 64): string {
+  mkdirSync(dir, { recursive: true });
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const make = (count: number, prefix: string) => {
+    const labels = Buffer.from(Array.from({ length: count }, (_, i) => i % 10));
+    const pixels = Buffer.alloc(count * 784);
+    for (let i = 0; i < count; i++) {
+      for (let p = 0; p < 784; p++) {
+        const row = Math.floor(p / 28);
+        const band = row >= 2 * labels[i]! + 2 && row < 2 * labels[i]! + 5;
+        pixels[i * 784 + p] = Math.min(255, Math.floor((band ? 180 : 20) + 60 * random()));
+      }
+    }
+    const imageHeader = Buffer.alloc(16);
+    imageHeader.writeUInt32BE(2051, 0);
+    imageHeader.writeUInt32BE(count, 4);
+    imageHeader.writeUInt32BE(28, 8);
+    imageHeader.writeUInt32BE(28, 12);
+    const labelHeader = Buffer.alloc(8);
+    labelHeader.writeUInt32BE(2049, 0);
+    labelHeader.writeUInt32BE(count, 4);
+    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), Buffer.concat([imageHeader, pixels]));
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), Buffer.concat([labelHeader, labels]));
+  };
+  make(trainCount, 'train');
+  make(testCount, 't10k');
+  return dir;
 }

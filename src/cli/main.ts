@@ -3,12 +3,17 @@
  * The `skipstudio` command. Thin by design: it parses flags, checks them,
  * and calls the library; every piece of real work lives in src/.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { datasetNames, getDatasetInfo } from '../data/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, summary } from '../nn/index.js';
-import { quickTrain } from '../train/index.js';
+import {
+  type ExperimentConfig, type PresetName, type StopFlag, type TrainConfig, createReporter, evaluateCheckpoint, evaluateRun,
+  experimentFromPreset, formatEvaluation, formatResultsTable, quickTrain, resolveTrainConfig, runExperiment, train,
+} from '../train/index.js';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -28,6 +33,83 @@ function dataset(value: string): string {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
+}
+
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+  return n;
+}
+
+function numberList(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((v) => !(v > 0) || !Number.isFinite(v))) {
+    throw new InvalidArgumentError('must be a comma-separated list of positive numbers, e.g. 0.1,0.01');
+  }
+  return list;
+}
+
+function readJsonFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new Error(`config file ${path} not found`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`config file ${path} is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Ctrl-C: finish the current step, save, print how to resume; a second Ctrl-C quits at once. */
+function stopOnInterrupt(): StopFlag {
+  const stop: StopFlag = { requested: false };
+  process.on('SIGINT', () => {
+    if (stop.requested) process.exit(130);
+    stop.requested = true;
+    console.error('\nstopping after this step (Ctrl-C again to quit without saving)...');
+  });
+  return stop;
+}
+
+/** Training flags shared by train and experiment: each one overrides the config file and the defaults. */
+function addTrainingFlags(command: Command): Command {
+  return command
+    .option('--dataset <name>', `${datasetNames().join(', ')}`, dataset)
+    .option('--data-dir <dir>', 'folder with the dataset files (default for fashion-mnist: Debian\'s dataset-fashion-mnist)')
+    .option('--epochs <n>', 'epochs', positiveInteger)
+    .option('--batch-size <n>', 'images per step', positiveInteger)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'adamw']))
+    .option('--momentum <m>', 'SGD momentum (Nesterov when > 0)', number)
+    .option('--weight-decay <wd>', 'weight decay', number)
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule, stepped every iteration').choices(['constant', 'cosine', 'onecycle', 'step']))
+    .option('--augment', 'random crops and horizontal flips')
+    .addOption(new Option('--precision <p>', 'fp32, or bf16 autocast with channels-last').choices(['fp32', 'bf16']))
+    .option('--threads <n>', 'CPU threads (default: every core)', positiveInteger)
+    .option('--seed <n>', 'random seed', nonNegativeInteger)
+    .option('--train-subset <n>', 'train on this many images of the training split (0: all)', nonNegativeInteger)
+    .option('--log-every <n>', 'average the loss over this many iterations per record', positiveInteger)
+    .option('--grad-every <n>', 'record gradient norms every this many iterations', positiveInteger)
+    .option('--json', 'machine-readable progress: one JSON object per line');
+}
+
+interface TrainingFlags {
+  dataset?: string; dataDir?: string; epochs?: number; batchSize?: number; optimizer?: TrainConfig['optimizer'];
+  momentum?: number; weightDecay?: number; schedule?: TrainConfig['schedule']; augment?: boolean; precision?: TrainConfig['precision'];
+  threads?: number; seed?: number; trainSubset?: number; logEvery?: number; gradEvery?: number; json?: boolean;
+}
+
+const TRAINING_FLAGS = [
+  'dataset', 'dataDir', 'epochs', 'batchSize', 'optimizer', 'momentum', 'weightDecay', 'schedule', 'augment', 'precision',
+  'threads', 'seed', 'trainSubset', 'logEvery', 'gradEvery',
+] as const;
+
+/** The training settings given on the command line (those left out keep the file's or the default value). */
+function trainingOverrides(flags: TrainingFlags): Partial<TrainConfig> {
+  return Object.fromEntries(TRAINING_FLAGS.filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]])) as Partial<TrainConfig>;
 }
 
 const program = new Command()
@@ -70,6 +152,79 @@ program
     for (const row of [header, ...rows]) {
       console.log(row.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
     }
+  });
+
+addTrainingFlags(
+  program
+    .command('train')
+    .description('train one model at one learning rate into a run directory')
+    .option('--config <file>', 'a JSON file of training settings (flags override it)')
+    .option('--model <name>', 'a model from `skipstudio models`')
+    .option('--lr <rate>', 'learning rate', number)
+    .option('--out <dir>', 'the run directory', 'runs/train')
+    .option('--resume <dir>', 'continue a stopped run from its last checkpoint'),
+).action(async (flags: TrainingFlags & { config?: string; model?: string; lr?: number; out: string; resume?: string }) => {
+  const reporter = createReporter(flags.json ?? false);
+  const stop = stopOnInterrupt();
+  const fromFile = flags.config ? readJsonFile(flags.config) : {};
+  const partial = { ...fromFile, ...trainingOverrides(flags), model: flags.model ?? fromFile.model, lr: flags.lr ?? fromFile.lr, out: flags.resume ?? flags.out } as Partial<TrainConfig>;
+  if (flags.resume === undefined) resolveTrainConfig(partial); // fail on bad settings before loading any data
+  try {
+    const result = await train(partial, { reporter, stop, resume: flags.resume !== undefined });
+    if (result.status === 'diverged') process.exitCode = 2;
+  } finally {
+    reporter.close();
+  }
+});
+
+addTrainingFlags(
+  program
+    .command('experiment')
+    .description('the skip-connection study: a grid of models x learning rates, trained one after another, then summarised')
+    .option('--config <file>', 'a JSON experiment file: { models, lrs, base: {training settings}, modelOptions }')
+    .addOption(new Option('--preset <name>', 'default (about 10 minutes on 2 cores) or full (the longer, best-accuracy run)').choices(['default', 'full']).default('default'))
+    .option('--models <list>', 'comma-separated model names', (v: string) => v.split(',').map((m) => m.trim()))
+    .option('--lrs <list>', 'comma-separated learning rates', numberList)
+    .option('--out <dir>', 'the experiment directory (default: runs/<dataset>-<preset>)'),
+).action(async (flags: TrainingFlags & { config?: string; preset: PresetName; models?: string[]; lrs?: number[]; out?: string }) => {
+  const fromFile = (flags.config ? readJsonFile(flags.config) : {}) as Partial<ExperimentConfig>;
+  const base = { ...fromFile.base, ...trainingOverrides(flags) };
+  const out = flags.out ?? fromFile.out ?? `runs/${base.dataset ?? 'fashion-mnist'}-${flags.preset}`;
+  const config = experimentFromPreset(flags.preset, out, {
+    models: flags.models ?? fromFile.models, lrs: flags.lrs ?? fromFile.lrs, base, modelOptions: fromFile.modelOptions,
+  });
+  const reporter = createReporter(flags.json ?? false);
+  const stop = stopOnInterrupt();
+  try {
+    const result = await runExperiment(config, { reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}` });
+    reporter.close();
+    if (!flags.json) {
+      console.log(`\n${formatResultsTable(result.runs)}\n`);
+      console.log(result.stopped
+        ? `Stopped. Continue with the same command: skipstudio ${process.argv.slice(2).join(' ')}`
+        : `Results in ${result.out}/results.json; each run's metrics, checkpoint and evaluation under ${result.out}/<model>-lr<lr>/`);
+    }
+  } finally {
+    reporter.close();
+  }
+});
+
+program
+  .command('eval')
+  .description('evaluate a trained model on the test split: accuracy, per-class accuracy, confusion matrix')
+  .option('--run <dir>', 'a run directory (its last checkpoint and config)')
+  .option('--checkpoint <file>', 'a checkpoint file, with --model and --dataset')
+  .option('--model <name>', 'the checkpoint\'s model')
+  .option('--dataset <name>', 'the dataset to evaluate on', dataset)
+  .option('--data-dir <dir>', 'folder with the dataset files')
+  .option('--json', 'print the result as JSON')
+  .action((flags: { run?: string; checkpoint?: string; model?: string; dataset?: string; dataDir?: string; json?: boolean }) => {
+    if ((flags.run === undefined) === (flags.checkpoint === undefined)) throw new Error('give either --run DIR or --checkpoint FILE');
+    const result = flags.run !== undefined
+      ? evaluateRun(flags.run)
+      : evaluateCheckpoint(flags.checkpoint!, resolveTrainConfig({ model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, out: 'unused' }));
+    console.log(flags.json ? JSON.stringify(result, null, 2) : formatEvaluation(result));
+    if (flags.run !== undefined && !flags.json) console.log(`\nsaved in ${flags.run}/eval.json`);
   });
 
 try {

@@ -21,7 +21,7 @@ const size = (shape: ImageShape): [number, number] => [shape.height, shape.width
 const SPECS: ModelSpec[] = [
   {
     name: 'hw5net',
-    description: 'HW5Net: 20 SkipBlocks in three stages (16/32/64 channels) with skip connections',
+    description: 'HW5Net: 20 SkipBlocks in three stages (8/16/32 channels by default) with skip connections',
     options: ['width', 'blocksPerStage'],
     build: (s, numClasses, o) => new HW5Net({ ...o, imageSize: size(s), inChannels: s.channels, numClasses }),
   },

@@ -4,3 +4,5 @@ export * from './metrics.js';
 export * from './run-dir.js';
 export * from './progress.js';
 export * from './trainer.js';
+export * from './experiment.js';
+export * from './evaluation.js';

@@ -15,7 +15,7 @@ describe('skipstudio models', () => {
     const run = skipstudio('models', '--dataset', 'cifar10');
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /Models for cifar10 \(input \[3, 32, 32\], 10 classes\)/);
-    assert.match(run.stdout, /^hw5net\s+213\s+662,874\s/m);
+    assert.match(run.stdout, /^hw5net\s+213\s+167,346\s/m);
     assert.match(run.stdout, /^bmenet\s+274\s+30,195,330\s/m);
     assert.match(run.stdout, /^net3\s+28\s/m);
   });
