@@ -79,7 +79,7 @@ export class PlainReporter implements TrainingReporter {
   }
 
   experimentProgress(done: number, total: number): void {
-    this.write(`experiment: run ${done + 1} of ${total}`);
+    if (done < total) this.write(`experiment: run ${done + 1} of ${total}`);
   }
 
   close(): void {}
