@@ -34,7 +34,8 @@ function run(command, argv, options = {}) {
 // ---- Debian packages -------------------------------------------------------
 
 function debianPackages() {
-  const wanted = ['libopenblas0-openmp', 'dataset-fashion-mnist'];
+  // fonts-dejavu-core: the report's charts are rasterised with real fonts.
+  const wanted = ['libopenblas0-openmp', 'dataset-fashion-mnist', 'fonts-dejavu-core'];
   if (!process.env.LIBTORCH) wanted.unshift('libtorch-dev');
   if (args.has('--bench')) wanted.push('python3-torch');
   return wanted;

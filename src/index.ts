@@ -6,3 +6,4 @@ export * from './io/index.js';
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export * from './report/index.js';

@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { datasetNames, getDatasetInfo } from '../data/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, summary } from '../nn/index.js';
+import { writeReport } from '../report/index.js';
 import {
   type ExperimentConfig, type PresetName, type StopFlag, type TrainConfig, createReporter, evaluateCheckpoint, evaluateRun,
   experimentFromPreset, formatEvaluation, formatResultsTable, quickTrain, resolveTrainConfig, runExperiment, train,
@@ -204,6 +205,10 @@ addTrainingFlags(
         ? `Stopped. Continue with the same command: skipstudio ${process.argv.slice(2).join(' ')}`
         : `Results in ${result.out}/results.json; each run's metrics, checkpoint and evaluation under ${result.out}/<model>-lr<lr>/`);
     }
+    if (!result.stopped) {
+      const report = await writeReport([result.out]);
+      if (!flags.json) console.log(`Report: ${report.pdf} (${report.pages} pages), ${report.html}, figures in ${result.out}/figures/`);
+    }
   } finally {
     reporter.close();
   }
@@ -225,6 +230,17 @@ program
       : evaluateCheckpoint(flags.checkpoint!, resolveTrainConfig({ model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, out: 'unused' }));
     console.log(flags.json ? JSON.stringify(result, null, 2) : formatEvaluation(result));
     if (flags.run !== undefined && !flags.json) console.log(`\nsaved in ${flags.run}/eval.json`);
+  });
+
+program
+  .command('report')
+  .argument('<dirs...>', 'experiment or run directories; several give a side-by-side comparison')
+  .description('write report.html, report.pdf and the figures (PNG and SVG) from run directories')
+  .option('--out <dir>', 'where to write the report (default: the first directory)')
+  .action(async (dirs: string[], flags: { out?: string }) => {
+    const report = await writeReport(dirs, flags.out);
+    console.log(`wrote ${report.pdf} (${report.pages} pages, ${report.figures.length} figures, ${report.tables} tables), ${report.html}, ` +
+      `and the figures as PNG and SVG in ${flags.out ?? dirs[0]}/figures/`);
   });
 
 try {

@@ -1,0 +1,173 @@
+/**
+ * The report's charts as vega-lite specifications, rendered to SVG by vega
+ * in Node (no browser) and rasterised to PNG by sharp (librsvg), with DejaVu
+ * Sans so text is legible in every output.
+ */
+import sharp from 'sharp';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+import type { RunData } from './load.js';
+
+const FONT = 'DejaVu Sans';
+/** PNGs are rendered at twice the SVG's size, for print. */
+export const PNG_SCALE = 2;
+
+const CONFIG = {
+  font: FONT,
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
+  title: { fontSize: 14 },
+  background: 'white',
+};
+
+export interface Chart {
+  /** File stem under figures/, e.g. 'loss-hw5net'. */
+  id: string;
+  caption: string;
+  spec: TopLevelSpec;
+  /** Largest share of the PDF's text width the figure may take (default 1). */
+  pdfWidthShare?: number;
+}
+
+export interface RenderedChart extends Chart {
+  svg: string;
+  png: Buffer;
+  width: number;
+  height: number;
+}
+
+export async function renderChart(chart: Chart): Promise<RenderedChart> {
+  const spec = { ...chart.spec, config: { ...CONFIG, ...(chart.spec as { config?: object }).config } } as TopLevelSpec;
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const match = /<svg[^>]*\bwidth="([\d.]+)"[^>]*\bheight="([\d.]+)"/.exec(svg);
+  const width = Math.round(Number(match?.[1] ?? 0));
+  const height = Math.round(Number(match?.[2] ?? 0));
+  const png = await sharp(Buffer.from(svg), { density: 72 * PNG_SCALE }).png().toBuffer();
+  return { ...chart, svg, png, width, height };
+}
+
+function lrLabel(run: RunData): string {
+  return `lr ${run.config.lr}`;
+}
+
+/** Training loss against iterations for one model, one line per learning rate. */
+export function lossByLearningRate(model: string, runs: RunData[]): Chart {
+  const values = runs.flatMap((run) => run.iterations.map((r) => ({ step: r.step, loss: r.loss, run: lrLabel(run) })));
+  return {
+    id: `loss-${model}`,
+    caption: `Training loss of ${model} against iterations, one curve per learning rate (each point averages the loss over ${runs[0]?.config.logEvery ?? 'N'} iterations).`,
+    spec: {
+      width: 480, height: 260, data: { values },
+      mark: { type: 'line', point: values.length < 40 },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'iteration' },
+        y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
+        color: { field: 'run', type: 'nominal', title: 'learning rate' },
+      },
+    },
+  };
+}
+
+/** Every model at its best learning rate, on one chart. */
+export function lossComparison(best: RunData[]): Chart {
+  const values = best.flatMap((run) => run.iterations.map((r) => ({ step: r.step, loss: r.loss, run: `${run.config.model} (${lrLabel(run)})` })));
+  return {
+    id: 'loss-comparison',
+    caption: 'Training loss of each model at its best learning rate (the one with the highest final test accuracy).',
+    spec: {
+      width: 480, height: 260, data: { values },
+      mark: { type: 'line', point: values.length < 40 },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'iteration' },
+        y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
+        color: { field: 'run', type: 'nominal', title: 'model' },
+      },
+    },
+  };
+}
+
+export function accuracyPerEpoch(runs: RunData[]): Chart {
+  const values = runs.flatMap((run) => run.epochs.map((e) => ({ epoch: e.epoch + 1, accuracy: 100 * e.testAccuracy, run: `${run.config.model} (${lrLabel(run)})` })));
+  return {
+    id: 'accuracy-per-epoch',
+    caption: 'Test accuracy after each epoch, for every model and learning rate.',
+    spec: {
+      width: 480, height: 260, data: { values },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
+        y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
+        color: { field: 'run', type: 'nominal', title: 'run' },
+      },
+    },
+  };
+}
+
+export function confusionHeatmap(run: RunData): Chart | undefined {
+  const evaluation = run.evaluation;
+  if (evaluation === undefined) return undefined;
+  const values = evaluation.confusionMatrix.flatMap((row, t) =>
+    row.map((count, p) => ({ actual: evaluation.classes[t], predicted: evaluation.classes[p], count })));
+  const classes = evaluation.classes;
+  return {
+    id: `confusion-${run.name}`,
+    pdfWidthShare: 0.6,
+    caption: `Confusion matrix of ${run.config.model} at ${lrLabel(run)} on the ${evaluation.count.toLocaleString('en-US')} test images (rows: true class, columns: predicted; accuracy ${(100 * evaluation.accuracy).toFixed(2)}%).`,
+    spec: {
+      width: 26 * classes.length + 60, height: 26 * classes.length + 60, data: { values },
+      encoding: {
+        x: { field: 'predicted', type: 'ordinal', sort: classes, title: 'predicted class', axis: { labelAngle: -45 } },
+        y: { field: 'actual', type: 'ordinal', sort: classes, title: 'true class' },
+      },
+      layer: [
+        { mark: 'rect', encoding: { color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues' }, legend: null } } },
+        {
+          mark: { type: 'text', fontSize: 9 },
+          encoding: {
+            text: { field: 'count', type: 'quantitative' },
+            color: { condition: { test: `datum.count > ${Math.max(...evaluation.confusionMatrix.flat()) / 2}`, value: 'white' }, value: 'black' },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * Gradient flow: each weight's gradient norm (mean over the recorded
+ * iterations, log scale) against its depth, input side first. Weights that
+ * never received a gradient (unused in2out convolutions) are left out.
+ */
+export function gradientFlow(runs: RunData[]): Chart | undefined {
+  const values = runs.flatMap((run) => {
+    if (run.gradients.length === 0) return [];
+    const layers = run.model.gradientLayers;
+    const points: { depth: number; norm: number; layer: string; run: string }[] = [];
+    let depth = 0;
+    layers.forEach((layer, i) => {
+      const norms = run.gradients.map((g) => g.norms[i]).filter((n): n is number => n !== null && n !== undefined && n > 0);
+      if (norms.length === 0) return;
+      depth += 1;
+      points.push({ depth, norm: norms.reduce((a, b) => a + b, 0) / norms.length, layer, run: `${run.config.model} (${lrLabel(run)})` });
+    });
+    return points;
+  });
+  if (values.length === 0) return undefined;
+  return {
+    id: 'gradient-flow',
+    caption: 'Gradient flow: the norm of each weight\'s gradient (mean over the recorded iterations, log scale) against its depth, input side first. Without skip connections the gradients fade towards the input.',
+    spec: {
+      width: 480, height: 280, data: { values },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'depth', type: 'quantitative', title: 'weight layer (1 = nearest the input)' },
+        y: { field: 'norm', type: 'quantitative', title: 'gradient norm', scale: { type: 'log' } },
+        color: { field: 'run', type: 'nominal', title: 'model' },
+        tooltip: [{ field: 'layer' }],
+      },
+    },
+  };
+}

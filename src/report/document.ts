@@ -1,0 +1,74 @@
+/**
+ * The report as a small document model (sections of paragraphs, lists,
+ * numbered tables and numbered figures), written once and rendered twice: to
+ * self-contained HTML and to PDF. Numbering happens here, so both outputs
+ * agree.
+ */
+import type { RenderedChart } from './charts.js';
+
+export type Block =
+  | { kind: 'paragraph'; text: string }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'table'; number: number; caption: string; header: string[]; rows: string[][] }
+  | { kind: 'figure'; number: number; chart: RenderedChart };
+
+export interface Section {
+  title: string;
+  blocks: Block[];
+}
+
+export interface ReportDocument {
+  title: string;
+  subtitle: string;
+  sections: Section[];
+}
+
+/** Builds sections while numbering tables and figures in order of appearance. */
+export class DocumentBuilder {
+  readonly sections: Section[] = [];
+  #tables = 0;
+  #figures = 0;
+
+  section(title: string): this {
+    this.sections.push({ title, blocks: [] });
+    return this;
+  }
+
+  #current(): Section {
+    const section = this.sections.at(-1);
+    if (section === undefined) throw new Error('DocumentBuilder: start a section first');
+    return section;
+  }
+
+  paragraph(text: string): this {
+    this.#current().blocks.push({ kind: 'paragraph', text });
+    return this;
+  }
+
+  list(items: string[]): this {
+    if (items.length > 0) this.#current().blocks.push({ kind: 'list', items });
+    return this;
+  }
+
+  /** Adds a numbered table and returns its number. */
+  table(caption: string, header: string[], rows: string[][]): number {
+    this.#tables += 1;
+    this.#current().blocks.push({ kind: 'table', number: this.#tables, caption, header, rows });
+    return this.#tables;
+  }
+
+  /** Adds a numbered figure and returns its number. */
+  figure(chart: RenderedChart): number {
+    this.#figures += 1;
+    this.#current().blocks.push({ kind: 'figure', number: this.#figures, chart });
+    return this.#figures;
+  }
+
+  get figureCount(): number {
+    return this.#figures;
+  }
+
+  get tableCount(): number {
+    return this.#tables;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './report.js';
+export * from './load.js';
+export { PNG_SCALE } from './charts.js';

@@ -1,0 +1,69 @@
+/**
+ * Reads what the report shows from run directories only: an experiment
+ * directory (experiment.json and one folder per run) or a single run
+ * directory. Missing pieces (a diverged run's evaluation, a stopped run's
+ * later epochs) are recorded as such, never guessed.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+import type { ClassificationReport, EpochRecord, GradientRecord, IterationRecord, ModelInfo, StatusFile, TrainConfig } from '../train/index.js';
+import { RunDirectory } from '../train/index.js';
+
+export interface RunData {
+  name: string;
+  dir: string;
+  config: TrainConfig;
+  model: ModelInfo;
+  status: StatusFile;
+  iterations: IterationRecord[];
+  epochs: EpochRecord[];
+  gradients: GradientRecord[];
+  evaluation?: ClassificationReport & { loss: number; classes: string[] };
+}
+
+export interface ExperimentData {
+  dir: string;
+  name: string;
+  command?: string;
+  runs: RunData[];
+}
+
+function loadRun(path: string): RunData {
+  const dir = new RunDirectory(path);
+  const records = dir.records();
+  return {
+    name: basename(path),
+    dir: path,
+    config: dir.readJson<TrainConfig>('config.json'),
+    model: dir.readJson<ModelInfo>('model.json'),
+    status: existsSync(dir.file('status.json'))
+      ? dir.readJson<StatusFile>('status.json')
+      : { status: 'running', epochsDone: 0, step: 0, totalSteps: 0, wallSeconds: 0, updatedAt: '' },
+    iterations: records.filter((r): r is IterationRecord => r.type === 'iteration'),
+    epochs: records.filter((r): r is EpochRecord => r.type === 'epoch'),
+    gradients: records.filter((r): r is GradientRecord => r.type === 'gradients'),
+    evaluation: existsSync(dir.file('eval.json')) ? dir.readJson('eval.json') : undefined,
+  };
+}
+
+/** Loads an experiment directory, or a single run directory as a one-run experiment. */
+export function loadExperiment(path: string): ExperimentData {
+  if (!existsSync(path)) throw new Error(`${path} does not exist`);
+  if (new RunDirectory(path).exists()) return { dir: path, name: basename(path), runs: [loadRun(path)] };
+  const runDirs = readdirSync(path)
+    .map((entry) => join(path, entry))
+    .filter((p) => statSync(p).isDirectory() && new RunDirectory(p).exists());
+  if (runDirs.length === 0) throw new Error(`${path} holds no run directories (folders with a config.json written by skipstudio train)`);
+  const experimentFile = join(path, 'experiment.json');
+  let command: string | undefined;
+  let order: string[] | undefined;
+  if (existsSync(experimentFile)) {
+    const experiment = new RunDirectory(path).readJson<{ command?: string; runs?: string[] }>('experiment.json');
+    command = experiment.command;
+    order = experiment.runs?.map((r) => basename(r));
+  }
+  const runs = runDirs.map(loadRun);
+  if (order !== undefined) runs.sort((a, b) => order!.indexOf(a.name) - order!.indexOf(b.name));
+  return { dir: path, name: basename(path), command, runs };
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import sharp from 'sharp';
+
+import * as S from '../../src/index.js';
+import { writeTinyFashionMnist } from '../helpers.js';
+
+const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const root = mkdtempSync(join(tmpdir(), 'skipstudio-report-'));
+const data = writeTinyFashionMnist(join(root, 'data'));
+
+function experiment(out: string, lrs: string) {
+  return spawnSync(process.execPath, [main, 'experiment', '--data-dir', data, '--models', 'net1,net2', '--lrs', lrs, '--schedule', 'constant',
+    '--epochs', '2', '--batch-size', '16', '--threads', '1', '--grad-every', '4', '--log-every', '4', '--out', out], { encoding: 'utf8' });
+}
+
+function pdfPages(path: string): number {
+  return (readFileSync(path, 'latin1').match(/\/Type \/Page\b/g) ?? []).length;
+}
+
+describe('the report', () => {
+  const out = join(root, 'fixture');
+  const run = experiment(out, '0.05,0.01');
+
+  it('is written at the end of an experiment: HTML, PDF and every figure as PNG and SVG', async () => {
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /Report: .*report\.pdf \(\d+ pages\)/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    // Numbered, captioned figures and tables, in order.
+    const figures = [...html.matchAll(/<figcaption>Figure (\d+)\. /g)].map((m) => Number(m[1]));
+    const tables = [...html.matchAll(/<caption>Table (\d+)\. /g)].map((m) => Number(m[1]));
+    assert.deepEqual(figures, figures.map((_, i) => i + 1));
+    assert.deepEqual(tables, [1, 2, 3, 4]);
+    // 2 loss figures (one per model), comparison, accuracy per epoch, 4 confusion matrices, gradient flow.
+    assert.equal(figures.length, 9);
+    assert.match(html, /Training loss of net1 against iterations, one curve per learning rate/);
+    assert.match(html, /Confusion matrix of net2 at lr 0\.01/);
+    assert.match(html, /Gradient flow: the norm of each weight/);
+    assert.match(html, /learnable layers/);
+    assert.match(html, /<svg/);
+    assert.ok(!/src="http|href="http/.test(html), 'the HTML needs nothing from the network');
+    assert.ok(pdfPages(join(out, 'report.pdf')) >= 3);
+    const files = readdirSync(join(out, 'figures'));
+    assert.equal(files.filter((f) => f.endsWith('.png')).length, 9);
+    assert.equal(files.filter((f) => f.endsWith('.svg')).length, 9);
+    for (const file of files.filter((f) => f.endsWith('.svg'))) {
+      const svg = readFileSync(join(out, 'figures', file), 'utf8');
+      const [, w, h] = /<svg[^>]*\bwidth="([\d.]+)"[^>]*\bheight="([\d.]+)"/.exec(svg)!;
+      const png = await sharp(join(out, 'figures', file.replace(/\.svg$/, '.png'))).metadata();
+      assert.equal(png.format, 'png');
+      assert.equal(png.width, Math.round(Number(w)) * S.PNG_SCALE, file);
+      assert.equal(png.height, Math.round(Number(h)) * S.PNG_SCALE, file);
+    }
+  });
+
+  it('writes observations from the numbers', () => {
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /net1: learning rate (0\.05|0\.01) did best \(\d+\.\d+% test accuracy\), \d+\.\d+ points above learning rate/);
+  });
+
+  it('covers a diverged run and says what is missing', () => {
+    const diverged = join(root, 'diverged');
+    const result = experiment(diverged, '1e9,0.05');
+    assert.equal(result.status, 0, result.stderr);
+    const html = readFileSync(join(diverged, 'report.html'), 'utf8');
+    assert.match(html, /net1 at learning rate 1000000000 diverged: its loss became \S+ at step \d+/);
+    assert.match(html, /No confusion matrix for net1-lr1000000000 \(diverged at step \d+\)/);
+    assert.match(html, /diverged at step \d+/);
+    assert.ok(existsSync(join(diverged, 'report.pdf')));
+    assert.ok(!existsSync(join(diverged, 'figures', 'confusion-net1-lr1000000000.png')));
+  });
+
+  it('compares experiments side by side', () => {
+    const both = join(root, 'both');
+    const cli = spawnSync(process.execPath, [main, 'report', out, join(root, 'diverged'), '--out', both], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const html = readFileSync(join(both, 'report.html'), 'utf8');
+    assert.match(html, /Best test accuracy of each model \(at its best learning rate\) in each experiment/);
+    assert.match(html, /Set-up of fixture/);
+    assert.match(html, /Set-up of diverged/);
+  });
+
+  it('fails clearly on a folder that holds no runs', () => {
+    const cli = spawnSync(process.execPath, [main, 'report', data], { encoding: 'utf8' });
+    assert.notEqual(cli.status, 0);
+    assert.match(cli.stderr, /holds no run directories/);
+  });
+});
