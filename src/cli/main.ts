@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { datasetNames, getDatasetInfo } from '../data/index.js';
+import { buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
+import { writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, summary } from '../nn/index.js';
 import { writeReport } from '../report/index.js';
@@ -230,6 +231,58 @@ program
       : evaluateCheckpoint(flags.checkpoint!, resolveTrainConfig({ model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, out: 'unused' }));
     console.log(flags.json ? JSON.stringify(result, null, 2) : formatEvaluation(result));
     if (flags.run !== undefined && !flags.json) console.log(`\nsaved in ${flags.run}/eval.json`);
+  });
+
+const data = program.command('data').description('build and look at datasets');
+
+data
+  .command('coco')
+  .description('build the exercise\'s COCO subset from an instances_*.json file and its image folder')
+  .requiredOption('--annotations <file>', 'a COCO instances_*.json file (read as a stream: the 450 MB train2017 file is fine)')
+  .requiredOption('--images <dir>', 'the folder of its images (e.g. train2017/)')
+  .option('--classes <list>', 'comma-separated COCO category names', (v: string) => v.split(',').map((c) => c.trim()).filter(Boolean), ['boat', 'cake', 'couch', 'dog', 'motorcycle'])
+  .option('--train-per-class <n>', 'training images per category', nonNegativeInteger, 1600)
+  .option('--val-per-class <n>', 'validation images per category', nonNegativeInteger, 400)
+  .option('--size <n>', 'resize every image to n x n', positiveInteger, 64)
+  .option('--seed <n>', 'seed of the choice of images', nonNegativeInteger, 0)
+  .requiredOption('--out <dir>', 'the folder to build (refused if it exists, unless --force)')
+  .option('--write-images', 'also write the resized images as JPEGs in class folders')
+  .option('--force', 'replace an existing output folder')
+  .option('--allow-fewer', 'accept categories with fewer usable images than asked for')
+  .action(async (flags: { annotations: string; images: string; classes: string[]; trainPerClass: number; valPerClass: number; size: number; seed: number; out: string; writeImages?: boolean; force?: boolean; allowFewer?: boolean }) => {
+    const started = performance.now();
+    const manifest = await buildCocoSubset({ ...flags, log: (line) => console.log(line) });
+    const seconds = (performance.now() - started) / 1000;
+    const images = manifest.splits.train.count + manifest.splits.val.count;
+    console.log(`built ${flags.out}: ${manifest.splits.train.count} train and ${manifest.splits.val.count} val images of ${manifest.classes.length} classes ` +
+      `at ${flags.size}x${flags.size} in ${seconds.toFixed(1)} s (${(images / seconds).toFixed(0)} images/s); ` +
+      `skipped ${manifest.skipped.missing.length} missing and ${manifest.skipped.corrupt.length} corrupt images`);
+  });
+
+data
+  .command('info')
+  .argument('[dataset]', `${datasetNames().join(', ')}`, 'fashion-mnist')
+  .option('--data-dir <dir>', 'folder with the dataset files')
+  .option('--json', 'print as JSON')
+  .description('counts per class and split, image shape, per-channel mean and std')
+  .action((name: string, flags: { dataDir?: string; json?: boolean }) => {
+    const report = describeDataset(loadDataset(dataset(name), flags.dataDir));
+    console.log(flags.json ? JSON.stringify(report, null, 2) : formatDatasetInfo(report));
+  });
+
+data
+  .command('show')
+  .argument('[dataset]', `${datasetNames().join(', ')}`, 'fashion-mnist')
+  .option('--data-dir <dir>', 'folder with the dataset files')
+  .requiredOption('--out <file>', 'the PNG to write, e.g. grid.png')
+  .option('--per-class <n>', 'images per class', positiveInteger, 8)
+  .option('--split <name>', 'train or test', 'train')
+  .description('a labelled grid of sample images per class, to see the data before training on it')
+  .action(async (name: string, flags: { dataDir?: string; out: string; perClass: number; split: string }) => {
+    if (flags.split !== 'train' && flags.split !== 'test') throw new Error(`--split must be train or test, got '${flags.split}'`);
+    const splits = loadDataset(dataset(name), flags.dataDir);
+    writeFileAtomic(flags.out, await sampleGrid(splits[flags.split], { perClass: flags.perClass }));
+    console.log(`wrote ${flags.out}`);
   });
 
 program

@@ -1,6 +1,7 @@
 /** The datasets the CLI knows, with the image shape and class count models are built for. */
 import type { ImageShape } from '../models/index.js';
 import { loadCifar10 } from './cifar10.js';
+import { loadCocoSubset } from './coco.js';
 import type { DatasetSplits } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 
@@ -36,6 +37,7 @@ export function loadDataset(name: string, dataDir?: string): DatasetSplits {
       if (dataDir === undefined) throw new RangeError('cifar10 needs --data-dir: the folder of the binary version (data_batch_1.bin ... test_batch.bin)');
       return loadCifar10(dataDir);
     default:
-      throw new RangeError(`the ${name} dataset cannot be loaded yet: its builder (skipstudio data coco) is not written yet`);
+      if (dataDir === undefined) throw new RangeError('coco needs --data-dir: the folder that `skipstudio data coco --out DIR` built');
+      return loadCocoSubset(dataDir);
   }
 }

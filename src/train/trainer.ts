@@ -142,7 +142,8 @@ export function prepareRun(config: TrainConfig, datasets?: Map<string, DatasetSp
   }
   const trainSplit = subset(splits.train, config.trainSubset, config.seed);
   const normalization = computeNormalization(splits.train);
-  const model = buildModel(config.model, info.shape, splits.train.classes.length, config.modelOptions);
+  // The loaded data decides the shape (a COCO subset may be built at another size than the registry's 64x64).
+  const model = buildModel(config.model, splits.train.shape, splits.train.classes.length, config.modelOptions);
   return { info, splits, trainSplit, normalization, model };
 }
 
@@ -157,7 +158,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   }
   setNumThreads(config.threads);
   manualSeed(config.seed);
-  const { info, splits, trainSplit, normalization, model } = prepareRun(config, options.datasets);
+  const { splits, trainSplit, normalization, model } = prepareRun(config, options.datasets);
   const channelsLast = config.precision === 'bf16';
   if (channelsLast) model.to({ memoryFormat: 'channelsLast' });
   const trainLoader = new DataLoader(trainSplit, { batchSize: config.batchSize, shuffle: true, dropLast: true, seed: config.seed, normalization, augment: config.augment });
@@ -187,11 +188,12 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   } else {
     dir.create();
     dir.writeJson('config.json', config);
-    const s = summary(model, [info.shape.channels, info.shape.height, info.shape.width]);
+    const { channels, height, width } = splits.train.shape;
+    const s = summary(model, [channels, height, width]);
     const modelInfo: ModelInfo = {
       model: config.model, modelOptions: config.modelOptions, learnableLayers: s.parameterTensors, parameters: s.totalParameters,
       skipBlocks: model.modules().filter((m) => m instanceof SkipBlock).length, flops: s.totalFlops,
-      inputShape: [info.shape.channels, info.shape.height, info.shape.width], classes: splits.train.classes, normalization,
+      inputShape: [channels, height, width], classes: splits.train.classes, normalization,
       gradientLayers: gradientWeights.map(([k]) => k),
     };
     dir.writeJson('model.json', modelInfo);
