@@ -74,10 +74,12 @@ export async function readCocoAnnotations(path: string): Promise<CocoAnnotations
   const hash = createHash('sha256');
   const file = createReadStream(path);
   file.on('data', (chunk) => hash.update(chunk));
-  const pipeline = file
-    .pipe(StreamJson.parser())
-    .pipe(Pick.pick({ filter: /^(images|annotations|categories)\.\d+$/ }))
-    .pipe(StreamValues.streamValues());
+  const parser = StreamJson.parser();
+  const picker = Pick.pick({ filter: /^(images|annotations|categories)\.\d+$/ });
+  const pipeline = StreamValues.streamValues();
+  // .pipe() does not forward errors: hand each stage's error to the stream being read.
+  for (const stage of [file, parser, picker] as NodeJS.EventEmitter[]) stage.on('error', (error: Error) => pipeline.destroy(error));
+  file.pipe(parser).pipe(picker).pipe(pipeline);
   const bad = (what: string) => new DataFileError(path, `not a COCO instances file: ${what}`);
   try {
     for await (const { value } of pipeline as AsyncIterable<{ value: Record<string, unknown> }>) {

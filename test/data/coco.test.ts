@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import sharp from 'sharp';
+
+import * as S from '../../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const main = join(here, '../../src/cli/main.js');
+const tiny = join(here, '../../../../shared/coco-tiny');
+const annotations = join(tiny, 'annotations/instances_val2017.json');
+const images = join(tiny, 'val2017');
+const root = mkdtempSync(join(tmpdir(), 'skipstudio-coco-'));
+
+const base = (out: string): S.CocoBuildOptions => ({
+  annotations, images, classes: ['person', 'cup', 'bottle'], trainPerClass: 3, valPerClass: 2, size: 32, seed: 7, out,
+});
+
+describe('the COCO subset builder on coco-tiny (real COCO 2017 images and annotations)', () => {
+  it('builds the cache and manifest: counts, classes, each image used once, pixels as decoded', async () => {
+    const out = join(root, 'subset');
+    const manifest = await S.buildCocoSubset({ ...base(out), writeImages: true });
+    assert.deepEqual(manifest.classes, ['person', 'cup', 'bottle']);
+    assert.deepEqual(manifest.categoryIds, [1, 47, 44]);
+    assert.deepEqual(manifest.splits.train.perClass, { person: 3, cup: 3, bottle: 3 });
+    assert.deepEqual(manifest.splits.val.perClass, { person: 2, cup: 2, bottle: 2 });
+    assert.match(manifest.assignmentRule, /largest total area/);
+    assert.equal(manifest.annotationFile.bytes, readFileSync(annotations).length);
+    assert.match(manifest.annotationFile.sha256, /^[0-9a-f]{64}$/);
+    const ids = [...manifest.splits.train.images, ...manifest.splits.val.images].map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length, 'no image is used twice');
+
+    // Every chosen image really holds its class, and it is the class of largest area among the chosen ones.
+    const coco = JSON.parse(readFileSync(annotations, 'utf8')) as { annotations: { image_id: number; category_id: number; area: number }[] };
+    for (const entry of manifest.splits.train.images) {
+      const area = new Map<number, number>();
+      for (const a of coco.annotations) if (a.image_id === entry.id && manifest.categoryIds.includes(a.category_id)) area.set(a.category_id, (area.get(a.category_id) ?? 0) + a.area);
+      const best = [...area.entries()].sort((x, y) => y[1] - x[1])[0]![0];
+      assert.equal(manifest.classes[manifest.categoryIds.indexOf(best)], entry.class);
+    }
+
+    const { train, test } = S.loadCocoSubset(out);
+    assert.deepEqual(train.shape, { channels: 3, height: 32, width: 32 });
+    assert.equal(train.labels.length, 9);
+    assert.equal(test.labels.length, 6);
+    assert.deepEqual(Array.from(train.labels), manifest.splits.train.images.map((e) => manifest.classes.indexOf(e.class)));
+    // Pixels equal an independent decode (sharp, HWC) laid out channel-first.
+    const first = manifest.splits.train.images[0]!;
+    const { data } = await sharp(join(images, first.file)).rotate().resize(32, 32, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    for (const [p, c] of [[0, 0], [100, 1], [1023, 2], [517, 0]] as const) {
+      assert.equal(train.images[c * 1024 + p], data[p * 3 + c], `pixel ${p} channel ${c}`);
+    }
+    assert.deepEqual(readdirSync(join(out, 'images/train')).sort(), ['bottle', 'cup', 'person']);
+    assert.equal(readdirSync(join(out, 'images/val/cup')).length, 2);
+  });
+
+  it('is deterministic for a given seed and differs for another', async () => {
+    const a = await S.buildCocoSubset(base(join(root, 'det-a')));
+    const b = await S.buildCocoSubset(base(join(root, 'det-b')));
+    const c = await S.buildCocoSubset({ ...base(join(root, 'det-c')), seed: 8 });
+    assert.deepEqual(a.splits, b.splits);
+    assert.deepEqual(readFileSync(join(root, 'det-a/train.safetensors')), readFileSync(join(root, 'det-b/train.safetensors')));
+    assert.notDeepEqual(a.splits.train.images.filter((e) => e.class === 'person'), c.splits.train.images.filter((e) => e.class === 'person'));
+  });
+
+  it('skips missing and corrupt images, counts them, and fills the class from other candidates', async () => {
+    const folder = join(root, 'broken-images');
+    mkdirSync(folder, { recursive: true });
+    for (const file of readdirSync(images)) copyFileSync(join(images, file), join(folder, file));
+    const reference = await S.buildCocoSubset({ ...base(join(root, 'reference')), classes: ['person'], trainPerClass: 4, valPerClass: 0 });
+    const [gone, broken] = reference.splits.train.images;
+    spawnSync('rm', [join(folder, gone!.file)]);
+    writeFileSync(join(folder, broken!.file), Buffer.from('not a jpeg at all'));
+    const manifest = await S.buildCocoSubset({ ...base(join(root, 'repaired')), images: folder, classes: ['person'], trainPerClass: 4, valPerClass: 0 });
+    assert.deepEqual(manifest.skipped, { missing: [gone!.file], corrupt: [broken!.file] });
+    assert.equal(manifest.splits.train.count, 4);
+  });
+
+  it('rejects bad input with a message that names the problem, leaving nothing half-written', async () => {
+    const notJson = join(root, 'broken.json');
+    writeFileSync(notJson, '{"images": [ {"id": 1, "file_name": "a.jpg"}, ');
+    const noCategories = join(root, 'no-categories.json');
+    writeFileSync(noCategories, JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [{ id: 1, image_id: 1, category_id: 1, area: 3 }] }));
+    const cases: [Partial<S.CocoBuildOptions>, RegExp][] = [
+      [{ annotations: notJson }, /broken\.json: not valid JSON/],
+      [{ annotations: noCategories }, /no-categories\.json: not a COCO instances file: it has no categories/],
+      [{ annotations: join(root, 'absent.json') }, /absent\.json: annotation file not found/],
+      [{ classes: ['person', 'unicorn'] }, /unknown category 'unicorn'; instances_val2017\.json has: .*airplane, apple, backpack/],
+      [{ classes: ['bottle'], trainPerClass: 50 }, /too few usable images for bottle: \d+ of 52 .* pass --allow-fewer/],
+      [{ size: 3 }, /--size must be an integer from 8 to 1024/],
+    ];
+    for (const [override, pattern] of cases) {
+      const out = join(root, `bad-${Math.random().toString(36).slice(2)}`);
+      await assert.rejects(S.buildCocoSubset({ ...base(out), ...override }), pattern);
+      assert.ok(!existsSync(out), 'nothing is written');
+    }
+    assert.ok(!readdirSync(root).some((f) => f.includes('.partial-')), 'no temporary folder is left behind');
+    const fewer = await S.buildCocoSubset({ ...base(join(root, 'fewer')), classes: ['bottle'], trainPerClass: 50, allowFewer: true });
+    assert.ok(fewer.splits.train.count < 50);
+  });
+
+  it('refuses an existing output folder unless --force', () => {
+    const out = join(root, 'subset');
+    const args = ['data', 'coco', '--annotations', annotations, '--images', images, '--classes', 'person,cup', '--train-per-class', '2', '--val-per-class', '1', '--size', '16', '--out', out];
+    const refused = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /already exists: choose another --out, or pass --force/);
+    const forced = spawnSync(process.execPath, [main, ...args, '--force'], { encoding: 'utf8' });
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.match(forced.stdout, /built .*: 4 train and 2 val images of 2 classes at 16x16/);
+    assert.equal(S.loadCocoSubset(out).train.shape.height, 16);
+  });
+
+  it('trains a model on the built subset', () => {
+    const out = join(root, 'subset');
+    const run = spawnSync(process.execPath, [main, 'train', '--dataset', 'coco', '--data-dir', out, '--model', 'net2', '--lr', '0.01', '--epochs', '1', '--batch-size', '2', '--threads', '1', '--out', join(root, 'coco-run')], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const model = JSON.parse(readFileSync(join(root, 'coco-run/model.json'), 'utf8'));
+    assert.deepEqual(model.inputShape, [3, 16, 16]);
+    assert.deepEqual(model.classes, ['person', 'cup']);
+  });
+});
+
+describe('CIFAR-10 binary files', () => {
+  function writeCifar(dir: string, records: number, corrupt?: 'size' | 'label'): string {
+    mkdirSync(dir, { recursive: true });
+    const make = (n: number) => {
+      const data = Buffer.alloc(n * 3073);
+      for (let i = 0; i < n; i++) {
+        data[i * 3073] = i % 10;
+        data.fill(i % 256, i * 3073 + 1, (i + 1) * 3073);
+      }
+      return data;
+    };
+    for (let k = 1; k <= 5; k++) writeFileSync(join(dir, `data_batch_${k}.bin`), make(records));
+    let test = make(records);
+    if (corrupt === 'size') test = test.subarray(0, test.length - 5);
+    if (corrupt === 'label') test[3073] = 12;
+    writeFileSync(join(dir, 'test_batch.bin'), test);
+    return dir;
+  }
+
+  it('reads the records, labels and class names', () => {
+    const dir = writeCifar(join(root, 'cifar'), 4);
+    writeFileSync(join(dir, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
+    const { train, test } = S.loadCifar10(dir);
+    assert.equal(train.labels.length, 20);
+    assert.equal(test.labels.length, 4);
+    assert.deepEqual(train.shape, { channels: 3, height: 32, width: 32 });
+    assert.equal(train.classes[9], 'truck');
+    assert.equal(train.images[3 * 3072], 3, 'record 3 is filled with 3');
+  });
+
+  it('rejects a file whose size is not a multiple of 3073, and a label out of range', () => {
+    assert.throws(() => S.loadCifar10(writeCifar(join(root, 'cifar-size'), 2, 'size')), /test_batch\.bin: size 6141 is not a positive multiple of the 3073-byte CIFAR-10 record/);
+    assert.throws(() => S.loadCifar10(writeCifar(join(root, 'cifar-label'), 2, 'label')), /test_batch\.bin: label 12 of record 1 is out of range/);
+    assert.throws(() => S.loadCifar10(join(root, 'nowhere')), /data_batch_1\.bin: CIFAR-10 file not found/);
+  });
+});
+
+describe('skipstudio data info and show', () => {
+  it('prints counts per class and split, the shape and the statistics', () => {
+    const run = spawnSync(process.execPath, [main, 'data', 'info'], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /fashion-mnist: 10 classes, images 1 x 28 x 28/);
+    assert.match(run.stdout, /^Ankle boot\s+6000\s+1000$/m);
+    assert.match(run.stdout, /^total\s+60000\s+10000$/m);
+    assert.match(run.stdout, /per-channel mean 0\.28\d\d; std 0\.35\d\d/);
+  });
+
+  it('draws a labelled grid of sample images per class', async () => {
+    const out = join(root, 'grid.png');
+    const run = spawnSync(process.execPath, [main, 'data', 'show', '--out', out, '--per-class', '3'], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const meta = await sharp(out).metadata();
+    assert.equal(meta.width, 140 + 3 * 68);
+    assert.equal(meta.height, 4 + 10 * 68);
+  });
+});
