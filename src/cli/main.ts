@@ -224,11 +224,11 @@ program
   .option('--dataset <name>', 'the dataset to evaluate on', dataset)
   .option('--data-dir <dir>', 'folder with the dataset files')
   .option('--json', 'print the result as JSON')
-  .action((flags: { run?: string; checkpoint?: string; model?: string; dataset?: string; dataDir?: string; json?: boolean }) => {
+  .action(async (flags: { run?: string; checkpoint?: string; model?: string; dataset?: string; dataDir?: string; json?: boolean }) => {
     if ((flags.run === undefined) === (flags.checkpoint === undefined)) throw new Error('give either --run DIR or --checkpoint FILE');
     const result = flags.run !== undefined
-      ? evaluateRun(flags.run)
-      : evaluateCheckpoint(flags.checkpoint!, resolveTrainConfig({ model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, out: 'unused' }));
+      ? await evaluateRun(flags.run)
+      : await evaluateCheckpoint(flags.checkpoint!, resolveTrainConfig({ model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, out: 'unused' }));
     console.log(flags.json ? JSON.stringify(result, null, 2) : formatEvaluation(result));
     if (flags.run !== undefined && !flags.json) console.log(`\nsaved in ${flags.run}/eval.json`);
   });
@@ -265,8 +265,8 @@ data
   .option('--data-dir <dir>', 'folder with the dataset files')
   .option('--json', 'print as JSON')
   .description('counts per class and split, image shape, per-channel mean and std')
-  .action((name: string, flags: { dataDir?: string; json?: boolean }) => {
-    const report = describeDataset(loadDataset(dataset(name), flags.dataDir));
+  .action(async (name: string, flags: { dataDir?: string; json?: boolean }) => {
+    const report = describeDataset(await loadDataset(dataset(name), flags.dataDir));
     console.log(flags.json ? JSON.stringify(report, null, 2) : formatDatasetInfo(report));
   });
 
@@ -280,7 +280,7 @@ data
   .description('a labelled grid of sample images per class, to see the data before training on it')
   .action(async (name: string, flags: { dataDir?: string; out: string; perClass: number; split: string }) => {
     if (flags.split !== 'train' && flags.split !== 'test') throw new Error(`--split must be train or test, got '${flags.split}'`);
-    const splits = loadDataset(dataset(name), flags.dataDir);
+    const splits = await loadDataset(dataset(name), flags.dataDir);
     writeFileAtomic(flags.out, await sampleGrid(splits[flags.split], { perClass: flags.perClass }));
     console.log(`wrote ${flags.out}`);
   });

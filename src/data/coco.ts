@@ -22,6 +22,7 @@ import StreamValues from 'stream-json/streamers/StreamValues.js';
 import { loadSafetensorsWithMetadata, saveSafetensors, writeFileAtomic } from '../io/index.js';
 import { tensor } from '../tensor/index.js';
 import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.js';
+import { decodeImage } from './images.js';
 import { epochOrder } from './loader.js';
 
 export const COCO_SUBSET_FORMAT = 'skipstudio-coco-subset/1';
@@ -148,19 +149,6 @@ export interface CocoManifest {
   skipped: { missing: string[]; corrupt: string[] };
 }
 
-/** Decodes, converts to RGB and resizes one image; the pixels come out channel-first (C, H, W). */
-async function decode(path: string, size: number): Promise<Uint8Array> {
-  const { data, info } = await sharp(path).rotate().resize(size, size, { fit: 'fill' }).removeAlpha().toColourspace('srgb')
-    .raw().toBuffer({ resolveWithObject: true });
-  const plane = size * size;
-  const out = new Uint8Array(3 * plane);
-  const channels = info.channels;
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) out[c * plane + p] = data[p * channels + Math.min(c, channels - 1)]!;
-  }
-  return out;
-}
-
 function checkOptions(o: CocoBuildOptions): void {
   const problems: string[] = [];
   if (o.classes.length === 0) problems.push('--classes names no category');
@@ -231,7 +219,7 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
         const path = join(options.images, file);
         if (!existsSync(path)) return { id, file, error: 'missing' as const };
         try {
-          return { id, file, pixels: await decode(path, options.size) };
+          return { id, file, pixels: await decodeImage(path, options.size) };
         } catch {
           return { id, file, error: 'corrupt' as const };
         }

@@ -6,3 +6,5 @@ export * from './cifar10.js';
 export * from './coco.js';
 export * from './registry.js';
 export * from './inspect.js';
+export * from './images.js';
+export * from './image-folder.js';

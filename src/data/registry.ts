@@ -4,6 +4,7 @@ import { loadCifar10 } from './cifar10.js';
 import { loadCocoSubset } from './coco.js';
 import type { DatasetSplits } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
+import { loadImageFolder } from './image-folder.js';
 
 export interface DatasetInfo {
   name: string;
@@ -16,6 +17,7 @@ const DATASETS: DatasetInfo[] = [
   { name: 'fashion-mnist', shape: { channels: 1, height: 28, width: 28 }, numClasses: 10, description: 'Fashion-MNIST, 28x28 grayscale, 10 classes (the default)' },
   { name: 'cifar10', shape: { channels: 3, height: 32, width: 32 }, numClasses: 10, description: 'CIFAR-10, 32x32 colour, 10 classes' },
   { name: 'coco', shape: { channels: 3, height: 64, width: 64 }, numClasses: 5, description: 'the exercise\'s COCO subset, 64x64 colour, 5 classes' },
+  { name: 'imagefolder', shape: { channels: 3, height: 64, width: 64 }, numClasses: 10, description: 'root/{train,test}/<class>/<image>, resized to 64x64' },
 ];
 
 export function datasetNames(): string[] {
@@ -29,15 +31,18 @@ export function getDatasetInfo(name: string): DatasetInfo {
 }
 
 /** Loads a dataset's train and test splits by name. */
-export function loadDataset(name: string, dataDir?: string): DatasetSplits {
+export async function loadDataset(name: string, dataDir?: string): Promise<DatasetSplits> {
   switch (getDatasetInfo(name).name) {
     case 'fashion-mnist':
       return loadFashionMnist(dataDir);
     case 'cifar10':
       if (dataDir === undefined) throw new RangeError('cifar10 needs --data-dir: the folder of the binary version (data_batch_1.bin ... test_batch.bin)');
       return loadCifar10(dataDir);
-    default:
+    case 'coco':
       if (dataDir === undefined) throw new RangeError('coco needs --data-dir: the folder that `skipstudio data coco --out DIR` built');
       return loadCocoSubset(dataDir);
+    default:
+      if (dataDir === undefined) throw new RangeError('imagefolder needs --data-dir: a folder with train/<class>/ and test/<class>/ images');
+      return loadImageFolder(dataDir);
   }
 }

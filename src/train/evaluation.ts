@@ -19,8 +19,8 @@ export interface EvaluationResult extends ClassificationReport {
 }
 
 /** Evaluates the checkpoint with the given config (model, dataset, normalisation from the training split). */
-export function evaluateCheckpoint(checkpointPath: string, config: TrainConfig): EvaluationResult {
-  const { splits, normalization, model } = prepareRun(config);
+export async function evaluateCheckpoint(checkpointPath: string, config: TrainConfig): Promise<EvaluationResult> {
+  const { splits, normalization, model } = await prepareRun(config);
   const checkpoint = loadCheckpoint(checkpointPath);
   try {
     model.loadStateDict(checkpoint.modelState);
@@ -35,10 +35,10 @@ export function evaluateCheckpoint(checkpointPath: string, config: TrainConfig):
 }
 
 /** Evaluates a run's last checkpoint and writes eval.json into the run directory. */
-export function evaluateRun(path: string): EvaluationResult {
+export async function evaluateRun(path: string): Promise<EvaluationResult> {
   const dir = new RunDirectory(path);
   const config = resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: path });
-  const result = evaluateCheckpoint(dir.checkpointPath, config);
+  const result = await evaluateCheckpoint(dir.checkpointPath, config);
   dir.writeJson('eval.json', result);
   return result;
 }

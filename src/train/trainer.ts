@@ -132,12 +132,12 @@ export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainCo
 }
 
 /** Builds the model, data and optimizer a config describes (shared by train and eval). */
-export function prepareRun(config: TrainConfig, datasets?: Map<string, DatasetSplits>) {
+export async function prepareRun(config: TrainConfig, datasets?: Map<string, DatasetSplits>) {
   const info = getDatasetInfo(config.dataset);
   const key = `${config.dataset}:${config.dataDir ?? ''}`;
   let splits = datasets?.get(key);
   if (splits === undefined) {
-    splits = loadDataset(config.dataset, config.dataDir);
+    splits = await loadDataset(config.dataset, config.dataDir);
     datasets?.set(key, splits);
   }
   const trainSplit = subset(splits.train, config.trainSubset, config.seed);
@@ -158,7 +158,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   }
   setNumThreads(config.threads);
   manualSeed(config.seed);
-  const { splits, trainSplit, normalization, model } = prepareRun(config, options.datasets);
+  const { splits, trainSplit, normalization, model } = await prepareRun(config, options.datasets);
   const channelsLast = config.precision === 'bf16';
   if (channelsLast) model.to({ memoryFormat: 'channelsLast' });
   const trainLoader = new DataLoader(trainSplit, { batchSize: config.batchSize, shuffle: true, dropLast: true, seed: config.seed, normalization, augment: config.augment });

@@ -182,3 +182,27 @@ describe('skipstudio data info and show', () => {
     assert.equal(meta.height, 4 + 10 * 68);
   });
 });
+
+describe('ImageFolder', () => {
+  it('loads root/{train,val}/<class>/<image> (here: the class folders the COCO builder wrote)', async () => {
+    const out = join(root, 'folder-subset');
+    const manifest = await S.buildCocoSubset({ ...base(out), writeImages: true });
+    const { train, test } = await S.loadImageFolder(join(out, 'images'), 16);
+    assert.deepEqual(train.classes, ['bottle', 'cup', 'person']);
+    assert.equal(train.labels.length, manifest.splits.train.count);
+    assert.equal(test.labels.length, manifest.splits.val.count);
+    assert.deepEqual(train.shape, { channels: 3, height: 16, width: 16 });
+    const viaRegistry = await S.loadDataset('imagefolder', join(out, 'images'));
+    assert.deepEqual(viaRegistry.train.shape, { channels: 3, height: 64, width: 64 });
+  });
+
+  it('names a corrupt image and a missing split', async () => {
+    const folder = join(root, 'bad-folder');
+    mkdirSync(join(folder, 'train/cat'), { recursive: true });
+    mkdirSync(join(folder, 'test/cat'), { recursive: true });
+    writeFileSync(join(folder, 'train/cat/broken.png'), 'not a png');
+    copyFileSync(join(images, readdirSync(images)[0]!), join(folder, 'test/cat/ok.jpg'));
+    await assert.rejects(S.loadImageFolder(folder), /train\/cat\/broken\.png: cannot be decoded as an image/);
+    await assert.rejects(S.loadImageFolder(join(folder, 'train')), /needs train\/ and test\/ \(or val\/\) folders/);
+  });
+});

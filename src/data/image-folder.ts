@@ -1,0 +1,48 @@
+/**
+ * ImageFolder: root/<split>/<class>/<image> with JPEG, PNG or WebP files,
+ * the layout most photo collections already have. Splits are train/ and
+ * test/ (or val/); classes are the sub-folder names, sorted. Every image is
+ * decoded by sharp and resized to a square.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.js';
+import { decodeImage, mapLimited } from './images.js';
+
+const EXTENSIONS = /\.(jpe?g|png|webp)$/i;
+export const IMAGE_FOLDER_SIZE = 64;
+
+async function loadSplit(folder: string, classes: string[], size: number): Promise<ImageDataset> {
+  const files: { path: string; label: number }[] = [];
+  classes.forEach((name, label) => {
+    const classFolder = join(folder, name);
+    if (!existsSync(classFolder)) return;
+    for (const file of readdirSync(classFolder).sort()) {
+      if (EXTENSIONS.test(file)) files.push({ path: join(classFolder, file), label });
+    }
+  });
+  if (files.length === 0) throw new DataFileError(folder, 'holds no JPEG, PNG or WebP images in class folders');
+  const pixels = await mapLimited(files, 16, async ({ path }) => {
+    try {
+      return await decodeImage(path, size);
+    } catch (error) {
+      throw new DataFileError(path, `cannot be decoded as an image (${(error as Error).message})`);
+    }
+  });
+  const images = new Uint8Array(files.length * 3 * size * size);
+  pixels.forEach((p, i) => images.set(p, i * p.length));
+  return { name: 'imagefolder', images, labels: Uint8Array.from(files, (f) => f.label), shape: { channels: 3, height: size, width: size }, classes };
+}
+
+export async function loadImageFolder(root: string, size = IMAGE_FOLDER_SIZE): Promise<DatasetSplits> {
+  const trainFolder = join(root, 'train');
+  const testFolder = ['test', 'val'].map((s) => join(root, s)).find((p) => existsSync(p));
+  if (!existsSync(trainFolder) || testFolder === undefined) {
+    throw new DataFileError(root, 'an ImageFolder needs train/ and test/ (or val/) folders, each with one folder per class');
+  }
+  const classes = readdirSync(trainFolder).filter((d) => statSync(join(trainFolder, d)).isDirectory()).sort();
+  if (classes.length === 0) throw new DataFileError(trainFolder, 'has no class folders');
+  if (classes.length > 255) throw new DataFileError(trainFolder, `has ${classes.length} class folders; at most 255 are supported`);
+  return { train: await loadSplit(trainFolder, classes, size), test: await loadSplit(testFolder, classes, size) };
+}
