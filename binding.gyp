@@ -11,7 +11,8 @@
         "native/src/shape.cc",
         "native/src/nn.cc",
         "native/src/inplace.cc",
-        "native/src/autograd.cc"
+        "native/src/autograd.cc",
+        "native/src/prefetch.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

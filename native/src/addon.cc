@@ -35,6 +35,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterNN(env, exports);
   RegisterInplace(env, exports);
   RegisterAutograd(env, exports);
+  RegisterPrefetch(env, exports);
   return exports;
 }
 

@@ -82,5 +82,6 @@ void RegisterShape(Napi::Env env, Napi::Object exports);
 void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterInplace(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
+void RegisterPrefetch(Napi::Env env, Napi::Object exports);
 
 }  // namespace skipstudio

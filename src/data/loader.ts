@@ -5,7 +5,7 @@
  * a training step. The order is a seeded permutation per epoch (its own
  * generator, not libtorch's), so a resumed run sees the same batches.
  */
-import { type Tensor, keep, rand, randint, scope, stack, tensor, where } from '../tensor/index.js';
+import { type Tensor, gatherBatchInBackground, keep, rand, randint, scope, stack, tensor, where } from '../tensor/index.js';
 import type { ImageDataset } from './dataset.js';
 
 export interface Normalization {
@@ -133,12 +133,44 @@ export class DataLoader {
     });
   }
 
+  #order(epoch: number): Int32Array {
+    return this.options.shuffle ? epochOrder(this.size, this.options.seed, epoch) : Int32Array.from({ length: this.size }, (_, i) => i);
+  }
+
+  #indices(order: Int32Array, b: number): Int32Array {
+    const { batchSize } = this.options;
+    return order.subarray(b * batchSize, Math.min((b + 1) * batchSize, this.size));
+  }
+
+  /**
+   * The batches of one epoch like epoch(), with the next batch assembled on a
+   * worker thread while the caller trains on the current one. Augmentation
+   * (which draws from libtorch's generator) stays on the main thread, in
+   * order, so runs remain repeatable.
+   */
+  async *prefetchingEpoch(epoch = 0, startBatch = 0): AsyncGenerator<Batch> {
+    const order = this.#order(epoch);
+    const start = (b: number) => {
+      const idx = keep(tensor(this.#indices(order, b), { dtype: 'int64' }));
+      return gatherBatchInBackground(this.#pixels, this.#labels, idx, this.#offset, this.#scale).finally(() => idx.dispose());
+    };
+    let pending = startBatch < this.length ? start(startBatch) : undefined;
+    for (let b = startBatch; pending !== undefined; b++) {
+      const [x, y] = await pending;
+      pending = b + 1 < this.length ? start(b + 1) : undefined;
+      if (this.options.augment) {
+        const augmented = scope(() => augmentBatch(x));
+        x.dispose();
+        yield { x: augmented, y };
+      } else {
+        yield { x, y };
+      }
+    }
+  }
+
   /** The batches of one epoch, in its seeded order. Dispose each batch or make them in a scope. */
   *epoch(epoch = 0, startBatch = 0): Generator<Batch> {
-    const { batchSize, shuffle, seed } = this.options;
-    const order = shuffle ? epochOrder(this.size, seed, epoch) : Int32Array.from({ length: this.size }, (_, i) => i);
-    for (let b = startBatch; b < this.length; b++) {
-      yield this.batchOf(order.subarray(b * batchSize, Math.min((b + 1) * batchSize, this.size)));
-    }
+    const order = this.#order(epoch);
+    for (let b = startBatch; b < this.length; b++) yield this.batchOf(this.#indices(order, b));
   }
 }

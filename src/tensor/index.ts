@@ -9,3 +9,4 @@ export * from './foreach.js';
 export * from './autograd.js';
 export * from './runtime.js';
 export type { NativeHandle } from './native.js';
+export * from './background.js';

@@ -171,6 +171,8 @@ export interface NativeBinding {
   foreachSqrt(list: H[]): H[];
   foreachMaximum_(list: H[], other: H[]): void;
   foreachNorm(list: H[], p?: number): H[];
+  // data
+  gatherBatch(pixels: H, labels: H, index: H, offset: H, scale: H): Promise<[H, H]>;
   // autograd
   requiresGrad_(a: H, flag: boolean): void;
   backward(a: H, gradient: H | undefined, retainGraph: boolean, createGraph: boolean): void;

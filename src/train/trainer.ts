@@ -243,10 +243,10 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
     let epochSeen = 0;
     let epochData = 0;
     let epochCompute = 0;
-    const batches = trainLoader.epoch(epoch, batchInEpoch);
+    const batches = trainLoader.prefetchingEpoch(epoch, batchInEpoch);
     for (;;) {
       const t0 = performance.now();
-      const next = batches.next();
+      const next = await batches.next();
       if (next.done) break;
       const batch = next.value;
       const t1 = performance.now();

@@ -87,6 +87,22 @@ describe('DataLoader', () => {
     assert.ok(Math.abs(first.x.flatten().select(0, 255).item() - 2) < 1e-6);
   });
 
+  it('prefetches: the background-assembled batches equal the synchronous ones, augmentation included', async () => {
+    for (const augment of [false, true]) {
+      const loader = new S.DataLoader(train, { batchSize: 4, seed: 5, augment, normalization: { mean: [0.3], std: [0.2] } });
+      S.manualSeed(9);
+      const sync = [...loader.epoch(1, 0)];
+      S.manualSeed(9);
+      const prefetched: S.Batch[] = [];
+      for await (const batch of loader.prefetchingEpoch(1, 0)) prefetched.push(batch);
+      assert.equal(prefetched.length, sync.length);
+      prefetched.forEach((b, i) => {
+        assert.ok(b.x.allclose(sync[i]!.x, 0, 1e-6), `batch ${i} images`);
+        assert.deepEqual(b.y.toArray(), sync[i]!.y.toArray());
+      });
+    }
+  });
+
   it('drops the last partial batch when asked, and resumes mid-epoch', () => {
     const loader = new S.DataLoader(train, { batchSize: 4, dropLast: true, seed: 1 });
     assert.equal(loader.length, 1);
