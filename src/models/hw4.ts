@@ -53,12 +53,13 @@ abstract class TwoConvNet extends Module {
   }
 }
 
-export class Net1 extends TwoConvNet {
+/** Net1 and Net2: the two convolutions straight into the classifier. */
+abstract class ShallowNet extends TwoConvNet {
   fc1: Linear;
   fc2: Linear;
 
-  constructor(options: HW4Options = {}) {
-    super('Net1', options, 0);
+  constructor(model: string, options: HW4Options, padding: number) {
+    super(model, options, padding);
     this.fc1 = new Linear(this.flatFeatures, 64);
     this.fc2 = new Linear(64, options.numClasses ?? 10);
   }
@@ -68,18 +69,15 @@ export class Net1 extends TwoConvNet {
   }
 }
 
-export class Net2 extends TwoConvNet {
-  fc1: Linear;
-  fc2: Linear;
+export class Net1 extends ShallowNet {
+  constructor(options: HW4Options = {}) {
+    super('Net1', options, 0);
+  }
+}
 
+export class Net2 extends ShallowNet {
   constructor(options: HW4Options = {}) {
     super('Net2', options, 1);
-    this.fc1 = new Linear(this.flatFeatures, 64);
-    this.fc2 = new Linear(64, options.numClasses ?? 10);
-  }
-
-  forward(x: Tensor): Tensor {
-    return this.fc2.forward(this.fc1.forward(this.features(x).flatten(1)).relu());
   }
 }
 

@@ -53,40 +53,41 @@ function lrLabel(run: RunData): string {
   return `lr ${run.config.lr}`;
 }
 
-/** Training loss against iterations for one model, one line per learning rate. */
-export function lossByLearningRate(model: string, runs: RunData[]): Chart {
-  const values = runs.flatMap((run) => run.iterations.map((r) => ({ step: r.step, loss: r.loss, run: lrLabel(run) })));
+/** A training-loss chart: one line per series. */
+function lossChart(id: string, caption: string, legend: string, values: { step: number; loss: number; run: string }[]): Chart {
   return {
-    id: `loss-${model}`,
-    caption: `Training loss of ${model} against iterations, one curve per learning rate (each point averages the loss over ${runs[0]?.config.logEvery ?? 'N'} iterations).`,
+    id,
+    caption,
     spec: {
       width: 480, height: 260, data: { values },
       mark: { type: 'line', point: values.length < 40 },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'iteration' },
         y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
-        color: { field: 'run', type: 'nominal', title: 'learning rate' },
+        color: { field: 'run', type: 'nominal', title: legend },
       },
     },
   };
 }
 
+/** Training loss against iterations for one model, one line per learning rate. */
+export function lossByLearningRate(model: string, runs: RunData[]): Chart {
+  return lossChart(
+    `loss-${model}`,
+    `Training loss of ${model} against iterations, one curve per learning rate (each point averages the loss over ${runs[0]?.config.logEvery ?? 'N'} iterations).`,
+    'learning rate',
+    runs.flatMap((run) => run.iterations.map((r) => ({ step: r.step, loss: r.loss, run: lrLabel(run) }))),
+  );
+}
+
 /** Every model at its best learning rate, on one chart. */
 export function lossComparison(best: RunData[]): Chart {
-  const values = best.flatMap((run) => run.iterations.map((r) => ({ step: r.step, loss: r.loss, run: `${run.config.model} (${lrLabel(run)})` })));
-  return {
-    id: 'loss-comparison',
-    caption: 'Training loss of each model at its best learning rate (the one with the highest final test accuracy).',
-    spec: {
-      width: 480, height: 260, data: { values },
-      mark: { type: 'line', point: values.length < 40 },
-      encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'iteration' },
-        y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
-        color: { field: 'run', type: 'nominal', title: 'model' },
-      },
-    },
-  };
+  return lossChart(
+    'loss-comparison',
+    'Training loss of each model at its best learning rate (the one with the highest final test accuracy).',
+    'model',
+    best.flatMap((run) => run.iterations.map((r) => ({ step: r.step, loss: r.loss, run: `${run.config.model} (${lrLabel(run)})` }))),
+  );
 }
 
 export function accuracyPerEpoch(runs: RunData[]): Chart {
