@@ -14,18 +14,12 @@ import { formatCount, formatFlops, summary } from '../nn/index.js';
 import { writeReport } from '../report/index.js';
 import {
   type ExperimentConfig, type PresetName, type StopFlag, type TrainConfig, createReporter, evaluateCheckpoint, evaluateRun,
-  experimentFromPreset, formatEvaluation, formatResultsTable, quickTrain, resolveTrainConfig, runExperiment, train,
+  experimentFromPreset, formatEvaluation, formatResultsTable, resolveTrainConfig, runExperiment, train,
 } from '../train/index.js';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new InvalidArgumentError('must be a positive number');
   return n;
 }
 
@@ -118,18 +112,6 @@ const program = new Command()
   .name('skipstudio')
   .description('Train and study deep residual networks (SkipBlocks) in TypeScript over libtorch.')
   .showHelpAfterError();
-
-program
-  .command('demo')
-  .description('train a small residual network on Fashion-MNIST for a few hundred steps (what `npm start` runs)')
-  .option('--steps <n>', 'training steps', positiveInteger, 300)
-  .option('--batch-size <n>', 'images per step', positiveInteger, 64)
-  .option('--lr <rate>', 'Adam learning rate', positiveNumber, 2e-3)
-  .option('--seed <n>', 'random seed', (v) => Number(v), 0)
-  .option('--data-dir <dir>', 'folder with the Fashion-MNIST IDX files (default: Debian\'s dataset-fashion-mnist)')
-  .action((options: { steps: number; batchSize: number; lr: number; seed: number; dataDir?: string }) => {
-    quickTrain({ ...options, logEvery: 25, log: (line) => console.log(line) });
-  });
 
 program
   .command('models')

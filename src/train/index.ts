@@ -1,4 +1,3 @@
-export * from './quick-train.js';
 export * from './config.js';
 export * from './metrics.js';
 export * from './run-dir.js';

@@ -36,18 +36,3 @@ describe('skipstudio models', () => {
     assert.match(badDataset.stderr, /unknown dataset 'imagenet': choose one of fashion-mnist, cifar10, coco/);
   });
 });
-
-describe('skipstudio demo (npm start)', () => {
-  it('trains on Fashion-MNIST and reports loss, throughput and test accuracy', () => {
-    const run = skipstudio('demo', '--steps', '4', '--batch-size', '16');
-    assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /step\s+4\s+loss \d+\.\d+\s+\d+ images\/s/);
-    assert.match(run.stdout, /test accuracy \d+\.\d+% on 10,000 test images/);
-  });
-
-  it('rejects bad flags before training', () => {
-    const run = skipstudio('demo', '--steps', '0');
-    assert.notEqual(run.status, 0);
-    assert.match(run.stderr, /--steps <n>' argument '0' is invalid\. must be a positive integer/);
-  });
-});
