@@ -7,7 +7,7 @@
  * `skipConnections: false` gives the plain twin of identical shape.
  * Width 8 is chosen for accuracy per second on a 2-core CPU: one epoch of
  * Fashion-MNIST takes about 2 minutes and reaches 90% test accuracy, where
- * width 16 runs 2.7x slower per epoch (measured with bench/ and the trainer).
+ * width 16 runs 2.7x slower per epoch (`npm run bench:width`; accuracy from `npm start`).
  */
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, Module } from '../nn/index.js';
 import type { Tensor } from '../tensor/index.js';

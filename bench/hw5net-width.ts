@@ -1,0 +1,35 @@
+/**
+ * Why HW5Net defaults to width 8: training throughput of its 20-SkipBlock
+ * shape at widths 8 and 16 on 28x28 grayscale images (Fashion-MNIST's
+ * shape), batch 64, SGD with momentum. Accuracy per epoch comes from the
+ * experiment (`npm start`); this measures the per-epoch cost.
+ *
+ *   npm run bench:width [-- --steps 10]
+ */
+import { parseArgs } from 'node:util';
+
+import * as S from '../src/index.js';
+
+const { values: flags } = parseArgs({ options: { steps: { type: 'string', default: '10' } } });
+const steps = Number(flags.steps);
+const batch = 64;
+
+for (const width of [8, 16]) {
+  S.manualSeed(0);
+  const model = new S.HW5Net({ inChannels: 1, imageSize: [28, 28], width });
+  const optimizer = new S.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const x = S.keep(S.randn([batch, 1, 28, 28]));
+  const y = S.keep(S.randint(0, 10, [batch]));
+  const step = () =>
+    S.scope(() => {
+      S.crossEntropy(model.forward(x), y).backward();
+      optimizer.step();
+      optimizer.zeroGrad();
+    });
+  for (let i = 0; i < 3; i++) step();
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const rate = (steps * batch) / ((performance.now() - start) / 1000);
+  console.log(`HW5Net width ${width} (${model.numParameters().toLocaleString('en-US')} parameters): ${rate.toFixed(0)} images/s, ` +
+    `${(60_000 / rate).toFixed(0)} s per Fashion-MNIST epoch`);
+}
