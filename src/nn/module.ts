@@ -5,7 +5,7 @@
  * are exactly PyTorch's for the same attribute names:
  * `skip64_arr.3.convo1.weight`, `bn1.running_mean`, ...
  */
-import { type DType, type MemoryFormat, Tensor, keep, noGrad, zeroGrads } from '../tensor/index.js';
+import { type DType, type MemoryFormat, Tensor, keep, noGrad, scope, zeroGrads } from '../tensor/index.js';
 
 // Tensors created through Module.buffer(): state that is saved but not trained.
 const bufferTensors = new WeakSet<Tensor>();
@@ -134,14 +134,10 @@ export abstract class Module {
     noGrad(() => {
       for (const [, t] of this.#namedTensors(['parameter', 'buffer'])) {
         const isFloat = t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'bfloat16' || t.dtype === 'float16';
-        let next = t.to({ device: target.device, dtype: isFloat ? target.dtype : undefined });
-        if (target.memoryFormat !== undefined && next.ndim === 4) {
-          const laidOut = next.contiguous(target.memoryFormat);
-          if (laidOut !== next) next.dispose();
-          next = laidOut;
-        }
-        t.setData_(next);
-        next.dispose();
+        scope(() => {
+          const moved = t.to({ device: target.device, dtype: isFloat ? target.dtype : undefined });
+          t.setData_(target.memoryFormat !== undefined && moved.ndim === 4 ? moved.contiguous(target.memoryFormat) : moved);
+        });
       }
     });
     return this;

@@ -14,7 +14,7 @@ import { formatCount } from '../nn/index.js';
 import { ConfigError, type TrainConfig, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
 import { RunDirectory, type StatusFile } from './run-dir.js';
-import { type RunSummary, type StopFlag, train } from './trainer.js';
+import { type RunSummary, type StopFlag, summarizeRun, train } from './trainer.js';
 
 export interface ExperimentConfig {
   /** The experiment directory. */
@@ -87,21 +87,12 @@ export function planExperiment(config: ExperimentConfig): TrainConfig[] {
   return plans;
 }
 
+/** The summary of a run that an earlier invocation already finished (or saw diverge), else undefined. */
 function summaryOfExisting(plan: TrainConfig): RunSummary | undefined {
   const dir = new RunDirectory(plan.out);
   if (!existsSync(dir.file('status.json'))) return undefined;
-  const status = dir.readJson<StatusFile>('status.json');
-  if (status.status !== 'finished' && status.status !== 'diverged') return undefined;
-  const model = dir.readJson<{ learnableLayers: number; parameters: number }>('model.json');
-  const epochs = dir.records().filter((r) => r.type === 'epoch');
-  const accuracies = epochs.map((e) => (e.type === 'epoch' ? e.testAccuracy : 0));
-  const seconds = epochs.reduce((t, e) => t + (e.type === 'epoch' ? e.seconds : 0), 0);
-  return {
-    name: runName(plan.model, plan.lr), dir: plan.out, model: plan.model, lr: plan.lr, status: status.status,
-    learnableLayers: model.learnableLayers, parameters: model.parameters, finalTestAccuracy: accuracies.at(-1) ?? Number.NaN,
-    bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN, wallSeconds: status.wallSeconds,
-    imagesPerSecond: seconds > 0 ? (status.step * plan.batchSize) / seconds : Number.NaN, divergedAt: status.divergedAt,
-  };
+  const { status } = dir.readJson<StatusFile>('status.json');
+  return status === 'finished' || status === 'diverged' ? summarizeRun(dir, plan) : undefined;
 }
 
 export interface ExperimentOptions {

@@ -9,6 +9,7 @@
  * one never stopped. A NaN or infinite loss stops the run as diverged and
  * keeps its last good checkpoint.
  */
+import { basename } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 import {
@@ -19,7 +20,7 @@ import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../io/index.j
 import { SkipBlock, buildModel } from '../models/index.js';
 import { type Module, summary } from '../nn/index.js';
 import {
-  Adam, AdamW, CosineAnnealingLR, type LRScheduler, MultiStepLR, OneCycleLR, type Optimizer, SGD, StepLR,
+  Adam, AdamW, CosineAnnealingLR, type LRScheduler, MultiStepLR, OneCycleLR, type Optimizer, SGD,
 } from '../optim/index.js';
 import {
   type Tensor, autocast, crossEntropy, foreachNorm, gradsOf, manualSeed, noGrad, scope, setNumThreads, stack,
@@ -147,6 +148,22 @@ export async function prepareRun(config: TrainConfig, datasets?: Map<string, Dat
   return { info, splits, trainSplit, normalization, model };
 }
 
+/** The summary row of a run, from its directory (status.json, model.json, metrics.jsonl). */
+export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary {
+  const status = dir.readJson<StatusFile>('status.json');
+  const model = dir.readJson<ModelInfo>('model.json');
+  const epochs = dir.records().filter((r): r is EpochRecord => r.type === 'epoch');
+  const accuracies = epochs.map((e) => e.testAccuracy);
+  const seconds = epochs.reduce((t, e) => t + e.seconds, 0) || status.wallSeconds;
+  return {
+    name: basename(config.out), dir: config.out, model: config.model, lr: config.lr, status: status.status,
+    learnableLayers: model.learnableLayers, parameters: model.parameters,
+    finalTestAccuracy: accuracies.at(-1) ?? Number.NaN, bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN,
+    wallSeconds: status.wallSeconds, imagesPerSecond: seconds > 0 ? (Math.max(1, status.step) * config.batchSize) / seconds : Number.NaN,
+    divergedAt: status.divergedAt,
+  };
+}
+
 export async function train(partial: Partial<TrainConfig>, options: TrainOptions): Promise<RunSummary> {
   const { reporter } = options;
   const config = options.resume
@@ -170,7 +187,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   const scheduler = makeScheduler(config, optimizer, totalSteps);
   const named = model.namedParameters();
   const gradientWeights = named.filter(([, t]) => t.ndim >= 2);
-  const name = config.out.split('/').filter(Boolean).pop() ?? config.out;
+  const name = basename(config.out);
 
   let epoch = 0;
   let batchInEpoch = 0;
@@ -210,19 +227,8 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
     saveCheckpoint(dir.checkpointPath, {
       model, optimizer, scheduler, epoch, step, config, extra: { batchInEpoch, wallSeconds: wallSeconds() },
     });
-  const epochRecords = () => dir.records().filter((r): r is EpochRecord => r.type === 'epoch');
-  const finish = (status: RunStatus, divergedAt?: RunSummary['divergedAt']): RunSummary => {
-    const epochs = epochRecords();
-    const accuracies = epochs.map((e) => e.testAccuracy);
-    const trainImages = Math.max(1, step) * config.batchSize;
-    return {
-      name, dir: config.out, model: config.model, lr: config.lr, status, learnableLayers: modelInfo.learnableLayers,
-      parameters: modelInfo.parameters, finalTestAccuracy: accuracies.at(-1) ?? Number.NaN,
-      bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN, wallSeconds: wallSeconds(),
-      imagesPerSecond: trainImages / Math.max(1e-9, epochs.reduce((t, e) => t + e.seconds, 0) || wallSeconds()),
-      divergedAt,
-    };
-  };
+  // Every path writes status.json first, so the summary is read back from the run directory.
+  const finish = (): RunSummary => summarizeRun(dir, config);
 
   reporter.runStarted({ name, model: config.model, lr: config.lr, epochs: config.epochs, totalSteps, startStep: step });
   writeStatus('running');
@@ -280,7 +286,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
         dir.append({ type: 'diverged', ...divergedAt });
         writeStatus('diverged', { divergedAt, message: `loss became ${loss} at step ${step + 1}; the last good checkpoint is kept` });
         reporter.runEnded(name, 'diverged', `loss became ${loss} at step ${step + 1} (epoch ${epoch + 1})`);
-        return finish('diverged', divergedAt);
+        return finish();
       }
       step += 1;
       batchInEpoch += 1;
@@ -318,7 +324,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
         checkpoint();
         writeStatus('stopped', { message: 'stopped by the user; resume with --resume' });
         reporter.runEnded(name, 'stopped', `checkpoint saved at step ${step}; continue with: skipstudio train --resume ${config.out}`);
-        return finish('stopped');
+        return finish();
       }
     }
     const evaluation = evaluate(model, testLoader, config);
@@ -340,7 +346,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   const final = lastEvaluation ?? evaluate(model, testLoader, config);
   dir.writeJson('eval.json', { split: 'test', loss: final.loss, classes: modelInfo.classes, ...final.report });
   writeStatus('finished');
-  const result = finish('finished');
+  const result = finish();
   reporter.runEnded(name, 'finished', `test accuracy ${(100 * result.finalTestAccuracy).toFixed(2)}% (best ${(100 * result.bestTestAccuracy).toFixed(2)}%) in ${result.wallSeconds.toFixed(0)} s`);
   return result;
 }
