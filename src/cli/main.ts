@@ -84,6 +84,7 @@ function addTrainingFlags(command: Command): Command {
     .addOption(new Option('--schedule <name>', 'learning-rate schedule, stepped every iteration').choices(['constant', 'cosine', 'onecycle', 'step']))
     .option('--augment', 'random crops and horizontal flips')
     .addOption(new Option('--precision <p>', 'fp32, or bf16 autocast with channels-last').choices(['fp32', 'bf16']))
+    .addOption(new Option('--memory-format <f>', 'layout of images and conv weights (channelsLast: faster for wide convs)').choices(['contiguous', 'channelsLast']))
     .option('--threads <n>', 'CPU threads (default: every core)', positiveInteger)
     .option('--seed <n>', 'random seed', nonNegativeInteger)
     .option('--train-subset <n>', 'train on this many images of the training split (0: all)', nonNegativeInteger)
@@ -94,12 +95,12 @@ function addTrainingFlags(command: Command): Command {
 
 interface TrainingFlags {
   dataset?: string; dataDir?: string; epochs?: number; batchSize?: number; optimizer?: TrainConfig['optimizer'];
-  momentum?: number; weightDecay?: number; schedule?: TrainConfig['schedule']; augment?: boolean; precision?: TrainConfig['precision'];
+  momentum?: number; weightDecay?: number; schedule?: TrainConfig['schedule']; augment?: boolean; precision?: TrainConfig['precision']; memoryFormat?: TrainConfig['memoryFormat'];
   threads?: number; seed?: number; trainSubset?: number; logEvery?: number; gradEvery?: number; json?: boolean;
 }
 
 const TRAINING_FLAGS = [
-  'dataset', 'dataDir', 'epochs', 'batchSize', 'optimizer', 'momentum', 'weightDecay', 'schedule', 'augment', 'precision',
+  'dataset', 'dataDir', 'epochs', 'batchSize', 'optimizer', 'momentum', 'weightDecay', 'schedule', 'augment', 'precision', 'memoryFormat',
   'threads', 'seed', 'trainSubset', 'logEvery', 'gradEvery',
 ] as const;
 

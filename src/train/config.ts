@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 
 import { getDatasetInfo } from '../data/registry.js';
 import { getModelSpec } from '../models/index.js';
+import type { MemoryFormat } from '../tensor/index.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export type ScheduleName = 'constant' | 'cosine' | 'onecycle' | 'step';
@@ -33,6 +34,12 @@ export interface TrainConfig {
   /** Random crop with padding 2 and horizontal flips. */
   augment: boolean;
   precision: Precision;
+  /**
+   * The layout of images and conv weights. Channels-last lets oneDNN skip its
+   * reorders: 11% faster for HW5Net at width 16, 13% slower at width 8 on
+   * this CPU (`npm run bench:width`). bf16 always trains channels-last.
+   */
+  memoryFormat: MemoryFormat;
   threads: number;
   seed: number;
   /** Average the training loss over this many iterations per log record (as the course's loop does). */
@@ -57,6 +64,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   schedule: 'onecycle',
   augment: false,
   precision: 'fp32',
+  memoryFormat: 'contiguous',
   threads: availableParallelism(),
   seed: 0,
   logEvery: 50,
@@ -100,6 +108,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   check(config.weightDecay >= 0, `weight decay must be >= 0, got ${config.weightDecay}`);
   check(['constant', 'cosine', 'onecycle', 'step'].includes(config.schedule), `schedule must be constant, cosine, onecycle or step, got '${config.schedule}'`);
   check(['fp32', 'bf16'].includes(config.precision), `precision must be fp32 or bf16, got '${config.precision}'`);
+  check(['contiguous', 'channelsLast'].includes(config.memoryFormat), `memory format must be contiguous or channelsLast, got '${config.memoryFormat}'`);
   check(positiveInteger(config.threads), `threads must be a positive integer, got ${config.threads}`);
   check(Number.isInteger(config.seed) && config.seed >= 0, `seed must be a non-negative integer, got ${config.seed}`);
   check(Number.isInteger(config.trainSubset) && config.trainSubset >= 0, `train subset must be a non-negative integer, got ${config.trainSubset}`);
@@ -114,4 +123,9 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The memory format a run trains and evaluates in: bf16 autocast needs channels-last for oneDNN's bf16 kernels. */
+export function trainingMemoryFormat(config: Pick<TrainConfig, 'memoryFormat' | 'precision'>): MemoryFormat {
+  return config.precision === 'bf16' ? 'channelsLast' : config.memoryFormat;
 }

@@ -6,7 +6,7 @@
 import { DataLoader } from '../data/index.js';
 import { loadCheckpoint } from '../io/index.js';
 import { dispose } from '../tensor/index.js';
-import { type TrainConfig, resolveTrainConfig } from './config.js';
+import { type TrainConfig, resolveTrainConfig, trainingMemoryFormat } from './config.js';
 import type { ClassificationReport } from './metrics.js';
 import { RunDirectory } from './run-dir.js';
 import { evaluate, prepareRun } from './trainer.js';
@@ -27,7 +27,7 @@ export async function evaluateCheckpoint(checkpointPath: string, config: TrainCo
   } finally {
     checkpoint.dispose();
   }
-  if (config.precision === 'bf16') model.to({ memoryFormat: 'channelsLast' });
+  model.to({ memoryFormat: trainingMemoryFormat(config) });
   const loader = new DataLoader(splits.test, { batchSize: 500, shuffle: false, normalization });
   const { loss, report } = evaluate(model, loader, config);
   dispose(model.parameters());

@@ -45,7 +45,10 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
   full: {
     models: ['hw5net', 'hw5net-plain', 'net3'],
     lrs: [0.1, 0.02],
-    base: { dataset: 'fashion-mnist', epochs: 10, batchSize: 64, optimizer: 'sgd', momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', augment: true, logEvery: 100, gradEvery: 100 },
+    base: {
+      dataset: 'fashion-mnist', epochs: 20, batchSize: 64, optimizer: 'sgd', momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', augment: true,
+      memoryFormat: 'channelsLast', logEvery: 100, gradEvery: 100,
+    },
     modelOptions: { 'hw5net': { width: 16, blocksPerStage: 6 }, 'hw5net-plain': { width: 16, blocksPerStage: 6 } },
   },
 };

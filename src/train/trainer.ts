@@ -25,7 +25,7 @@ import {
 import {
   type Tensor, autocast, crossEntropy, foreachNorm, gradsOf, manualSeed, noGrad, scope, setNumThreads, stack,
 } from '../tensor/index.js';
-import { type TrainConfig, resolveTrainConfig } from './config.js';
+import { type TrainConfig, resolveTrainConfig, trainingMemoryFormat } from './config.js';
 import { type ClassificationReport, classificationReport } from './metrics.js';
 import type { TrainingReporter } from './progress.js';
 import { type EpochRecord, RunDirectory, type RunStatus, type StatusFile } from './run-dir.js';
@@ -106,7 +106,7 @@ function makeScheduler(config: TrainConfig, optimizer: Optimizer<{ lr: number }>
 }
 
 /** Evaluates a model on a loader: mean loss and the classification report. */
-export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision'>): { loss: number; report: ClassificationReport } {
+export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>): { loss: number; report: ClassificationReport } {
   const wasTraining = model.training;
   model.eval();
   const predicted = new Int32Array(loader.size);
@@ -116,7 +116,7 @@ export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainCo
   for (const batch of loader.epoch(0)) {
     scope(() =>
       noGrad(() => {
-        const x = config.precision === 'bf16' ? batch.x.contiguous('channelsLast') : batch.x;
+        const x = batch.x.contiguous(trainingMemoryFormat(config));
         const logits = autocast(() => model.forward(x), { enabled: config.precision === 'bf16' }).float();
         lossSum += crossEntropy(logits, batch.y, { reduction: 'sum' }).item();
         const p = logits.argmax(1).to('int32').data() as Int32Array;
@@ -176,8 +176,8 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   setNumThreads(config.threads);
   manualSeed(config.seed);
   const { splits, trainSplit, normalization, model } = await prepareRun(config, options.datasets);
-  const channelsLast = config.precision === 'bf16';
-  if (channelsLast) model.to({ memoryFormat: 'channelsLast' });
+  const memoryFormat = trainingMemoryFormat(config);
+  model.to({ memoryFormat });
   const trainLoader = new DataLoader(trainSplit, { batchSize: config.batchSize, shuffle: true, dropLast: true, seed: config.seed, normalization, augment: config.augment });
   const testLoader = new DataLoader(splits.test, { batchSize: 500, shuffle: false, normalization });
   if (trainLoader.length === 0) throw new Error(`the training split (${trainSplit.labels.length} images) holds no full batch of ${config.batchSize}`);
@@ -257,7 +257,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
       const batch = next.value;
       const t1 = performance.now();
       const [loss, correct] = scope(() => {
-        const x = channelsLast ? batch.x.contiguous('channelsLast') : batch.x;
+        const x = batch.x.contiguous(memoryFormat);
         const logits = autocast(() => model.forward(x), { enabled: config.precision === 'bf16' }).float();
         const value = crossEntropy(logits, batch.y);
         value.backward();

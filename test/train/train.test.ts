@@ -45,6 +45,7 @@ describe('skipstudio train', () => {
     assert.equal(evaluation.confusionMatrix.length, 10);
     assert.equal(evaluation.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 64);
     assert.equal(JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')).status, 'finished');
+    assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).memoryFormat, 'contiguous');
     assert.match(run.stdout, /finished: test accuracy/);
     // The run refuses to overwrite itself.
     const again = skipstudio('train', ...RUN, '--epochs', '2', '--out', out);
@@ -55,7 +56,8 @@ describe('skipstudio train', () => {
   it('resumes a run killed with SIGKILL mid-epoch to the same weights as an uninterrupted run', async () => {
     const straight = join(root, 'straight');
     const killed = join(root, 'killed');
-    const args = [...RUN, '--epochs', '3'];
+    // Channels-last, as the full preset trains: the checkpoint stores plain layouts and resuming restores them into channels-last tensors.
+    const args = [...RUN, '--epochs', '3', '--memory-format', 'channelsLast'];
     assert.equal(skipstudio('train', ...args, '--out', straight).status, 0);
 
     const child = spawn(process.execPath, [main, 'train', ...args, '--out', killed], { stdio: 'ignore' });
@@ -99,6 +101,7 @@ describe('skipstudio train', () => {
       [['--batch-size', '0'], /--batch-size <n>' argument '0' is invalid\. must be a positive integer/],
       [['--data-dir', join(root, 'nowhere')], /Fashion-MNIST file not found/],
       [['--optimizer', 'rmsprop'], /argument 'rmsprop' is invalid\. Allowed choices are sgd, adam, adamw/],
+      [['--memory-format', 'nhwc'], /argument 'nhwc' is invalid\. Allowed choices are contiguous, channelsLast/],
     ];
     for (const [flags, pattern] of cases) {
       const out = join(root, `bad-${Math.random().toString(36).slice(2)}`);
