@@ -103,10 +103,19 @@ export function renderPdf(doc: ReportDocument, path: string): Promise<number> {
             pdf.x = MARGIN;
             pdf.y = y + h;
           };
+          const caption = (text: string) => pdf.font('Helvetica-Bold').fontSize(9).text(text, MARGIN, pdf.y, { width }).moveDown(0.3);
           ensure(40);
-          pdf.font('Helvetica-Bold').fontSize(9).text(`Table ${block.number}. ${block.caption}`, MARGIN, pdf.y, { width }).moveDown(0.3);
+          caption(`Table ${block.number}. ${block.caption}`);
           drawRow(block.header, 'Helvetica-Bold');
-          for (const row of block.rows) drawRow(row, 'Helvetica');
+          for (const row of block.rows) {
+            // A table that runs onto the next page repeats its header there, so its columns stay readable.
+            if (pdf.y + rowHeight(row, 'Helvetica') > bottom()) {
+              pdf.addPage();
+              caption(`Table ${block.number} (continued).`);
+              drawRow(block.header, 'Helvetica-Bold');
+            }
+            drawRow(row, 'Helvetica');
+          }
           pdf.moveDown(0.8);
           break;
         }

@@ -6,9 +6,13 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { inflateSync } from 'node:zlib';
+
 import sharp from 'sharp';
 
 import * as S from '../../src/index.js';
+import { DocumentBuilder } from '../../src/report/document.js';
+import { renderPdf } from '../../src/report/render.js';
 import { writeTinyFashionMnist } from '../helpers.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -22,6 +26,24 @@ function experiment(out: string, lrs: string) {
 
 function pdfPages(path: string): number {
   return (readFileSync(path, 'latin1').match(/\/Type \/Page\b/g) ?? []).length;
+}
+
+/** The text lines of a pdfkit PDF, in drawing order: its deflated content streams' TJ strings (hex, kerning numbers between). */
+function pdfTextLines(path: string): string[] {
+  const raw = readFileSync(path, 'latin1');
+  const lines: string[] = [];
+  for (const [, body] of raw.matchAll(/stream\r?\n([\s\S]*?)\r?\nendstream/g)) {
+    let content: string;
+    try {
+      content = inflateSync(Buffer.from(body!, 'latin1')).toString('latin1');
+    } catch {
+      continue; // not a deflated stream (an image, a font)
+    }
+    for (const [, array] of content.matchAll(/\[(.*?)\] TJ/g)) {
+      lines.push([...array!.matchAll(/<([0-9a-f]*)>/g)].map(([, hex]) => Buffer.from(hex!, 'hex').toString('latin1')).join(''));
+    }
+  }
+  return lines;
 }
 
 describe('the report', () => {
@@ -90,5 +112,19 @@ describe('the report', () => {
     const cli = spawnSync(process.execPath, [main, 'report', data], { encoding: 'utf8' });
     assert.notEqual(cli.status, 0);
     assert.match(cli.stderr, /holds no run directories/);
+  });
+});
+
+describe('the PDF renderer', () => {
+  it('repeats a long table\'s header on every page it runs onto', async () => {
+    const builder = new DocumentBuilder().section('Results');
+    builder.table('Every run.', ['run', 'accuracy'], Array.from({ length: 120 }, (_, i) => [`run ${i}`, `${i}%`]));
+    const path = join(root, 'long-table.pdf');
+    const pages = await renderPdf({ title: 'Long table', subtitle: 'test', sections: builder.sections }, path);
+    assert.ok(pages >= 3, `120 rows take at least 3 pages, got ${pages}`);
+    const lines = pdfTextLines(path);
+    assert.equal(lines.filter((l) => l === 'Table 1 (continued).').length, pages - 1);
+    assert.equal(lines.filter((l) => l === 'accuracy').length, pages, 'the header row on every page');
+    assert.deepEqual(lines.filter((l) => l.startsWith('run ')), Array.from({ length: 120 }, (_, i) => `run ${i}`), 'every row once, in order');
   });
 });
