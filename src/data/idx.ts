@@ -24,6 +24,15 @@ function readMaybeGzipped(path: string): Buffer {
   return raw;
 }
 
+/** The file's bytes once its header fits and its magic number is the one for this kind of IDX file. */
+function readIdx(path: string, kind: 'image' | 'label', magic: number, headerBytes: number): Buffer {
+  const data = readMaybeGzipped(path);
+  if (data.length < headerBytes) throw new DataFileError(path, `truncated IDX ${kind} file (${data.length} bytes, the header alone is ${headerBytes})`);
+  const found = data.readUInt32BE(0);
+  if (found !== magic) throw new DataFileError(path, `wrong magic number ${found} for an IDX ${kind} file (expected ${magic})`);
+  return data;
+}
+
 export interface IdxImages {
   count: number;
   rows: number;
@@ -32,12 +41,7 @@ export interface IdxImages {
 }
 
 export function readIdxImages(path: string): IdxImages {
-  const data = readMaybeGzipped(path);
-  if (data.length < 16) throw new DataFileError(path, `truncated IDX image file (${data.length} bytes, the header alone is 16)`);
-  const magic = data.readUInt32BE(0);
-  if (magic !== IDX_IMAGES_MAGIC) {
-    throw new DataFileError(path, `wrong magic number ${magic} for an IDX image file (expected ${IDX_IMAGES_MAGIC})`);
-  }
+  const data = readIdx(path, 'image', IDX_IMAGES_MAGIC, 16);
   const count = data.readUInt32BE(4);
   const rows = data.readUInt32BE(8);
   const cols = data.readUInt32BE(12);
@@ -49,12 +53,7 @@ export function readIdxImages(path: string): IdxImages {
 }
 
 export function readIdxLabels(path: string, numClasses: number): Uint8Array {
-  const data = readMaybeGzipped(path);
-  if (data.length < 8) throw new DataFileError(path, `truncated IDX label file (${data.length} bytes, the header alone is 8)`);
-  const magic = data.readUInt32BE(0);
-  if (magic !== IDX_LABELS_MAGIC) {
-    throw new DataFileError(path, `wrong magic number ${magic} for an IDX label file (expected ${IDX_LABELS_MAGIC})`);
-  }
+  const data = readIdx(path, 'label', IDX_LABELS_MAGIC, 8);
   const count = data.readUInt32BE(4);
   if (data.length < 8 + count) throw new DataFileError(path, `truncated: ${count} labels need ${8 + count} bytes, the file has ${data.length}`);
   const labels = new Uint8Array(data.buffer, data.byteOffset + 8, count);

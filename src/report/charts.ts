@@ -53,21 +53,42 @@ function lrLabel(run: RunData): string {
   return `lr ${run.config.lr}`;
 }
 
-/** A training-loss chart: one line per series. */
-function lossChart(id: string, caption: string, legend: string, values: { step: number; loss: number; run: string }[]): Chart {
+interface LineChartOptions {
+  /** vega-lite encodings of the x and y fields; the series field is always `run`. */
+  x: object;
+  y: object;
+  legend: string;
+  /** Mark every point (default: only when there are few). */
+  points?: boolean;
+  height?: number;
+  tooltip?: object[];
+}
+
+/** A line chart of { run, ...fields } rows: one line per run. */
+function lineChart(id: string, caption: string, values: ({ run: string } & Record<string, number | string>)[], options: LineChartOptions): Chart {
   return {
     id,
     caption,
     spec: {
-      width: 480, height: 260, data: { values },
-      mark: { type: 'line', point: values.length < 40 },
+      width: 480, height: options.height ?? 260, data: { values },
+      mark: { type: 'line', point: options.points ?? values.length < 40 },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'iteration' },
-        y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
-        color: { field: 'run', type: 'nominal', title: legend },
+        x: options.x,
+        y: options.y,
+        color: { field: 'run', type: 'nominal', title: options.legend },
+        ...(options.tooltip ? { tooltip: options.tooltip } : {}),
       },
-    },
+    } as TopLevelSpec,
   };
+}
+
+/** A training-loss chart: one line per series. */
+function lossChart(id: string, caption: string, legend: string, values: { step: number; loss: number; run: string }[]): Chart {
+  return lineChart(id, caption, values, {
+    x: { field: 'step', type: 'quantitative', title: 'iteration' },
+    y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
+    legend,
+  });
 }
 
 /** Training loss against iterations for one model, one line per learning rate. */
@@ -92,19 +113,12 @@ export function lossComparison(best: RunData[]): Chart {
 
 export function accuracyPerEpoch(runs: RunData[]): Chart {
   const values = runs.flatMap((run) => run.epochs.map((e) => ({ epoch: e.epoch + 1, accuracy: 100 * e.testAccuracy, run: `${run.config.model} (${lrLabel(run)})` })));
-  return {
-    id: 'accuracy-per-epoch',
-    caption: 'Test accuracy after each epoch, for every model and learning rate.',
-    spec: {
-      width: 480, height: 260, data: { values },
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
-        y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
-        color: { field: 'run', type: 'nominal', title: 'run' },
-      },
-    },
-  };
+  return lineChart('accuracy-per-epoch', 'Test accuracy after each epoch, for every model and learning rate.', values, {
+    x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
+    y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
+    legend: 'run',
+    points: true,
+  });
 }
 
 export function confusionHeatmap(run: RunData): Chart | undefined {
@@ -157,18 +171,17 @@ export function gradientFlow(runs: RunData[]): Chart | undefined {
     return points;
   });
   if (values.length === 0) return undefined;
-  return {
-    id: 'gradient-flow',
-    caption: 'Gradient flow: the norm of each weight\'s gradient (mean over the recorded iterations, log scale) against its depth, input side first. Without skip connections the gradients fade towards the input.',
-    spec: {
-      width: 480, height: 280, data: { values },
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'depth', type: 'quantitative', title: 'weight layer (1 = nearest the input)' },
-        y: { field: 'norm', type: 'quantitative', title: 'gradient norm', scale: { type: 'log' } },
-        color: { field: 'run', type: 'nominal', title: 'model' },
-        tooltip: [{ field: 'layer' }],
-      },
+  return lineChart(
+    'gradient-flow',
+    'Gradient flow: the norm of each weight\'s gradient (mean over the recorded iterations, log scale) against its depth, input side first. Without skip connections the gradients fade towards the input.',
+    values,
+    {
+      x: { field: 'depth', type: 'quantitative', title: 'weight layer (1 = nearest the input)' },
+      y: { field: 'norm', type: 'quantitative', title: 'gradient norm', scale: { type: 'log' } },
+      legend: 'model',
+      points: true,
+      height: 280,
+      tooltip: [{ field: 'layer' }],
     },
-  };
+  );
 }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import type { ClassificationReport, EpochRecord, GradientRecord, IterationRecord, ModelInfo, StatusFile, TrainConfig } from '../train/index.js';
-import { RunDirectory } from '../train/index.js';
+import { DEFAULT_TRAIN_CONFIG, RunDirectory } from '../train/index.js';
 
 export interface RunData {
   name: string;
@@ -35,7 +35,8 @@ function loadRun(path: string): RunData {
   return {
     name: basename(path),
     dir: path,
-    config: dir.readJson<TrainConfig>('config.json'),
+    // Settings added after a run was made take their defaults, so older run directories still report.
+    config: { ...DEFAULT_TRAIN_CONFIG, ...dir.readJson<Partial<TrainConfig>>('config.json') },
     model: dir.readJson<ModelInfo>('model.json'),
     status: existsSync(dir.file('status.json'))
       ? dir.readJson<StatusFile>('status.json')

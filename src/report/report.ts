@@ -130,7 +130,7 @@ function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void 
     ['epochs, batch size', `${c.epochs}, ${c.batchSize}`],
     ['optimizer, schedule', `${c.optimizer} (momentum ${c.momentum}, weight decay ${c.weightDecay}), ${c.schedule}`],
     ['augmentation', c.augment ? 'random crop (padding 2), horizontal flip' : 'none'],
-    ['precision, memory format, threads, seed', `${c.precision}, ${c.memoryFormat ?? 'contiguous'}, ${c.threads}, ${c.seed}`],
+    ['precision, memory format, threads, seed', `${c.precision}, ${c.memoryFormat}, ${c.threads}, ${c.seed}`],
     ['machine', `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`],
     ['libraries', `libtorch ${info.torchVersion}, Node.js ${process.versions.node}`],
     ['command', experiment.command ?? `skipstudio train (see ${first.dir}/config.json)`],

@@ -34,7 +34,8 @@ export type PresetName = 'default' | 'full';
  * epoch of Fashion-MNIST each: about 10 minutes on 2 cores.
  * full: the same grid trained for 20 epochs with augmentation, HW5Net at
  * width 16 in channels-last (11% faster at that width): the longer,
- * best-accuracy run, about 6 hours on 2 cores (each HW5Net run about 1.5).
+ * best-accuracy run, about 6.5 hours on 2 cores (estimated: each width-16
+ * run takes about 95 minutes, README).
  */
 export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
   default: {
