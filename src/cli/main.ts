@@ -3,18 +3,16 @@
  * The `skipstudio` command. Thin by design: it parses flags, checks them,
  * and calls the library; every piece of real work lives in src/.
  */
-import { existsSync, readFileSync } from 'node:fs';
-
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
-import { writeFileAtomic } from '../io/index.js';
+import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, summary } from '../nn/index.js';
-import { writeReport } from '../report/index.js';
+import { formatResultsTable, writeReport } from '../report/index.js';
 import {
-  type ExperimentConfig, type PresetName, type StopFlag, type TrainConfig, createReporter, evaluateCheckpoint, evaluateRun,
-  experimentFromPreset, formatEvaluation, formatResultsTable, resolveTrainConfig, runExperiment, train,
+  PRESET_NAMES, type PresetName, type Recipe, type StopFlag, type TrainConfig, applyToEveryModel, createReporter, evaluateCheckpoint,
+  evaluateRun, experimentFromPreset, formatEvaluation, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
 } from '../train/index.js';
 
 function positiveInteger(value: string): number {
@@ -51,13 +49,20 @@ function numberList(value: string): number[] {
   return list;
 }
 
-function readJsonFile(path: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new Error(`config file ${path} not found`);
+/** `--recipe model:settings`, repeatable: the recipes by model. */
+function collectRecipe(value: string, recipes: Record<string, Recipe>): Record<string, Recipe> {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const [model, recipe] = parseRecipe(value);
+    return { ...recipes, [model]: { ...recipes[model], ...recipe } };
   } catch (error) {
-    throw new Error(`config file ${path} is not valid JSON (${(error as Error).message})`);
+    throw new InvalidArgumentError((error as Error).message);
   }
+}
+
+function numberPair(value: string): [number, number] {
+  const pair = value.split(',').map((v) => Number(v.trim()));
+  if (pair.length !== 2 || pair.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError('must be two comma-separated numbers, e.g. 0.9,0.99');
+  return pair as [number, number];
 }
 
 /** Ctrl-C: finish the current step, save, print how to resume; a second Ctrl-C quits at once. */
@@ -80,6 +85,7 @@ function addTrainingFlags(command: Command): Command {
     .option('--batch-size <n>', 'images per step', positiveInteger)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'adamw']))
     .option('--momentum <m>', 'SGD momentum (Nesterov when > 0)', number)
+    .option('--betas <b1,b2>', 'Adam/AdamW betas, e.g. 0.9,0.99', numberPair)
     .option('--weight-decay <wd>', 'weight decay', number)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule, stepped every iteration').choices(['constant', 'cosine', 'onecycle', 'step']))
     .option('--augment', 'random crops and horizontal flips')
@@ -95,12 +101,12 @@ function addTrainingFlags(command: Command): Command {
 
 interface TrainingFlags {
   dataset?: string; dataDir?: string; epochs?: number; batchSize?: number; optimizer?: TrainConfig['optimizer'];
-  momentum?: number; weightDecay?: number; schedule?: TrainConfig['schedule']; augment?: boolean; precision?: TrainConfig['precision']; memoryFormat?: TrainConfig['memoryFormat'];
+  momentum?: number; betas?: [number, number]; weightDecay?: number; schedule?: TrainConfig['schedule']; augment?: boolean; precision?: TrainConfig['precision']; memoryFormat?: TrainConfig['memoryFormat'];
   threads?: number; seed?: number; trainSubset?: number; logEvery?: number; gradEvery?: number; json?: boolean;
 }
 
 const TRAINING_FLAGS = [
-  'dataset', 'dataDir', 'epochs', 'batchSize', 'optimizer', 'momentum', 'weightDecay', 'schedule', 'augment', 'precision', 'memoryFormat',
+  'dataset', 'dataDir', 'epochs', 'batchSize', 'optimizer', 'momentum', 'betas', 'weightDecay', 'schedule', 'augment', 'precision', 'memoryFormat',
   'threads', 'seed', 'trainSubset', 'logEvery', 'gradEvery',
 ] as const;
 
@@ -151,7 +157,7 @@ addTrainingFlags(
 ).action(async (flags: TrainingFlags & { config?: string; model?: string; lr?: number; out: string; resume?: string }) => {
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();
-  const fromFile = flags.config ? readJsonFile(flags.config) : {};
+  const fromFile = flags.config ? readJsonObject(flags.config, 'config file') : {};
   const partial = { ...fromFile, ...trainingOverrides(flags), model: flags.model ?? fromFile.model, lr: flags.lr ?? fromFile.lr, out: flags.resume ?? flags.out } as Partial<TrainConfig>;
   if (flags.resume === undefined) resolveTrainConfig(partial); // fail on bad settings before loading any data
   try {
@@ -165,21 +171,27 @@ addTrainingFlags(
 addTrainingFlags(
   program
     .command('experiment')
-    .description('the skip-connection study: a grid of models x learning rates, trained one after another, then summarised')
-    .option('--config <file>', 'a JSON experiment file: { models, lrs, base: {training settings}, modelOptions }')
-    .addOption(new Option('--preset <name>', 'default (about 10 minutes on 2 cores) or full (the longer, best-accuracy run)').choices(['default', 'full']).default('default'))
+    .description('the skip-connection study: models x learning rates x seeds, each model trained by its own recipe, then summarised in a report')
+    .option('--config <file>', 'a JSON experiment file: { models, recipes: { model: { optimizer, lrs, ... } }, lrs, seeds, base: {training settings}, modelOptions }')
+    .addOption(new Option('--preset <name>', 'default (about 10 minutes on 2 cores), full (the long study, 3 seeds) or hw5 (the assignment on its COCO subset)').choices(PRESET_NAMES).default('default'))
     .option('--models <list>', 'comma-separated model names', (v: string) => v.split(',').map((m) => m.trim()))
-    .option('--lrs <list>', 'comma-separated learning rates', numberList)
+    .option('--lrs <list>', 'comma-separated learning rates for every model (default: each model\'s own, from its recipe)', numberList)
+    .option('--recipe <model:settings>', 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)', collectRecipe, {})
+    .option('--seeds <n>', 'runs per model and learning rate, with seeds --seed, --seed + 1, ...', positiveInteger)
     .option('--out <dir>', 'the experiment directory (default: runs/<dataset>-<preset>)'),
-).action(async (flags: TrainingFlags & { config?: string; preset: PresetName; models?: string[]; lrs?: number[]; out?: string }) => {
-  const fromFile = (flags.config ? readJsonFile(flags.config) : {}) as Partial<ExperimentConfig>;
-  const base = { ...fromFile.base, ...trainingOverrides(flags) };
-  const out = flags.out ?? fromFile.out ?? `runs/${base.dataset ?? 'fashion-mnist'}-${flags.preset}`;
-  const config = experimentFromPreset(flags.preset, out, {
-    models: flags.models ?? fromFile.models, lrs: flags.lrs ?? fromFile.lrs, base, modelOptions: fromFile.modelOptions,
+).action(async (flags: TrainingFlags & { config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string }) => {
+  const fromFile = flags.config ? readExperimentFile(flags.config) : {};
+  const fromPreset = experimentFromPreset(flags.preset, '', {
+    models: flags.models ?? fromFile.models, lrs: fromFile.lrs, seeds: flags.seeds ?? fromFile.seeds,
+    recipes: { ...fromFile.recipes, ...flags.recipe }, base: fromFile.base, modelOptions: fromFile.modelOptions,
   });
+  const config = applyToEveryModel(fromPreset, trainingOverrides(flags), flags.lrs);
+  config.out = flags.out ?? fromFile.out ?? `runs/${config.base.dataset ?? 'fashion-mnist'}-${flags.preset}`;
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();
+  if (config.seeds === 1 && !flags.json) {
+    console.log('One seed per model and learning rate: differences are tested on paired predictions (McNemar); --seeds 3 gives intervals over seeds.');
+  }
   try {
     const result = await runExperiment(config, { reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}` });
     reporter.close();
@@ -187,7 +199,7 @@ addTrainingFlags(
       console.log(`\n${formatResultsTable(result.runs)}\n`);
       console.log(result.stopped
         ? `Stopped. Continue with the same command: skipstudio ${process.argv.slice(2).join(' ')}`
-        : `Results in ${result.out}/results.json; each run's metrics, checkpoint and evaluation under ${result.out}/<model>-lr<lr>/`);
+        : `Results in ${result.out}/results.json; each run's metrics, checkpoint and evaluation under ${result.out}/<model>-lr<lr>-s<seed>/`);
     }
     if (!result.stopped) {
       const report = await writeReport([result.out]);
@@ -212,7 +224,8 @@ program
     const result = flags.run !== undefined
       ? await evaluateRun(flags.run)
       : await evaluateCheckpoint(flags.checkpoint!, resolveTrainConfig({ model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, out: 'unused' }));
-    console.log(flags.json ? JSON.stringify(result, null, 2) : formatEvaluation(result));
+    const { predictions: _predictions, ...printed } = result;
+    console.log(flags.json ? JSON.stringify(printed, null, 2) : formatEvaluation(result));
     if (flags.run !== undefined && !flags.json) console.log(`\nsaved in ${flags.run}/eval.json`);
   });
 
@@ -239,7 +252,8 @@ data
     const images = manifest.splits.train.count + manifest.splits.val.count;
     console.log(`built ${flags.out}: ${manifest.splits.train.count} train and ${manifest.splits.val.count} val images of ${manifest.classes.length} classes ` +
       `at ${flags.size}x${flags.size} in ${seconds.toFixed(1)} s (${(images / seconds).toFixed(0)} images/s); ` +
-      `skipped ${manifest.skipped.missing.length} missing and ${manifest.skipped.corrupt.length} corrupt images`);
+      `skipped ${manifest.skipped.missing.length} missing and ${manifest.skipped.corrupt.length} corrupt images` +
+      (manifest.skipped.notRegularFile.length > 0 ? `, and ${manifest.skipped.notRegularFile.length} not regular files` : ''));
   });
 
 data

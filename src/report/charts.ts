@@ -8,6 +8,8 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 import type { RunData } from './load.js';
+import { describeSample } from './statistics.js';
+import type { RunGroup } from './study.js';
 
 const FONT = 'DejaVu Sans';
 /** PNGs are rendered at twice the SVG's size, for print. */
@@ -53,6 +55,10 @@ function lrLabel(run: RunData): string {
   return `lr ${run.config.lr}`;
 }
 
+function groupLabel(group: RunGroup): string {
+  return `${group.model} (lr ${group.lr}${group.runs.length > 1 ? `, ${group.runs.length} seeds` : ''})`;
+}
+
 interface LineChartOptions {
   /** vega-lite encodings of the x and y fields; the series field is always `run`. */
   x: object;
@@ -62,63 +68,121 @@ interface LineChartOptions {
   points?: boolean;
   height?: number;
   tooltip?: object[];
+  /** Shade each series between its rows' `lo` and `hi` fields (the spread over seeds). */
+  band?: boolean;
 }
 
-/** A line chart of { run, ...fields } rows: one line per run. */
-function lineChart(id: string, caption: string, values: ({ run: string } & Record<string, number | string>)[], options: LineChartOptions): Chart {
-  return {
-    id,
-    caption,
-    spec: {
-      width: 480, height: options.height ?? 260, data: { values },
-      mark: { type: 'line', point: options.points ?? values.length < 40 },
-      encoding: {
-        x: options.x,
-        y: options.y,
-        color: { field: 'run', type: 'nominal', title: options.legend },
-        ...(options.tooltip ? { tooltip: options.tooltip } : {}),
-      },
-    } as TopLevelSpec,
+type Row = { run: string } & Record<string, number | string>;
+
+/** A line chart of { run, ...fields } rows: one line per run, with an optional band around each. */
+function lineChart(id: string, caption: string, values: Row[], options: LineChartOptions): Chart {
+  const color = { field: 'run', type: 'nominal', title: options.legend };
+  const line = {
+    mark: { type: 'line', point: options.points ?? values.length < 40 },
+    encoding: { x: options.x, y: options.y, color, ...(options.tooltip ? { tooltip: options.tooltip } : {}) },
   };
+  const x = options.x as { field: string };
+  const band = { mark: { type: 'area', opacity: 0.2 }, encoding: { x: options.x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } };
+  const spec = options.band && values.some((v) => v.lo !== v.hi)
+    ? { layer: [{ ...band, encoding: { ...band.encoding, x: { ...x, type: 'quantitative' } } }, line] }
+    : line;
+  return { id, caption, spec: { width: 480, height: options.height ?? 260, data: { values }, ...spec } as TopLevelSpec };
 }
+
+/**
+ * The mean over a group's seeds of a per-step series, with the band of one
+ * standard deviation either side (no band with one seed). Only x values
+ * every seed recorded count, so the mean never mixes in fewer runs.
+ */
+export function meanSeries(series: Map<number, number>[]): { x: number; mean: number; lo: number; hi: number }[] {
+  if (series.length === 0) return [];
+  const xs = [...series[0]!.keys()].filter((x) => series.every((s) => s.has(x)));
+  return xs.map((x) => {
+    const summary = describeSample(series.map((s) => s.get(x)!));
+    const spread = Number.isFinite(summary.std) ? summary.std : 0;
+    return { x, mean: summary.mean, lo: summary.mean - spread, hi: summary.mean + spread };
+  });
+}
+
+const lossSeries = (group: RunGroup) => meanSeries(group.runs.map((run) => new Map(run.iterations.map((r) => [r.step, r.loss]))));
+
+const bandNote = (groups: RunGroup[]) =>
+  (groups.some((g) => g.runs.length > 1) ? ' Lines are the mean over the seeds; the band is one standard deviation either side.' : '');
 
 /** A training-loss chart: one line per series. */
-function lossChart(id: string, caption: string, legend: string, values: { step: number; loss: number; run: string }[]): Chart {
+function lossChart(id: string, caption: string, legend: string, values: Row[]): Chart {
   return lineChart(id, caption, values, {
     x: { field: 'step', type: 'quantitative', title: 'iteration' },
     y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
     legend,
+    band: true,
   });
 }
 
 /** Training loss against iterations for one model, one line per learning rate. */
-export function lossByLearningRate(model: string, runs: RunData[]): Chart {
+export function lossByLearningRate(model: string, groups: RunGroup[]): Chart {
   return lossChart(
     `loss-${model}`,
-    `Training loss of ${model} against iterations, one curve per learning rate (each point averages the loss over ${runs[0]?.config.logEvery ?? 'N'} iterations).`,
+    `Training loss of ${model} against iterations, one curve per learning rate (each point averages the loss over ` +
+      `${groups[0]?.runs[0]?.config.logEvery ?? 'N'} iterations).${bandNote(groups)}`,
     'learning rate',
-    runs.flatMap((run) => run.iterations.map((r) => ({ step: r.step, loss: r.loss, run: lrLabel(run) }))),
+    groups.flatMap((g) => lossSeries(g).map((p) => ({ step: p.x, loss: p.mean, lo: p.lo, hi: p.hi, run: `lr ${g.lr}` }))),
   );
 }
 
 /** Every model at its best learning rate, on one chart. */
-export function lossComparison(best: RunData[]): Chart {
+export function lossComparison(best: RunGroup[]): Chart {
   return lossChart(
     'loss-comparison',
-    'Training loss of each model at its best learning rate (the one with the highest final test accuracy).',
+    `Training loss of each model at its best learning rate (the one with the highest mean final test accuracy).${bandNote(best)}`,
     'model',
-    best.flatMap((run) => run.iterations.map((r) => ({ step: r.step, loss: r.loss, run: `${run.config.model} (${lrLabel(run)})` }))),
+    best.flatMap((g) => lossSeries(g).map((p) => ({ step: p.x, loss: p.mean, lo: p.lo, hi: p.hi, run: groupLabel(g) }))),
   );
 }
 
-export function accuracyPerEpoch(runs: RunData[]): Chart {
-  const values = runs.flatMap((run) => run.epochs.map((e) => ({ epoch: e.epoch + 1, accuracy: 100 * e.testAccuracy, run: `${run.config.model} (${lrLabel(run)})` })));
-  return lineChart('accuracy-per-epoch', 'Test accuracy after each epoch, for every model and learning rate.', values, {
+export function accuracyPerEpoch(groups: RunGroup[]): Chart {
+  const values = groups.flatMap((g) =>
+    meanSeries(g.runs.map((run) => new Map(run.epochs.map((e) => [e.epoch + 1, 100 * e.testAccuracy]))))
+      .map((p) => ({ epoch: p.x, accuracy: p.mean, lo: p.lo, hi: p.hi, run: groupLabel(g) })));
+  return lineChart('accuracy-per-epoch', `Test accuracy after each epoch, for every model and learning rate.${bandNote(groups)}`, values, {
     x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
     y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
     legend: 'run',
     points: true,
+    band: true,
   });
+}
+
+/**
+ * Final test accuracy of every model and learning rate: the mean over the
+ * seeds (a point), one standard deviation either side (a thick bar) and the
+ * 95% t-interval of the mean (a thin line); one seed shows only the point.
+ */
+export function finalAccuracyChart(groups: RunGroup[]): Chart | undefined {
+  const values = groups.filter((g) => g.accuracy.n > 0).map((g) => {
+    const { mean, std, interval95 } = g.accuracy;
+    const sd = Number.isFinite(std) ? std : 0;
+    return {
+      run: groupLabel(g), mean: 100 * mean, sdLo: 100 * (mean - sd), sdHi: 100 * (mean + sd),
+      ciLo: 100 * (interval95?.[0] ?? mean), ciHi: 100 * (interval95?.[1] ?? mean), seeds: g.accuracy.n,
+    };
+  });
+  if (values.length === 0) return undefined;
+  const y = { field: 'run', type: 'nominal', title: null, sort: null };
+  const x = (field: string) => ({ field, type: 'quantitative', title: 'final test accuracy (%)', scale: { zero: false } });
+  return {
+    id: 'final-accuracy',
+    caption: 'Final test accuracy of every model and learning rate: the mean over the seeds (point), one standard deviation either side ' +
+      '(thick bar) and the 95% interval of the mean (thin line); a single seed shows only its point.',
+    spec: {
+      width: 420, height: 24 * values.length + 20, data: { values },
+      layer: [
+        { mark: { type: 'rule', strokeWidth: 1 }, encoding: { y, x: x('ciLo'), x2: { field: 'ciHi' } } },
+        { mark: { type: 'rule', strokeWidth: 5, opacity: 0.5 }, encoding: { y, x: x('sdLo'), x2: { field: 'sdHi' } } },
+        { mark: { type: 'point', filled: true, size: 60 }, encoding: { y, x: x('mean'), tooltip: [{ field: 'mean', format: '.2f' }, { field: 'seeds' }] } },
+      ],
+    } as TopLevelSpec,
+  };
 }
 
 export function confusionHeatmap(run: RunData): Chart | undefined {
@@ -130,7 +194,7 @@ export function confusionHeatmap(run: RunData): Chart | undefined {
   return {
     id: `confusion-${run.name}`,
     pdfWidthShare: 0.6,
-    caption: `Confusion matrix of ${run.config.model} at ${lrLabel(run)} on the ${evaluation.count.toLocaleString('en-US')} test images (rows: true class, columns: predicted; accuracy ${(100 * evaluation.accuracy).toFixed(2)}%).`,
+    caption: `Confusion matrix of ${run.config.model} at ${lrLabel(run)}, seed ${run.config.seed}, on the ${evaluation.count.toLocaleString('en-US')} test images (rows: true class, columns: predicted; accuracy ${(100 * evaluation.accuracy).toFixed(2)}%).`,
     spec: {
       width: 26 * classes.length + 60, height: 26 * classes.length + 60, data: { values },
       encoding: {

@@ -1,6 +1,6 @@
 /**
  * The report as a small document model (sections of paragraphs, lists,
- * numbered tables and numbered figures), written once and rendered twice: to
+ * numbered tables, figures and code listings), written once and rendered twice: to
  * self-contained HTML and to PDF. Numbering happens here, so both outputs
  * agree.
  */
@@ -10,7 +10,9 @@ export type Block =
   | { kind: 'paragraph'; text: string }
   | { kind: 'list'; items: string[] }
   | { kind: 'table'; number: number; caption: string; header: string[]; rows: string[][] }
-  | { kind: 'figure'; number: number; chart: RenderedChart };
+  | { kind: 'figure'; number: number; chart: RenderedChart }
+  /** Source code, one string per line (no newlines); the renderers number the lines from 1. */
+  | { kind: 'listing'; number: number; caption: string; lines: string[] };
 
 export interface Section {
   title: string;
@@ -23,11 +25,12 @@ export interface ReportDocument {
   sections: Section[];
 }
 
-/** Builds sections while numbering tables and figures in order of appearance. */
+/** Builds sections while numbering tables, figures and listings (each on its own counter) in order of appearance. */
 export class DocumentBuilder {
   readonly sections: Section[] = [];
   #tables = 0;
   #figures = 0;
+  #listings = 0;
 
   section(title: string): this {
     this.sections.push({ title, blocks: [] });
@@ -64,11 +67,24 @@ export class DocumentBuilder {
     return this.#figures;
   }
 
+  /** Adds a numbered code listing ("Listing N.") and returns its number. */
+  listing(caption: string, lines: string[]): number {
+    const bad = lines.findIndex((l) => /[\r\n]/.test(l));
+    if (bad >= 0) throw new RangeError(`DocumentBuilder.listing: line ${bad + 1} holds a line break; split the text into lines first`);
+    this.#listings += 1;
+    this.#current().blocks.push({ kind: 'listing', number: this.#listings, caption, lines: [...lines] });
+    return this.#listings;
+  }
+
   get figureCount(): number {
     return this.#figures;
   }
 
   get tableCount(): number {
     return this.#tables;
+  }
+
+  get listingCount(): number {
+    return this.#listings;
   }
 }

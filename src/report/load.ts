@@ -7,7 +7,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-import type { ClassificationReport, EpochRecord, GradientRecord, IterationRecord, ModelInfo, StatusFile, TrainConfig } from '../train/index.js';
+import type {
+  ClassificationReport, EpochRecord, GradientRecord, IterationRecord, ModelInfo, Predictions, StatusFile, TrainConfig,
+} from '../train/index.js';
 import { DEFAULT_TRAIN_CONFIG, RunDirectory } from '../train/index.js';
 
 export interface RunData {
@@ -20,6 +22,8 @@ export interface RunData {
   epochs: EpochRecord[];
   gradients: GradientRecord[];
   evaluation?: ClassificationReport & { loss: number; classes: string[] };
+  /** The final evaluation's per-image predictions (runs made before they were recorded have none). */
+  predictions?: Predictions;
 }
 
 export interface ExperimentData {
@@ -45,6 +49,7 @@ function loadRun(path: string): RunData {
     epochs: records.filter((r): r is EpochRecord => r.type === 'epoch'),
     gradients: records.filter((r): r is GradientRecord => r.type === 'gradients'),
     evaluation: existsSync(dir.file('eval.json')) ? dir.readJson('eval.json') : undefined,
+    predictions: existsSync(dir.file('predictions.json')) ? dir.readJson<Predictions>('predictions.json') : undefined,
   };
 }
 

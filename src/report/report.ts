@@ -11,12 +11,17 @@ import { join } from 'node:path';
 
 import { formatCount, formatFlops } from '../nn/index.js';
 import { buildInfo } from '../tensor/index.js';
+import { describeRecipe, hw5SubsetCommand } from '../train/index.js';
 import {
-  type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, gradientFlow, lossByLearningRate, lossComparison, renderChart,
+  type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison,
+  renderChart,
 } from './charts.js';
 import { DocumentBuilder, type ReportDocument } from './document.js';
 import { type ExperimentData, type RunData, loadExperiment } from './load.js';
+import { addSourceAppendix } from './listings.js';
 import { renderHtml, renderPdf } from './render.js';
+import type { SampleSummary } from './statistics.js';
+import { type RunGroup, bestAccuracy, bestGroups, compareGroups, describeDifference, groupRuns, points } from './study.js';
 
 export interface ReportResult {
   html: string;
@@ -28,12 +33,15 @@ export interface ReportResult {
 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : `${(100 * x).toFixed(2)}%`);
 
-function finalAccuracy(run: RunData): number | undefined {
-  return run.evaluation?.accuracy ?? run.epochs.at(-1)?.testAccuracy;
+/** A group's accuracy as "mean ± sd" over its seeds, or the one value when there is one seed. */
+export function meanAndSpread(summary: SampleSummary): string {
+  if (summary.n === 0) return '-';
+  return summary.n === 1 ? pct(summary.mean) : `${pct(summary.mean)} ± ${points(summary.std)}`;
 }
 
-function bestAccuracy(run: RunData): number | undefined {
-  return run.epochs.length ? Math.max(...run.epochs.map((e) => e.testAccuracy)) : undefined;
+/** A 95% interval in percent, or '-' where one seed gives none. */
+export function interval(summary: SampleSummary): string {
+  return summary.interval95 ? `${points(summary.interval95[0])} to ${points(summary.interval95[1])}%` : '-';
 }
 
 function runState(run: RunData): string {
@@ -43,19 +51,24 @@ function runState(run: RunData): string {
   return `${s.status} after ${s.epochsDone} of ${run.config.epochs} epochs`;
 }
 
-/** For each model, its run with the highest final test accuracy. */
-function bestRuns(runs: RunData[]): RunData[] {
-  const byModel = new Map<string, RunData>();
-  for (const run of runs) {
-    const current = byModel.get(run.config.model);
-    if (current === undefined || (finalAccuracy(run) ?? -1) > (finalAccuracy(current) ?? -1)) byModel.set(run.config.model, run);
-  }
-  return [...byModel.values()];
+/** The states of a group's runs, e.g. "finished" or "2 finished, 1 diverged at step 40". */
+function groupState(group: RunGroup): string {
+  const counts = new Map<string, number>();
+  for (const run of group.runs) counts.set(runState(run), (counts.get(runState(run)) ?? 0) + 1);
+  if (counts.size === 1 && group.runs.length === 1) return [...counts.keys()][0]!;
+  return [...counts.entries()].map(([state, n]) => `${n} ${state}`).join(', ');
 }
 
 function models(runs: RunData[]): string[] {
   return [...new Set(runs.map((r) => r.config.model))];
 }
+
+/** The pairs of models the study compares, each with why the comparison matters. */
+const COMPARISONS: [string, string, string][] = [
+  ['hw5net', 'hw5net-plain', 'the same layers without skip connections'],
+  ['hw5net', 'net3', 'the plain deep CNN of HW4, at its own recipe'],
+  ['bmenet', 'bmenet-plain', 'the same layers without skip connections'],
+];
 
 /** Mean gradient norm of the first and last quarter of a run's layers: how much the gradient fades. */
 function gradientFade(run: RunData): { inputSide: number; outputSide: number } | undefined {
@@ -69,46 +82,62 @@ function gradientFade(run: RunData): { inputSide: number; outputSide: number } |
   return { inputSide: avg(means.slice(0, quarter)), outputSide: avg(means.slice(-quarter)) };
 }
 
-/** Sentences read off the numbers. */
+/** The sentence on a model's learning rates: the best one against the runner-up, with the difference's certainty. */
+function learningRateObservation(model: string, groups: RunGroup[]): string | undefined {
+  const mine = groups.filter((g) => g.model === model && g.accuracy.n > 0).sort((x, y) => y.accuracy.mean - x.accuracy.mean);
+  if (mine.length < 2) return undefined;
+  const [best, second] = mine as [RunGroup, RunGroup];
+  const head = `${model}: learning rate ${best.lr} did best (${meanAndSpread(best.accuracy)} test accuracy) against learning rate ${second.lr} ` +
+    `(${meanAndSpread(second.accuracy)})`;
+  const comparison = compareGroups(best, second);
+  return comparison === undefined
+    ? `${head}; the runs have no paired predictions, so the difference is not tested.`
+    : `${head}: ${describeDifference(comparison, `lr ${best.lr}`, `lr ${second.lr}`)}.`;
+}
+
+/** The sentence comparing two models, each at its best learning rate. */
+function modelObservation(a: RunGroup, b: RunGroup, why: string): string {
+  const head = `${a.model} against ${b.model} (${why}), each at its best learning rate (${a.lr} and ${b.lr}): ` +
+    `${meanAndSpread(a.accuracy)} against ${meanAndSpread(b.accuracy)}`;
+  const comparison = compareGroups(a, b);
+  return comparison === undefined
+    ? `${head}; the runs have no paired predictions, so the difference is not tested.`
+    : `${head}, ${describeDifference(comparison, a.model, b.model)}.`;
+}
+
+function gradientObservation(run: RunData): string | undefined {
+  const fade = gradientFade(run);
+  if (fade === undefined) return undefined;
+  const ratio = fade.outputSide / fade.inputSide;
+  return `${run.config.model} (lr ${run.config.lr}, seed ${run.config.seed}): the mean gradient norm of the quarter of weights nearest the input is ` +
+    `${fade.inputSide.toExponential(2)}, of the quarter nearest the output ${fade.outputSide.toExponential(2)}` +
+    (ratio > 10 ? ` - ${ratio.toFixed(0)} times smaller at the input: the gradient fades on its way down.`
+      : ratio < 0.1 ? ' - larger at the input.' : ' - the gradient reaches the input without fading.');
+}
+
+/** Sentences read off the numbers; none claims more than its test shows. */
 export function observations(runs: RunData[]): string[] {
+  const groups = groupRuns(runs);
   const notes: string[] = [];
   for (const model of models(runs)) {
-    const mine = runs.filter((r) => r.config.model === model && finalAccuracy(r) !== undefined);
-    if (mine.length >= 2) {
-      const sorted = [...mine].sort((a, b) => finalAccuracy(b)! - finalAccuracy(a)!);
-      const [best, second] = sorted;
-      notes.push(`${model}: learning rate ${best!.config.lr} did best (${pct(finalAccuracy(best!))} test accuracy), ` +
-        `${(100 * (finalAccuracy(best!)! - finalAccuracy(second!)!)).toFixed(2)} points above learning rate ${second!.config.lr}.`);
-    }
+    const note = learningRateObservation(model, groups);
+    if (note !== undefined) notes.push(note);
   }
-  const best = new Map(bestRuns(runs).map((r) => [r.config.model, r]));
-  const compare = (a: string, b: string, why: string) => {
-    const ra = best.get(a);
-    const rb = best.get(b);
-    if (ra === undefined || rb === undefined) return;
-    const fa = finalAccuracy(ra);
-    const fb = finalAccuracy(rb);
-    if (fa === undefined || fb === undefined) return;
-    const diff = 100 * (fa - fb);
-    notes.push(`${a} against ${b} (${why}), each at its best learning rate: ${pct(fa)} against ${pct(fb)}, ` +
-      `${Math.abs(diff).toFixed(2)} points ${diff >= 0 ? 'in favour of' : 'against'} ${a}.`);
-  };
-  compare('hw5net', 'hw5net-plain', 'the same layers without skip connections');
-  compare('hw5net', 'net3', 'the plain deep CNN of HW4');
-  compare('bmenet', 'bmenet-plain', 'the same layers without skip connections');
-  for (const run of bestRuns(runs)) {
-    const fade = gradientFade(run);
-    if (fade === undefined) continue;
-    const ratio = fade.outputSide / fade.inputSide;
-    notes.push(`${run.config.model} (lr ${run.config.lr}): the mean gradient norm of the quarter of weights nearest the input is ` +
-      `${fade.inputSide.toExponential(2)}, of the quarter nearest the output ${fade.outputSide.toExponential(2)}` +
-      (ratio > 10 ? ` - ${ratio.toFixed(0)} times smaller at the input: the gradient fades on its way down.` : ratio < 0.1 ? ' - larger at the input.' : ' - the gradient reaches the input without fading.'));
+  const best = new Map(bestGroups(groups).map((g) => [g.model, g]));
+  for (const [a, b, why] of COMPARISONS) {
+    const ga = best.get(a);
+    const gb = best.get(b);
+    if (ga !== undefined && gb !== undefined) notes.push(modelObservation(ga, gb, why));
+  }
+  for (const group of bestGroups(groups)) {
+    const note = gradientObservation(group.runs[0]!);
+    if (note !== undefined) notes.push(note);
   }
   for (const run of runs) {
     if (run.status.status === 'diverged') {
-      notes.push(`${run.config.model} at learning rate ${run.config.lr} diverged: its loss became ${run.status.divergedAt?.loss} at step ${run.status.divergedAt?.step}; its figures stop there.`);
+      notes.push(`${run.name} diverged: its loss became ${run.status.divergedAt?.loss} at step ${run.status.divergedAt?.step}; its figures stop there.`);
     } else if (run.status.status !== 'finished') {
-      notes.push(`${run.config.model} at learning rate ${run.config.lr} is ${runState(run)}: its numbers cover only what it trained.`);
+      notes.push(`${run.name} is ${runState(run)}: its numbers cover only what it trained.`);
     }
     if (run.evaluation === undefined) notes.push(`${run.name} has no final evaluation (eval.json), so it has no confusion matrix.`);
   }
@@ -121,6 +150,7 @@ function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void 
   const info = buildInfo();
   const evaluation = experiment.runs.find((r) => r.evaluation)?.evaluation;
   const trainImages = first.epochs[0] ? first.epochs[0].step * c.batchSize : undefined;
+  const seeds = [...new Set(experiment.runs.map((r) => r.config.seed))].sort((x, y) => x - y);
   const rows: string[][] = [
     ['dataset', c.dataset + (c.dataDir ? ` (${c.dataDir})` : '')],
     ['image size', `${first.model.inputShape.join(' x ')} (channels x height x width)`],
@@ -128,14 +158,25 @@ function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void 
     ['training images per epoch', trainImages !== undefined ? formatCount(trainImages) + (c.trainSubset ? ` (subset of ${c.trainSubset})` : '') : '-'],
     ['test images', evaluation ? formatCount(evaluation.count) : '-'],
     ['epochs, batch size', `${c.epochs}, ${c.batchSize}`],
-    ['optimizer, schedule', `${c.optimizer} (momentum ${c.momentum}, weight decay ${c.weightDecay}), ${c.schedule}`],
+    ['seeds', `${seeds.length} (${seeds.join(', ')})`],
     ['augmentation', c.augment ? 'random crop (padding 2), horizontal flip' : 'none'],
-    ['precision, memory format, threads, seed', `${c.precision}, ${c.memoryFormat}, ${c.threads}, ${c.seed}`],
+    ['precision, memory format, threads', `${c.precision}, ${c.memoryFormat}, ${c.threads}`],
     ['machine', `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`],
     ['libraries', `libtorch ${info.torchVersion}, Node.js ${process.versions.node}`],
     ['command', experiment.command ?? `skipstudio train (see ${first.dir}/config.json)`],
   ];
   builder.table(`Set-up of ${experiment.name}.`, ['setting', 'value'], rows);
+  const recipes = models(experiment.runs).map((model) => {
+    const mine = experiment.runs.filter((r) => r.config.model === model);
+    const lrs = [...new Set(mine.map((r) => r.config.lr))];
+    return [model, describeRecipe(mine[0]!.config), lrs.join(', ')];
+  });
+  builder.table('Training recipe of each model: each model is trained the way it was designed to be trained (its optimizer, schedule and learning rates).',
+    ['model', 'optimizer, weight decay, schedule', 'learning rates'], recipes);
+  if (c.dataset !== 'coco') {
+    builder.paragraph(`The assignment itself trains on a COCO subset (boat, cake, couch, dog, motorcycle; 64x64; 1,600 training and 400 test images per class). ` +
+      `Build it from the COCO 2017 download (COCO is its folder) with \`${hw5SubsetCommand()}\`, then run \`skipstudio experiment --preset hw5\`.`);
+  }
 }
 
 async function addFigure(builder: DocumentBuilder, chart: Chart | undefined, figures: RenderedChart[]): Promise<void> {
@@ -147,6 +188,7 @@ async function addFigure(builder: DocumentBuilder, chart: Chart | undefined, fig
 
 async function experimentSections(experiment: ExperimentData, builder: DocumentBuilder, figures: RenderedChart[], prefix: string): Promise<void> {
   const { runs } = experiment;
+  const groups = groupRuns(runs);
   const label = prefix ? ` (${experiment.name})` : '';
   builder.section(`Set-up${label}`);
   setupTable(experiment, builder);
@@ -161,26 +203,31 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
   builder.section(`Training${label}`);
   const chart = (c: Chart | undefined) => (c === undefined ? undefined : { ...c, id: `${prefix}${c.id}` });
   for (const model of models(runs)) {
-    await addFigure(builder, chart(lossByLearningRate(model, runs.filter((r) => r.config.model === model))), figures);
+    await addFigure(builder, chart(lossByLearningRate(model, groups.filter((g) => g.model === model))), figures);
   }
-  await addFigure(builder, chart(lossComparison(bestRuns(runs))), figures);
-  await addFigure(builder, chart(accuracyPerEpoch(runs)), figures);
+  await addFigure(builder, chart(lossComparison(bestGroups(groups))), figures);
+  await addFigure(builder, chart(accuracyPerEpoch(groups)), figures);
 
   builder.section(`Results${label}`);
-  builder.table('Test accuracy of every model and learning rate.', ['model', 'learning rate', 'final test accuracy', 'best test accuracy', 'wall time', 'state'],
-    runs.map((r) => [r.config.model, String(r.config.lr), pct(finalAccuracy(r)), pct(bestAccuracy(r)), `${r.status.wallSeconds.toFixed(0)} s`, runState(r)]));
-  const evaluated = runs.filter((r) => r.evaluation !== undefined);
+  builder.table('Final test accuracy of every model and learning rate: the mean ± standard deviation over the seeds, and the 95% interval of the mean (Student t; one seed gives none).',
+    ['model', 'learning rate', 'seeds', 'final test accuracy', '95% interval', 'best epoch (mean)', 'wall time (mean)', 'state'],
+    groups.map((g) => [
+      g.model, String(g.lr), String(g.runs.length), meanAndSpread(g.accuracy), interval(g.accuracy),
+      pct(mean(g.runs.map(bestAccuracy))), `${mean(g.runs.map((r) => r.status.wallSeconds))?.toFixed(0) ?? '-'} s`, groupState(g),
+    ]));
+  await addFigure(builder, chart(finalAccuracyChart(groups)), figures);
+  const evaluated = groups.filter((g) => g.runs.some((r) => r.evaluation !== undefined));
   if (evaluated.length > 0) {
-    const classes = evaluated[0]!.evaluation!.classes;
-    builder.table('Per-class test accuracy.', ['class', ...evaluated.map((r) => `${r.config.model} lr ${r.config.lr}`)],
-      classes.map((name, i) => [name, ...evaluated.map((r) => pct(r.evaluation!.perClassAccuracy[i]))]));
+    const classes = evaluated[0]!.runs.find((r) => r.evaluation)!.evaluation!.classes;
+    builder.table('Per-class test accuracy (the mean over the seeds).', ['class', ...evaluated.map((g) => `${g.model} lr ${g.lr}`)],
+      classes.map((name, i) => [name, ...evaluated.map((g) => pct(mean(g.runs.map((r) => r.evaluation?.perClassAccuracy[i]))))]));
   }
   for (const run of runs) await addFigure(builder, chart(confusionHeatmap(run)), figures);
   const missing = runs.filter((r) => r.evaluation === undefined);
   if (missing.length > 0) builder.paragraph(`No confusion matrix for ${missing.map((r) => `${r.name} (${runState(r)})`).join(', ')}: the run has no final evaluation.`);
 
   builder.section(`Gradient flow${label}`);
-  const flow = gradientFlow(bestRuns(runs));
+  const flow = gradientFlow(bestGroups(groups).map((g) => g.runs[0]!));
   if (flow === undefined) builder.paragraph('No gradient norms were recorded (the runs were shorter than --grad-every iterations).');
   await addFigure(builder, chart(flow), figures);
 
@@ -188,15 +235,21 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
   builder.list(observations(runs));
 }
 
+/** The mean of the values that are there, undefined when none is. */
+function mean(values: (number | undefined)[]): number | undefined {
+  const present = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return present.length ? present.reduce((a, b) => a + b, 0) / present.length : undefined;
+}
+
 /** Side-by-side comparison of the same models across experiments (e.g. datasets). */
 function comparisonSection(experiments: ExperimentData[], builder: DocumentBuilder): void {
   const allModels = [...new Set(experiments.flatMap((e) => models(e.runs)))];
   builder.section('Across experiments');
-  builder.table('Best test accuracy of each model (at its best learning rate) in each experiment.',
+  builder.table('Final test accuracy of each model (at its best learning rate, mean over the seeds) in each experiment.',
     ['model', ...experiments.map((e) => `${e.name} (${e.runs[0]!.config.dataset})`)],
     allModels.map((m) => [m, ...experiments.map((e) => {
-      const best = bestRuns(e.runs).find((r) => r.config.model === m);
-      return best ? `${pct(finalAccuracy(best))} (lr ${best.config.lr})` : '-';
+      const best = bestGroups(groupRuns(e.runs)).find((g) => g.model === m);
+      return best ? `${meanAndSpread(best.accuracy)} (lr ${best.lr})` : '-';
     })]));
 }
 
@@ -209,6 +262,9 @@ export async function writeReport(dirs: string[], outDir: string = dirs[0]!): Pr
     await experimentSections(experiment, builder, figures, experiments.length > 1 ? `${experiment.name}-` : '');
   }
   if (experiments.length > 1) comparisonSection(experiments, builder);
+  const trained = new Map<string, number>();
+  for (const run of experiments.flatMap((e) => e.runs)) trained.set(run.config.model, run.model.learnableLayers);
+  addSourceAppendix(builder, [...trained.entries()].map(([name, learnableLayers]) => ({ name, learnableLayers })));
   const document: ReportDocument = {
     title: 'Skip connections against vanishing gradients',
     subtitle: `skipstudio report of ${experiments.map((e) => e.name).join(', ')}, ${new Date().toISOString().slice(0, 10)}`,

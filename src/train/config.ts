@@ -27,7 +27,10 @@ export interface TrainConfig {
   epochs: number;
   batchSize: number;
   optimizer: OptimizerName;
+  /** SGD momentum (Nesterov when > 0). */
   momentum: number;
+  /** Adam's and AdamW's coefficients of the running averages of the gradient and its square. */
+  betas: [number, number];
   weightDecay: number;
   /** Stepped every iteration: cosine decay, 1cycle, or x0.1 at 50% and 75% of training. */
   schedule: ScheduleName;
@@ -60,6 +63,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   batchSize: 64,
   optimizer: 'sgd',
   momentum: 0.9,
+  betas: [0.9, 0.999],
   weightDecay: 5e-4,
   schedule: 'onecycle',
   augment: false,
@@ -75,7 +79,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 const KEYS = Object.keys(DEFAULT_TRAIN_CONFIG).concat('dataDir');
 
 export class ConfigError extends Error {
-  constructor(problems: string[]) {
+  constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
@@ -105,6 +109,8 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   check(positiveInteger(config.batchSize), `batch size must be a positive integer, got ${config.batchSize}`);
   check(['sgd', 'adam', 'adamw'].includes(config.optimizer), `optimizer must be sgd, adam or adamw, got '${config.optimizer}'`);
   check(config.momentum >= 0 && config.momentum < 1, `momentum must be in [0, 1), got ${config.momentum}`);
+  check(Array.isArray(config.betas) && config.betas.length === 2 && config.betas.every((b) => typeof b === 'number' && b >= 0 && b < 1),
+    `betas must be two numbers in [0, 1), got ${JSON.stringify(config.betas)}`);
   check(config.weightDecay >= 0, `weight decay must be >= 0, got ${config.weightDecay}`);
   check(['constant', 'cosine', 'onecycle', 'step'].includes(config.schedule), `schedule must be constant, cosine, onecycle or step, got '${config.schedule}'`);
   check(['fp32', 'bf16'].includes(config.precision), `precision must be fp32 or bf16, got '${config.precision}'`);

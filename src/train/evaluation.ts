@@ -8,7 +8,7 @@ import { loadCheckpoint } from '../io/index.js';
 import { dispose } from '../tensor/index.js';
 import { type TrainConfig, resolveTrainConfig, trainingMemoryFormat } from './config.js';
 import type { ClassificationReport } from './metrics.js';
-import { RunDirectory } from './run-dir.js';
+import { type Predictions, RunDirectory } from './run-dir.js';
 import { evaluate, prepareRun } from './trainer.js';
 
 export interface EvaluationResult extends ClassificationReport {
@@ -16,6 +16,7 @@ export interface EvaluationResult extends ClassificationReport {
   loss: number;
   classes: string[];
   checkpoint: string;
+  predictions: Predictions;
 }
 
 /** Evaluates the checkpoint with the given config (model, dataset, normalisation from the training split). */
@@ -29,9 +30,9 @@ export async function evaluateCheckpoint(checkpointPath: string, config: TrainCo
   }
   model.to({ memoryFormat: trainingMemoryFormat(config) });
   const loader = new DataLoader(splits.test, { batchSize: 500, shuffle: false, normalization });
-  const { loss, report } = evaluate(model, loader, config);
+  const { loss, report, predictions } = evaluate(model, loader, config);
   dispose(model.parameters());
-  return { split: 'test', loss, classes: splits.test.classes, checkpoint: checkpointPath, ...report };
+  return { split: 'test', loss, classes: splits.test.classes, checkpoint: checkpointPath, ...report, predictions };
 }
 
 /** Evaluates a run's last checkpoint and writes eval.json into the run directory. */
@@ -39,7 +40,9 @@ export async function evaluateRun(path: string): Promise<EvaluationResult> {
   const dir = new RunDirectory(path);
   const config = resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: path });
   const result = await evaluateCheckpoint(dir.checkpointPath, config);
-  dir.writeJson('eval.json', result);
+  const { predictions, ...evaluation } = result;
+  dir.writeJson('eval.json', evaluation);
+  dir.writeJson('predictions.json', predictions);
   return result;
 }
 

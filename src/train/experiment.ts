@@ -1,90 +1,191 @@
 /**
  * The experiment: the skip-connection study as a grid of models x learning
- * rates, run one after another into one experiment directory
- * (runs/<name>/<model>-lr<lr>/ each), then summarised in results.json and a
- * table. Re-running an experiment continues it: finished and diverged runs
- * are kept, a stopped one is resumed.
+ * rates x seeds, each model trained by its own recipe (recipes.ts), run one
+ * after another into one experiment directory
+ * (runs/<name>/<model>-lr<lr>-s<seed>/ each), then summarised in
+ * results.json. Re-running an experiment continues it: finished and diverged
+ * runs are kept, a stopped one is resumed.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { DatasetSplits } from '../data/index.js';
-import { writeFileAtomic } from '../io/index.js';
-import { formatCount } from '../nn/index.js';
+import { type DatasetSplits, loadDataset } from '../data/index.js';
+import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { ConfigError, type TrainConfig, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
+import { RECIPE_SETTINGS, type Recipe, designedRecipe } from './recipes.js';
 import { RunDirectory, type StatusFile } from './run-dir.js';
-import { type RunSummary, type StopFlag, summarizeRun, train } from './trainer.js';
+import { type RunSummary, type StopFlag, datasetKey, summarizeRun, train } from './trainer.js';
 
 export interface ExperimentConfig {
   /** The experiment directory. */
   out: string;
   models: string[];
-  lrs: number[];
-  /** Settings shared by every run (model, lr and out are set per run). */
+  /**
+   * One learning-rate grid for every model (the older form of an
+   * experiment); a model's own recipe's lrs win over it, and the model's
+   * designed learning rates apply when neither is given.
+   */
+  lrs?: number[];
+  /** Per model: optimizer settings and learning rates over the recipe it was designed with (recipes.ts). */
+  recipes: Record<string, Recipe>;
+  /** Runs per model and learning rate, with seeds base.seed, base.seed + 1, ... */
+  seeds: number;
+  /** Settings shared by every run, over each model's designed recipe (model, lr, seed and out are set per run). */
   base: Partial<TrainConfig>;
   /** Options per model name, e.g. { hw5net: { width: 8 } }. */
   modelOptions: Record<string, Record<string, number>>;
 }
 
-export type PresetName = 'default' | 'full';
+export type PresetName = 'default' | 'full' | 'hw5';
+
+/** Where `--preset hw5` looks for its COCO subset, and where the `data coco` command it suggests builds it. */
+export const HW5_SUBSET_DIR = 'data/coco-hw5';
+
+/** The command that builds the assignment's COCO subset for `--preset hw5`. */
+export function hw5SubsetCommand(dataDir: string = HW5_SUBSET_DIR): string {
+  return 'skipstudio data coco --annotations COCO/annotations/instances_train2017.json --images COCO/train2017 ' +
+    `--classes boat,cake,couch,dog,motorcycle --train-per-class 1600 --val-per-class 400 --size 64 --out ${dataDir}`;
+}
 
 /**
- * default: HW5Net, its plain twin and Net3, each at two learning rates, one
- * epoch of Fashion-MNIST each: about 10 minutes on 2 cores.
- * full: the same grid trained for 20 epochs with augmentation, HW5Net at
- * width 16 in channels-last (11% faster at that width): the longer,
- * best-accuracy run, about 6.5 hours on 2 cores (estimated: each width-16
- * run takes about 95 minutes, README).
+ * Every preset trains each model by its designed recipe (recipes.ts).
+ * default: HW5Net, its plain twin and Net3, one epoch of Fashion-MNIST at
+ * each model's two learning rates, one seed: about 10 minutes on 2 cores.
+ * full: the same grid for 20 epochs with augmentation and 3 seeds, HW5Net at
+ * width 16 in channels-last (11% faster at that width): the long,
+ * best-accuracy study (about 20 hours on 2 cores, estimated: README).
+ * hw5: the assignment itself on its COCO subset (5 classes, 64x64):
+ * HW5Net at two learning rates against Net3 at HW4's recipe.
  */
 export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
   default: {
     models: ['hw5net', 'hw5net-plain', 'net3'],
-    lrs: [0.1, 0.02],
-    base: { dataset: 'fashion-mnist', epochs: 1, batchSize: 64, optimizer: 'sgd', momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', logEvery: 50, gradEvery: 50 },
+    recipes: {},
+    seeds: 1,
+    base: { dataset: 'fashion-mnist', epochs: 1, batchSize: 64, logEvery: 50, gradEvery: 50 },
     modelOptions: {},
   },
   full: {
     models: ['hw5net', 'hw5net-plain', 'net3'],
-    lrs: [0.1, 0.02],
-    base: {
-      dataset: 'fashion-mnist', epochs: 20, batchSize: 64, optimizer: 'sgd', momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', augment: true,
-      memoryFormat: 'channelsLast', logEvery: 100, gradEvery: 100,
-    },
+    recipes: {},
+    seeds: 3,
+    base: { dataset: 'fashion-mnist', epochs: 20, batchSize: 64, augment: true, memoryFormat: 'channelsLast', logEvery: 100, gradEvery: 100 },
     modelOptions: { 'hw5net': { width: 16, blocksPerStage: 6 }, 'hw5net-plain': { width: 16, blocksPerStage: 6 } },
+  },
+  hw5: {
+    models: ['hw5net', 'net3'],
+    recipes: {},
+    seeds: 1,
+    base: { dataset: 'coco', dataDir: HW5_SUBSET_DIR, epochs: 10, batchSize: 64, logEvery: 25, gradEvery: 25 },
+    modelOptions: {},
   },
 };
 
-export function experimentFromPreset(preset: PresetName, out: string, overrides: Partial<ExperimentConfig> = {}): ExperimentConfig {
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+/** A preset with a file's or the command line's choices over it (base settings merge; the rest replace). */
+export function experimentFromPreset(preset: PresetName, out: string, overrides: Partial<Omit<ExperimentConfig, 'out'>> = {}): ExperimentConfig {
   const base = PRESETS[preset];
-  if (base === undefined) throw new RangeError(`unknown preset '${preset}': choose default or full`);
+  if (base === undefined) throw new RangeError(`unknown preset '${preset}': choose ${PRESET_NAMES.join(', ')}`);
   return {
     out,
     models: overrides.models ?? base.models,
     lrs: overrides.lrs ?? base.lrs,
+    recipes: { ...base.recipes, ...overrides.recipes },
+    seeds: overrides.seeds ?? base.seeds,
     base: { ...base.base, ...overrides.base },
     modelOptions: { ...base.modelOptions, ...overrides.modelOptions },
   };
 }
 
-export function runName(model: string, lr: number): string {
-  return `${model}-lr${lr}`;
+/**
+ * Settings that must hold for every model (the command line's): they go
+ * into the shared settings and out of every model's recipe, and a learning-
+ * rate list replaces every model's.
+ */
+export function applyToEveryModel(config: ExperimentConfig, settings: Partial<TrainConfig>, lrs?: number[]): ExperimentConfig {
+  const given = new Set<string>(Object.keys(settings));
+  if (lrs !== undefined) given.add('lrs');
+  const recipes = Object.fromEntries(Object.entries(config.recipes).map(([model, recipe]) =>
+    [model, Object.fromEntries(Object.entries(recipe).filter(([key]) => !given.has(key)))]));
+  return { ...config, lrs: lrs ?? config.lrs, recipes, base: { ...config.base, ...settings } };
 }
 
-/** Checks every run's configuration before the first one starts. */
-export function planExperiment(config: ExperimentConfig): TrainConfig[] {
-  if (config.models.length === 0) throw new ConfigError(['the experiment names no model']);
-  if (config.lrs.length === 0) throw new ConfigError(['the experiment names no learning rate']);
-  const plans: TrainConfig[] = [];
+const FILE_KEYS = ['out', 'models', 'lrs', 'recipes', 'seeds', 'base', 'modelOptions'] as const;
+
+type ExperimentFile = Partial<ExperimentConfig>;
+
+/** Reads an experiment file (`--config`), checking the shape of each field so a mistake names the file and the field. */
+export function readExperimentFile(path: string): ExperimentFile {
+  const value = readJsonObject(path, 'experiment file');
   const problems: string[] = [];
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isList = (v: unknown, type: string) => Array.isArray(v) && v.every((x) => typeof x === type);
+  for (const key of Object.keys(value)) if (!(FILE_KEYS as readonly string[]).includes(key)) problems.push(`unknown field '${key}' (known: ${FILE_KEYS.join(', ')})`);
+  const expect = (key: (typeof FILE_KEYS)[number], ok: (v: unknown) => boolean, what: string) => {
+    if (value[key] !== undefined && !ok(value[key])) problems.push(`'${key}' must be ${what}, got ${JSON.stringify(value[key])}`);
+  };
+  expect('out', (v) => typeof v === 'string' && v.length > 0, 'a folder name');
+  expect('models', (v) => isList(v, 'string'), 'a list of model names, e.g. ["hw5net", "net3"]');
+  expect('lrs', (v) => isList(v, 'number'), 'a list of numbers, e.g. [0.1, 0.02]');
+  expect('seeds', (v) => Number.isInteger(v) && (v as number) >= 1, 'a positive integer');
+  expect('recipes', (v) => isObject(v) && Object.values(v as object).every(isObject), 'an object of recipes by model, e.g. { "net3": { "optimizer": "adam", "lrs": [0.001] } }');
+  expect('base', isObject, 'an object of training settings');
+  expect('modelOptions', (v) => isObject(v) && Object.values(v as object).every(isObject), 'an object of option objects by model, e.g. { "hw5net": { "width": 16 } }');
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${path}: ${p}`));
+  return value as ExperimentFile;
+}
+
+export function runName(model: string, lr: number, seed: number): string {
+  return `${model}-lr${lr}-s${seed}`;
+}
+
+/** A model's recipe as the experiment resolves it: its designed recipe, the shared settings, then its own recipe. */
+function resolvedRecipe(config: ExperimentConfig, model: string): { settings: Partial<TrainConfig>; lrs: number[] } {
+  const designed = designedRecipe(model);
+  const own = config.recipes[model] ?? {};
+  const pick = (recipe: Recipe) => Object.fromEntries(RECIPE_SETTINGS.filter((k) => recipe[k] !== undefined).map((k) => [k, recipe[k]]));
+  return {
+    settings: { ...pick(designed), ...config.base, ...pick(own) },
+    lrs: own.lrs ?? config.lrs ?? designed.lrs ?? [],
+  };
+}
+
+/** Checks every run's configuration before the first one starts; the runs in order model, learning rate, seed. */
+export function planExperiment(config: ExperimentConfig): TrainConfig[] {
+  const problems: string[] = [];
+  if (config.models.length === 0) problems.push('the experiment names no model');
+  if (!(Number.isInteger(config.seeds) && config.seeds >= 1)) problems.push(`seeds must be a positive integer, got ${config.seeds}`);
+  const unknownRecipes = Object.keys(config.recipes).filter((m) => !config.models.includes(m));
+  if (unknownRecipes.length > 0) problems.push(`recipes for models the experiment does not train: ${unknownRecipes.join(', ')}`);
+  for (const [model, recipe] of Object.entries(config.recipes)) {
+    const unknown = Object.keys(recipe).filter((k) => k !== 'lrs' && !(RECIPE_SETTINGS as readonly string[]).includes(k));
+    if (unknown.length > 0) problems.push(`${model}'s recipe: unknown setting ${unknown.join(', ')} (a recipe sets lrs, ${RECIPE_SETTINGS.join(', ')})`);
+    if (recipe.lrs !== undefined && !(Array.isArray(recipe.lrs) && recipe.lrs.length > 0)) problems.push(`${model}'s recipe: lrs must be a non-empty list of learning rates`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const firstSeed = config.base.seed ?? 0;
+  const plans: TrainConfig[] = [];
   for (const model of config.models) {
-    for (const lr of config.lrs) {
-      try {
-        plans.push(resolveTrainConfig({
-          ...config.base, model, lr, modelOptions: config.modelOptions[model] ?? {}, out: join(config.out, runName(model, lr)),
-        }));
-      } catch (error) {
-        problems.push(`${runName(model, lr)}: ${(error as Error).message.replace(/^invalid configuration:\n\s*- /, '').replace(/\n\s*- /g, '; ')}`);
+    let recipe: ReturnType<typeof resolvedRecipe>;
+    try {
+      recipe = resolvedRecipe(config, model);
+    } catch (error) {
+      problems.push((error as Error).message);
+      continue;
+    }
+    if (recipe.lrs.length === 0) problems.push(`${model}: no learning rate to train at`);
+    for (const lr of recipe.lrs) {
+      for (let seed = firstSeed; seed < firstSeed + config.seeds; seed++) {
+        const name = runName(model, lr, seed);
+        try {
+          plans.push(resolveTrainConfig({
+            ...recipe.settings, model, lr, seed, modelOptions: config.modelOptions[model] ?? {}, out: join(config.out, name),
+          }));
+        } catch (error) {
+          problems.push(...(error instanceof ConfigError ? error.problems : [(error as Error).message]).map((p) => `${name}: ${p}`));
+        }
       }
     }
   }
@@ -113,11 +214,29 @@ export interface ExperimentResult {
   stopped: boolean;
 }
 
+/**
+ * Loads every dataset the plans name before the first run trains, so a
+ * missing or broken dataset fails at once, not after hours of training.
+ */
+async function loadDatasets(plans: TrainConfig[]): Promise<Map<string, DatasetSplits>> {
+  const datasets = new Map<string, DatasetSplits>();
+  for (const plan of plans) {
+    const key = datasetKey(plan);
+    if (datasets.has(key)) continue;
+    if (plan.dataset === 'coco' && !existsSync(join(plan.dataDir ?? '', 'manifest.json'))) {
+      throw new Error(`no COCO subset in ${plan.dataDir ?? '(no --data-dir given)'}: build the assignment's subset first, from the COCO 2017 ` +
+        `download (COCO below is its folder), with\n  ${hw5SubsetCommand(plan.dataDir)}\nor point --data-dir at a subset built before.`);
+    }
+    datasets.set(key, await loadDataset(plan.dataset, plan.dataDir));
+  }
+  return datasets;
+}
+
 export async function runExperiment(config: ExperimentConfig, options: ExperimentOptions): Promise<ExperimentResult> {
   const plans = planExperiment(config);
   const { reporter } = options;
   writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
-  const datasets = new Map<string, DatasetSplits>();
+  const datasets = await loadDatasets(plans);
   const runs: RunSummary[] = [];
   for (const [index, plan] of plans.entries()) {
     reporter.experimentProgress?.(index, plans.length);
@@ -145,21 +264,4 @@ export async function runExperiment(config: ExperimentConfig, options: Experimen
 
 function writeResults(out: string, runs: RunSummary[]): void {
   writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
-}
-
-function percent(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : '-';
-}
-
-/** The closing table: one row per run. */
-export function formatResultsTable(runs: RunSummary[]): string {
-  const header = ['model', 'lr', 'learnable layers', 'parameters', 'final test acc', 'best test acc', 'wall time', 'images/s', 'diverged'];
-  const rows = runs.map((r) => [
-    r.model, String(r.lr), String(r.learnableLayers), formatCount(r.parameters), percent(r.finalTestAccuracy),
-    percent(r.bestTestAccuracy), `${r.wallSeconds.toFixed(0)} s`, Number.isFinite(r.imagesPerSecond) ? r.imagesPerSecond.toFixed(0) : '-',
-    r.status === 'diverged' ? `yes (step ${r.divergedAt?.step})` : r.status === 'stopped' ? 'stopped' : 'no',
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

@@ -5,3 +5,4 @@ export * from './progress.js';
 export * from './trainer.js';
 export * from './experiment.js';
 export * from './evaluation.js';
+export * from './recipes.js';

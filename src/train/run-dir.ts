@@ -6,6 +6,7 @@
  *   metrics.jsonl      one JSON record per line: iteration windows, epochs, gradient norms, divergence
  *   status.json        running | finished | stopped | diverged, with counters and timings
  *   eval.json          accuracy, per-class accuracy, confusion matrix on the test split
+ *   predictions.json   every test image's true and predicted class (for paired tests between runs)
  *   checkpoints/last.safetensors   the last good checkpoint (atomic)
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -64,6 +65,13 @@ export interface DivergedRecord {
   epoch: number;
   step: number;
   loss: number;
+}
+
+/** The final evaluation's prediction for every test image, in the test split's order. */
+export interface Predictions {
+  split: 'test';
+  labels: number[];
+  predicted: number[];
 }
 
 export type MetricRecord = IterationRecord | EpochRecord | GradientRecord | DivergedRecord;

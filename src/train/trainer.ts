@@ -28,7 +28,7 @@ import {
 import { type TrainConfig, resolveTrainConfig, trainingMemoryFormat } from './config.js';
 import { type ClassificationReport, classificationReport } from './metrics.js';
 import type { TrainingReporter } from './progress.js';
-import { type EpochRecord, RunDirectory, type RunStatus, type StatusFile } from './run-dir.js';
+import { type EpochRecord, type Predictions, RunDirectory, type RunStatus, type StatusFile } from './run-dir.js';
 
 export interface ModelInfo {
   model: string;
@@ -49,6 +49,7 @@ export interface RunSummary {
   dir: string;
   model: string;
   lr: number;
+  seed: number;
   status: RunStatus;
   learnableLayers: number;
   parameters: number;
@@ -91,8 +92,8 @@ function subset(dataset: ImageDataset, n: number, seed: number): ImageDataset {
 function makeOptimizer(config: TrainConfig, params: Tensor[]): Optimizer<{ lr: number }> {
   switch (config.optimizer) {
     case 'sgd': return new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.momentum > 0 });
-    case 'adam': return new Adam(params, { lr: config.lr, weightDecay: config.weightDecay });
-    case 'adamw': return new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay });
+    case 'adam': return new Adam(params, { lr: config.lr, betas: config.betas, weightDecay: config.weightDecay });
+    case 'adamw': return new AdamW(params, { lr: config.lr, betas: config.betas, weightDecay: config.weightDecay });
   }
 }
 
@@ -105,8 +106,15 @@ function makeScheduler(config: TrainConfig, optimizer: Optimizer<{ lr: number }>
   }
 }
 
-/** Evaluates a model on a loader: mean loss and the classification report. */
-export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>): { loss: number; report: ClassificationReport } {
+export interface Evaluation {
+  loss: number;
+  report: ClassificationReport;
+  /** Every test image's predicted class, in the loader's order: paired comparisons (McNemar's test) need them. */
+  predictions: Predictions;
+}
+
+/** Evaluates a model on a loader: mean loss, the classification report and every prediction. */
+export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>): Evaluation {
   const wasTraining = model.training;
   model.eval();
   const predicted = new Int32Array(loader.size);
@@ -129,13 +137,22 @@ export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainCo
     batch.y.dispose();
   }
   model.train(wasTraining);
-  return { loss: lossSum / loader.size, report: classificationReport(predicted, actual, loader.dataset.classes.length) };
+  return {
+    loss: lossSum / loader.size,
+    report: classificationReport(predicted, actual, loader.dataset.classes.length),
+    predictions: { split: 'test', labels: Array.from(actual), predicted: Array.from(predicted) },
+  };
+}
+
+/** The key of a run's dataset in TrainOptions.datasets. */
+export function datasetKey(config: Pick<TrainConfig, 'dataset' | 'dataDir'>): string {
+  return `${config.dataset}:${config.dataDir ?? ''}`;
 }
 
 /** Builds the model, data and optimizer a config describes (shared by train and eval). */
 export async function prepareRun(config: TrainConfig, datasets?: Map<string, DatasetSplits>) {
   const info = getDatasetInfo(config.dataset);
-  const key = `${config.dataset}:${config.dataDir ?? ''}`;
+  const key = datasetKey(config);
   let splits = datasets?.get(key);
   if (splits === undefined) {
     splits = await loadDataset(config.dataset, config.dataDir);
@@ -156,7 +173,7 @@ export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary
   const accuracies = epochs.map((e) => e.testAccuracy);
   const seconds = epochs.reduce((t, e) => t + e.seconds, 0) || status.wallSeconds;
   return {
-    name: basename(config.out), dir: config.out, model: config.model, lr: config.lr, status: status.status,
+    name: basename(config.out), dir: config.out, model: config.model, lr: config.lr, seed: config.seed, status: status.status,
     learnableLayers: model.learnableLayers, parameters: model.parameters,
     finalTestAccuracy: accuracies.at(-1) ?? Number.NaN, bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN,
     wallSeconds: status.wallSeconds, imagesPerSecond: seconds > 0 ? (Math.max(1, status.step) * config.batchSize) / seconds : Number.NaN,
@@ -329,6 +346,14 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
     }
     const evaluation = evaluate(model, testLoader, config);
     lastEvaluation = evaluation;
+    if (!Number.isFinite(evaluation.loss)) {
+      // A run can blow up without a non-finite training loss (train loss 1e17, test loss NaN): that is divergence too.
+      const divergedAt = { epoch, step, loss: evaluation.loss };
+      dir.append({ type: 'diverged', ...divergedAt });
+      writeStatus('diverged', { divergedAt, message: `test loss became ${evaluation.loss} after epoch ${epoch + 1}; the last good checkpoint is kept` });
+      reporter.runEnded(name, 'diverged', `test loss became ${evaluation.loss} after epoch ${epoch + 1} (step ${step})`);
+      return finish();
+    }
     const seconds = (epochData + epochCompute) / 1000;
     const record: EpochRecord = {
       type: 'epoch', epoch, step, trainLoss: epochLoss / Math.max(1, epochSeen), trainAccuracy: epochCorrect / Math.max(1, epochSeen),
@@ -345,6 +370,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
 
   const final = lastEvaluation ?? evaluate(model, testLoader, config);
   dir.writeJson('eval.json', { split: 'test', loss: final.loss, classes: modelInfo.classes, ...final.report });
+  dir.writeJson('predictions.json', final.predictions);
   writeStatus('finished');
   const result = finish();
   reporter.runEnded(name, 'finished', `test accuracy ${(100 * result.finalTestAccuracy).toFixed(2)}% (best ${(100 * result.bestTestAccuracy).toFixed(2)}%) in ${result.wallSeconds.toFixed(0)} s`);

@@ -6,14 +6,13 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { inflateSync } from 'node:zlib';
-
 import sharp from 'sharp';
 
 import * as S from '../../src/index.js';
 import { DocumentBuilder } from '../../src/report/document.js';
 import { renderPdf } from '../../src/report/render.js';
 import { writeTinyFashionMnist } from '../helpers.js';
+import { pdfTextLines } from './pdf-text.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-report-'));
@@ -28,24 +27,6 @@ function pdfPages(path: string): number {
   return (readFileSync(path, 'latin1').match(/\/Type \/Page\b/g) ?? []).length;
 }
 
-/** The text lines of a pdfkit PDF, in drawing order: its deflated content streams' TJ strings (hex, kerning numbers between). */
-function pdfTextLines(path: string): string[] {
-  const raw = readFileSync(path, 'latin1');
-  const lines: string[] = [];
-  for (const [, body] of raw.matchAll(/stream\r?\n([\s\S]*?)\r?\nendstream/g)) {
-    let content: string;
-    try {
-      content = inflateSync(Buffer.from(body!, 'latin1')).toString('latin1');
-    } catch {
-      continue; // not a deflated stream (an image, a font)
-    }
-    for (const [, array] of content.matchAll(/\[(.*?)\] TJ/g)) {
-      lines.push([...array!.matchAll(/<([0-9a-f]*)>/g)].map(([, hex]) => Buffer.from(hex!, 'hex').toString('latin1')).join(''));
-    }
-  }
-  return lines;
-}
-
 describe('the report', () => {
   const out = join(root, 'fixture');
   const run = experiment(out, '0.05,0.01');
@@ -58,19 +39,20 @@ describe('the report', () => {
     const figures = [...html.matchAll(/<figcaption>Figure (\d+)\. /g)].map((m) => Number(m[1]));
     const tables = [...html.matchAll(/<caption>Table (\d+)\. /g)].map((m) => Number(m[1]));
     assert.deepEqual(figures, figures.map((_, i) => i + 1));
-    assert.deepEqual(tables, [1, 2, 3, 4]);
-    // 2 loss figures (one per model), comparison, accuracy per epoch, 4 confusion matrices, gradient flow.
-    assert.equal(figures.length, 9);
+    // Set-up, recipes, models, results, per-class accuracy.
+    assert.deepEqual(tables, [1, 2, 3, 4, 5]);
+    // 2 loss figures (one per model), comparison, accuracy per epoch, final accuracy, 4 confusion matrices, gradient flow.
+    assert.equal(figures.length, 10);
     assert.match(html, /Training loss of net1 against iterations, one curve per learning rate/);
-    assert.match(html, /Confusion matrix of net2 at lr 0\.01/);
+    assert.match(html, /Confusion matrix of net2 at lr 0\.01, seed 0/);
     assert.match(html, /Gradient flow: the norm of each weight/);
     assert.match(html, /learnable layers/);
     assert.match(html, /<svg/);
     assert.ok(!/src="http|href="http/.test(html), 'the HTML needs nothing from the network');
     assert.ok(pdfPages(join(out, 'report.pdf')) >= 3);
     const files = readdirSync(join(out, 'figures'));
-    assert.equal(files.filter((f) => f.endsWith('.png')).length, 9);
-    assert.equal(files.filter((f) => f.endsWith('.svg')).length, 9);
+    assert.equal(files.filter((f) => f.endsWith('.png')).length, 10);
+    assert.equal(files.filter((f) => f.endsWith('.svg')).length, 10);
     for (const file of files.filter((f) => f.endsWith('.svg'))) {
       const svg = readFileSync(join(out, 'figures', file), 'utf8');
       const [, w, h] = /<svg[^>]*\bwidth="([\d.]+)"[^>]*\bheight="([\d.]+)"/.exec(svg)!;
@@ -83,7 +65,8 @@ describe('the report', () => {
 
   it('writes observations from the numbers', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    assert.match(html, /net1: learning rate (0\.05|0\.01) did best \(\d+\.\d+% test accuracy\), \d+\.\d+ points above learning rate/);
+    // One seed each: the learning rates are compared on their paired predictions, and the sentence says how sure it is.
+    assert.match(html, /net1: learning rate (0\.05|0\.01) did best \(\d+\.\d+% test accuracy\) against learning rate (0\.05|0\.01) \(\d+\.\d+%\): \d+\.\d+ points in favour of lr (0\.05|0\.01) \(95% interval -?\d+\.\d+ to -?\d+\.\d+ points; McNemar's exact test on the 64 paired test predictions, p = [\d.e-]+\): (not )?significant at 5%/);
   });
 
   it('covers a diverged run and says what is missing', () => {
@@ -91,11 +74,11 @@ describe('the report', () => {
     const result = experiment(diverged, '1e9,0.05');
     assert.equal(result.status, 0, result.stderr);
     const html = readFileSync(join(diverged, 'report.html'), 'utf8');
-    assert.match(html, /net1 at learning rate 1000000000 diverged: its loss became \S+ at step \d+/);
-    assert.match(html, /No confusion matrix for net1-lr1000000000 \(diverged at step \d+\)/);
+    assert.match(html, /net1-lr1000000000-s0 diverged: its loss became \S+ at step \d+/);
+    assert.match(html, /No confusion matrix for net1-lr1000000000-s0 \(diverged at step \d+\)/);
     assert.match(html, /diverged at step \d+/);
     assert.ok(existsSync(join(diverged, 'report.pdf')));
-    assert.ok(!existsSync(join(diverged, 'figures', 'confusion-net1-lr1000000000.png')));
+    assert.ok(!existsSync(join(diverged, 'figures', 'confusion-net1-lr1000000000-s0.png')));
   });
 
   it('compares experiments side by side', () => {
@@ -103,7 +86,7 @@ describe('the report', () => {
     const cli = spawnSync(process.execPath, [main, 'report', out, join(root, 'diverged'), '--out', both], { encoding: 'utf8' });
     assert.equal(cli.status, 0, cli.stderr);
     const html = readFileSync(join(both, 'report.html'), 'utf8');
-    assert.match(html, /Best test accuracy of each model \(at its best learning rate\) in each experiment/);
+    assert.match(html, /Final test accuracy of each model \(at its best learning rate, mean over the seeds\) in each experiment/);
     assert.match(html, /Set-up of fixture/);
     assert.match(html, /Set-up of diverged/);
   });

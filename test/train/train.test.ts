@@ -120,12 +120,12 @@ describe('skipstudio experiment', () => {
       '--epochs', '2', '--batch-size', '16', '--threads', '1', '--out', out);
     assert.equal(run.status, 0, run.stderr);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs as S.RunSummary[];
-    assert.deepEqual(results.map((r) => [r.name, r.status]), [['net1-lr1000000000', 'diverged'], ['net1-lr0.05', 'finished']]);
+    assert.deepEqual(results.map((r) => [r.name, r.status]), [['net1-lr1000000000-s0', 'diverged'], ['net1-lr0.05-s0', 'finished']]);
     assert.ok(results[0]!.divergedAt!.step >= 1);
-    const status = JSON.parse(readFileSync(join(out, 'net1-lr1000000000/status.json'), 'utf8'));
+    const status = JSON.parse(readFileSync(join(out, 'net1-lr1000000000-s0/status.json'), 'utf8'));
     assert.equal(status.status, 'diverged');
-    assert.match(run.stdout, /net1\s+1000000000\s+8\s.*yes \(step \d+\)/);
-    assert.match(run.stdout, /net1\s+0\.05\s+8\s.*\s+no$/m);
+    assert.match(run.stdout, /net1\s+1000000000\s+1\s+8\s.*1 diverged \(step \d+\)/);
+    assert.match(run.stdout, /net1\s+0\.05\s+1\s+8\s.*\s+no$/m);
     // Running it again keeps the finished and diverged runs.
     const again = skipstudio('experiment', '--data-dir', data, '--models', 'net1', '--lrs', '1e9,0.05', '--schedule', 'constant',
       '--epochs', '2', '--batch-size', '16', '--threads', '1', '--out', out);

@@ -1,0 +1,50 @@
+/**
+ * The experiment's closing table on the terminal: one row per model and
+ * learning rate, its final test accuracy over the seeds (mean ± standard
+ * deviation and the 95% t-interval), from the runs' summaries.
+ */
+import { formatCount } from '../nn/index.js';
+import type { RunSummary } from '../train/index.js';
+import { describeSample } from './statistics.js';
+import { points } from './study.js';
+
+function percent(x: number): string {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : '-';
+}
+
+/** Columns padded to their widest cell: the first to the left, the rest to the right. */
+export function formatTextTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function state(runs: RunSummary[]): string {
+  const diverged = runs.filter((r) => r.status === 'diverged');
+  const stopped = runs.filter((r) => r.status === 'stopped').length;
+  const parts = [
+    ...(diverged.length ? [`${diverged.length} diverged (step ${diverged.map((r) => r.divergedAt?.step).join(', ')})`] : []),
+    ...(stopped ? [`${stopped} stopped`] : []),
+  ];
+  return parts.length ? parts.join(', ') : 'no';
+}
+
+/** The closing table: one row per model and learning rate, in the order the runs came. */
+export function formatResultsTable(runs: RunSummary[]): string {
+  const groups = new Map<string, RunSummary[]>();
+  for (const run of runs) groups.set(`${run.model}\u0000${run.lr}`, [...(groups.get(`${run.model}\u0000${run.lr}`) ?? []), run]);
+  const header = ['model', 'lr', 'seeds', 'learnable layers', 'parameters', 'final test acc', '95% interval', 'wall time', 'images/s', 'diverged'];
+  const rows = [...groups.values()].map((members) => {
+    const first = members[0]!;
+    const accuracy = describeSample(members.map((r) => r.finalTestAccuracy).filter(Number.isFinite));
+    const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const rates = members.map((r) => r.imagesPerSecond).filter(Number.isFinite);
+    return [
+      first.model, String(first.lr), String(members.length), String(first.learnableLayers), formatCount(first.parameters),
+      accuracy.n > 1 ? `${percent(accuracy.mean)} ± ${points(accuracy.std)}` : percent(accuracy.n ? accuracy.mean : Number.NaN),
+      accuracy.interval95 ? `${points(accuracy.interval95[0])}-${points(accuracy.interval95[1])}%` : '-',
+      `${meanOf(members.map((r) => r.wallSeconds)).toFixed(0)} s`, rates.length ? meanOf(rates).toFixed(0) : '-', state(members),
+    ];
+  });
+  return formatTextTable(header, rows);
+}

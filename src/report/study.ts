@@ -1,0 +1,124 @@
+/**
+ * The study's numbers: runs grouped by model and learning rate (one run per
+ * seed), each group's accuracy summarised over its seeds, and comparisons
+ * between two groups that say how certain they are: Welch's t-test across
+ * seeds when both groups have several, McNemar's exact test on the paired
+ * test predictions when they do not.
+ */
+import type { RunData } from './load.js';
+import { type SampleSummary, describeSample, mcnemarExact, welchTest } from './statistics.js';
+
+/** The runs of one model at one learning rate: one per seed. */
+export interface RunGroup {
+  model: string;
+  lr: number;
+  runs: RunData[];
+  /** Final test accuracy over the seeds that have one. */
+  accuracy: SampleSummary;
+}
+
+/** A run's final test accuracy: its evaluation's, else its last epoch's. */
+export function finalAccuracy(run: RunData): number | undefined {
+  return run.evaluation?.accuracy ?? run.epochs.at(-1)?.testAccuracy;
+}
+
+export function bestAccuracy(run: RunData): number | undefined {
+  return run.epochs.length ? Math.max(...run.epochs.map((e) => e.testAccuracy)) : undefined;
+}
+
+/** Groups runs by model and learning rate, in the order they first appear. */
+export function groupRuns(runs: RunData[]): RunGroup[] {
+  const groups = new Map<string, RunData[]>();
+  for (const run of runs) {
+    const key = `${run.config.model}\u0000${run.config.lr}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  return [...groups.values()].map((members) => ({
+    model: members[0]!.config.model,
+    lr: members[0]!.config.lr,
+    runs: members,
+    accuracy: describeSample(members.map(finalAccuracy).filter((a): a is number => a !== undefined)),
+  }));
+}
+
+/** For each model, its group with the highest mean final test accuracy. */
+export function bestGroups(groups: RunGroup[]): RunGroup[] {
+  const byModel = new Map<string, RunGroup>();
+  for (const group of groups) {
+    if (group.accuracy.n === 0) continue;
+    const current = byModel.get(group.model);
+    if (current === undefined || group.accuracy.mean > current.accuracy.mean) byModel.set(group.model, group);
+  }
+  return [...byModel.values()];
+}
+
+/** What a comparison of two groups shows, as fractions (accuracy 0..1). */
+export interface Comparison {
+  a: RunGroup;
+  b: RunGroup;
+  meanA: number;
+  meanB: number;
+  /** meanA - meanB. */
+  difference: number;
+  /** 95% interval of the difference. */
+  interval95: [number, number];
+  pValue: number;
+  /** How it was tested, in words fit for a sentence. */
+  test: string;
+}
+
+/** The paired predictions of a group's first run that has them. */
+function predictionsOf(group: RunGroup) {
+  return group.runs.find((r) => r.predictions !== undefined)?.predictions;
+}
+
+/**
+ * Compares two groups' final test accuracy. Several seeds on both sides:
+ * Welch's t-test over the seeds. Otherwise McNemar's exact test on the
+ * paired predictions of one run each, which needs both runs to have scored
+ * the same test images. Undefined when neither test can be made.
+ */
+export function compareGroups(a: RunGroup, b: RunGroup): Comparison | undefined {
+  if (a.accuracy.n >= 2 && b.accuracy.n >= 2) {
+    const accuracies = (g: RunGroup) => g.runs.map(finalAccuracy).filter((x): x is number => x !== undefined);
+    const welch = welchTest(accuracies(a), accuracies(b));
+    return {
+      a, b, meanA: a.accuracy.mean, meanB: b.accuracy.mean, difference: welch.difference, interval95: welch.interval95, pValue: welch.pValue,
+      test: `Welch's t-test over ${a.accuracy.n} and ${b.accuracy.n} seeds`,
+    };
+  }
+  const pa = predictionsOf(a);
+  const pb = predictionsOf(b);
+  if (pa === undefined || pb === undefined || pa.labels.length !== pb.labels.length || pa.labels.some((label, i) => label !== pb.labels[i])) {
+    return undefined;
+  }
+  const test = mcnemarExact(pa.predicted, pb.predicted, pa.labels);
+  return {
+    a, b, meanA: test.accuracyA, meanB: test.accuracyB, difference: test.difference, interval95: test.interval95, pValue: test.pValue,
+    test: `McNemar's exact test on the ${test.n.toLocaleString('en-US')} paired test predictions`,
+  };
+}
+
+/** A p-value as a sentence shows it: three decimals, or a power of ten when it is tiny. */
+export function formatPValue(p: number): string {
+  if (!Number.isFinite(p)) return 'p not defined';
+  if (p === 0) return 'p < 1e-300';
+  return p < 0.001 ? `p = ${p.toExponential(1)}` : `p = ${p.toFixed(3)}`;
+}
+
+/** Points of accuracy (a difference of fractions, times 100) with two decimals. */
+export function points(x: number): string {
+  return (100 * x).toFixed(2);
+}
+
+/**
+ * The difference, its interval and the test's verdict at 5%, e.g. "7.32 points
+ * in favour of hw5net (95% interval 6.81 to 7.83 points; McNemar's exact
+ * test ..., p = 1.2e-40): significant at 5%".
+ */
+export function describeDifference(comparison: Comparison, nameA: string, nameB: string): string {
+  const { difference, interval95, pValue, test } = comparison;
+  const favoured = difference === 0 ? 'no difference' : `${points(Math.abs(difference))} points in favour of ${difference > 0 ? nameA : nameB}`;
+  const verdict = pValue < 0.05 ? 'significant at 5%' : 'not significant at 5%: these runs do not show either one better';
+  return `${favoured} (95% interval ${points(interval95[0])} to ${points(interval95[1])} points; ${test}, ${formatPValue(pValue)}): ${verdict}`;
+}
