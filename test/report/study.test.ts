@@ -1,0 +1,168 @@
+/**
+ * The study's comparisons and the report's sentences, on synthetic run
+ * records whose numbers are written out here: each sentence is checked
+ * word for word, with the numbers it must carry.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import * as S from '../../src/index.js';
+import type { RunData } from '../../src/report/load.js';
+import { observations } from '../../src/report/report.js';
+import { bestGroups, compareGroups, describeDifference, formatPValue, groupRuns } from '../../src/report/study.js';
+
+interface Synthetic {
+  model: string;
+  lr: number;
+  seed?: number;
+  /** Which of the test images (labels all 0) the run gets right. */
+  right?: boolean[];
+  accuracy?: number;
+  /** Gradient norm of each of 8 weights, input side first. */
+  gradients?: number[];
+}
+
+/** A finished run with the given test predictions (or only an accuracy), as the report loads it. */
+function run({ model, lr, seed = 0, right, accuracy, gradients }: Synthetic): RunData {
+  const labels = right?.map(() => 0);
+  const acc = accuracy ?? right!.filter(Boolean).length / right!.length;
+  const layers = (gradients ?? []).map((_, i) => `layer${i}.weight`);
+  return {
+    name: `${model}-lr${lr}-s${seed}`,
+    dir: `/nowhere/${model}-lr${lr}-s${seed}`,
+    config: { ...S.DEFAULT_TRAIN_CONFIG, model, lr, seed },
+    model: {
+      model, modelOptions: {}, learnableLayers: 10, parameters: 100, skipBlocks: 0, flops: 1, inputShape: [1, 28, 28], classes: ['a', 'b'],
+      normalization: { mean: [0], std: [1] }, gradientLayers: layers,
+    },
+    status: { status: 'finished', epochsDone: 1, step: 10, totalSteps: 10, wallSeconds: 1, updatedAt: '' },
+    iterations: [],
+    epochs: [],
+    gradients: gradients ? [{ type: 'gradients', epoch: 0, step: 5, norms: gradients }] : [],
+    evaluation: { accuracy: acc, perClassAccuracy: [acc, Number.NaN], confusionMatrix: [[0, 0], [0, 0]], count: right?.length ?? 100, loss: 0.5, classes: ['a', 'b'] },
+    predictions: right ? { split: 'test', labels: labels!, predicted: right.map((r) => (r ? 0 : 1)) } : undefined,
+  };
+}
+
+/** n test images: the first `first` right, the rest wrong. */
+function rightFirst(n: number, first: number): boolean[] {
+  return Array.from({ length: n }, (_, i) => i < first);
+}
+
+describe('comparisons between groups of runs', () => {
+  it('McNemar on paired predictions for one seed each: the counts, p-value and interval are those of the disagreements', () => {
+    // A gets images 0..89 right, B gets 0..79 right: b = 10 (A right, B wrong), c = 0.
+    const [a, b] = groupRuns([run({ model: 'hw5net', lr: 0.1, right: rightFirst(100, 90) }), run({ model: 'net3', lr: 0.001, right: rightFirst(100, 80) })]);
+    const comparison = compareGroups(a!, b!)!;
+    assert.equal(comparison.meanA, 0.9);
+    assert.equal(comparison.meanB, 0.8);
+    assert.ok(Math.abs(comparison.difference - 0.1) < 1e-12);
+    assert.equal(comparison.pValue, 2 / 1024); // 2 * P(X <= 0), X ~ Binomial(10, 1/2)
+    // Wald interval for paired proportions: 0.1 +- 1.959964 * sqrt(10 - 100/100) / 100.
+    const half = 1.959963984540054 * Math.sqrt(10 - 1) / 100;
+    assert.ok(Math.abs(comparison.interval95[0] - (0.1 - half)) < 1e-9 && Math.abs(comparison.interval95[1] - (0.1 + half)) < 1e-9);
+    assert.equal(comparison.test, 'McNemar\'s exact test on the 100 paired test predictions');
+  });
+
+  it('Welch over seeds when both groups have several', () => {
+    const groups = groupRuns([
+      ...[0.90, 0.92, 0.91].map((accuracy, seed) => run({ model: 'hw5net', lr: 0.1, seed, accuracy })),
+      ...[0.80, 0.84].map((accuracy, seed) => run({ model: 'net3', lr: 0.001, seed, accuracy })),
+    ]);
+    const comparison = compareGroups(groups[0]!, groups[1]!)!;
+    // Means 0.91 and 0.82; variances 1e-4 and 8e-4: se^2 = 1e-4/3 + 8e-4/2.
+    const se = Math.sqrt(1e-4 / 3 + 8e-4 / 2);
+    assert.ok(Math.abs(comparison.difference - 0.09) < 1e-12);
+    assert.equal(comparison.test, 'Welch\'s t-test over 3 and 2 seeds');
+    // df = se^4 / ((1e-4/3)^2/2 + (8e-4/2)^2/1) = 1.1661...; the interval uses t(0.975, df).
+    const df = se ** 4 / ((1e-4 / 3) ** 2 / 2 + (8e-4 / 2) ** 2 / 1);
+    assert.ok(Math.abs(df - 1.16955) < 1e-4, `df ${df}`);
+    const halfWidth = (comparison.interval95[1] - comparison.interval95[0]) / 2;
+    assert.ok(Math.abs(halfWidth / se - S.tQuantile(0.975, df)) < 1e-9);
+    assert.ok(comparison.pValue > 0.05, `a 9-point gap over 2 noisy seeds is not significant: p = ${comparison.pValue}`);
+  });
+
+  it('picks each model\'s best learning rate by its mean accuracy', () => {
+    const groups = groupRuns([
+      run({ model: 'net3', lr: 0.001, seed: 0, accuracy: 0.8 }), run({ model: 'net3', lr: 0.001, seed: 1, accuracy: 0.9 }),
+      run({ model: 'net3', lr: 0.0001, seed: 0, accuracy: 0.86 }), run({ model: 'net3', lr: 0.0001, seed: 1, accuracy: 0.86 }),
+    ]);
+    assert.deepEqual(bestGroups(groups).map((g) => g.lr), [0.0001]);
+  });
+
+  it('formats p-values for sentences', () => {
+    assert.equal(formatPValue(0.0123), 'p = 0.012');
+    assert.equal(formatPValue(0.00012), 'p = 1.2e-4');
+    assert.equal(formatPValue(0), 'p < 1e-300');
+  });
+});
+
+describe('the report\'s sentences', () => {
+  it('a model clearly better: the difference in its favour, the interval, the test, significant', () => {
+    const notes = observations([run({ model: 'hw5net', lr: 0.1, right: rightFirst(100, 90) }), run({ model: 'net3', lr: 0.001, right: rightFirst(100, 80) })]);
+    assert.deepEqual(notes, [
+      'hw5net against net3 (the plain deep CNN of HW4, at its own recipe), each at its best learning rate (0.1 and 0.001): 90.00% against 80.00%, ' +
+        '10.00 points in favour of hw5net (95% interval 4.12 to 15.88 points; McNemar\'s exact test on the 100 paired test predictions, p = 0.002): ' +
+        'significant at 5%.',
+    ]);
+  });
+
+  it('a model clearly worse: the difference in the other\'s favour', () => {
+    const notes = observations([run({ model: 'hw5net', lr: 0.1, right: rightFirst(100, 70) }), run({ model: 'hw5net-plain', lr: 0.1, right: rightFirst(100, 90) })]);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /: 70\.00% against 90\.00%, 20\.00 points in favour of hw5net-plain \(95% interval -27\.84 to -12\.16 points; .*p = 1\.9e-6\): significant at 5%\.$/);
+  });
+
+  it('a tie: not significant, and no claim that either is better', () => {
+    // A right on 0..84 and 90..91, B right on 0..84 and 95..96: two disagreements each way.
+    const a = rightFirst(100, 85).map((r, i) => r || i === 90 || i === 91);
+    const b = rightFirst(100, 85).map((r, i) => r || i === 95 || i === 96);
+    const notes = observations([run({ model: 'hw5net', lr: 0.1, right: a }), run({ model: 'net3', lr: 0.001, right: b })]);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /87\.00% against 87\.00%, no difference \(95% interval -\d\.\d\d to \d\.\d\d points; .*p = 1\.000\): not significant at 5%: these runs do not show either one better\.$/);
+    assert.doesNotMatch(notes[0]!, /in favour/);
+  });
+
+  it('the learning rates of one model, with the runner-up and the test', () => {
+    const notes = observations([run({ model: 'net3', lr: 0.001, right: rightFirst(100, 82) }), run({ model: 'net3', lr: 0.0001, right: rightFirst(100, 80) })]);
+    assert.deepEqual(notes, [
+      'net3: learning rate 0.001 did best (82.00% test accuracy) against learning rate 0.0001 (80.00%): 2.00 points in favour of lr 0.001 ' +
+        '(95% interval -0.74 to 4.74 points; McNemar\'s exact test on the 100 paired test predictions, p = 0.500): not significant at 5%: ' +
+        'these runs do not show either one better.',
+    ]);
+  });
+
+  it('several seeds: mean ± standard deviation and Welch\'s test', () => {
+    const notes = observations([
+      ...[0.90, 0.92, 0.91].map((accuracy, seed) => run({ model: 'hw5net', lr: 0.1, seed, accuracy })),
+      ...[0.80, 0.81, 0.82].map((accuracy, seed) => run({ model: 'net3', lr: 0.001, seed, accuracy })),
+    ]);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /: 91\.00% ± 1\.00 against 81\.00% ± 1\.00, 10\.00 points in favour of hw5net \(95% interval 7\.73 to 12\.27 points; Welch's t-test over 3 and 3 seeds, p = 2\.6e-4\): significant at 5%\.$/);
+  });
+
+  it('gradients fading 100 times towards the input, and gradients that do not fade', () => {
+    const fading = run({ model: 'hw5net-plain', lr: 0.1, accuracy: 0.8, gradients: [0.01, 0.01, 0.1, 0.1, 0.5, 0.5, 1, 1] });
+    const flat = run({ model: 'hw5net', lr: 0.1, accuracy: 0.9, gradients: [1, 1, 1, 1, 1, 1, 2, 2] });
+    const notes = observations([flat, fading]).filter((n) => n.includes('gradient norm'));
+    assert.deepEqual(notes, [
+      'hw5net (lr 0.1, seed 0): the mean gradient norm of the quarter of weights nearest the input is 1.00e+0, of the quarter nearest the output ' +
+        '2.00e+0 - the gradient reaches the input without fading.',
+      'hw5net-plain (lr 0.1, seed 0): the mean gradient norm of the quarter of weights nearest the input is 1.00e-2, of the quarter nearest the output ' +
+        '1.00e+0 - 100 times smaller at the input: the gradient fades on its way down.',
+    ]);
+  });
+
+  it('says when a difference cannot be tested', () => {
+    const notes = observations([run({ model: 'hw5net', lr: 0.1, accuracy: 0.9 }), run({ model: 'net3', lr: 0.001, accuracy: 0.8 })]);
+    assert.deepEqual(notes, [
+      'hw5net against net3 (the plain deep CNN of HW4, at its own recipe), each at its best learning rate (0.1 and 0.001): 90.00% against 80.00%; ' +
+        'the runs have no paired predictions, so the difference is not tested.',
+    ]);
+  });
+
+  it('describes a difference in the direction of its sign', () => {
+    const [a, b] = groupRuns([run({ model: 'x', lr: 1, right: rightFirst(10, 3) }), run({ model: 'y', lr: 1, right: rightFirst(10, 8) })]);
+    assert.match(describeDifference(compareGroups(a!, b!)!, 'x', 'y'), /^50\.00 points in favour of y /);
+  });
+});

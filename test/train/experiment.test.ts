@@ -1,0 +1,146 @@
+/**
+ * The experiment's plan: each model's designed recipe, the settings shared
+ * by all runs, recipes from a file or the command line, the older one-grid
+ * form, and seeds; then a tiny 2-seed experiment whose intervals are checked
+ * against values computed here.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import * as S from '../../src/index.js';
+import { writeTinyFashionMnist } from '../helpers.js';
+
+const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const root = mkdtempSync(join(tmpdir(), 'skipstudio-experiment-'));
+
+function plan(overrides: Partial<S.ExperimentConfig> = {}) {
+  return S.planExperiment(S.experimentFromPreset('default', '/tmp/x', overrides));
+}
+
+const describePlan = (plans: S.TrainConfig[]) =>
+  plans.map((p) => `${basename(p.out)} ${p.optimizer} ${p.schedule} wd=${p.weightDecay} betas=${p.betas.join('/')}`);
+
+describe('planning an experiment', () => {
+  it('trains each model of the default preset by its designed recipe', () => {
+    assert.deepEqual(describePlan(plan()), [
+      'hw5net-lr0.1-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
+      'hw5net-lr0.02-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
+      'hw5net-plain-lr0.1-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
+      'hw5net-plain-lr0.02-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
+      'net3-lr0.001-s0 adam constant wd=0 betas=0.9/0.99',
+      'net3-lr0.0001-s0 adam constant wd=0 betas=0.9/0.99',
+    ]);
+    assert.ok(plan().every((p) => p.epochs === 1 && p.dataset === 'fashion-mnist'));
+  });
+
+  it('repeats every model and learning rate once per seed, from the base seed on', () => {
+    const plans = plan({ models: ['net3'], seeds: 3, base: { seed: 5 } });
+    assert.deepEqual(plans.map((p) => [basename(p.out), p.seed]), [
+      ['net3-lr0.001-s5', 5], ['net3-lr0.001-s6', 6], ['net3-lr0.001-s7', 7],
+      ['net3-lr0.0001-s5', 5], ['net3-lr0.0001-s6', 6], ['net3-lr0.0001-s7', 7],
+    ]);
+  });
+
+  it('lets a file\'s recipe replace parts of a model\'s designed recipe, and shared settings apply to all', () => {
+    const plans = plan({ models: ['hw5net', 'net3'], recipes: { net3: { lrs: [0.003], betas: [0.8, 0.9] } }, base: { epochs: 3 } });
+    assert.deepEqual(describePlan(plans), [
+      'hw5net-lr0.1-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
+      'hw5net-lr0.02-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
+      'net3-lr0.003-s0 adam constant wd=0 betas=0.8/0.9',
+    ]);
+    assert.ok(plans.every((p) => p.epochs === 3));
+  });
+
+  it('keeps the older form: one grid for every model, from the command line', () => {
+    const config = S.applyToEveryModel(S.experimentFromPreset('default', '/tmp/x', { models: ['hw5net', 'net3'], recipes: { net3: { lrs: [0.5], optimizer: 'adam' } } }),
+      { optimizer: 'sgd', schedule: 'constant' }, [0.05]);
+    assert.deepEqual(describePlan(S.planExperiment(config)), [
+      'hw5net-lr0.05-s0 sgd constant wd=0.0005 betas=0.9/0.999',
+      'net3-lr0.05-s0 sgd constant wd=0 betas=0.9/0.99',
+    ]);
+  });
+
+  it('lists every problem of a plan at once, naming the run or the model', () => {
+    assert.throws(() => plan({ models: ['net3', 'hw5net'], recipes: { net3: { lrs: [-1], schedul: 'constant' } as S.Recipe, bmenet: {} }, seeds: 0 }), (error: Error) => {
+      assert.ok(error instanceof S.ConfigError);
+      assert.deepEqual(error.problems, [
+        'seeds must be a positive integer, got 0',
+        'recipes for models the experiment does not train: bmenet',
+        'net3\'s recipe: unknown setting schedul (a recipe sets lrs, optimizer, momentum, betas, weightDecay, schedule)',
+      ]);
+      return true;
+    });
+    assert.throws(() => plan({ models: ['net3'], recipes: { net3: { lrs: [-1], schedul: 'constant' } as S.Recipe } }),
+      /net3's recipe: unknown setting schedul/);
+    assert.throws(() => plan({ models: ['net3'], recipes: { net3: { lrs: [-1] } } }), /net3-lr-1-s0: lr must be a positive number, got -1/);
+    assert.throws(() => plan({ models: ['resnet50'] }), /no training recipe for model 'resnet50'/);
+  });
+});
+
+describe('recipes from the command line and files', () => {
+  it('parses a recipe flag', () => {
+    assert.deepEqual(S.parseRecipe('net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99,schedule=constant,weightDecay=0'), [
+      'net3', { optimizer: 'adam', lrs: [0.001, 0.0001], betas: [0.9, 0.99], schedule: 'constant', weightDecay: 0 },
+    ]);
+    assert.throws(() => S.parseRecipe('optimizer=adam'), /must look like model:key=value/);
+    assert.throws(() => S.parseRecipe('net3:lr=0.1'), /unknown key 'lr'/);
+    assert.throws(() => S.parseRecipe('net3:lrs=0.1,,x'), /'x' is not key=value/);
+  });
+
+  it('reads an experiment file and names the file and field of every mistake', () => {
+    const write = (name: string, text: string) => {
+      const path = join(root, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    assert.deepEqual(S.readExperimentFile(write('good.json', '{"models":["net3"],"recipes":{"net3":{"lrs":[0.001]}},"seeds":2}')),
+      { models: ['net3'], recipes: { net3: { lrs: [0.001] } }, seeds: 2 });
+    assert.throws(() => S.readExperimentFile(write('null.json', 'null')), /experiment file .*null\.json must hold a JSON object \(\{ \.\.\. \}\), not null/);
+    assert.throws(() => S.readExperimentFile(write('string.json', '{"models":"net1","seeds":1.5,"colour":1}')), (error: Error) => {
+      assert.match(error.message, /string\.json: unknown field 'colour'/);
+      assert.match(error.message, /string\.json: 'models' must be a list of model names, e.g\. \["hw5net", "net3"\], got "net1"/);
+      assert.match(error.message, /string\.json: 'seeds' must be a positive integer, got 1\.5/);
+      return true;
+    });
+    assert.throws(() => S.readExperimentFile(write('broken.json', '{"models":')), /broken\.json is not valid JSON/);
+  });
+});
+
+describe('a 2-seed experiment', () => {
+  const data = writeTinyFashionMnist(join(root, 'data'));
+  const out = join(root, 'two-seeds');
+  const run = spawnSync(process.execPath, [main, 'experiment', '--data-dir', data, '--models', 'net1', '--seeds', '2', '--epochs', '1',
+    '--batch-size', '16', '--threads', '1', '--out', out], { encoding: 'utf8' });
+
+  it('trains each learning rate of net1\'s recipe with two seeds', () => {
+    assert.equal(run.status, 0, run.stderr);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs as S.RunSummary[];
+    assert.deepEqual(results.map((r) => r.name), ['net1-lr0.001-s0', 'net1-lr0.001-s1', 'net1-lr0.0001-s0', 'net1-lr0.0001-s1']);
+    const config = JSON.parse(readFileSync(join(out, 'net1-lr0.001-s1/config.json'), 'utf8')) as S.TrainConfig;
+    assert.deepEqual([config.optimizer, config.betas, config.schedule, config.seed], ['adam', [0.9, 0.99], 'constant', 1]);
+    const predictions = JSON.parse(readFileSync(join(out, 'net1-lr0.001-s0/predictions.json'), 'utf8')) as S.Predictions;
+    assert.equal(predictions.labels.length, 64);
+    assert.equal(predictions.predicted.length, 64);
+  });
+
+  it('reports mean ± sample standard deviation and the t-interval, as computed here from each run\'s eval.json', () => {
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    for (const lr of ['0.001', '0.0001']) {
+      const accuracies = [0, 1].map((seed) => JSON.parse(readFileSync(join(out, `net1-lr${lr}-s${seed}/eval.json`), 'utf8')).accuracy as number);
+      const mean = (accuracies[0]! + accuracies[1]!) / 2;
+      const std = Math.abs(accuracies[0]! - accuracies[1]!) / Math.SQRT2; // sample std of two values
+      const half = 12.706204736174698 * std / Math.SQRT2; // t(0.975, 1 df) * std / sqrt(n)
+      const cells = `<td>net1</td><td>${lr}</td><td>2</td><td>${(100 * mean).toFixed(2)}% ± ${(100 * std).toFixed(2)}</td>` +
+        `<td>${(100 * (mean - half)).toFixed(2)} to ${(100 * (mean + half)).toFixed(2)}%</td>`;
+      assert.ok(html.includes(cells), `the results row of lr ${lr}: ${cells}`);
+      assert.match(run.stdout, new RegExp(`net1\\s+${lr.replace('.', '\\.')}\\s+2\\s+.*${(100 * mean).toFixed(2)}% ± ${(100 * std).toFixed(2)}\\s+` +
+        `${(100 * (mean - half)).toFixed(2)}-${(100 * (mean + half)).toFixed(2)}%`));
+    }
+    assert.match(html, /net1: learning rate \S+ did best \(\d+\.\d\d% ± \d+\.\d\d test accuracy\) .*Welch's t-test over 2 and 2 seeds/);
+  });
+});
