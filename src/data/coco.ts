@@ -8,11 +8,15 @@
  * The annotation file is read as a stream (the full train2017 file is about
  * 450 MB): images are kept as id -> file name, annotations as three typed
  * columns (image, category, area), so memory stays far below the file's size.
- * Images are decoded and resized by sharp (libvips) on its worker threads.
+ * Ids must be non-negative safe integers (kept exactly, in float64 columns);
+ * a file_name must stay inside the image folder. Only regular files are read
+ * as images, each within a time limit, and decoded and resized by sharp
+ * (libvips) on its worker threads.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { constants, createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, win32 } from 'node:path';
 
 import sharp from 'sharp';
 import StreamJson from 'stream-json';
@@ -22,23 +26,23 @@ import StreamValues from 'stream-json/streamers/StreamValues.js';
 import { loadSafetensorsWithMetadata, saveSafetensors, writeFileAtomic } from '../io/index.js';
 import { tensor } from '../tensor/index.js';
 import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.js';
-import { decodeImage } from './images.js';
 import { epochOrder } from './loader.js';
 
 export const COCO_SUBSET_FORMAT = 'skipstudio-coco-subset/1';
 export const ASSIGNMENT_RULE =
   'an image holding several of the chosen categories goes to the one whose annotations cover the largest total area (ties: the category listed first)';
 
-/** A column of numbers that grows as the stream delivers them. */
-class Column<T extends Float64Array | Int32Array> {
-  #data: T;
+/**
+ * A column of numbers that grows as the stream delivers them. Float64, so ids
+ * (any safe integer, as COCO's JSON allows) are kept exactly: an Int32Array
+ * would wrap an id of 2^31 or more.
+ */
+class Column {
+  #data = new Float64Array(1024);
   length = 0;
-  constructor(private readonly make: (n: number) => T) {
-    this.#data = make(1024);
-  }
   push(value: number): void {
     if (this.length === this.#data.length) {
-      const bigger = this.make(this.#data.length * 2);
+      const bigger = new Float64Array(this.#data.length * 2);
       bigger.set(this.#data);
       this.#data = bigger;
     }
@@ -52,9 +56,9 @@ class Column<T extends Float64Array | Int32Array> {
 export interface CocoAnnotations {
   images: Map<number, string>;
   categories: { id: number; name: string }[];
-  annotationImage: Column<Int32Array>;
-  annotationCategory: Column<Int32Array>;
-  annotationArea: Column<Float64Array>;
+  annotationImage: Column;
+  annotationCategory: Column;
+  annotationArea: Column;
   bytes: number;
   sha256: string;
 }
@@ -65,9 +69,9 @@ export async function readCocoAnnotations(path: string): Promise<CocoAnnotations
   const result: CocoAnnotations = {
     images: new Map(),
     categories: [],
-    annotationImage: new Column((n) => new Int32Array(n)),
-    annotationCategory: new Column((n) => new Int32Array(n)),
-    annotationArea: new Column((n) => new Float64Array(n)),
+    annotationImage: new Column(),
+    annotationCategory: new Column(),
+    annotationArea: new Column(),
     bytes: statSync(path).size,
     sha256: '',
   };
@@ -82,22 +86,34 @@ export async function readCocoAnnotations(path: string): Promise<CocoAnnotations
   for (const stage of [file, parser, picker] as NodeJS.EventEmitter[]) stage.on('error', (error: Error) => pipeline.destroy(error));
   file.pipe(parser).pipe(picker).pipe(pipeline);
   const bad = (what: string) => new DataFileError(path, `not a COCO instances file: ${what}`);
+  /** An id: a non-negative safe integer (a fraction, a negative or an id past 2^53 - 1 is refused, never rounded or wrapped). */
+  const checkId = (id: number, what: string): number => {
+    if (!Number.isSafeInteger(id) || id < 0) throw new DataFileError(path, `${what} ${id} is not an id: ids must be non-negative integers below 2^53`);
+    return id;
+  };
   try {
     for await (const { value } of pipeline as AsyncIterable<{ value: Record<string, unknown> }>) {
       if (value === null || typeof value !== 'object') throw bad('an entry is not an object');
       if ('file_name' in value) {
         seen.images = true;
         if (typeof value.id !== 'number' || typeof value.file_name !== 'string') throw bad('an image lacks a numeric id or a file_name');
-        result.images.set(value.id, value.file_name);
+        const id = checkId(value.id, 'image id');
+        const unsafe = unsafeFileName(value.file_name);
+        if (unsafe !== undefined) {
+          throw new DataFileError(path, `image ${id} has file_name ${JSON.stringify(value.file_name)}, ${unsafe}: a file_name must name a file inside the image folder`);
+        }
+        result.images.set(id, value.file_name);
       } else if ('category_id' in value) {
         seen.annotations = true;
         if (typeof value.image_id !== 'number' || typeof value.category_id !== 'number') throw bad('an annotation lacks image_id or category_id');
-        result.annotationImage.push(value.image_id);
-        result.annotationCategory.push(value.category_id);
+        const which = typeof value.id === 'number' ? `annotation ${value.id}'s` : "an annotation's";
+        result.annotationImage.push(checkId(value.image_id, `${which} image_id`));
+        result.annotationCategory.push(checkId(value.category_id, `${which} category_id`));
         result.annotationArea.push(typeof value.area === 'number' ? value.area : 0);
       } else if ('name' in value && 'id' in value) {
         seen.categories = true;
-        result.categories.push({ id: Number(value.id), name: String(value.name) });
+        if (typeof value.id !== 'number') throw bad(`category ${JSON.stringify(value.name)} has no numeric id`);
+        result.categories.push({ id: checkId(value.id, `category ${JSON.stringify(value.name)}'s id`), name: String(value.name) });
       }
     }
   } catch (error) {
@@ -110,6 +126,15 @@ export async function readCocoAnnotations(path: string): Promise<CocoAnnotations
   if (missing.length > 0) throw bad(`it has no ${missing.join(', ')} (a COCO instances file has images, annotations and categories)`);
   result.sha256 = hash.digest('hex');
   return result;
+}
+
+/** Why a COCO file_name could name a file outside the image folder, or undefined where it cannot. */
+function unsafeFileName(name: string): string | undefined {
+  if (name === '') return 'which is empty';
+  if (name.includes('\0')) return 'which holds a NUL character';
+  if (posix.isAbsolute(name) || win32.isAbsolute(name)) return 'an absolute path';
+  if (name.split(/[\\/]/).includes('..')) return "which climbs out with '..'";
+  return undefined;
 }
 
 export interface CocoBuildOptions {
@@ -128,6 +153,8 @@ export interface CocoBuildOptions {
   allowFewer?: boolean;
   /** Images decoded at once (sharp decodes on libuv's threads). */
   concurrency?: number;
+  /** Seconds allowed to read and decode one image; past it the image counts as corrupt (default 60). */
+  imageTimeoutSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -146,7 +173,46 @@ export interface CocoManifest {
   annotationFile: { name: string; bytes: number; sha256: string };
   imagesFolder: string;
   splits: Record<'train' | 'val', { count: number; perClass: Record<string, number>; images: { id: number; file: string; class: string }[] }>;
-  skipped: { missing: string[]; corrupt: string[] };
+  /** Image files skipped: absent; not decodable (or past the time limit); not a regular file (a folder, a pipe, a device). */
+  skipped: { missing: string[]; corrupt: string[]; notRegularFile: string[] };
+}
+
+/** What `data coco` writes in its output folder (the only entries --force may replace). */
+const BUILT_ENTRIES = new Set(['manifest.json', 'train.safetensors', 'val.safetensors', 'images']);
+
+/**
+ * Why the output folder may not be used, or undefined where it may: it does not exist, it is an
+ * empty folder, or (with --force) it holds a subset this builder built and nothing else.
+ */
+function outputFolderProblem(out: string, force: boolean): string | undefined {
+  let stats;
+  try {
+    stats = lstatSync(out);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return `--out ${out} cannot be inspected (${(error as Error).message})`;
+  }
+  if (stats.isSymbolicLink()) return `--out ${out} is a symbolic link: it is neither replaced nor followed; choose another --out`;
+  if (!stats.isDirectory()) return `--out ${out} exists and is not a folder: it is not replaced; choose another --out`;
+  const entries = readdirSync(out);
+  if (entries.length === 0) return undefined;
+  let format: unknown;
+  try {
+    format = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { format?: unknown }).format;
+  } catch {
+    format = undefined;
+  }
+  if (format !== COCO_SUBSET_FORMAT) {
+    return `--out ${out} is a folder that holds no subset built by \`data coco\` (no manifest.json of format ${COCO_SUBSET_FORMAT}), ` +
+      'so it is not replaced, even with --force: choose another --out, or an empty folder';
+  }
+  const foreign = entries.filter((entry) => !BUILT_ENTRIES.has(entry)).sort();
+  if (foreign.length > 0) {
+    return `--out ${out} holds a subset built by \`data coco\` but also ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` and ${foreign.length - 5} more` : ''}, ` +
+      'which it did not write, so it is not replaced, even with --force: move them, or choose another --out';
+  }
+  if (!force) return `${out} already exists: choose another --out, or pass --force to replace it`;
+  return undefined;
 }
 
 function checkOptions(o: CocoBuildOptions): void {
@@ -158,7 +224,9 @@ function checkOptions(o: CocoBuildOptions): void {
   }
   if (!Number.isInteger(o.size) || o.size < 8 || o.size > 1024) problems.push(`--size must be an integer from 8 to 1024, got ${o.size}`);
   if (!existsSync(o.images)) problems.push(`the image folder ${o.images} does not exist`);
-  if (existsSync(o.out) && !o.force) problems.push(`${o.out} already exists: choose another --out, or pass --force to replace it`);
+  if (o.imageTimeoutSeconds !== undefined && !(o.imageTimeoutSeconds > 0)) problems.push(`the image time limit must be positive, got ${o.imageTimeoutSeconds}`);
+  const outProblem = outputFolderProblem(o.out, o.force === true);
+  if (outProblem !== undefined) problems.push(outProblem);
   if (problems.length > 0) throw new RangeError(`data coco: ${problems.join('; ')}`);
 }
 
@@ -204,7 +272,9 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
     train: { pixels: [], labels: [], entries: [] },
     val: { pixels: [], labels: [], entries: [] },
   };
-  const skipped = { missing: [] as string[], corrupt: [] as string[] };
+  const skipped: CocoManifest['skipped'] = { missing: [], corrupt: [], notRegularFile: [] };
+  const imagesFolder = resolve(options.images);
+  const timeoutSeconds = options.imageTimeoutSeconds ?? 60;
   const wanted = options.trainPerClass + options.valPerClass;
   const concurrency = options.concurrency ?? 16;
   const shortfalls: string[] = [];
@@ -216,18 +286,18 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
       const window = Array.from(order.subarray(start, start + concurrency), (i) => pool[i]!);
       const decoded = await Promise.all(window.map(async (id) => {
         const file = coco.images.get(id)!;
-        const path = join(options.images, file);
-        if (!existsSync(path)) return { id, file, error: 'missing' as const };
-        try {
-          return { id, file, pixels: await decodeImage(path, options.size) };
-        } catch {
-          return { id, file, error: 'corrupt' as const };
+        const path = resolve(imagesFolder, file);
+        const inside = relative(imagesFolder, path);
+        // readCocoAnnotations refuses such a file_name already; this guards the join itself.
+        if (inside.split(/[\\/]/)[0] === '..' || isAbsolute(inside)) {
+          throw new RangeError(`data coco: image ${id}'s file_name ${JSON.stringify(file)} leads outside --images ${options.images}`);
         }
+        return { id, file, result: await loadImage(path, options.size, timeoutSeconds) };
       }));
       for (const d of decoded) {
         if (accepted.length >= wanted) break;
-        if ('pixels' in d && d.pixels !== undefined) accepted.push({ id: d.id, file: d.file, pixels: d.pixels });
-        else skipped[d.error!].push(d.file);
+        if (typeof d.result === 'string') skipped[d.result].push(d.file);
+        else accepted.push({ id: d.id, file: d.file, pixels: d.result });
       }
     }
     if (accepted.length < wanted) shortfalls.push(`${name}: ${accepted.length} of ${wanted} (${pool.length} candidate images)`);
@@ -269,6 +339,9 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
       if (options.writeImages) await writeImages(join(temporary, 'images', split), splits[split], options.size);
     }
     writeFileAtomic(join(temporary, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    // Checked again: the folder may have changed while the images were decoded.
+    const outProblem = outputFolderProblem(options.out, options.force === true);
+    if (outProblem !== undefined) throw new RangeError(`data coco: ${outProblem}`);
     if (existsSync(options.out)) rmSync(options.out, { recursive: true, force: true });
     renameSync(temporary, options.out);
     return manifest;
@@ -276,6 +349,58 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
     rmSync(temporary, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Reads and decodes one image file: 'missing' where there is none, 'notRegularFile' where the
+ * name is a folder, a pipe, a socket or a device (opened without blocking, so a FIFO cannot hang
+ * the build, and checked on the open descriptor, so it cannot be swapped in between), 'corrupt'
+ * where it cannot be decoded or takes longer than timeoutSeconds.
+ */
+async function loadImage(path: string, size: number, timeoutSeconds: number): Promise<Uint8Array | 'missing' | 'corrupt' | 'notRegularFile'> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'corrupt';
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return 'notRegularFile';
+    const file = handle;
+    return await withTimeout((async () => decodeBytes(await file.readFile(), size, timeoutSeconds))(), timeoutSeconds * 1000);
+  } catch {
+    return 'corrupt';
+  } finally {
+    // Not awaited: after a time-out, close waits for the read still in flight.
+    handle.close().catch(() => {});
+  }
+}
+
+/** Rejects when the promise has not settled within ms. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`took longer than ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** As decodeImage (images.ts), from bytes already read, with sharp's own time limit: EXIF rotation, RGB, size x size, (C, H, W). */
+async function decodeBytes(bytes: Buffer, size: number, timeoutSeconds: number): Promise<Uint8Array> {
+  const { data, info } = await sharp(bytes).timeout({ seconds: Math.max(1, Math.ceil(timeoutSeconds)) }).rotate()
+    .resize(size, size, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const plane = size * size;
+  const out = new Uint8Array(3 * plane);
+  const channels = info.channels;
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) out[c * plane + p] = data[p * channels + Math.min(c, channels - 1)]!;
+  }
+  return out;
 }
 
 function splitManifest(split: SplitImages, classes: string[]) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,16 +12,17 @@ import * as S from '../../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const main = join(here, '../../src/cli/main.js');
-const tiny = join(here, '../../../../shared/coco-tiny');
-const annotations = join(tiny, 'annotations/instances_val2017.json');
-const images = join(tiny, 'val2017');
+// A trimmed real COCO 2017 sample carried by the repository (see its README.md).
+const tiny = join(here, '../../../test/fixtures/coco-tiny');
+const annotations = join(tiny, 'annotations/instances_tiny2017.json');
+const images = join(tiny, 'tiny2017');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-coco-'));
 
 const base = (out: string): S.CocoBuildOptions => ({
   annotations, images, classes: ['person', 'cup', 'bottle'], trainPerClass: 3, valPerClass: 2, size: 32, seed: 7, out,
 });
 
-describe('the COCO subset builder on coco-tiny (real COCO 2017 images and annotations)', () => {
+describe('the COCO subset builder on the coco-tiny fixture (real COCO 2017 images and annotations)', () => {
   it('builds the cache and manifest: counts, classes, each image used once, pixels as decoded', async () => {
     const out = join(root, 'subset');
     const manifest = await S.buildCocoSubset({ ...base(out), writeImages: true });
@@ -77,7 +78,7 @@ describe('the COCO subset builder on coco-tiny (real COCO 2017 images and annota
     spawnSync('rm', [join(folder, gone!.file)]);
     writeFileSync(join(folder, broken!.file), Buffer.from('not a jpeg at all'));
     const manifest = await S.buildCocoSubset({ ...base(join(root, 'repaired')), images: folder, classes: ['person'], trainPerClass: 4, valPerClass: 0 });
-    assert.deepEqual(manifest.skipped, { missing: [gone!.file], corrupt: [broken!.file] });
+    assert.deepEqual(manifest.skipped, { missing: [gone!.file], corrupt: [broken!.file], notRegularFile: [] });
     assert.equal(manifest.splits.train.count, 4);
   });
 
@@ -90,7 +91,7 @@ describe('the COCO subset builder on coco-tiny (real COCO 2017 images and annota
       [{ annotations: notJson }, /broken\.json: not valid JSON/],
       [{ annotations: noCategories }, /no-categories\.json: not a COCO instances file: it has no categories/],
       [{ annotations: join(root, 'absent.json') }, /absent\.json: annotation file not found/],
-      [{ classes: ['person', 'unicorn'] }, /unknown category 'unicorn'; instances_val2017\.json has: .*airplane, apple, backpack/],
+      [{ classes: ['person', 'unicorn'] }, /unknown category 'unicorn'; instances_tiny2017\.json has: .*airplane, apple, backpack/],
       [{ classes: ['bottle'], trainPerClass: 50 }, /too few usable images for bottle: \d+ of 52 .* pass --allow-fewer/],
       [{ size: 3 }, /--size must be an integer from 8 to 1024/],
     ];
@@ -123,6 +124,137 @@ describe('the COCO subset builder on coco-tiny (real COCO 2017 images and annota
     const model = JSON.parse(readFileSync(join(root, 'coco-run/model.json'), 'utf8'));
     assert.deepEqual(model.inputShape, [3, 16, 16]);
     assert.deepEqual(model.classes, ['person', 'cup']);
+  });
+});
+
+describe('the COCO subset builder does not trust its input or its --out folder', () => {
+  const write = (path: string, coco: unknown): string => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify(coco));
+    return path;
+  };
+  const [jpegA, jpegB] = readdirSync(images).sort();
+
+  it('--force replaces only a folder the builder built: a user\'s folder survives and the command says why; an empty folder is used', async () => {
+    const cli = (out: string, ...more: string[]) => spawnSync(process.execPath, [main, 'data', 'coco', '--annotations', annotations, '--images', images,
+      '--classes', 'dog', '--train-per-class', '1', '--val-per-class', '0', '--size', '8', '--out', out, ...more], { encoding: 'utf8' });
+    const mine = join(root, 'my-folder');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'my notes');
+    const refused = cli(mine, '--force');
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.ok(refused.stderr.includes(`--out ${mine} is a folder that holds no subset built by \`data coco\` (no manifest.json of format skipstudio-coco-subset/1), so it is not replaced, even with --force`), refused.stderr);
+    assert.deepEqual(readdirSync(mine), ['notes.txt']);
+    assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'my notes');
+
+    const options = { ...base(''), classes: ['dog'], trainPerClass: 1, valPerClass: 0, size: 8, force: true };
+    // A manifest.json of another format is not the builder's.
+    const foreign = join(root, 'foreign-manifest');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'manifest.json'), '{"format": "someone-else/1"}');
+    await assert.rejects(S.buildCocoSubset({ ...options, out: foreign }), /foreign-manifest is a folder that holds no subset built by `data coco`/);
+    assert.equal(readFileSync(join(foreign, 'manifest.json'), 'utf8'), '{"format": "someone-else/1"}');
+    // A built subset holding a file the builder did not write.
+    const added = join(root, 'built-plus');
+    await S.buildCocoSubset({ ...options, out: added, writeImages: true });
+    writeFileSync(join(added, 'results.csv'), 'mine');
+    await assert.rejects(S.buildCocoSubset({ ...options, out: added }), /built-plus holds a subset built by `data coco` but also results\.csv, which it did not write, so it is not replaced, even with --force/);
+    assert.deepEqual(readdirSync(added).sort(), ['images', 'manifest.json', 'results.csv', 'train.safetensors', 'val.safetensors']);
+    // A file is not a folder.
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'keep');
+    await assert.rejects(S.buildCocoSubset({ ...options, out: file }), /a-file exists and is not a folder: it is not replaced/);
+    assert.equal(readFileSync(file, 'utf8'), 'keep');
+    // An empty folder is used, even without --force; a built one is replaced with --force.
+    const empty = join(root, 'empty-folder');
+    mkdirSync(empty);
+    await S.buildCocoSubset({ ...options, out: empty, force: false });
+    assert.equal(S.loadCocoSubset(empty).train.labels.length, 1);
+    const rebuilt = await S.buildCocoSubset({ ...options, out: empty, seed: 8 });
+    assert.equal(rebuilt.options.seed, 8);
+    assert.deepEqual(readdirSync(empty).sort(), ['manifest.json', 'train.safetensors', 'val.safetensors']);
+  });
+
+  it('refuses a file_name that leads outside --images (\'..\' or an absolute path), naming the entry', async () => {
+    const dir = join(root, 'escape');
+    mkdirSync(join(dir, 'images'), { recursive: true });
+    copyFileSync(join(images, jpegA!), join(dir, 'outside.jpg'));
+    copyFileSync(join(images, jpegB!), join(dir, 'images/inside.jpg'));
+    const cases: [string, string, RegExp][] = [
+      ['dotdot.json', '../outside.jpg', /dotdot\.json: image 2 has file_name "\.\.\/outside\.jpg", which climbs out with '\.\.': a file_name must name a file inside the image folder/],
+      ['nested.json', 'sub/../../outside.jpg', /nested\.json: image 2 has file_name "sub\/\.\.\/\.\.\/outside\.jpg", which climbs out/],
+      ['absolute.json', join(dir, 'outside.jpg'), /absolute\.json: image 2 has file_name ".*\/escape\/outside\.jpg", an absolute path: a file_name must name a file inside/],
+    ];
+    for (const [name, fileName, pattern] of cases) {
+      const file = write(join(dir, name), {
+        images: [{ id: 1, file_name: 'inside.jpg' }, { id: 2, file_name: fileName }],
+        annotations: [{ id: 1, image_id: 1, category_id: 1, area: 5 }, { id: 2, image_id: 2, category_id: 1, area: 9 }],
+        categories: [{ id: 1, name: 'person' }],
+      });
+      const out = join(dir, `out-${name}`);
+      await assert.rejects(S.buildCocoSubset({ ...base(out), annotations: file, images: join(dir, 'images'), classes: ['person'], trainPerClass: 2, valPerClass: 0 }), pattern);
+      assert.ok(!existsSync(out), 'nothing is written');
+    }
+  });
+
+  it('keeps image and category ids of 2^31 and more exactly; refuses a fractional, negative or unsafe id, naming the file and the id', async () => {
+    const dir = join(root, 'ids');
+    const bigImage = 2 ** 31 + 5;
+    const bigCategory = 2 ** 31 + 7;
+    const good = write(join(dir, 'big-ids.json'), {
+      images: [{ id: bigImage, file_name: jpegA }, { id: 4, file_name: jpegB }],
+      annotations: [
+        { id: 1, image_id: bigImage, category_id: bigCategory, area: 10 },
+        { id: 2, image_id: 4, category_id: 3, area: 5 },
+        { id: 3, image_id: bigImage, category_id: 3, area: 1 },
+      ],
+      categories: [{ id: bigCategory, name: 'thing' }, { id: 3, name: 'other' }],
+    });
+    const manifest = await S.buildCocoSubset({ ...base(join(dir, 'out')), annotations: good, classes: ['thing', 'other'], trainPerClass: 1, valPerClass: 0 });
+    assert.deepEqual(manifest.categoryIds, [bigCategory, 3]);
+    assert.deepEqual(manifest.splits.train.images, [{ id: bigImage, file: jpegA, class: 'thing' }, { id: 4, file: jpegB, class: 'other' }]);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'out/manifest.json'), 'utf8')).splits.train.images[0].id, 2147483653);
+
+    const coco = (image: number, annotationImage: number, category: number, annotationCategory: number) => ({
+      images: [{ id: image, file_name: jpegA }],
+      annotations: [{ id: 1, image_id: annotationImage, category_id: annotationCategory, area: 10 }],
+      categories: [{ id: category, name: 'thing' }],
+    });
+    const cases: [string, unknown, RegExp][] = [
+      ['fractional-image.json', coco(12.5, 12.5, 3, 3), /fractional-image\.json: image id 12\.5 is not an id: ids must be non-negative integers below 2\^53/],
+      ['fractional-annotation.json', coco(12, 12.25, 3, 3), /fractional-annotation\.json: annotation 1's image_id 12\.25 is not an id/],
+      ['fractional-category.json', coco(12, 12, 3, 3.5), /fractional-category\.json: annotation 1's category_id 3\.5 is not an id/],
+      ['negative-category.json', coco(12, 12, -3, -3), /negative-category\.json: annotation 1's category_id -3 is not an id/],
+      ['unsafe-image.json', coco(2 ** 53, 2 ** 53, 3, 3), /unsafe-image\.json: image id 9007199254740992 is not an id/],
+    ];
+    for (const [name, content, pattern] of cases) {
+      const out = join(dir, `out-${name}`);
+      await assert.rejects(S.buildCocoSubset({ ...base(out), annotations: write(join(dir, name), content), classes: ['thing'], trainPerClass: 1, valPerClass: 0 }), pattern);
+      assert.ok(!existsSync(out), 'nothing is written');
+    }
+  });
+
+  it('skips a FIFO and a folder named as images: never read, counted, and the build ends', async () => {
+    const folder = join(root, 'fifo-images');
+    mkdirSync(folder, { recursive: true });
+    for (const file of readdirSync(images)) copyFileSync(join(images, file), join(folder, file));
+    const reference = await S.buildCocoSubset({ ...base(join(root, 'fifo-reference')), classes: ['person'], trainPerClass: 4, valPerClass: 0 });
+    const [pipe, directory] = reference.splits.train.images.map((e) => e.file);
+    rmSync(join(folder, pipe!));
+    const mkfifo = spawnSync('mkfifo', [join(folder, pipe!)]);
+    assert.equal(mkfifo.status, 0, `mkfifo: ${mkfifo.error?.message ?? mkfifo.stderr}`);
+    rmSync(join(folder, directory!));
+    mkdirSync(join(folder, directory!));
+    const out = join(root, 'fifo-subset');
+    // In a child process with a time limit: a build that reads the FIFO would wait for a writer forever.
+    const run = spawnSync(process.execPath, [main, 'data', 'coco', '--annotations', annotations, '--images', folder, '--classes', 'person',
+      '--train-per-class', '4', '--val-per-class', '0', '--size', '16', '--seed', '7', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.signal, null, 'the build ended by itself');
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /skipped 0 missing and 0 corrupt images, and 2 not regular files/);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as S.CocoManifest;
+    assert.deepEqual(manifest.skipped, { missing: [], corrupt: [], notRegularFile: [pipe, directory] });
+    assert.equal(manifest.splits.train.count, 4);
   });
 });
 
