@@ -241,9 +241,9 @@ data
   .option('--val-per-class <n>', 'validation images per category', nonNegativeInteger, 400)
   .option('--size <n>', 'resize every image to n x n', positiveInteger, 64)
   .option('--seed <n>', 'seed of the choice of images', nonNegativeInteger, 0)
-  .requiredOption('--out <dir>', 'the folder to build (refused if it exists, unless --force)')
+  .requiredOption('--out <dir>', 'the folder to build (an existing folder is refused unless it is empty, or --force and it holds a subset built here)')
   .option('--write-images', 'also write the resized images as JPEGs in class folders')
-  .option('--force', 'replace an existing output folder')
+  .option('--force', 'replace an output folder that holds a subset built by data coco (never any other folder)')
   .option('--allow-fewer', 'accept categories with fewer usable images than asked for')
   .action(async (flags: { annotations: string; images: string; classes: string[]; trainPerClass: number; valPerClass: number; size: number; seed: number; out: string; writeImages?: boolean; force?: boolean; allowFewer?: boolean }) => {
     const started = performance.now();

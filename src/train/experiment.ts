@@ -235,8 +235,8 @@ async function loadDatasets(plans: TrainConfig[]): Promise<Map<string, DatasetSp
 export async function runExperiment(config: ExperimentConfig, options: ExperimentOptions): Promise<ExperimentResult> {
   const plans = planExperiment(config);
   const { reporter } = options;
-  writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
   const datasets = await loadDatasets(plans);
+  writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
   const runs: RunSummary[] = [];
   for (const [index, plan] of plans.entries()) {
     reporter.experimentProgress?.(index, plans.length);
