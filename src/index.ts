@@ -5,5 +5,6 @@ export * from './optim/index.js';
 export * from './io/index.js';
 export * from './models/index.js';
 export * from './data/index.js';
+export * from './runs/index.js';
 export * from './train/index.js';
 export * from './report/index.js';

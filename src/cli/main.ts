@@ -10,8 +10,10 @@ import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, summary } from '../nn/index.js';
 import { formatResultsTable, writeReport } from '../report/index.js';
+import type { Recipe } from '../models/index.js';
+import type { TrainConfig } from '../runs/index.js';
 import {
-  PRESET_NAMES, type PresetName, type Recipe, type StopFlag, type TrainConfig, applyToEveryModel, createReporter, evaluateCheckpoint,
+  PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, createReporter, evaluateCheckpoint,
   evaluateRun, experimentFromPreset, formatEvaluation, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
 } from '../train/index.js';
 
@@ -96,19 +98,29 @@ function addTrainingFlags(command: Command): Command {
     .option('--train-subset <n>', 'train on this many images of the training split (0: all)', nonNegativeInteger)
     .option('--log-every <n>', 'average the loss over this many iterations per record', positiveInteger)
     .option('--grad-every <n>', 'record gradient norms every this many iterations', positiveInteger)
+    .option('--checkpoint-every <steps>', 'save a checkpoint every this many steps besides each epoch\'s end (a kill loses at most these)', positiveInteger)
     .option('--json', 'machine-readable progress: one JSON object per line');
 }
 
 interface TrainingFlags {
   dataset?: string; dataDir?: string; epochs?: number; batchSize?: number; optimizer?: TrainConfig['optimizer'];
   momentum?: number; betas?: [number, number]; weightDecay?: number; schedule?: TrainConfig['schedule']; augment?: boolean; precision?: TrainConfig['precision']; memoryFormat?: TrainConfig['memoryFormat'];
-  threads?: number; seed?: number; trainSubset?: number; logEvery?: number; gradEvery?: number; json?: boolean;
+  threads?: number; seed?: number; trainSubset?: number; logEvery?: number; gradEvery?: number; checkpointEvery?: number; json?: boolean;
 }
 
 const TRAINING_FLAGS = [
   'dataset', 'dataDir', 'epochs', 'batchSize', 'optimizer', 'momentum', 'betas', 'weightDecay', 'schedule', 'augment', 'precision', 'memoryFormat',
-  'threads', 'seed', 'trainSubset', 'logEvery', 'gradEvery',
+  'threads', 'seed', 'trainSubset', 'logEvery', 'gradEvery', 'checkpointEvery',
 ] as const;
+
+/** A resumed run keeps the settings it saved: flags that would change them are refused, not silently ignored. */
+function refuseSettingsWithResume(flags: TrainingFlags & { config?: string; model?: string; lr?: number; out?: string }): void {
+  const given = [...TRAINING_FLAGS, 'config', 'model', 'lr', 'out'].filter((k) => (flags as Record<string, unknown>)[k] !== undefined);
+  if (given.length > 0) {
+    const names = given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    throw new Error(`--resume continues a run with the settings it saved; leave out ${names.join(', ')} (to change them, start a new run with --out)`);
+  }
+}
 
 /** The training settings given on the command line (those left out keep the file's or the default value). */
 function trainingOverrides(flags: TrainingFlags): Partial<TrainConfig> {
@@ -152,13 +164,15 @@ addTrainingFlags(
     .option('--config <file>', 'a JSON file of training settings (flags override it)')
     .option('--model <name>', 'a model from `skipstudio models`')
     .option('--lr <rate>', 'learning rate', number)
-    .option('--out <dir>', 'the run directory', 'runs/train')
-    .option('--resume <dir>', 'continue a stopped run from its last checkpoint'),
-).action(async (flags: TrainingFlags & { config?: string; model?: string; lr?: number; out: string; resume?: string }) => {
+    .option('--out <dir>', 'the run directory (default: the config file\'s out, else runs/train)')
+    .option('--resume <dir>', 'continue a stopped run from its last checkpoint, with the settings it saved'),
+).action(async (flags: TrainingFlags & { config?: string; model?: string; lr?: number; out?: string; resume?: string }) => {
+  if (flags.resume !== undefined) refuseSettingsWithResume(flags);
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();
   const fromFile = flags.config ? readJsonObject(flags.config, 'config file') : {};
-  const partial = { ...fromFile, ...trainingOverrides(flags), model: flags.model ?? fromFile.model, lr: flags.lr ?? fromFile.lr, out: flags.resume ?? flags.out } as Partial<TrainConfig>;
+  const out = flags.resume ?? flags.out ?? (fromFile.out as string | undefined) ?? 'runs/train';
+  const partial = { ...fromFile, ...trainingOverrides(flags), model: flags.model ?? fromFile.model, lr: flags.lr ?? fromFile.lr, out } as Partial<TrainConfig>;
   if (flags.resume === undefined) resolveTrainConfig(partial); // fail on bad settings before loading any data
   try {
     const result = await train(partial, { reporter, stop, resume: flags.resume !== undefined });

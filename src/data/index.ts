@@ -8,3 +8,5 @@ export * from './registry.js';
 export * from './inspect.js';
 export * from './images.js';
 export * from './image-folder.js';
+export * from './subset.js';
+export * from './hw5.js';

@@ -4,3 +4,4 @@ export * from './hw4.js';
 export * from './hw5net.js';
 export * from './registry.js';
 export type { ImageShape, ClassifierShape } from './shapes.js';
+export * from './catalog.js';

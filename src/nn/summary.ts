@@ -4,6 +4,7 @@
  * parameter tensors = "learnable layers", FLOPs). Shapes come from a real
  * forward pass of one zero-filled sample, so they are exact.
  */
+import { formatCount, formatFlops } from './format.js';
 import { type Tensor, noGrad, scope, zeros } from '../tensor/index.js';
 import { Conv2d, Linear } from './layers.js';
 import { Module } from './module.js';
@@ -40,17 +41,6 @@ function ownFlops(module: Module, output: Tensor): number {
   }
   if (module instanceof Linear) return 2 * module.inFeatures * perSample;
   return 0;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-export function formatFlops(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(2)} K`;
-  return String(n);
 }
 
 /** Summarises model for inputs of shape inputShape (without the batch dimension, e.g. [3, 32, 32]). */

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { hasModelSources, modelDisplayName, modelSourceFiles } from '../models/sources.js';
+import { hasModelSources, modelDisplayName, modelSourceFiles } from '../models/catalog.js';
 import type { DocumentBuilder } from './document.js';
 
 export const SOURCE_APPENDIX_TITLE = 'Appendix: source code of the models';

@@ -7,10 +7,10 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-import type {
-  ClassificationReport, EpochRecord, GradientRecord, IterationRecord, ModelInfo, Predictions, StatusFile, TrainConfig,
-} from '../train/index.js';
-import { DEFAULT_TRAIN_CONFIG, RunDirectory } from '../train/index.js';
+import {
+  DEFAULT_TRAIN_CONFIG, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type GradientRecord, type IterationRecord, type ModelInfo,
+  type Predictions, RunDirectory, type StatusFile, type TrainConfig,
+} from '../runs/index.js';
 
 export interface RunData {
   name: string;
@@ -21,7 +21,9 @@ export interface RunData {
   iterations: IterationRecord[];
   epochs: EpochRecord[];
   gradients: GradientRecord[];
-  evaluation?: ClassificationReport & { loss: number; classes: string[] };
+  evaluation?: EvaluationFile;
+  /** Where the run trained (runs made before it was recorded have none). */
+  environment?: EnvironmentRecord;
   /** The final evaluation's per-image predictions (runs made before they were recorded have none). */
   predictions?: Predictions;
 }
@@ -43,13 +45,14 @@ function loadRun(path: string): RunData {
     config: { ...DEFAULT_TRAIN_CONFIG, ...dir.readJson<Partial<TrainConfig>>('config.json') },
     model: dir.readJson<ModelInfo>('model.json'),
     status: existsSync(dir.file('status.json'))
-      ? dir.readJson<StatusFile>('status.json')
+      ? dir.status()
       : { status: 'running', epochsDone: 0, step: 0, totalSteps: 0, wallSeconds: 0, updatedAt: '' },
     iterations: records.filter((r): r is IterationRecord => r.type === 'iteration'),
     epochs: records.filter((r): r is EpochRecord => r.type === 'epoch'),
     gradients: records.filter((r): r is GradientRecord => r.type === 'gradients'),
     evaluation: existsSync(dir.file('eval.json')) ? dir.readJson('eval.json') : undefined,
     predictions: existsSync(dir.file('predictions.json')) ? dir.readJson<Predictions>('predictions.json') : undefined,
+    environment: existsSync(dir.file('environment.json')) ? dir.readJson<EnvironmentRecord>('environment.json') : undefined,
   };
 }
 

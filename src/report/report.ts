@@ -5,13 +5,13 @@
  * written from those numbers; what is missing (a diverged run's evaluation,
  * an unfinished run) is said, not hidden.
  */
-import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { formatCount, formatFlops } from '../nn/index.js';
-import { buildInfo } from '../tensor/index.js';
-import { describeRecipe, hw5SubsetCommand } from '../train/index.js';
+import { hw5SubsetCommand } from '../data/hw5.js';
+import { studyComparisons } from '../models/catalog.js';
+import { formatCount, formatFlops } from '../nn/format.js';
+import { describeRecipe, formatMachine } from '../runs/index.js';
 import {
   type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison,
   renderChart,
@@ -62,13 +62,6 @@ function groupState(group: RunGroup): string {
 function models(runs: RunData[]): string[] {
   return [...new Set(runs.map((r) => r.config.model))];
 }
-
-/** The pairs of models the study compares, each with why the comparison matters. */
-const COMPARISONS: [string, string, string][] = [
-  ['hw5net', 'hw5net-plain', 'the same layers without skip connections'],
-  ['hw5net', 'net3', 'the plain deep CNN of HW4, at its own recipe'],
-  ['bmenet', 'bmenet-plain', 'the same layers without skip connections'],
-];
 
 /** Mean gradient norm of the first and last quarter of a run's layers: how much the gradient fades. */
 function gradientFade(run: RunData): { inputSide: number; outputSide: number } | undefined {
@@ -124,7 +117,7 @@ export function observations(runs: RunData[]): string[] {
     if (note !== undefined) notes.push(note);
   }
   const best = new Map(bestGroups(groups).map((g) => [g.model, g]));
-  for (const [a, b, why] of COMPARISONS) {
+  for (const [a, b, why] of studyComparisons()) {
     const ga = best.get(a);
     const gb = best.get(b);
     if (ga !== undefined && gb !== undefined) notes.push(modelObservation(ga, gb, why));
@@ -147,7 +140,6 @@ export function observations(runs: RunData[]): string[] {
 function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void {
   const first = experiment.runs[0]!;
   const c = first.config;
-  const info = buildInfo();
   const evaluation = experiment.runs.find((r) => r.evaluation)?.evaluation;
   const trainImages = first.epochs[0] ? first.epochs[0].step * c.batchSize : undefined;
   const seeds = [...new Set(experiment.runs.map((r) => r.config.seed))].sort((x, y) => x - y);
@@ -161,8 +153,8 @@ function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void 
     ['seeds', `${seeds.length} (${seeds.join(', ')})`],
     ['augmentation', c.augment ? 'random crop (padding 2), horizontal flip' : 'none'],
     ['precision, memory format, threads', `${c.precision}, ${c.memoryFormat}, ${c.threads}`],
-    ['machine', `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`],
-    ['libraries', `libtorch ${info.torchVersion}, Node.js ${process.versions.node}`],
+    ['machine (where the first run trained)', first.environment ? formatMachine(first.environment) : 'not recorded (a run made before skipstudio recorded it)'],
+    ['libraries', first.environment ? `libtorch ${first.environment.libtorch}, Node.js ${first.environment.node}` : 'not recorded'],
     ['command', experiment.command ?? `skipstudio train (see ${first.dir}/config.json)`],
   ];
   builder.table(`Set-up of ${experiment.name}.`, ['setting', 'value'], rows);

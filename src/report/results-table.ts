@@ -3,8 +3,8 @@
  * learning rate, its final test accuracy over the seeds (mean ± standard
  * deviation and the 95% t-interval), from the runs' summaries.
  */
-import { formatCount } from '../nn/index.js';
-import type { RunSummary } from '../train/index.js';
+import { formatCount } from '../nn/format.js';
+import type { RunSummary } from '../runs/index.js';
 import { describeSample } from './statistics.js';
 import { points } from './study.js';
 

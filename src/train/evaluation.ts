@@ -1,15 +1,55 @@
 /**
- * `skipstudio eval`: re-evaluates a trained model on the test split from a
- * run directory (or a checkpoint plus model and dataset names) and saves the
- * accuracy, per-class accuracy and confusion matrix.
+ * Evaluation on the test split: the mean loss, accuracy, per-class accuracy,
+ * confusion matrix and every image's prediction, for the trainer after each
+ * epoch and for `skipstudio eval` (a run directory, or a checkpoint plus model
+ * and dataset names).
  */
 import { DataLoader } from '../data/index.js';
 import { loadCheckpoint } from '../io/index.js';
-import { dispose } from '../tensor/index.js';
-import { type TrainConfig, resolveTrainConfig, trainingMemoryFormat } from './config.js';
-import type { ClassificationReport } from './metrics.js';
-import { type Predictions, RunDirectory } from './run-dir.js';
-import { evaluate, prepareRun } from './trainer.js';
+import type { Module } from '../nn/index.js';
+import { type ClassificationReport, type Predictions, RunDirectory, type TrainConfig } from '../runs/index.js';
+import { autocast, crossEntropy, dispose, noGrad, scope } from '../tensor/index.js';
+import { resolveTrainConfig, trainingMemoryFormat } from './config.js';
+import { classificationReport } from './metrics.js';
+import { prepareRun } from './prepare.js';
+
+export interface Evaluation {
+  loss: number;
+  report: ClassificationReport;
+  /** Every test image's predicted class, in the loader's order: paired comparisons (McNemar's test) need them. */
+  predictions: Predictions;
+}
+
+/** Evaluates a model on a loader: mean loss, the classification report and every prediction. */
+export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>): Evaluation {
+  const wasTraining = model.training;
+  model.eval();
+  const predicted = new Int32Array(loader.size);
+  const actual = new Int32Array(loader.size);
+  let offset = 0;
+  let lossSum = 0;
+  for (const batch of loader.epoch(0)) {
+    scope(() =>
+      noGrad(() => {
+        const x = batch.x.contiguous(trainingMemoryFormat(config));
+        const logits = autocast(() => model.forward(x), { enabled: config.precision === 'bf16' }).float();
+        lossSum += crossEntropy(logits, batch.y, { reduction: 'sum' }).item();
+        const p = logits.argmax(1).to('int32').data() as Int32Array;
+        predicted.set(p, offset);
+        actual.set(batch.y.to('int32').data() as Int32Array, offset);
+        offset += p.length;
+      }),
+    );
+    batch.x.dispose();
+    batch.y.dispose();
+  }
+  model.train(wasTraining);
+  return {
+    loss: lossSum / loader.size,
+    report: classificationReport(predicted, actual, loader.dataset.classes.length),
+    predictions: { split: 'test', labels: Array.from(actual), predicted: Array.from(predicted) },
+  };
+}
 
 export interface EvaluationResult extends ClassificationReport {
   split: 'test';
@@ -35,7 +75,7 @@ export async function evaluateCheckpoint(checkpointPath: string, config: TrainCo
   return { split: 'test', loss, classes: splits.test.classes, checkpoint: checkpointPath, ...report, predictions };
 }
 
-/** Evaluates a run's last checkpoint and writes eval.json into the run directory. */
+/** Evaluates a run's last checkpoint and writes eval.json and predictions.json into the run directory. */
 export async function evaluateRun(path: string): Promise<EvaluationResult> {
   const dir = new RunDirectory(path);
   const config = resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: path });

@@ -9,13 +9,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type DatasetSplits, loadDataset } from '../data/index.js';
+import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
-import { ConfigError, type TrainConfig, resolveTrainConfig } from './config.js';
+import { type Recipe, designedRecipe } from '../models/catalog.js';
+import { RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, summarizeRun } from '../runs/index.js';
+import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
-import { RECIPE_SETTINGS, type Recipe, designedRecipe } from './recipes.js';
-import { RunDirectory, type StatusFile } from './run-dir.js';
-import { type RunSummary, type StopFlag, datasetKey, summarizeRun, train } from './trainer.js';
+import { datasetKey, loadRunDataset } from './prepare.js';
+import { type StopFlag, train } from './trainer.js';
 
 export interface ExperimentConfig {
   /** The experiment directory. */
@@ -38,15 +39,6 @@ export interface ExperimentConfig {
 }
 
 export type PresetName = 'default' | 'full' | 'hw5';
-
-/** Where `--preset hw5` looks for its COCO subset, and where the `data coco` command it suggests builds it. */
-export const HW5_SUBSET_DIR = 'data/coco-hw5';
-
-/** The command that builds the assignment's COCO subset for `--preset hw5`. */
-export function hw5SubsetCommand(dataDir: string = HW5_SUBSET_DIR): string {
-  return 'skipstudio data coco --annotations COCO/annotations/instances_train2017.json --images COCO/train2017 ' +
-    `--classes boat,cake,couch,dog,motorcycle --train-per-class 1600 --val-per-class 400 --size 64 --out ${dataDir}`;
-}
 
 /**
  * Every preset trains each model by its designed recipe (recipes.ts).
@@ -197,7 +189,7 @@ export function planExperiment(config: ExperimentConfig): TrainConfig[] {
 function summaryOfExisting(plan: TrainConfig): RunSummary | undefined {
   const dir = new RunDirectory(plan.out);
   if (!existsSync(dir.file('status.json'))) return undefined;
-  const { status } = dir.readJson<StatusFile>('status.json');
+  const { status } = dir.status();
   return status === 'finished' || status === 'diverged' ? summarizeRun(dir, plan) : undefined;
 }
 
@@ -227,15 +219,24 @@ async function loadDatasets(plans: TrainConfig[]): Promise<Map<string, DatasetSp
       throw new Error(`no COCO subset in ${plan.dataDir ?? '(no --data-dir given)'}: build the assignment's subset first, from the COCO 2017 ` +
         `download (COCO below is its folder), with\n  ${hw5SubsetCommand(plan.dataDir)}\nor point --data-dir at a subset built before.`);
     }
-    datasets.set(key, await loadDataset(plan.dataset, plan.dataDir));
+    await loadRunDataset(plan, datasets);
   }
   return datasets;
 }
 
 export async function runExperiment(config: ExperimentConfig, options: ExperimentOptions): Promise<ExperimentResult> {
   const plans = planExperiment(config);
-  const { reporter } = options;
   const datasets = await loadDatasets(plans);
+  const lock = new RunDirectory(config.out).lock(); // one experiment process per folder
+  try {
+    return await runPlans(config, plans, datasets, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runPlans(config: ExperimentConfig, plans: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions): Promise<ExperimentResult> {
+  const { reporter } = options;
   writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
   const runs: RunSummary[] = [];
   for (const [index, plan] of plans.entries()) {
@@ -246,10 +247,8 @@ export async function runExperiment(config: ExperimentConfig, options: Experimen
       runs.push(existing);
       continue;
     }
-    const resume = new RunDirectory(plan.out).exists() && existsSync(new RunDirectory(plan.out).checkpointPath);
-    if (new RunDirectory(plan.out).exists() && !resume) {
-      throw new Error(`${plan.out} holds a run without a checkpoint: delete it to run it again`);
-    }
+    // A run that an earlier invocation started continues from its checkpoint (or starts over when it saved none).
+    const resume = new RunDirectory(plan.out).exists();
     const result = await train(plan, { reporter, stop: options.stop, resume, datasets });
     runs.push(result);
     if (result.status === 'stopped') {

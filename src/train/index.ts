@@ -1,6 +1,6 @@
 export * from './config.js';
 export * from './metrics.js';
-export * from './run-dir.js';
+export * from './prepare.js';
 export * from './progress.js';
 export * from './trainer.js';
 export * from './experiment.js';

@@ -1,13 +1,8 @@
 /** Classification metrics from predicted and true labels: accuracy, per-class accuracy, confusion matrix. */
 
-export interface ClassificationReport {
-  accuracy: number;
-  /** Accuracy of each true class (NaN where the class has no examples). */
-  perClassAccuracy: number[];
-  /** confusionMatrix[true][predicted] = count. */
-  confusionMatrix: number[][];
-  count: number;
-}
+import type { ClassificationReport } from '../runs/records.js';
+
+export type { ClassificationReport };
 
 export function classificationReport(predicted: ArrayLike<number>, actual: ArrayLike<number>, numClasses: number): ClassificationReport {
   if (predicted.length !== actual.length) throw new RangeError(`classificationReport: ${predicted.length} predictions for ${actual.length} labels`);

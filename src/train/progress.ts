@@ -6,7 +6,7 @@
  */
 import cliProgress from 'cli-progress';
 
-import type { EpochRecord, IterationRecord } from './run-dir.js';
+import type { EpochRecord, IterationRecord } from '../runs/index.js';
 
 export interface RunStartInfo {
   name: string;

@@ -1,53 +1,9 @@
 /**
- * Training recipes: how each model was designed to be trained. A comparison
- * of architectures is only fair when each one trains the way it was meant
- * to: the SkipBlock networks with SGD, Nesterov momentum and a 1cycle
- * schedule (DLStudio's and ResNet's practice), the plain HW4 CNNs with HW4's
- * own Adam recipe. Under one shared SGD grid at 0.1/0.02, Net3 never leaves
- * chance level, which says nothing about Net3 and much about the grid.
+ * Recipes given on the command line (`--recipe model:key=value,...`). What
+ * each model's own recipe is lives in models/catalog.ts.
  */
-import type { TrainConfig } from './config.js';
-
-/** The settings a recipe may fix; the rest of a run's settings are shared by the whole experiment. */
-export const RECIPE_SETTINGS = ['optimizer', 'momentum', 'betas', 'weightDecay', 'schedule'] as const;
-
-export type RecipeSettings = Pick<TrainConfig, (typeof RECIPE_SETTINGS)[number]>;
-
-/** A model's recipe: optimizer settings and the learning rates to try. */
-export interface Recipe extends Partial<RecipeSettings> {
-  lrs?: number[];
-}
-
-/** SGD with Nesterov momentum 0.9, weight decay 5e-4 and 1cycle, at two learning rates. */
-const SKIPBLOCK_RECIPE: Recipe = { optimizer: 'sgd', momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', lrs: [0.1, 0.02] };
-
-/** HW4's recipe: Adam with betas (0.9, 0.99), no weight decay, a constant learning rate; 1e-3 and a tenth of it. */
-const HW4_RECIPE: Recipe = { optimizer: 'adam', betas: [0.9, 0.99], weightDecay: 0, schedule: 'constant', lrs: [1e-3, 1e-4] };
-
-const DESIGNED: Record<string, Recipe> = {
-  'hw5net': SKIPBLOCK_RECIPE,
-  'hw5net-plain': SKIPBLOCK_RECIPE,
-  'bmenet': SKIPBLOCK_RECIPE,
-  'bmenet-plain': SKIPBLOCK_RECIPE,
-  'net1': HW4_RECIPE,
-  'net2': HW4_RECIPE,
-  'net3': HW4_RECIPE,
-};
-
-/** The recipe a registered model was designed with (the plain twins share their skip-connected model's, so only the skips differ). */
-export function designedRecipe(model: string): Recipe {
-  const recipe = DESIGNED[model.toLowerCase()];
-  if (recipe === undefined) throw new RangeError(`no training recipe for model '${model}' (known: ${Object.keys(DESIGNED).join(', ')})`);
-  return { ...recipe, lrs: [...(recipe.lrs ?? [])] };
-}
-
-/** Describes a run's recipe in a few words, e.g. "adam (betas 0.9, 0.99), weight decay 0, constant". */
-export function describeRecipe(config: RecipeSettings): string {
-  const optimizer = config.optimizer === 'sgd'
-    ? `sgd (${config.momentum > 0 ? `Nesterov momentum ${config.momentum}` : 'no momentum'})`
-    : `${config.optimizer} (betas ${config.betas.join(', ')})`;
-  return `${optimizer}, weight decay ${config.weightDecay}, ${config.schedule}`;
-}
+import type { Recipe } from '../models/catalog.js';
+import { RECIPE_SETTINGS } from '../runs/index.js';
 
 const NUMBER_LIST = /^[^/]+(\/[^/]+)*$/;
 

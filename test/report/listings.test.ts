@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { modelNames } from '../../src/models/index.js';
-import { hasModelSources, modelSourceFiles, modelSources } from '../../src/models/sources.js';
+import { hasModelSources, modelSourceFiles, modelSources } from '../../src/models/catalog.js';
 import { DocumentBuilder, type ReportDocument } from '../../src/report/document.js';
 import { SOURCE_APPENDIX_TITLE, addSourceAppendix, packageRoot, sourceLines } from '../../src/report/listings.js';
 import { renderHtml, renderPdf, wrapCode } from '../../src/report/render.js';

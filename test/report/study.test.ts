@@ -39,7 +39,7 @@ function run({ model, lr, seed = 0, right, accuracy, gradients }: Synthetic): Ru
     iterations: [],
     epochs: [],
     gradients: gradients ? [{ type: 'gradients', epoch: 0, step: 5, norms: gradients }] : [],
-    evaluation: { accuracy: acc, perClassAccuracy: [acc, Number.NaN], confusionMatrix: [[0, 0], [0, 0]], count: right?.length ?? 100, loss: 0.5, classes: ['a', 'b'] },
+    evaluation: { split: 'test', accuracy: acc, perClassAccuracy: [acc, Number.NaN], confusionMatrix: [[0, 0], [0, 0]], count: right?.length ?? 100, loss: 0.5, classes: ['a', 'b'] },
     predictions: right ? { split: 'test', labels: labels!, predicted: right.map((r) => (r ? 0 : 1)) } : undefined,
   };
 }

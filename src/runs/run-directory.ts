@@ -1,0 +1,109 @@
+/**
+ * The run directory: everything a training run writes and the report reads.
+ *
+ *   config.json        the resolved configuration
+ *   model.json         model name, learnable layers, parameters, FLOPs, gradient-flow layer names
+ *   environment.json   the machine, CPU features, library versions and precision the run trained with
+ *   metrics.jsonl      one JSON record per line: iteration windows, epochs, gradient norms, divergence
+ *   status.json        running | finished | stopped | diverged, with counters, timings and the writer's pid
+ *   eval.json          accuracy, per-class accuracy, confusion matrix on the test split
+ *   predictions.json   every test image's true and predicted class (for paired tests between runs)
+ *   checkpoints/last.safetensors   the last good checkpoint (atomic)
+ *   lock               while a process writes the run: its pid and host
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { writeFileAtomic } from '../io/atomic.js';
+import { RunLock, processAlive } from './lock.js';
+import type { MetricRecord, StatusFile } from './records.js';
+
+export class RunDirectory {
+  constructor(readonly path: string) {}
+
+  file(name: string): string {
+    return join(this.path, name);
+  }
+
+  get checkpointPath(): string {
+    return this.file('checkpoints/last.safetensors');
+  }
+
+  exists(): boolean {
+    return existsSync(this.file('config.json'));
+  }
+
+  create(): void {
+    mkdirSync(this.file('checkpoints'), { recursive: true });
+  }
+
+  /** Makes the folder if needed and takes its lock: one writer at a time. */
+  lock(): RunLock {
+    mkdirSync(this.path, { recursive: true });
+    return RunLock.acquire(this.file('lock'), this.path);
+  }
+
+  writeJson(name: string, value: unknown): void {
+    writeFileAtomic(this.file(name), `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  readJson<T>(name: string): T {
+    const path = this.file(name);
+    if (!existsSync(path)) throw new Error(`${path} does not exist`);
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as T;
+    } catch (error) {
+      throw new Error(`${path} is not valid JSON (${(error as Error).message})`);
+    }
+  }
+
+  /**
+   * status.json, with a run whose writer is gone (killed, crashed) reported
+   * as stopped rather than running.
+   */
+  status(): StatusFile {
+    const status = this.readJson<StatusFile>('status.json');
+    if (status.status === 'running' && !processAlive(status.pid, status.host)) {
+      return { ...status, status: 'stopped', message: `its process ${status.pid} is gone; continue it with --resume` };
+    }
+    return status;
+  }
+
+  append(record: MetricRecord): void {
+    appendFileSync(this.file('metrics.jsonl'), `${JSON.stringify(record)}\n`);
+  }
+
+  /**
+   * The metric records. A last line without its newline was torn by a kill
+   * mid-write and is skipped; any other line that is not a record is an
+   * error naming the file and line.
+   */
+  records(): MetricRecord[] {
+    const path = this.file('metrics.jsonl');
+    if (!existsSync(path)) return [];
+    const text = readFileSync(path, 'utf8');
+    const lines = text.split('\n');
+    const torn = !text.endsWith('\n') && text.length > 0;
+    const records: MetricRecord[] = [];
+    lines.forEach((line, i) => {
+      if (!line.trim() || (torn && i === lines.length - 1)) return;
+      let record: MetricRecord;
+      try {
+        record = JSON.parse(line) as MetricRecord;
+      } catch (error) {
+        throw new Error(`${path}:${i + 1}: not a JSON record (${(error as Error).message}); repair or delete that line`);
+      }
+      if (record === null || typeof record !== 'object' || typeof record.type !== 'string' || typeof record.step !== 'number') {
+        throw new Error(`${path}:${i + 1}: not a metrics record (it needs a type and a step)`);
+      }
+      records.push(record);
+    });
+    return records;
+  }
+
+  /** Drops records written after a checkpoint's step (and a torn last line), so a resumed run logs nothing twice. */
+  truncateRecords(step: number): void {
+    const kept = this.records().filter((r) => r.step <= step && r.type !== 'diverged');
+    writeFileAtomic(this.file('metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  }
+}

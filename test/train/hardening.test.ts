@@ -1,0 +1,199 @@
+/**
+ * A run directory under stress, with real processes: two writers, a resume
+ * while the run still trains, a stale lock, kills in the first epoch (after
+ * a mid-epoch checkpoint, and before any checkpoint), a torn or corrupt
+ * metrics line, datasets whose splits disagree, flags that --resume would
+ * ignore.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import * as S from '../../src/index.js';
+import { writeTinyFashionMnist } from '../helpers.js';
+
+const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const root = mkdtempSync(join(tmpdir(), 'skipstudio-hardening-'));
+// 1,024 training images: 64 steps an epoch at batch 16, time enough to kill a run inside its first epoch.
+const data = writeTinyFashionMnist(join(root, 'data'), 1024, 64);
+const RUN = ['--data-dir', data, '--model', 'net1', '--lr', '0.01', '--batch-size', '16', '--threads', '1', '--log-every', '4', '--grad-every', '4'];
+
+function skipstudio(...args: string[]) {
+  return spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+}
+
+function startTrain(...args: string[]): ChildProcess {
+  return spawn(process.execPath, [main, 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  child.stdout?.resume();
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+}
+
+/** Polls until `ready()` holds, then SIGKILLs the child; fails if it ends first. */
+async function killWhen(child: ChildProcess, ready: () => boolean): Promise<void> {
+  const ended = exited(child);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(timer);
+      child.kill('SIGKILL');
+      resolve();
+    }, 5);
+    child.on('exit', () => {
+      clearInterval(timer);
+      reject(new Error('the run ended before it could be killed'));
+    });
+  });
+  await ended;
+}
+
+function weights(dir: string): Record<string, S.Tensor> {
+  return S.loadCheckpoint(join(dir, 'checkpoints/last.safetensors')).modelState;
+}
+
+/** The records without their timings: what must be equal between an interrupted and an uninterrupted run. */
+function recordsWithoutTimings(dir: string): unknown[] {
+  return new S.RunDirectory(dir).records().map((r) => {
+    if (r.type === 'iteration') return { type: r.type, epoch: r.epoch, step: r.step, loss: r.loss, lr: r.lr };
+    if (r.type === 'epoch') {
+      return { type: r.type, epoch: r.epoch, step: r.step, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, testLoss: r.testLoss, testAccuracy: r.testAccuracy, lr: r.lr };
+    }
+    return r;
+  });
+}
+
+function assertSameRun(killed: string, straight: string): void {
+  const a = weights(straight);
+  const b = weights(killed);
+  assert.deepEqual(Object.keys(b), Object.keys(a));
+  for (const key of Object.keys(a)) assert.ok(b[key]!.allclose(a[key]!, 0, 0), `${key} differs after resuming`);
+  const records = recordsWithoutTimings(killed);
+  assert.deepEqual(records, recordsWithoutTimings(straight), 'the same records, none twice, none missing');
+  for (const type of ['iteration', 'epoch', 'gradients']) {
+    const steps = records.filter((r) => (r as { type: string }).type === type).map((r) => (r as { step: number }).step);
+    assert.ok(steps.every((s, i) => i === 0 || s > steps[i - 1]!), `${type} records strictly increasing`);
+  }
+}
+
+describe('one writer per run directory', () => {
+  it('lets one of two processes training into the same folder run, and tells the other who holds it', async () => {
+    const out = join(root, 'two-writers');
+    const first = exited(startTrain(...RUN, '--model', 'net1', '--epochs', '1', '--out', out));
+    const second = exited(startTrain(...RUN, '--model', 'net2', '--epochs', '1', '--out', out));
+    const results = await Promise.all([first, second]);
+    assert.deepEqual(results.map((r) => r.code).sort(), [0, 1], results.map((r) => r.stderr).join('\n'));
+    const loser = results.find((r) => r.code === 1)!;
+    assert.match(loser.stderr, new RegExp(`(is in use by process \\d+ on ${hostname()}|already holds a run)`));
+    const model = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).model;
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).model;
+    assert.equal(model, config, 'config and model come from the same writer');
+    assert.ok(!existsSync(join(out, 'lock')), 'the lock is released at the end');
+  });
+
+  it('refuses --resume while the run still trains, and takes over a lock whose process is gone', async () => {
+    const out = join(root, 'busy');
+    const child = startTrain(...RUN, '--model', 'hw5net', '--epochs', '5', '--out', out); // about 10 s: still training when --resume comes
+    const done = exited(child);
+    while (!existsSync(join(out, 'metrics.jsonl'))) await new Promise((r) => setTimeout(r, 10));
+    const resume = skipstudio('train', '--resume', out);
+    assert.equal(resume.status, 1);
+    assert.match(resume.stderr, new RegExp(`${out} is in use by process ${child.pid} on ${hostname()} \\(since .*\\): wait for it to finish or stop it`));
+    child.kill('SIGKILL');
+    await done;
+    assert.ok(existsSync(join(out, 'lock')), 'a killed process leaves its lock behind');
+    assert.equal(new S.RunDirectory(out).status().status, 'stopped', 'a running status whose process is gone reads as stopped');
+    const again = skipstudio('train', '--resume', out);
+    assert.equal(again.status, 0, again.stderr);
+  });
+});
+
+describe('resuming from a kill at any moment', () => {
+  const straight = join(root, 'straight');
+  const args = [...RUN, '--epochs', '2', '--augment', '--checkpoint-every', '4'];
+  const baseline = skipstudio('train', ...args, '--out', straight);
+
+  it('continues a run killed in its first epoch from its last mid-epoch checkpoint, to the same weights and records', async () => {
+    assert.equal(baseline.status, 0, baseline.stderr);
+    const killed = join(root, 'killed-first-epoch');
+    await killWhen(startTrain(...args, '--out', killed), () => existsSync(join(killed, 'checkpoints/last.safetensors')));
+    const saved = S.loadCheckpoint(join(killed, 'checkpoints/last.safetensors'));
+    assert.equal(saved.epoch, 0, 'killed in the first epoch');
+    assert.ok(saved.step > 0 && saved.step % 4 === 0);
+    saved.dispose();
+    const resumed = skipstudio('train', '--resume', killed);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, /resuming at step \d+/);
+    assertSameRun(killed, straight);
+  });
+
+  it('starts over a run killed before its first checkpoint', async () => {
+    const killed = join(root, 'killed-before-checkpoint');
+    const noCheckpoint = [...RUN, '--epochs', '2', '--augment', '--checkpoint-every', '1000'];
+    await killWhen(startTrain(...noCheckpoint, '--out', killed), () => existsSync(join(killed, 'metrics.jsonl')) && readFileSync(join(killed, 'metrics.jsonl'), 'utf8').includes('"iteration"'));
+    assert.ok(!existsSync(join(killed, 'checkpoints/last.safetensors')));
+    const resumed = skipstudio('train', '--resume', killed);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const reference = join(root, 'reference-no-checkpoint');
+    assert.equal(skipstudio('train', ...noCheckpoint, '--out', reference).status, 0);
+    assertSameRun(killed, reference);
+  });
+
+  it('refuses settings that --resume would ignore', () => {
+    const run = skipstudio('train', '--resume', straight, '--epochs', '5', '--lr', '0.1');
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /--resume continues a run with the settings it saved; leave out --epochs, --lr/);
+  });
+});
+
+describe('damaged and inconsistent inputs', () => {
+  it('skips a torn last metrics line, and names the file and line of any other bad line', () => {
+    const out = join(root, 'torn');
+    assert.equal(skipstudio('train', ...RUN, '--epochs', '1', '--train-subset', '256', '--out', out).status, 0);
+    const metrics = join(out, 'metrics.jsonl');
+    const intact = readFileSync(metrics, 'utf8');
+    appendFileSync(metrics, '{"type":"it');
+    const report = skipstudio('report', out);
+    assert.equal(report.status, 0, report.stderr);
+    assert.equal(new S.RunDirectory(out).records().length, intact.trim().split('\n').length);
+    const lines = intact.split('\n');
+    writeFileSync(metrics, [...lines.slice(0, 2), 'not json', ...lines.slice(2)].join('\n'));
+    const broken = skipstudio('report', out);
+    assert.equal(broken.status, 1);
+    assert.match(broken.stderr, new RegExp(`${metrics}:3: not a JSON record .*repair or delete that line`));
+  });
+
+  it('finds training and test images of different sizes before training', () => {
+    const dir = join(root, 'mismatch');
+    mkdirSync(dir, { recursive: true });
+    writeTinyFashionMnist(dir, 64, 16);
+    // The test images 14x14: the same count, a quarter of the pixels.
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(2051, 0);
+    header.writeUInt32BE(16, 4);
+    header.writeUInt32BE(14, 8);
+    header.writeUInt32BE(14, 12);
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), Buffer.concat([header, Buffer.alloc(16 * 196, 7)]));
+    const out = join(root, 'mismatch-run');
+    const run = skipstudio('train', '--data-dir', dir, '--model', 'net1', '--lr', '0.01', '--batch-size', '16', '--threads', '1', '--out', out);
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /fashion-mnist in .*mismatch: the training images are 1x28x28 but the test images 1x14x14/);
+    assert.ok(!existsSync(join(out, 'metrics.jsonl')), 'nothing trained');
+  });
+
+  it('writes a run where the config file\'s out says', () => {
+    const out = join(root, 'from-config-file');
+    const file = join(root, 'train.json');
+    writeFileSync(file, JSON.stringify({ model: 'net1', lr: 0.01, epochs: 1, batchSize: 16, trainSubset: 64, threads: 1, dataDir: data, out }));
+    const run = skipstudio('train', '--config', file);
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(existsSync(join(out, 'eval.json')));
+  });
+});
