@@ -1,0 +1,48 @@
+/**
+ * The environment record, written when a run starts training: the machine,
+ * its CPU features, the library versions and the precision chosen. The
+ * report shows the machine that trained, not the one that draws the report.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, hostname, totalmem } from 'node:os';
+
+export interface EnvironmentRecord {
+  host: string;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  /** The CPU features that decide the speed of fp32 and bf16 training. */
+  cpuFlags: string[];
+  node: string;
+  libtorch: string;
+  precision: string;
+  recordedAt: string;
+}
+
+const FEATURES = ['avx2', 'fma', 'avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile'];
+
+/** The features of FEATURES that /proc/cpuinfo lists (none where it cannot be read). */
+export function cpuFeatures(cpuinfo?: string): string[] {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return [];
+    }
+  }
+  const flags = new Set(/^flags\s*:(.*)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? []);
+  return FEATURES.filter((f) => flags.has(f));
+}
+
+export function describeEnvironment(libtorch: string, precision: string): EnvironmentRecord {
+  return {
+    host: hostname(), cpu: cpus()[0]?.model ?? 'unknown CPU', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30),
+    cpuFlags: cpuFeatures(), node: process.versions.node, libtorch, precision, recordedAt: new Date().toISOString(),
+  };
+}
+
+/** One line for the report's set-up table. */
+export function formatMachine(env: EnvironmentRecord): string {
+  return `${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB${env.cpuFlags.length ? ` (${env.cpuFlags.join(', ')})` : ''}`;
+}

@@ -1,0 +1,120 @@
+/**
+ * The records of a run directory, as training writes them and the report,
+ * the CLI and the dashboard read them: status, metrics lines, the model's
+ * description, the evaluation and the per-image predictions.
+ */
+import type { Normalization } from '../data/loader.js';
+
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'diverged';
+
+export interface StatusFile {
+  status: RunStatus;
+  epochsDone: number;
+  step: number;
+  totalSteps: number;
+  wallSeconds: number;
+  divergedAt?: { epoch: number; step: number; loss: number };
+  message?: string;
+  updatedAt: string;
+  /** The training process and its host while it runs, so readers can tell a run in progress from one whose process is gone. */
+  pid?: number;
+  host?: string;
+}
+
+export interface IterationRecord {
+  type: 'iteration';
+  epoch: number;
+  step: number;
+  /** Training loss averaged over the window of iterations ending at this step. */
+  loss: number;
+  lr: number;
+  imagesPerSecond: number;
+  dataWaitShare: number;
+}
+
+export interface EpochRecord {
+  type: 'epoch';
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+  dataWaitShare: number;
+}
+
+export interface GradientRecord {
+  type: 'gradients';
+  epoch: number;
+  step: number;
+  /** Norm of each weight's gradient, in the order of model.json's gradientLayers (null: the weight got no gradient). */
+  norms: (number | null)[];
+}
+
+export interface DivergedRecord {
+  type: 'diverged';
+  epoch: number;
+  step: number;
+  loss: number;
+}
+
+export type MetricRecord = IterationRecord | EpochRecord | GradientRecord | DivergedRecord;
+
+/** model.json: what was trained. */
+export interface ModelInfo {
+  model: string;
+  modelOptions: Record<string, number>;
+  learnableLayers: number;
+  parameters: number;
+  skipBlocks: number;
+  flops: number;
+  inputShape: number[];
+  classes: string[];
+  normalization: Normalization;
+  /** Names of the weights whose gradient norms the metrics record, input side first. */
+  gradientLayers: string[];
+}
+
+/** Accuracy, per-class accuracy and the confusion matrix of a set of predictions. */
+export interface ClassificationReport {
+  accuracy: number;
+  /** Accuracy of each true class (NaN where the class has no examples). */
+  perClassAccuracy: number[];
+  /** confusionMatrix[true][predicted] = count. */
+  confusionMatrix: number[][];
+  count: number;
+}
+
+/** eval.json: the final evaluation on the test split. */
+export interface EvaluationFile extends ClassificationReport {
+  split: 'test';
+  loss: number;
+  classes: string[];
+}
+
+/** predictions.json: the final evaluation's prediction for every test image, in the test split's order. */
+export interface Predictions {
+  split: 'test';
+  labels: number[];
+  predicted: number[];
+}
+
+/** One run in a row: what the experiment's table and results.json show. */
+export interface RunSummary {
+  name: string;
+  dir: string;
+  model: string;
+  lr: number;
+  seed: number;
+  status: RunStatus;
+  learnableLayers: number;
+  parameters: number;
+  finalTestAccuracy: number;
+  bestTestAccuracy: number;
+  wallSeconds: number;
+  imagesPerSecond: number;
+  divergedAt?: { epoch: number; step: number; loss: number };
+}

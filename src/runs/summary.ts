@@ -1,0 +1,21 @@
+/** A run's summary row, read back from its directory: what the experiment's table and results.json show. */
+import { basename } from 'node:path';
+
+import type { TrainConfig } from './config.js';
+import type { EpochRecord, ModelInfo, RunSummary } from './records.js';
+import type { RunDirectory } from './run-directory.js';
+
+export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary {
+  const status = dir.status();
+  const model = dir.readJson<ModelInfo>('model.json');
+  const epochs = dir.records().filter((r): r is EpochRecord => r.type === 'epoch');
+  const accuracies = epochs.map((e) => e.testAccuracy);
+  const seconds = epochs.reduce((t, e) => t + e.seconds, 0) || status.wallSeconds;
+  return {
+    name: basename(config.out), dir: config.out, model: config.model, lr: config.lr, seed: config.seed, status: status.status,
+    learnableLayers: model.learnableLayers, parameters: model.parameters,
+    finalTestAccuracy: accuracies.at(-1) ?? Number.NaN, bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN,
+    wallSeconds: status.wallSeconds, imagesPerSecond: seconds > 0 ? (Math.max(1, status.step) * config.batchSize) / seconds : Number.NaN,
+    divergedAt: status.divergedAt,
+  };
+}
