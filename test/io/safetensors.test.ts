@@ -94,6 +94,34 @@ describe('safetensors', () => {
     }
   });
 
+  it('checks every span against its dtype and shape, too small and too large, before allocating any tensor', () => {
+    // Each file tiles its data exactly, so only the span check can catch it; a valid tensor comes first,
+    // so a reader that allocated as it went would leave it behind.
+    const ok = { dtype: 'U8', shape: [4], data_offsets: [0, 4] };
+    const cases: [string, object, number, RegExp][] = [
+      ['span-too-large', { ok, bad: { dtype: 'F32', shape: [2], data_offsets: [4, 16] } }, 16, /entry 'bad' spans 12 bytes but F32 \[2\] needs 8/],
+      ['span-too-small', { ok, bad: { dtype: 'F32', shape: [3], data_offsets: [4, 12] } }, 12, /entry 'bad' spans 8 bytes but F32 \[3\] needs 12/],
+      ['span-2d-large', { ok, bad: { dtype: 'F64', shape: [2, 2], data_offsets: [4, 44] } }, 44, /entry 'bad' spans 40 bytes but F64 \[2, 2\] needs 32/],
+      ['span-empty-large', { ok, bad: { dtype: 'I64', shape: [0, 3], data_offsets: [4, 12] } }, 12, /entry 'bad' spans 8 bytes but I64 \[0, 3\] needs 0/],
+      ['span-scalar-small', { ok, bad: { dtype: 'BF16', shape: [], data_offsets: [4, 5] } }, 5, /entry 'bad' spans 1 bytes but BF16 \[\] needs 2/],
+    ];
+    for (const [name, header, bytes, pattern] of cases) {
+      const path = rawFile(name, header, Buffer.alloc(bytes, 1));
+      const before = S.memory();
+      const named = (e: Error) => e instanceof S.SafetensorsError && pattern.test(e.message) && e.message.startsWith(`${path}: not a valid safetensors file`);
+      assert.throws(() => S.loadSafetensors(path), named, name);
+      assert.throws(() => S.loadSafetensorsWithMetadata(path), named, name);
+      assert.throws(() => S.readSafetensorsHeader(path), named, name);
+      assert.throws(() => S.loadCheckpoint(path), named, `${name} as a checkpoint`);
+      const after = S.memory();
+      assert.equal(after.tensors, before.tensors, `${name}: no tensor was allocated`);
+      assert.equal(after.bytes, before.bytes, `${name}: no tensor memory was allocated`);
+    }
+    // The same layout with the right span loads.
+    const good = rawFile('span-right', { ok, fine: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, Buffer.alloc(12));
+    assert.deepEqual(S.loadSafetensors(good).fine!.shape, [2]);
+  });
+
   it('refuses to store what it cannot represent', () => {
     // @ts-expect-error deliberately wrong
     assert.throws(() => S.saveSafetensors({ a: [1, 2] }, join(folder, 'x.safetensors')), /'a' is not a Tensor/);

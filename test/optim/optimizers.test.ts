@@ -75,6 +75,37 @@ describe('optimizer state', () => {
     }
   });
 
+  it('loadStateDict names each mismatch between the saved state and its parameters', () => {
+    const param = (n: number) => S.ones([n], { requiresGrad: true });
+    const stepped = (params: S.Tensor[]) => {
+      const opt = new S.Adam(params, { lr: 0.01 });
+      params.map((p) => p.sum()).reduce((a, b) => a.add(b)).backward();
+      opt.step();
+      return opt.stateDict();
+    };
+    const twoGroups = new S.Adam([{ params: [param(2)] }, { params: [param(3)] }], { lr: 0.01 }).stateDict();
+    assert.throws(() => new S.Adam([param(2)], { lr: 0.01 }).loadStateDict(twoGroups), /^Error: Adam\.loadStateDict: 2 parameter groups saved, 1 here$/);
+
+    const three = stepped([param(2), param(2), param(2)]);
+    assert.throws(() => new S.Adam([param(2), param(2)], { lr: 0.01 }).loadStateDict(three), /Adam\.loadStateDict: group 0 has 3 parameters saved, 2 here/);
+
+    const saved = stepped([param(2), param(3)]);
+    assert.throws(() => new S.Adam([param(2), param(4)], { lr: 0.01 }).loadStateDict(saved),
+      /Adam\.loadStateDict: state 1\.exp_avg has shape \[3\], parameter has \[4\]/);
+    const stray = { state: { 7: saved.state[0]! }, paramGroups: saved.paramGroups };
+    assert.throws(() => new S.Adam([param(2), param(3)], { lr: 0.01 }).loadStateDict(stray), /Adam\.loadStateDict: state for parameter 7, which does not exist/);
+    assert.throws(() => new S.SGD([param(2)], { lr: 0.1, momentum: 0.9 }).loadStateDict(twoGroups as never), /SGD\.loadStateDict: 2 parameter groups saved, 1 here/);
+
+    // The matching state loads, as copies the optimizer owns.
+    const target = new S.Adam([param(2), param(3)], { lr: 0.5 });
+    target.loadStateDict(saved);
+    assert.equal(target.paramGroups[0]!.lr, 0.01);
+    const loaded = target.stateDict().state[1]!;
+    assert.equal(loaded.step, 1);
+    assert.ok((loaded.exp_avg as S.Tensor).allclose(saved.state[1]!.exp_avg as S.Tensor, 0, 0));
+    assert.notEqual(loaded.exp_avg, saved.state[1]!.exp_avg);
+  });
+
   it('supports per-group learning rates', () => {
     const a = S.ones([2], { requiresGrad: true });
     const b = S.ones([2], { requiresGrad: true });
