@@ -11,9 +11,9 @@ import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, summary } from '../nn/index.js';
 import { formatResultsTable, writeReport } from '../report/index.js';
 import type { Recipe } from '../models/index.js';
-import type { TrainConfig } from '../runs/index.js';
+import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, flagName } from '../runs/index.js';
 import {
-  PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, createReporter, evaluateCheckpoint,
+  PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, checkpointEvalConfig, createReporter, evaluateCheckpoint,
   evaluateRun, experimentFromPreset, formatEvaluation, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
 } from '../train/index.js';
 
@@ -61,12 +61,6 @@ function collectRecipe(value: string, recipes: Record<string, Recipe>): Record<s
   }
 }
 
-function numberPair(value: string): [number, number] {
-  const pair = value.split(',').map((v) => Number(v.trim()));
-  if (pair.length !== 2 || pair.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError('must be two comma-separated numbers, e.g. 0.9,0.99');
-  return pair as [number, number];
-}
-
 /** Ctrl-C: finish the current step, save, print how to resume; a second Ctrl-C quits at once. */
 function stopOnInterrupt(): StopFlag {
   const stop: StopFlag = { requested: false };
@@ -78,53 +72,52 @@ function stopOnInterrupt(): StopFlag {
   return stop;
 }
 
-/** Training flags shared by train and experiment: each one overrides the config file and the defaults. */
+/** The command-line option of a setting of the table (runs/settings.ts): its flag, help, parser or choices. */
+function settingOption(name: SettingName): Option {
+  const setting = TRAIN_SETTINGS[name] as Setting<unknown>;
+  const option = new Option(setting.flag ? `${flagName(name)} ${setting.flag}` : flagName(name), setting.help);
+  if (setting.choices) return option.choices(setting.choices);
+  const { parse } = setting;
+  if (parse === undefined) return option;
+  return option.argParser((value: string) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  });
+}
+
+/** Settings whose flags only some commands take (train names one model, lr and out; experiment has its own). */
+const PER_COMMAND = new Set<SettingName>(['model', 'lr', 'out', 'modelOptions']);
+
+/** The settings every training command takes as flags: each one overrides the config file and the defaults. */
+const SHARED_SETTINGS = SETTING_NAMES.filter((name) => !PER_COMMAND.has(name));
+
 function addTrainingFlags(command: Command): Command {
+  for (const name of SHARED_SETTINGS) command.addOption(settingOption(name));
   return command
-    .option('--dataset <name>', `${datasetNames().join(', ')}`, dataset)
     .option('--data-dir <dir>', 'folder with the dataset files (default for fashion-mnist: Debian\'s dataset-fashion-mnist)')
-    .option('--epochs <n>', 'epochs', positiveInteger)
-    .option('--batch-size <n>', 'images per step', positiveInteger)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'adamw']))
-    .option('--momentum <m>', 'SGD momentum (Nesterov when > 0)', number)
-    .option('--betas <b1,b2>', 'Adam/AdamW betas, e.g. 0.9,0.99', numberPair)
-    .option('--weight-decay <wd>', 'weight decay', number)
-    .addOption(new Option('--schedule <name>', 'learning-rate schedule, stepped every iteration').choices(['constant', 'cosine', 'onecycle', 'step']))
-    .option('--augment', 'random crops and horizontal flips')
-    .addOption(new Option('--precision <p>', 'fp32, or bf16 autocast with channels-last').choices(['fp32', 'bf16']))
-    .addOption(new Option('--memory-format <f>', 'layout of images and conv weights (channelsLast: faster for wide convs)').choices(['contiguous', 'channelsLast']))
-    .option('--threads <n>', 'CPU threads (default: every core)', positiveInteger)
-    .option('--seed <n>', 'random seed', nonNegativeInteger)
-    .option('--train-subset <n>', 'train on this many images of the training split (0: all)', nonNegativeInteger)
-    .option('--log-every <n>', 'average the loss over this many iterations per record', positiveInteger)
-    .option('--grad-every <n>', 'record gradient norms every this many iterations', positiveInteger)
-    .option('--checkpoint-every <steps>', 'save a checkpoint every this many steps besides each epoch\'s end (a kill loses at most these)', positiveInteger)
     .option('--json', 'machine-readable progress: one JSON object per line');
 }
 
-interface TrainingFlags {
-  dataset?: string; dataDir?: string; epochs?: number; batchSize?: number; optimizer?: TrainConfig['optimizer'];
-  momentum?: number; betas?: [number, number]; weightDecay?: number; schedule?: TrainConfig['schedule']; augment?: boolean; precision?: TrainConfig['precision']; memoryFormat?: TrainConfig['memoryFormat'];
-  threads?: number; seed?: number; trainSubset?: number; logEvery?: number; gradEvery?: number; checkpointEvery?: number; json?: boolean;
-}
+type TrainingFlags = Partial<TrainConfig> & { json?: boolean };
 
-const TRAINING_FLAGS = [
-  'dataset', 'dataDir', 'epochs', 'batchSize', 'optimizer', 'momentum', 'betas', 'weightDecay', 'schedule', 'augment', 'precision', 'memoryFormat',
-  'threads', 'seed', 'trainSubset', 'logEvery', 'gradEvery', 'checkpointEvery',
-] as const;
+const TRAINING_FLAGS: readonly string[] = [...SHARED_SETTINGS, 'dataDir'];
 
 /** A resumed run keeps the settings it saved: flags that would change them are refused, not silently ignored. */
 function refuseSettingsWithResume(flags: TrainingFlags & { config?: string; model?: string; lr?: number; out?: string }): void {
   const given = [...TRAINING_FLAGS, 'config', 'model', 'lr', 'out'].filter((k) => (flags as Record<string, unknown>)[k] !== undefined);
   if (given.length > 0) {
-    const names = given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    const names = given.map(flagName);
     throw new Error(`--resume continues a run with the settings it saved; leave out ${names.join(', ')} (to change them, start a new run with --out)`);
   }
 }
 
 /** The training settings given on the command line (those left out keep the file's or the default value). */
 function trainingOverrides(flags: TrainingFlags): Partial<TrainConfig> {
-  return Object.fromEntries(TRAINING_FLAGS.filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]])) as Partial<TrainConfig>;
+  const given = flags as Record<string, unknown>;
+  return Object.fromEntries(TRAINING_FLAGS.filter((k) => given[k] !== undefined).map((k) => [k, given[k]])) as Partial<TrainConfig>;
 }
 
 const program = new Command()
@@ -162,8 +155,8 @@ addTrainingFlags(
     .command('train')
     .description('train one model at one learning rate into a run directory')
     .option('--config <file>', 'a JSON file of training settings (flags override it)')
-    .option('--model <name>', 'a model from `skipstudio models`')
-    .option('--lr <rate>', 'learning rate', number)
+    .addOption(settingOption('model'))
+    .addOption(settingOption('lr'))
     .option('--out <dir>', 'the run directory (default: the config file\'s out, else runs/train)')
     .option('--resume <dir>', 'continue a stopped run from its last checkpoint, with the settings it saved'),
 ).action(async (flags: TrainingFlags & { config?: string; model?: string; lr?: number; out?: string; resume?: string }) => {
@@ -229,7 +222,7 @@ program
   .description('evaluate a trained model on the test split: accuracy, per-class accuracy, confusion matrix')
   .option('--run <dir>', 'a run directory (its last checkpoint and config)')
   .option('--checkpoint <file>', 'a checkpoint file, with --model and --dataset')
-  .option('--model <name>', 'the checkpoint\'s model')
+  .option('--model <name>', 'the checkpoint\'s model (default: the one its saved config names)')
   .option('--dataset <name>', 'the dataset to evaluate on', dataset)
   .option('--data-dir <dir>', 'folder with the dataset files')
   .option('--json', 'print the result as JSON')
@@ -237,7 +230,7 @@ program
     if ((flags.run === undefined) === (flags.checkpoint === undefined)) throw new Error('give either --run DIR or --checkpoint FILE');
     const result = flags.run !== undefined
       ? await evaluateRun(flags.run)
-      : await evaluateCheckpoint(flags.checkpoint!, resolveTrainConfig({ model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, out: 'unused' }));
+      : await evaluateCheckpoint(flags.checkpoint!, checkpointEvalConfig(flags.checkpoint!, flags));
     const { predictions: _predictions, ...printed } = result;
     console.log(flags.json ? JSON.stringify(printed, null, 2) : formatEvaluation(result));
     if (flags.run !== undefined && !flags.json) console.log(`\nsaved in ${flags.run}/eval.json`);

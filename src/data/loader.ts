@@ -5,7 +5,7 @@
  * a training step. The order is a seeded permutation per epoch (its own
  * generator, not libtorch's), so a resumed run sees the same batches.
  */
-import { type Tensor, gatherBatchInBackground, keep, rand, randint, scope, stack, tensor, where } from '../tensor/index.js';
+import { type Tensor, dispose, gatherBatchInBackground, keep, rand, randint, scope, stack, tensor, where } from '../tensor/index.js';
 import type { ImageDataset } from './dataset.js';
 
 export interface Normalization {
@@ -155,16 +155,21 @@ export class DataLoader {
       return gatherBatchInBackground(this.#pixels, this.#labels, idx, this.#offset, this.#scale).finally(() => idx.dispose());
     };
     let pending = startBatch < this.length ? start(startBatch) : undefined;
-    for (let b = startBatch; pending !== undefined; b++) {
-      const [x, y] = await pending;
-      pending = b + 1 < this.length ? start(b + 1) : undefined;
-      if (this.options.augment) {
-        const augmented = scope(() => augmentBatch(x));
-        x.dispose();
-        yield { x: augmented, y };
-      } else {
-        yield { x, y };
+    try {
+      for (let b = startBatch; pending !== undefined; b++) {
+        const [x, y] = await pending;
+        pending = b + 1 < this.length ? start(b + 1) : undefined;
+        if (this.options.augment) {
+          const augmented = scope(() => augmentBatch(x));
+          x.dispose();
+          yield { x: augmented, y };
+        } else {
+          yield { x, y };
+        }
       }
+    } finally {
+      // Left early (break, throw, return): the batch being gathered for the next step is nobody's, so free it here.
+      await pending?.then(([x, y]) => dispose([x, y]), () => undefined);
     }
   }
 

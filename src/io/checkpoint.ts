@@ -8,7 +8,7 @@
 import type { Module, StateDict } from '../nn/index.js';
 import type { LRScheduler, Optimizer, OptimizerStateDict, ParamState, SchedulerState } from '../optim/index.js';
 import { type Tensor, dispose, getRngState, scope, setRngState } from '../tensor/index.js';
-import { loadSafetensorsWithMetadata, saveSafetensors } from './safetensors.js';
+import { loadSafetensorsWithMetadata, readSafetensorsHeader, saveSafetensors } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'skipstudio-checkpoint/1';
 
@@ -60,6 +60,17 @@ export function saveCheckpoint(path: string, options: SaveCheckpointOptions): vo
     tensors.rng_state = getRngState();
     saveSafetensors(tensors, path, { format: CHECKPOINT_FORMAT, training: JSON.stringify(metadata) });
   });
+}
+
+/** The training config a checkpoint was saved with, read from its header alone (undefined when it has none). */
+export function readCheckpointConfig(path: string): unknown {
+  const { metadata } = readSafetensorsHeader(path);
+  if (metadata.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: not a skipstudio checkpoint: format is ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
+  try {
+    return (JSON.parse(metadata.training ?? '') as TrainingMetadata).config;
+  } catch {
+    throw new Error(`${path}: not a skipstudio checkpoint: its training metadata is not JSON`);
+  }
 }
 
 export function loadCheckpoint(path: string): Checkpoint {

@@ -161,7 +161,7 @@ export abstract class Module {
   /**
    * Copies values into the model's tensors (keeping their identity, so an
    * optimizer holding them stays valid). Shapes must match; with strict (the
-   * default) the keys must match exactly. Errors list every offending key.
+   * default) the keys must match exactly. Errors name the offending keys (a few of many).
    */
   loadStateDict(state: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
@@ -169,8 +169,10 @@ export abstract class Module {
     const missingKeys = [...own.keys()].filter((k) => !(k in state));
     const unexpectedKeys = Object.keys(state).filter((k) => !own.has(k));
     const problems: string[] = [];
-    if (strict && missingKeys.length > 0) problems.push(`missing keys: ${missingKeys.join(', ')}`);
-    if (strict && unexpectedKeys.length > 0) problems.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
+    // A state dict of another model lists hundreds of keys: name a few and count the rest.
+    const list = (keys: string[]) => `${keys.length} (${keys.slice(0, 5).join(', ')}${keys.length > 5 ? `, ... ${keys.length - 5} more` : ''})`;
+    if (strict && missingKeys.length > 0) problems.push(`missing keys: ${list(missingKeys)}`);
+    if (strict && unexpectedKeys.length > 0) problems.push(`unexpected keys: ${list(unexpectedKeys)}`);
     for (const [key, target] of own) {
       const source = state[key];
       if (source === undefined) continue;

@@ -91,34 +91,37 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 
   /** Restores state saved by stateDict() for the same parameters in the same order. */
+  /** Loads a saved state; every mismatch is found before anything changes, so a failed load leaves the optimizer as it was. */
   loadStateDict(saved: OptimizerStateDict<H>): void {
     const params = this.#allParams();
+    const name = `${this.constructor.name}.loadStateDict`;
     if (saved.paramGroups.length !== this.paramGroups.length) {
-      throw new Error(`${this.constructor.name}.loadStateDict: ${saved.paramGroups.length} parameter groups saved, ${this.paramGroups.length} here`);
+      throw new Error(`${name}: ${saved.paramGroups.length} parameter groups saved, ${this.paramGroups.length} here`);
     }
     saved.paramGroups.forEach((g, i) => {
       if (g.params.length !== this.paramGroups[i]!.params.length) {
-        throw new Error(`${this.constructor.name}.loadStateDict: group ${i} has ${g.params.length} parameters saved, ${this.paramGroups[i]!.params.length} here`);
+        throw new Error(`${name}: group ${i} has ${g.params.length} parameters saved, ${this.paramGroups[i]!.params.length} here`);
       }
+    });
+    for (const [key, s] of Object.entries(saved.state)) {
+      const p = params[Number(key)];
+      if (p === undefined) throw new Error(`${name}: state for parameter ${key}, which does not exist`);
+      for (const [field, value] of Object.entries(s)) {
+        if (value instanceof Tensor && value.shape.join(',') !== p.shape.join(',')) {
+          throw new Error(`${name}: state ${key}.${field} has shape [${value.shape.join(', ')}], parameter has [${p.shape.join(', ')}]`);
+        }
+      }
+    }
+    saved.paramGroups.forEach((g, i) => {
       const { params: _ignored, ...hyper } = g;
       Object.assign(this.paramGroups[i]!, hyper);
     });
     for (const s of this.state.values()) dispose(s);
     this.state.clear();
     for (const [key, s] of Object.entries(saved.state)) {
-      const p = params[Number(key)];
-      if (p === undefined) throw new Error(`${this.constructor.name}.loadStateDict: state for parameter ${key}, which does not exist`);
+      const p = params[Number(key)]!;
       const copy: ParamState = {};
-      for (const [name, value] of Object.entries(s)) {
-        if (value instanceof Tensor) {
-          if (value.shape.join(',') !== p.shape.join(',')) {
-            throw new Error(`${this.constructor.name}.loadStateDict: state ${key}.${name} has shape [${value.shape.join(', ')}], parameter has [${p.shape.join(', ')}]`);
-          }
-          copy[name] = keep(value.to({ dtype: p.dtype, copy: true }));
-        } else {
-          copy[name] = value;
-        }
-      }
+      for (const [field, value] of Object.entries(s)) copy[field] = value instanceof Tensor ? keep(value.to({ dtype: p.dtype, copy: true })) : value;
       this.state.set(p, copy);
     }
   }

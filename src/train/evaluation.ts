@@ -5,7 +5,7 @@
  * and dataset names).
  */
 import { DataLoader } from '../data/index.js';
-import { loadCheckpoint } from '../io/index.js';
+import { loadCheckpoint, readCheckpointConfig } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import { type ClassificationReport, type Predictions, RunDirectory, type TrainConfig } from '../runs/index.js';
 import { autocast, crossEntropy, dispose, noGrad, scope } from '../tensor/index.js';
@@ -73,6 +73,24 @@ export async function evaluateCheckpoint(checkpointPath: string, config: TrainCo
   const { loss, report, predictions } = evaluate(model, loader, config);
   dispose(model.parameters());
   return { split: 'test', loss, classes: splits.test.classes, checkpoint: checkpointPath, ...report, predictions };
+}
+
+/**
+ * The config to evaluate a bare checkpoint with: the one it was saved with
+ * (model, its options, dataset), with the dataset and its folder replaceable;
+ * a --model that contradicts the checkpoint is an error, not 8 KB of missing keys.
+ */
+export function checkpointEvalConfig(path: string, given: { model?: string; dataset?: string; dataDir?: string }): TrainConfig {
+  const saved = (readCheckpointConfig(path) ?? {}) as Partial<TrainConfig>;
+  if (given.model !== undefined && saved.model !== undefined && given.model.toLowerCase() !== saved.model) {
+    throw new Error(`${path} holds a ${saved.model} (its saved config says so), not a ${given.model}: leave out --model or give the right one`);
+  }
+  const model = given.model ?? saved.model;
+  if (model === undefined) throw new Error(`${path} does not say which model it holds: give --model`);
+  return resolveTrainConfig({
+    model, modelOptions: saved.modelOptions, dataset: given.dataset ?? saved.dataset, dataDir: given.dataDir ?? saved.dataDir,
+    precision: saved.precision, memoryFormat: saved.memoryFormat, out: 'unused',
+  });
 }
 
 /** Evaluates a run's last checkpoint and writes eval.json and predictions.json into the run directory. */

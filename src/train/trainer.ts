@@ -12,7 +12,7 @@
  * a run directory at a time (its lock).
  */
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { basename } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
@@ -103,7 +103,10 @@ class TrainingRun {
 
   /** Builds model, data, optimizer and schedule, then restores the checkpoint or writes the run's description. */
   static async open(config: TrainConfig, dir: RunDirectory, options: TrainOptions): Promise<TrainingRun> {
-    setNumThreads(config.threads);
+    // More threads than cores only make the threads wait on each other (1000 threads: a step 1000 times slower).
+    const threads = Math.min(config.threads, availableParallelism());
+    if (threads < config.threads) options.reporter.message(`[${basename(config.out)}] ${config.threads} threads asked for, ${threads} cores here: training with ${threads}`);
+    setNumThreads(threads);
     manualSeed(config.seed);
     const { splits, trainSplit, normalization, model } = await prepareRun(config, options.datasets);
     const memoryFormat = trainingMemoryFormat(config);

@@ -104,6 +104,15 @@ describe('optimizer state', () => {
     assert.equal(loaded.step, 1);
     assert.ok((loaded.exp_avg as S.Tensor).allclose(saved.state[1]!.exp_avg as S.Tensor, 0, 0));
     assert.notEqual(loaded.exp_avg, saved.state[1]!.exp_avg);
+
+    // A failed load changes nothing: hyper-parameters and state stay as they were.
+    const own = new S.Adam([param(2), param(4)], { lr: 0.5 });
+    const before = stepped(own.paramGroups[0]!.params);
+    own.loadStateDict(before);
+    own.paramGroups[0]!.lr = 0.5;
+    assert.throws(() => own.loadStateDict(saved), /state 1\.exp_avg has shape \[3\]/);
+    assert.equal(own.paramGroups[0]!.lr, 0.5);
+    assert.equal(own.stateDict().state[1]!.step, 1, 'the state survives a failed load');
   });
 
   it('supports per-group learning rates', () => {

@@ -169,6 +169,10 @@ describe('a trained model classifies the learnable tiny dataset', () => {
     assert.match(missing.stderr, /give either --run DIR or --checkpoint FILE/);
     const wrongModel = skipstudio('eval', '--checkpoint', join(out, 'checkpoints/last.safetensors'), '--model', 'net2', '--data-dir', data);
     assert.notEqual(wrongModel.status, 0);
-    assert.match(wrongModel.stderr, /loadStateDict: fc1\.weight: shape \[64, 800\] in the state dict, \[64, 1568\] in the model/);
+    assert.match(wrongModel.stderr, /last\.safetensors holds a net1 \(its saved config says so\), not a net2: leave out --model or give the right one/);
+    // Without --model, the checkpoint's own config names the model (and its options).
+    const fromConfig = skipstudio('eval', '--checkpoint', join(out, 'checkpoints/last.safetensors'), '--data-dir', data, '--json');
+    assert.equal(fromConfig.status, 0, fromConfig.stderr);
+    assert.equal(JSON.parse(fromConfig.stdout).accuracy, JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')).accuracy);
   });
 });

@@ -1,0 +1,135 @@
+/**
+ * Every training setting, declared once: its default, how a command-line
+ * value is read, how any value (from flags, a JSON file or a preset) is
+ * checked, its choices and its help text. The TrainConfig type, the
+ * defaults, the validation and the CLI's flags all derive from this table.
+ * Checks that need the model and dataset registries (does the model exist?)
+ * are added by train/config.ts.
+ */
+import { availableParallelism } from 'node:os';
+
+import type { MemoryFormat } from '../tensor/tensor.js';
+
+export interface Setting<T> {
+  default: T;
+  help: string;
+  /** The command-line flag's value name, e.g. '<n>'; absent for a switch (boolean) or a setting with no flag. */
+  flag?: string | false;
+  /** Reads a command-line value; throws a message on bad input. */
+  parse?: (text: string) => T;
+  /** The problem with a value, or undefined when it is fine ("must be a positive integer, got 0"). */
+  check: (value: unknown) => string | undefined;
+  choices?: readonly string[];
+}
+
+const got = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+
+function number(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new Error('must be a number');
+  return n;
+}
+
+function integer(min: number, help: string, fallback: number, flag: string | false = '<n>'): Setting<number> {
+  const what = min > 0 ? 'a positive integer' : 'a non-negative integer';
+  return {
+    default: fallback, help, flag,
+    parse: (text) => {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isInteger(n) || n < min) throw new Error(`must be ${what}`);
+      return n;
+    },
+    check: (v) => (Number.isInteger(v) && (v as number) >= min ? undefined : `must be ${what}, got ${got(v)}`),
+  };
+}
+
+function real(ok: (n: number) => boolean, what: string, help: string, fallback: number, flag = '<x>'): Setting<number> {
+  return { default: fallback, help, flag, parse: number, check: (v) => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? undefined : `must be ${what}, got ${got(v)}`) };
+}
+
+function choice<const C extends readonly string[]>(choices: C, fallback: C[number], help: string, flag = '<name>'): Setting<C[number]> & { choices: C } {
+  return {
+    default: fallback, help, flag, choices, parse: (text) => text as C[number],
+    check: (v) => (choices.includes(v as string) ? undefined : `must be one of ${choices.join(', ')}, got ${got(v)}`),
+  };
+}
+
+function text(fallback: string, help: string, flag: string | false = '<name>'): Setting<string> {
+  return { default: fallback, help, flag, parse: (t) => t, check: (v) => (typeof v === 'string' && v.length > 0 ? undefined : `must be a non-empty string, got ${got(v)}`) };
+}
+
+export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
+export const SCHEDULES = ['constant', 'cosine', 'onecycle', 'step'] as const;
+export const PRECISIONS = ['fp32', 'bf16'] as const;
+export const MEMORY_FORMATS = ['contiguous', 'channelsLast'] as const satisfies readonly MemoryFormat[];
+
+const betas: Setting<[number, number]> = {
+  default: [0.9, 0.999], flag: '<b1,b2>', help: 'Adam/AdamW betas, the decay of the running averages of the gradient and its square, e.g. 0.9,0.99',
+  parse: (t) => {
+    const pair = t.split(',').map(number);
+    if (pair.length !== 2) throw new Error('must be two comma-separated numbers, e.g. 0.9,0.99');
+    return pair as [number, number];
+  },
+  check: (v) => (Array.isArray(v) && v.length === 2 && v.every((b) => typeof b === 'number' && b >= 0 && b < 1) ? undefined : `must be two numbers in [0, 1), got ${got(v)}`),
+};
+
+const modelOptions: Setting<Record<string, number>> = {
+  default: {}, flag: false, help: 'options passed to the model, e.g. { "width": 16, "blocksPerStage": 6 } for hw5net (JSON only)',
+  check: (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'number')
+    ? undefined : `must be an object of numbers, got ${got(v)}`),
+};
+
+/** The table. Flags are the names in kebab case (batchSize: --batch-size). */
+export const TRAIN_SETTINGS = {
+  model: text('hw5net', 'a model from `skipstudio models`'),
+  modelOptions,
+  dataset: text('fashion-mnist', 'the dataset: fashion-mnist, cifar10, coco or imagefolder'),
+  trainSubset: integer(0, 'train on this many images of a seeded shuffle of the training split (0: all)', 0),
+  lr: real((n) => n > 0, 'a positive number', 'learning rate', 0.05, '<rate>'),
+  epochs: integer(1, 'epochs', 2),
+  batchSize: integer(1, 'images per step', 64),
+  optimizer: choice(OPTIMIZERS, 'sgd', 'optimizer'),
+  momentum: real((n) => n >= 0 && n < 1, 'in [0, 1)', 'SGD momentum (Nesterov when > 0)', 0.9, '<m>'),
+  betas,
+  weightDecay: real((n) => n >= 0, '>= 0', 'weight decay', 5e-4, '<wd>'),
+  schedule: choice(SCHEDULES, 'onecycle', 'learning-rate schedule, stepped every iteration: cosine decay, 1cycle, or x0.1 at 50% and 75%'),
+  augment: { default: false, help: 'random crops (padding 2) and horizontal flips', check: (v: unknown) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${got(v)}`) } as Setting<boolean>,
+  precision: choice(PRECISIONS, 'fp32', 'fp32, or bf16 autocast with channels-last'),
+  memoryFormat: choice(MEMORY_FORMATS, 'contiguous', 'layout of images and conv weights (channelsLast: faster for wide convs; bf16 always trains channels-last)', '<f>'),
+  threads: integer(1, 'CPU threads (default: every core; more than the cores are capped)', availableParallelism()),
+  seed: integer(0, 'random seed (weights, data order, augmentation)', 0),
+  logEvery: integer(1, 'average the loss over this many iterations per log record', 50),
+  gradEvery: integer(1, 'record every weight\'s gradient norm every this many iterations', 100),
+  checkpointEvery: integer(1, 'save a checkpoint every this many steps besides each epoch\'s end (a kill loses at most these)', 200, '<steps>'),
+  out: text('runs/train', 'the run directory', '<dir>'),
+} as const;
+
+type ValueOf<S> = S extends Setting<infer T> ? T : never;
+
+export type TrainConfig = { -readonly [K in keyof typeof TRAIN_SETTINGS]: ValueOf<(typeof TRAIN_SETTINGS)[K]> } & {
+  /** Folder of the dataset's files (default for fashion-mnist: Debian's dataset-fashion-mnist). */
+  dataDir?: string;
+};
+
+export type SettingName = keyof typeof TRAIN_SETTINGS;
+
+export const SETTING_NAMES = Object.keys(TRAIN_SETTINGS) as SettingName[];
+
+export const DEFAULT_TRAIN_CONFIG = Object.fromEntries(SETTING_NAMES.map((k) => [k, TRAIN_SETTINGS[k].default])) as TrainConfig;
+
+/** A setting's command-line flag: batchSize -> --batch-size. */
+export function flagName(setting: string): string {
+  return `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** The problems of a configuration's values, by the table's checks, each naming its setting. */
+export function settingProblems(config: Record<string, unknown>): string[] {
+  const known = [...SETTING_NAMES, 'dataDir'];
+  const problems = Object.keys(config).filter((k) => !known.includes(k)).map((k) => `unknown setting '${k}' (known: ${known.join(', ')})`);
+  for (const name of SETTING_NAMES) {
+    const problem = TRAIN_SETTINGS[name].check(config[name]);
+    if (problem !== undefined) problems.push(`${name} ${problem}`);
+  }
+  if (config.dataDir !== undefined && typeof config.dataDir !== 'string') problems.push(`dataDir must be a folder name, got ${got(config.dataDir)}`);
+  return problems;
+}
