@@ -3,12 +3,14 @@
  * rename it over the target, fsync the folder. A crash at any moment leaves
  * either the old file or the new one, never a torn one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+
+import { fileError, makeFolder } from './folders.js';
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const folder = dirname(path);
-  mkdirSync(folder, { recursive: true });
+  makeFolder(folder);
   const temporary = join(folder, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     const fd = openSync(temporary, 'w');
@@ -23,7 +25,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw error;
+    throw fileError('write', path, error);
   }
   const dirFd = openSync(folder, 'r');
   try {

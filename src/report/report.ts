@@ -5,11 +5,12 @@
  * written from those numbers; what is missing (a diverged run's evaluation,
  * an unfinished run) is said, not hidden.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { hw5SubsetCommand } from '../data/hw5.js';
 import { studyComparisons } from '../models/catalog.js';
+import { makeFolder } from '../io/folders.js';
 import { formatCount, formatFlops } from '../nn/format.js';
 import { describeRecipe, formatMachine } from '../runs/index.js';
 import {
@@ -263,7 +264,7 @@ export async function writeReport(dirs: string[], outDir: string = dirs[0]!): Pr
     sections: builder.sections,
   };
   const figureDir = join(outDir, 'figures');
-  mkdirSync(figureDir, { recursive: true });
+  makeFolder(figureDir);
   for (const figure of figures) {
     writeFileSync(join(figureDir, `${figure.id}.svg`), figure.svg);
     writeFileSync(join(figureDir, `${figure.id}.png`), figure.png);

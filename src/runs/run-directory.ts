@@ -11,10 +11,11 @@
  *   checkpoints/last.safetensors   the last good checkpoint (atomic)
  *   lock               while a process writes the run: its pid and host
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
+import { fileError, makeFolder } from '../io/folders.js';
 import { RunLock, processAlive } from './lock.js';
 import type { MetricRecord, StatusFile } from './records.js';
 
@@ -34,12 +35,12 @@ export class RunDirectory {
   }
 
   create(): void {
-    mkdirSync(this.file('checkpoints'), { recursive: true });
+    makeFolder(this.file('checkpoints'));
   }
 
   /** Makes the folder if needed and takes its lock: one writer at a time. */
   lock(): RunLock {
-    mkdirSync(this.path, { recursive: true });
+    makeFolder(this.path);
     return RunLock.acquire(this.file('lock'), this.path);
   }
 
@@ -70,7 +71,11 @@ export class RunDirectory {
   }
 
   append(record: MetricRecord): void {
-    appendFileSync(this.file('metrics.jsonl'), `${JSON.stringify(record)}\n`);
+    try {
+      appendFileSync(this.file('metrics.jsonl'), `${JSON.stringify(record)}\n`);
+    } catch (error) {
+      throw fileError('append to', this.file('metrics.jsonl'), error);
+    }
   }
 
   /**

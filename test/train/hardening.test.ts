@@ -197,3 +197,52 @@ describe('damaged and inconsistent inputs', () => {
     assert.ok(existsSync(join(out, 'eval.json')));
   });
 });
+
+describe('settings and paths', () => {
+  const tiny = [...RUN, '--epochs', '1', '--train-subset', '64'];
+
+  it('caps --threads at the cores and says so', () => {
+    const out = join(root, 'threads');
+    const run = skipstudio('train', ...tiny.filter((a, i, all) => a !== '--threads' && all[i - 1] !== '--threads'), '--threads', '1000', '--out', out);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /1000 threads asked for, \d+ cores here: training with \d+/);
+    assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).threads, 1000, 'the config keeps what was asked');
+  });
+
+  it('fails at once, naming the path, where a run folder cannot be made', () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'x');
+    const cases: [string, RegExp][] = [
+      ['/proc/skipstudio-x', /cannot create the folder \/proc\/skipstudio-x: /],
+      [join(file, 'run'), new RegExp(`cannot create the folder ${file}/run: a part of the path is a file, not a folder \\(ENOTDIR\\)`)],
+    ];
+    for (const [out, pattern] of cases) {
+      const run = spawnSync(process.execPath, [main, 'train', ...tiny, '--out', out], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(run.status, 1, `${out}: ${run.stderr}`);
+      assert.match(run.stderr, pattern);
+    }
+  });
+
+  it('says what is wrong with a config file that is not an object of settings', () => {
+    const nullFile = join(root, 'null.json');
+    writeFileSync(nullFile, 'null');
+    const run = skipstudio('train', '--config', nullFile);
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /config file .*null\.json must hold a JSON object \(\{ \.\.\. \}\), not null/);
+    const wrongTypes = join(root, 'types.json');
+    writeFileSync(wrongTypes, JSON.stringify({ model: 'net1', lr: '0.1', epochs: 1.5, optimizer: 'rmsprop', betas: [0.9] }));
+    const typed = skipstudio('train', '--config', wrongTypes, '--out', join(root, 'types-run'));
+    assert.equal(typed.status, 1);
+    for (const problem of [/lr must be a positive number, got '0\.1'/, /epochs must be a positive integer, got 1\.5/,
+      /optimizer must be one of sgd, adam, adamw, got 'rmsprop'/, /betas must be two numbers in \[0, 1\), got \[0\.9\]/]) {
+      assert.match(typed.stderr, problem);
+    }
+  });
+
+  it('names the path and the reason of a failed write', () => {
+    const error = S.fileError('write', '/data/run/status.json', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    assert.equal(error.message, 'cannot write /data/run/status.json: the disk is full (ENOSPC)');
+    assert.equal(S.fileError('write', '/ro/x', Object.assign(new Error('x'), { code: 'EROFS' })).message, 'cannot write /ro/x: the file system is read-only (EROFS)');
+  });
+});
+
