@@ -5,7 +5,8 @@
 // `npm test` and `npm run bench` run it first; when everything is in place it
 // only compares a few timestamps and hashes.
 //
-//   node scripts/setup.mjs [--bench] [--rebuild]
+//   node scripts/setup.mjs [--test] [--bench] [--rebuild]
+//     --test     also install what the tests check against: python3-torch (live exchanges with PyTorch)
 //     --bench    also install python3-torch, the PyTorch the benchmarks compare with
 //     --rebuild  rebuild the addon and the TypeScript even if they look current
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -37,7 +38,7 @@ function debianPackages() {
   // fonts-dejavu-core: the report's charts are rasterised with real fonts.
   const wanted = ['libopenblas0-openmp', 'dataset-fashion-mnist', 'fonts-dejavu-core'];
   if (!process.env.LIBTORCH) wanted.unshift('libtorch-dev');
-  if (args.has('--bench')) wanted.push('python3-torch');
+  if (args.has('--bench') || args.has('--test')) wanted.push('python3-torch');
   return wanted;
 }
 
