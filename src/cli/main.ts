@@ -37,12 +37,6 @@ function nonNegativeInteger(value: string): number {
   return n;
 }
 
-function number(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
-  return n;
-}
-
 function numberList(value: string): number[] {
   const list = value.split(',').map((v) => Number(v.trim()));
   if (list.length === 0 || list.some((v) => !(v > 0) || !Number.isFinite(v))) {

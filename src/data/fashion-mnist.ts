@@ -23,7 +23,7 @@ function findFile(dir: string, base: string): string {
   }
   throw new DataFileError(
     join(dir, `${base}.gz`),
-    `Fashion-MNIST file not found (install Debian's dataset-fashion-mnist, or pass --data-dir with the IDX files)`,
+    'Fashion-MNIST file not found (install Debian\'s dataset-fashion-mnist, or pass --data-dir with the IDX files)',
   );
 }
 

@@ -120,6 +120,6 @@ export function designedRecipe(model: string): Recipe {
 export function studyComparisons(): [string, string, string][] {
   return CATALOG.flatMap((e) => [
     ...(e.plainTwin ? [[e.name, e.plainTwin, 'the same layers without skip connections'] as [string, string, string]] : []),
-    ...(e.baseline ? [[e.name, e.baseline, `the plain deep CNN of HW4, at its own recipe`] as [string, string, string]] : []),
+    ...(e.baseline ? [[e.name, e.baseline, 'the plain deep CNN of HW4, at its own recipe'] as [string, string, string]] : []),
   ]);
 }

@@ -8,7 +8,7 @@ import { Conv2d, Linear, MaxPool2d, Module } from '../nn/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { checkClassifierShape, type ClassifierShape } from './shapes.js';
 
-export interface HW4Options extends ClassifierShape {}
+export type HW4Options = ClassifierShape;
 
 export interface Net3Options extends HW4Options {
   /** Number of extra Conv2d(32, 32, 3x3, padding 1) layers (default 10). */

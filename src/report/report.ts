@@ -167,7 +167,7 @@ function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void 
   builder.table('Training recipe of each model: each model is trained the way it was designed to be trained (its optimizer, schedule and learning rates).',
     ['model', 'optimizer, weight decay, schedule', 'learning rates'], recipes);
   if (c.dataset !== 'coco') {
-    builder.paragraph(`The assignment itself trains on a COCO subset (boat, cake, couch, dog, motorcycle; 64x64; 1,600 training and 400 test images per class). ` +
+    builder.paragraph('The assignment itself trains on a COCO subset (boat, cake, couch, dog, motorcycle; 64x64; 1,600 training and 400 test images per class). ' +
       `Build it from the COCO 2017 download (COCO is its folder) with \`${hw5SubsetCommand()}\`, then run \`skipstudio experiment --preset hw5\`.`);
   }
 }

@@ -167,7 +167,7 @@ class TrainingRun {
 
   /** Trains the rest of the current epoch; returns the summary when the run ends inside it (stopped or diverged). */
   async trainEpoch(): Promise<RunSummary | undefined> {
-    const { config, parts, position } = this;
+    const { parts, position } = this;
     const batches = parts.trainLoader.prefetchingEpoch(position.epoch, position.batchInEpoch);
     try {
       for (;;) {

@@ -26,6 +26,7 @@ function skipstudio(...args: string[]) {
   return spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests read many record shapes and assert on their fields
 function readJson<T = any>(dir: string, name: string): T {
   return JSON.parse(readFileSync(join(dir, name), 'utf8')) as T;
 }
