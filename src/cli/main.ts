@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
-import { formatCount, formatFlops, summary } from '../nn/index.js';
+import { formatCount, formatFlops, summary, textTableLines } from '../nn/index.js';
 import { formatResultsTable, writeReport } from '../report/index.js';
 import type { Recipe } from '../models/index.js';
 import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, flagName } from '../runs/index.js';
@@ -137,11 +137,8 @@ program
       const s = summary(spec.build(info.shape, info.numClasses), input);
       return [spec.name, String(s.parameterTensors), formatCount(s.totalParameters), formatFlops(s.totalFlops), spec.description];
     });
-    const header = ['model', 'learnable layers', 'parameters', 'FLOPs/image', 'description'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const row of [header, ...rows]) {
-      console.log(row.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
-    }
+    const table = textTableLines(['model', 'learnable layers', 'parameters', 'FLOPs/image', 'description'], rows, { left: [0, 4] });
+    console.log([table.header, ...table.rows].join('\n'));
   });
 
 addTrainingFlags(

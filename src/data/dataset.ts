@@ -2,7 +2,13 @@
  * The in-memory image dataset every loader produces: uint8 pixels in
  * [N, C, H, W] order, one label per image, and the class names.
  */
-import type { ImageShape } from '../models/index.js';
+
+/** The shape of one image: channels, height and width. */
+export interface ImageShape {
+  channels: number;
+  height: number;
+  width: number;
+}
 
 export interface ImageDataset {
   name: string;

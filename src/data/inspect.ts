@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 
+import { textTableLines } from '../nn/format.js';
 import type { DatasetSplits, ImageDataset } from './dataset.js';
 import { computeNormalization, epochOrder, type Normalization } from './loader.js';
 
@@ -33,15 +34,17 @@ export function describeDataset(splits: DatasetSplits): DatasetInfoReport {
 }
 
 export function formatDatasetInfo(info: DatasetInfoReport): string {
-  const width = Math.max(5, ...info.classes.map((c) => c.length));
   const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const table = textTableLines(['class', '  train', '   test'], [
+    ...info.classes.map((c, i) => [c, String(info.counts.train[i]), String(info.counts.test[i])]),
+    ['total', String(total(info.counts.train)), String(total(info.counts.test))],
+  ]);
   return [
     `${info.name}: ${info.classes.length} classes, images ${info.shape.channels} x ${info.shape.height} x ${info.shape.width} (channels x height x width)`,
     `per-channel mean ${info.normalization.mean.map((m) => m.toFixed(4)).join(', ')}; std ${info.normalization.std.map((s) => s.toFixed(4)).join(', ')} (pixels scaled to [0, 1], training split)`,
     '',
-    `${'class'.padEnd(width)}  ${'train'.padStart(7)}  ${'test'.padStart(7)}`,
-    ...info.classes.map((c, i) => `${c.padEnd(width)}  ${String(info.counts.train[i]).padStart(7)}  ${String(info.counts.test[i]).padStart(7)}`),
-    `${'total'.padEnd(width)}  ${String(total(info.counts.train)).padStart(7)}  ${String(total(info.counts.test)).padStart(7)}`,
+    table.header,
+    ...table.rows,
   ].join('\n');
 }
 

@@ -1,8 +1,10 @@
-/** The datasets the CLI knows, with the image shape and class count models are built for. */
-import type { ImageShape } from '../models/index.js';
+/**
+ * The datasets the CLI knows: each entry has the image shape and class count
+ * models are built for, and knows how to load itself from a folder.
+ */
 import { loadCifar10 } from './cifar10.js';
 import { loadCocoSubset } from './coco.js';
-import type { DatasetSplits } from './dataset.js';
+import type { DatasetSplits, ImageShape } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadImageFolder } from './image-folder.js';
 
@@ -11,13 +13,35 @@ export interface DatasetInfo {
   shape: ImageShape;
   numClasses: number;
   description: string;
+  /** Loads the train and test splits, from dataDir or the dataset's default place. */
+  load(dataDir?: string): Promise<DatasetSplits> | DatasetSplits;
+}
+
+/** A loader for datasets that have no default place: it asks for --data-dir, saying what the folder must hold. */
+function needsFolder(name: string, holds: string, load: (dir: string) => Promise<DatasetSplits> | DatasetSplits) {
+  return (dataDir?: string) => {
+    if (dataDir === undefined) throw new RangeError(`${name} needs --data-dir: ${holds}`);
+    return load(dataDir);
+  };
 }
 
 const DATASETS: DatasetInfo[] = [
-  { name: 'fashion-mnist', shape: { channels: 1, height: 28, width: 28 }, numClasses: 10, description: 'Fashion-MNIST, 28x28 grayscale, 10 classes (the default)' },
-  { name: 'cifar10', shape: { channels: 3, height: 32, width: 32 }, numClasses: 10, description: 'CIFAR-10, 32x32 colour, 10 classes' },
-  { name: 'coco', shape: { channels: 3, height: 64, width: 64 }, numClasses: 5, description: 'the exercise\'s COCO subset, 64x64 colour, 5 classes' },
-  { name: 'imagefolder', shape: { channels: 3, height: 64, width: 64 }, numClasses: 10, description: 'root/{train,test}/<class>/<image>, resized to 64x64' },
+  {
+    name: 'fashion-mnist', shape: { channels: 1, height: 28, width: 28 }, numClasses: 10, description: 'Fashion-MNIST, 28x28 grayscale, 10 classes (the default)',
+    load: (dataDir) => loadFashionMnist(dataDir),
+  },
+  {
+    name: 'cifar10', shape: { channels: 3, height: 32, width: 32 }, numClasses: 10, description: 'CIFAR-10, 32x32 colour, 10 classes',
+    load: needsFolder('cifar10', 'the folder of the binary version (data_batch_1.bin ... test_batch.bin)', loadCifar10),
+  },
+  {
+    name: 'coco', shape: { channels: 3, height: 64, width: 64 }, numClasses: 5, description: 'the exercise\'s COCO subset, 64x64 colour, 5 classes',
+    load: needsFolder('coco', 'the folder that `skipstudio data coco --out DIR` built', loadCocoSubset),
+  },
+  {
+    name: 'imagefolder', shape: { channels: 3, height: 64, width: 64 }, numClasses: 10, description: 'root/{train,test}/<class>/<image>, resized to 64x64',
+    load: needsFolder('imagefolder', 'a folder with train/<class>/ and test/<class>/ images', loadImageFolder),
+  },
 ];
 
 export function datasetNames(): string[] {
@@ -32,17 +56,5 @@ export function getDatasetInfo(name: string): DatasetInfo {
 
 /** Loads a dataset's train and test splits by name. */
 export async function loadDataset(name: string, dataDir?: string): Promise<DatasetSplits> {
-  switch (getDatasetInfo(name).name) {
-    case 'fashion-mnist':
-      return loadFashionMnist(dataDir);
-    case 'cifar10':
-      if (dataDir === undefined) throw new RangeError('cifar10 needs --data-dir: the folder of the binary version (data_batch_1.bin ... test_batch.bin)');
-      return loadCifar10(dataDir);
-    case 'coco':
-      if (dataDir === undefined) throw new RangeError('coco needs --data-dir: the folder that `skipstudio data coco --out DIR` built');
-      return loadCocoSubset(dataDir);
-    default:
-      if (dataDir === undefined) throw new RangeError('imagefolder needs --data-dir: a folder with train/<class>/ and test/<class>/ images');
-      return loadImageFolder(dataDir);
-  }
+  return getDatasetInfo(name).load(dataDir);
 }

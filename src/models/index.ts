@@ -3,5 +3,5 @@ export * from './bmenet.js';
 export * from './hw4.js';
 export * from './hw5net.js';
 export * from './registry.js';
-export type { ImageShape, ClassifierShape } from './shapes.js';
+export type { ClassifierShape } from './shapes.js';
 export * from './catalog.js';

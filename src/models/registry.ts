@@ -7,7 +7,7 @@ import { BMEnet } from './bmenet.js';
 import { catalogEntry } from './catalog.js';
 import { Net1, Net2, Net3 } from './hw4.js';
 import { HW5Net } from './hw5net.js';
-import type { ImageShape } from './shapes.js';
+import type { ImageShape } from '../data/dataset.js';
 
 export interface ModelSpec {
   name: string;

@@ -1,10 +1,4 @@
-/** Input shapes and the checks every model makes on them when it is built. */
-
-export interface ImageShape {
-  channels: number;
-  height: number;
-  width: number;
-}
+/** The input shape options of a classifier and the checks every model makes on them when it is built. */
 
 export interface ClassifierShape {
   /** [height, width] of the input images. */

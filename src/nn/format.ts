@@ -1,4 +1,4 @@
-/** Numbers as tables print them; no imports, so the report formats without loading the engine. */
+/** Numbers and text tables as the terminal and the report print them; no imports, so the report formats without loading the engine. */
 
 /** A count with thousands separators: 167,202. */
 export function formatCount(n: number): string {
@@ -11,4 +11,28 @@ export function formatFlops(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(2)} K`;
   return String(n);
+}
+
+/** A fraction as a percentage with two decimals (0.9025 -> "90.25%"); '-' for a missing or non-finite value. */
+export function formatPercent(x: number | undefined): string {
+  return x === undefined || !Number.isFinite(x) ? '-' : `${(100 * x).toFixed(2)}%`;
+}
+
+export interface TextTableOptions {
+  /** Columns aligned to the left (words); the others align to the right (numbers). Default: the first. */
+  left?: number[];
+}
+
+/** The lines of a text table: every column padded to its widest cell, two spaces between columns. */
+export function textTableLines(header: string[], rows: string[][], options: TextTableOptions = {}): { line: (cells: string[]) => string; header: string; rows: string[]; width: number } {
+  const left = new Set(options.left ?? [0]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return { line, header: line(header), rows: rows.map(line), width: widths.reduce((a, b) => a + b + 2, -2) };
+}
+
+/** A text table with a rule of dashes under its header. */
+export function formatTextTable(header: string[], rows: string[][], options: TextTableOptions = {}): string {
+  const table = textTableLines(header, rows, options);
+  return [table.header, '-'.repeat(table.width), ...table.rows].join('\n');
 }

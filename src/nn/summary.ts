@@ -4,7 +4,7 @@
  * parameter tensors = "learnable layers", FLOPs). Shapes come from a real
  * forward pass of one zero-filled sample, so they are exact.
  */
-import { formatCount, formatFlops } from './format.js';
+import { formatCount, formatFlops, textTableLines } from './format.js';
 import { type Tensor, noGrad, scope, zeros } from '../tensor/index.js';
 import { Conv2d, Linear } from './layers.js';
 import { Module } from './module.js';
@@ -100,17 +100,14 @@ export function summary(model: Module, inputShape: number[]): ModelSummary {
     formatCount(l.parameters),
     formatFlops(l.flops),
   ]);
-  const header = ['Layer (type)', 'Output shape', 'Params', 'FLOPs'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
+  const table = textTableLines(['Layer (type)', 'Output shape', 'Params', 'FLOPs'], rows);
+  const rule = '-'.repeat(table.width);
   const text = [
     `${model.constructor.name} for input [${inputShape.join(', ')}]`,
     rule,
-    line(header),
+    table.header,
     rule,
-    ...rows.map(line),
+    ...table.rows,
     rule,
     `Total parameters:                     ${formatCount(totalParameters)}`,
     `Parameter tensors (learnable layers): ${parameterTensors}`,

@@ -1,6 +1,6 @@
 export * from './report.js';
 export * from './load.js';
 export { PNG_SCALE } from './charts.js';
-export { formatResultsTable, formatTextTable } from './results-table.js';
+export { formatResultsTable } from './results-table.js';
 export * from './statistics.js';
 export { type Comparison, type RunGroup, compareGroups, groupRuns } from './study.js';

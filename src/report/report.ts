@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { hw5SubsetCommand } from '../data/hw5.js';
 import { studyComparisons } from '../models/catalog.js';
 import { makeFolder } from '../io/folders.js';
-import { formatCount, formatFlops } from '../nn/format.js';
+import { formatCount, formatFlops, formatPercent } from '../nn/format.js';
 import { describeRecipe, formatMachine } from '../runs/index.js';
 import {
   type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison,
@@ -32,12 +32,11 @@ export interface ReportResult {
   tables: number;
 }
 
-const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : `${(100 * x).toFixed(2)}%`);
 
 /** A group's accuracy as "mean ± sd" over its seeds, or the one value when there is one seed. */
 export function meanAndSpread(summary: SampleSummary): string {
   if (summary.n === 0) return '-';
-  return summary.n === 1 ? pct(summary.mean) : `${pct(summary.mean)} ± ${points(summary.std)}`;
+  return summary.n === 1 ? formatPercent(summary.mean) : `${formatPercent(summary.mean)} ± ${points(summary.std)}`;
 }
 
 /** A 95% interval in percent, or '-' where one seed gives none. */
@@ -206,14 +205,14 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
     ['model', 'learning rate', 'seeds', 'final test accuracy', '95% interval', 'best epoch (mean)', 'wall time (mean)', 'state'],
     groups.map((g) => [
       g.model, String(g.lr), String(g.runs.length), meanAndSpread(g.accuracy), interval(g.accuracy),
-      pct(mean(g.runs.map(bestAccuracy))), `${mean(g.runs.map((r) => r.status.wallSeconds))?.toFixed(0) ?? '-'} s`, groupState(g),
+      formatPercent(mean(g.runs.map(bestAccuracy))), `${mean(g.runs.map((r) => r.status.wallSeconds))?.toFixed(0) ?? '-'} s`, groupState(g),
     ]));
   await addFigure(builder, chart(finalAccuracyChart(groups)), figures);
   const evaluated = groups.filter((g) => g.runs.some((r) => r.evaluation !== undefined));
   if (evaluated.length > 0) {
     const classes = evaluated[0]!.runs.find((r) => r.evaluation)!.evaluation!.classes;
     builder.table('Per-class test accuracy (the mean over the seeds).', ['class', ...evaluated.map((g) => `${g.model} lr ${g.lr}`)],
-      classes.map((name, i) => [name, ...evaluated.map((g) => pct(mean(g.runs.map((r) => r.evaluation?.perClassAccuracy[i]))))]));
+      classes.map((name, i) => [name, ...evaluated.map((g) => formatPercent(mean(g.runs.map((r) => r.evaluation?.perClassAccuracy[i]))))]));
   }
   for (const run of runs) await addFigure(builder, chart(confusionHeatmap(run)), figures);
   const missing = runs.filter((r) => r.evaluation === undefined);

@@ -3,21 +3,10 @@
  * learning rate, its final test accuracy over the seeds (mean ± standard
  * deviation and the 95% t-interval), from the runs' summaries.
  */
-import { formatCount } from '../nn/format.js';
+import { formatCount, formatPercent as percent, formatTextTable } from '../nn/format.js';
 import type { RunSummary } from '../runs/index.js';
 import { describeSample } from './statistics.js';
 import { points } from './study.js';
-
-function percent(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : '-';
-}
-
-/** Columns padded to their widest cell: the first to the left, the rest to the right. */
-export function formatTextTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 function state(runs: RunSummary[]): string {
   const diverged = runs.filter((r) => r.status === 'diverged');
