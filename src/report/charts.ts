@@ -39,8 +39,13 @@ export interface RenderedChart extends Chart {
   height: number;
 }
 
+/** A chart's spec with the report's fonts and sizes: what the report renders and the live dashboard draws. */
+export function styledSpec(chart: Chart): TopLevelSpec {
+  return { ...chart.spec, config: { ...CONFIG, ...(chart.spec as { config?: object }).config } } as TopLevelSpec;
+}
+
 export async function renderChart(chart: Chart): Promise<RenderedChart> {
-  const spec = { ...chart.spec, config: { ...CONFIG, ...(chart.spec as { config?: object }).config } } as TopLevelSpec;
+  const spec = styledSpec(chart);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
@@ -109,8 +114,9 @@ const lossSeries = (group: RunGroup) => meanSeries(group.runs.map((run) => new M
 const bandNote = (groups: RunGroup[]) =>
   (groups.some((g) => g.runs.length > 1) ? ' Lines are the mean over the seeds; the band is one standard deviation either side.' : '');
 
-/** A training-loss chart: one line per series. */
-function lossChart(id: string, caption: string, legend: string, values: Row[]): Chart {
+/** A training-loss chart: one line per series; none when no run logged a loss (runs shorter than --log-every). */
+function lossChart(id: string, caption: string, legend: string, values: Row[]): Chart | undefined {
+  if (values.length === 0) return undefined;
   return lineChart(id, caption, values, {
     x: { field: 'step', type: 'quantitative', title: 'iteration' },
     y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
@@ -120,7 +126,7 @@ function lossChart(id: string, caption: string, legend: string, values: Row[]): 
 }
 
 /** Training loss against iterations for one model, one line per learning rate. */
-export function lossByLearningRate(model: string, groups: RunGroup[]): Chart {
+export function lossByLearningRate(model: string, groups: RunGroup[]): Chart | undefined {
   return lossChart(
     `loss-${model}`,
     `Training loss of ${model} against iterations, one curve per learning rate (each point averages the loss over ` +
@@ -131,7 +137,7 @@ export function lossByLearningRate(model: string, groups: RunGroup[]): Chart {
 }
 
 /** Every model at its best learning rate, on one chart. */
-export function lossComparison(best: RunGroup[]): Chart {
+export function lossComparison(best: RunGroup[]): Chart | undefined {
   return lossChart(
     'loss-comparison',
     `Training loss of each model at its best learning rate (the one with the highest mean final test accuracy).${bandNote(best)}`,
@@ -168,12 +174,12 @@ export function finalAccuracyChart(groups: RunGroup[]): Chart | undefined {
     };
   });
   if (values.length === 0) return undefined;
-  const y = { field: 'run', type: 'nominal', title: null, sort: null };
+  const y = { field: 'run', type: 'nominal', title: null, sort: null, axis: { labelLimit: 320 } };
   const x = (field: string) => ({ field, type: 'quantitative', title: 'final test accuracy (%)', scale: { zero: false } });
   return {
     id: 'final-accuracy',
     caption: 'Final test accuracy of every model and learning rate: the mean over the seeds (point), one standard deviation either side ' +
-      '(thick bar) and the 95% interval of the mean (thin line); a single seed shows only its point.',
+      '(thick bar) and the 95% interval of the mean, cut to 0-100% (thin line); a single seed shows only its point.',
     spec: {
       width: 420, height: 24 * values.length + 20, data: { values },
       layer: [

@@ -194,6 +194,9 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
 
   builder.section(`Training${label}`);
   const chart = (c: Chart | undefined) => (c === undefined ? undefined : { ...c, id: `${prefix}${c.id}` });
+  if (runs.every((r) => r.iterations.length === 0)) {
+    builder.paragraph('No training loss was logged (the runs were shorter than --log-every iterations), so there are no loss curves.');
+  }
   for (const model of models(runs)) {
     await addFigure(builder, chart(lossByLearningRate(model, groups.filter((g) => g.model === model))), figures);
   }
@@ -201,7 +204,7 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
   await addFigure(builder, chart(accuracyPerEpoch(groups)), figures);
 
   builder.section(`Results${label}`);
-  builder.table('Final test accuracy of every model and learning rate: the mean ± standard deviation over the seeds, and the 95% interval of the mean (Student t; one seed gives none).',
+  builder.table('Final test accuracy of every model and learning rate: the mean ± standard deviation over the seeds, and the 95% interval of the mean (Student t, cut to 0-100%; one seed gives none).',
     ['model', 'learning rate', 'seeds', 'final test accuracy', '95% interval', 'best epoch (mean)', 'wall time (mean)', 'state'],
     groups.map((g) => [
       g.model, String(g.lr), String(g.runs.length), meanAndSpread(g.accuracy), interval(g.accuracy),

@@ -5,8 +5,7 @@
  */
 import { formatCount, formatPercent as percent, formatTextTable } from '../nn/format.js';
 import type { RunSummary } from '../runs/index.js';
-import { describeSample } from './statistics.js';
-import { points } from './study.js';
+import { accuracySummary, points } from './study.js';
 
 function state(runs: RunSummary[]): string {
   const diverged = runs.filter((r) => r.status === 'diverged');
@@ -25,7 +24,7 @@ export function formatResultsTable(runs: RunSummary[]): string {
   const header = ['model', 'lr', 'seeds', 'learnable layers', 'parameters', 'final test acc', '95% interval', 'wall time', 'images/s', 'diverged'];
   const rows = [...groups.values()].map((members) => {
     const first = members[0]!;
-    const accuracy = describeSample(members.map((r) => r.finalTestAccuracy).filter(Number.isFinite));
+    const accuracy = accuracySummary(members.map((r) => r.finalTestAccuracy).filter(Number.isFinite));
     const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const rates = members.map((r) => r.imagesPerSecond).filter(Number.isFinite);
     return [

@@ -26,6 +26,17 @@ export function bestAccuracy(run: RunData): number | undefined {
   return run.epochs.length ? Math.max(...run.epochs.map((e) => e.testAccuracy)) : undefined;
 }
 
+/** An interval cut to the range its quantity can take (an accuracy lies in [0, 1], a difference of two in [-1, 1]). */
+export function clip(interval: [number, number], lo: number, hi: number): [number, number] {
+  return [Math.max(lo, interval[0]), Math.min(hi, interval[1])];
+}
+
+/** Accuracy over seeds, its t-interval cut to [0, 1]: with two seeds the interval is wide, never beyond what is possible. */
+export function accuracySummary(accuracies: number[]): SampleSummary {
+  const summary = describeSample(accuracies);
+  return summary.interval95 ? { ...summary, interval95: clip(summary.interval95, 0, 1) } : summary;
+}
+
 /** Groups runs by model and learning rate, in the order they first appear. */
 export function groupRuns(runs: RunData[]): RunGroup[] {
   const groups = new Map<string, RunData[]>();
@@ -37,7 +48,7 @@ export function groupRuns(runs: RunData[]): RunGroup[] {
     model: members[0]!.config.model,
     lr: members[0]!.config.lr,
     runs: members,
-    accuracy: describeSample(members.map(finalAccuracy).filter((a): a is number => a !== undefined)),
+    accuracy: accuracySummary(members.map(finalAccuracy).filter((a): a is number => a !== undefined)),
   }));
 }
 
@@ -83,7 +94,7 @@ export function compareGroups(a: RunGroup, b: RunGroup): Comparison | undefined 
     const accuracies = (g: RunGroup) => g.runs.map(finalAccuracy).filter((x): x is number => x !== undefined);
     const welch = welchTest(accuracies(a), accuracies(b));
     return {
-      a, b, meanA: a.accuracy.mean, meanB: b.accuracy.mean, difference: welch.difference, interval95: welch.interval95, pValue: welch.pValue,
+      a, b, meanA: a.accuracy.mean, meanB: b.accuracy.mean, difference: welch.difference, interval95: clip(welch.interval95, -1, 1), pValue: welch.pValue,
       test: `Welch's t-test over ${a.accuracy.n} and ${b.accuracy.n} seeds`,
     };
   }

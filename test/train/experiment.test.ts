@@ -135,11 +135,13 @@ describe('a 2-seed experiment', () => {
       const mean = (accuracies[0]! + accuracies[1]!) / 2;
       const std = Math.abs(accuracies[0]! - accuracies[1]!) / Math.SQRT2; // sample std of two values
       const half = 12.706204736174698 * std / Math.SQRT2; // t(0.975, 1 df) * std / sqrt(n)
+      // The interval of an accuracy is cut to what an accuracy can be, 0-100%.
+      const [lo, hi] = [Math.max(0, mean - half), Math.min(1, mean + half)];
       const cells = `<td>net1</td><td>${lr}</td><td>2</td><td>${(100 * mean).toFixed(2)}% ± ${(100 * std).toFixed(2)}</td>` +
-        `<td>${(100 * (mean - half)).toFixed(2)} to ${(100 * (mean + half)).toFixed(2)}%</td>`;
+        `<td>${(100 * lo).toFixed(2)} to ${(100 * hi).toFixed(2)}%</td>`;
       assert.ok(html.includes(cells), `the results row of lr ${lr}: ${cells}`);
       assert.match(run.stdout, new RegExp(`net1\\s+${lr.replace('.', '\\.')}\\s+2\\s+.*${(100 * mean).toFixed(2)}% ± ${(100 * std).toFixed(2)}\\s+` +
-        `${(100 * (mean - half)).toFixed(2)}-${(100 * (mean + half)).toFixed(2)}%`));
+        `${(100 * lo).toFixed(2)}-${(100 * hi).toFixed(2)}%`));
     }
     assert.match(html, /net1: learning rate \S+ did best \(\d+\.\d\d% ± \d+\.\d\d test accuracy\) .*Welch's t-test over 2 and 2 seeds/);
   });
