@@ -1,17 +1,24 @@
 /**
- * Data benchmarks (not tests): how fast the loaders read, and how much memory
- * the COCO annotation stream needs.
+ * Data benchmarks (not tests): how fast the loaders read, how fast and in how
+ * much memory the COCO annotation file is read (beside Python's json.load),
+ * and how fast COCO images are decoded.
  *
- *   npm run bench:data [-- --coco-mb 450 --decode-rounds 5]
+ *   npm run bench:data [-- --coco-mb 94,450 --rounds 3 --decode-rounds 5]
  *
  * 1. Fashion-MNIST: loading all 70,000 images (gzipped IDX from Debian's package).
  * 2. CIFAR-10 format: loading generated data_batch_1..5.bin + test_batch.bin,
  *    against a bare read of the same files.
- * 3. COCO: streaming a generated instances file of --coco-mb megabytes (shaped
- *    like instances_train2017.json: images, annotations with polygons,
- *    categories) in a child process, reporting its peak RSS.
- * 4. COCO image decoding: the 160 real JPEGs of ../shared/coco-tiny, decoded
- *    and resized to 64x64 with sharp on all cores, in images per second.
+ * 3. COCO annotations: for each size in --coco-mb, a generated instances file
+ *    shaped like instances_train2017.json (compact JSON; images; annotations
+ *    with polygons of 16 to 64 coordinates and 1% crowd RLE masks; COCO's 80
+ *    categories; 30,000 images below 200 MB, else train2017's 118,287), read
+ *    by skipstudio's readCocoAnnotations and by Python's json.load, each in a
+ *    child process of its own, taking turns round by round (so the machine's
+ *    other load falls on both alike): the median time and the peak RSS of the
+ *    whole process (for skipstudio: with libtorch loaded, as in the CLI).
+ * 4. COCO image decoding: real COCO JPEGs (the 160 of ../shared/coco-tiny where
+ *    present, else the 28 of the test fixture) read and decoded to 64x64 by the
+ *    builder's own path (loadImageFile, 16 in flight), in images per second.
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,15 +27,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import sharp from 'sharp';
+
 import * as S from '../src/index.js';
 
 const { values: flags } = parseArgs({
   options: {
-    'coco-mb': { type: 'string', default: '450' },
+    'coco-mb': { type: 'string', default: '94,450' },
+    rounds: { type: 'string', default: '3' },
     'decode-rounds': { type: 'string', default: '5' },
   },
 });
 const here = dirname(fileURLToPath(import.meta.url));
+const repository = join(here, '../..');
 const scratch = mkdtempSync(join(tmpdir(), 'skipstudio-bench-data-'));
 
 function seconds<T>(fn: () => T): [T, number] {
@@ -65,72 +76,182 @@ function cifar(): void {
     `${median(bareTimes).toFixed(3)} s (${(median(loadTimes) / median(bareTimes)).toFixed(2)}x)`);
 }
 
-/** Writes a COCO-shaped instances file of about `megabytes` MB. */
-async function writeSyntheticCoco(path: string, megabytes: number): Promise<number> {
+/**
+ * Writes a COCO-shaped instances file of about `megabytes` MB (2^20 bytes) with `images` images:
+ * compact JSON as COCO's own files, the same bytes for the same arguments.
+ */
+async function writeSyntheticCoco(path: string, megabytes: number, images: number): Promise<number> {
+  const categories = (JSON.parse(readFileSync(join(repository, 'test/fixtures/coco-tiny/annotations/instances_tiny2017.json'), 'utf8')) as {
+    categories: { supercategory: string; id: number; name: string }[];
+  }).categories;
+  let state = 12345;
+  const random = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
   const out = createWriteStream(path);
-  const write = (text: string) => new Promise<void>((resolve) => (out.write(text) ? resolve() : out.once('drain', resolve)));
-  const images = 118_287;
-  await write('{"info": {"description": "synthetic, shaped like COCO 2017"}, "licenses": [], "images": [');
+  let bytes = 0;
+  const write = (text: string) => new Promise<void>((resolve) => {
+    bytes += text.length;
+    if (out.write(text)) resolve();
+    else out.once('drain', resolve);
+  });
+  await write('{"info":{"description":"synthetic, shaped like COCO 2017","url":"http://cocodataset.org","version":"1.0","year":2017,' +
+    '"contributor":"COCO Consortium","date_created":"2017/09/01"},"licenses":[{"url":"http://creativecommons.org/licenses/by-nc-sa/2.0/",' +
+    '"id":1,"name":"Attribution-NonCommercial-ShareAlike License"}],"images":[');
   for (let i = 1; i <= images; i++) {
-    await write(`${i > 1 ? ',' : ''}{"license": 3, "file_name": "${String(i).padStart(12, '0')}.jpg", "coco_url": "http://images.cocodataset.org/train2017/${String(i).padStart(12, '0')}.jpg", "height": 480, "width": 640, "date_captured": "2013-11-14 11:18:45", "flickr_url": "http://farm4.staticflickr.com/0/0_0_z.jpg", "id": ${i}}`);
+    const name = String(i).padStart(12, '0');
+    await write((i > 1 ? ',' : '') + JSON.stringify({
+      license: 1 + (i % 8), file_name: `${name}.jpg`, coco_url: `http://images.cocodataset.org/train2017/${name}.jpg`, height: 480, width: 640,
+      date_captured: '2013-11-14 11:18:45', flickr_url: `http://farm4.staticflickr.com/${i % 9000}/${i}_e89efb3ae2_z.jpg`, id: i,
+    }));
   }
-  await write('], "annotations": [');
-  let written = images * 260;
+  await write('],"annotations":[');
   let id = 0;
-  // Each annotation carries a polygon, as real ones do; that is where the bytes are.
-  const polygon = Array.from({ length: 60 }, (_, k) => (200 + 100 * Math.sin(k)).toFixed(2)).join(',');
-  while (written < megabytes * 2 ** 20) {
+  do {
     id += 1;
-    const text = `${id > 1 ? ',' : ''}{"segmentation": [[${polygon}]], "area": ${1000 + (id % 5000)}.5, "iscrowd": 0, "image_id": ${1 + (id * 7919) % images}, "bbox": [1.0, 2.0, 30.5, 40.5], "category_id": ${1 + (id % 90)}, "id": ${id}}`;
-    written += text.length;
-    await write(text);
-  }
-  await write('], "categories": [');
-  for (let c = 1; c <= 90; c++) await write(`${c > 1 ? ',' : ''}{"supercategory": "thing", "id": ${c}, "name": "category${c}"}`);
-  await write(']}');
+    const crowd = random() < 0.01;
+    // Polygons (or, for crowds, run-length masks) are where the bytes are, as in COCO's files.
+    const segmentation = crowd
+      ? { counts: Array.from({ length: 100 }, () => Math.floor(random() * 400)), size: [480, 640] }
+      : [Array.from({ length: 2 * (8 + Math.floor(random() * 25)) }, () => Math.round(random() * 64000) / 100)];
+    const w = random() * 300;
+    const h = random() * 300;
+    await write((id > 1 ? ',' : '') + JSON.stringify({
+      segmentation, area: w * h * 0.61, iscrowd: crowd ? 1 : 0, image_id: 1 + Math.floor(random() * images),
+      bbox: [Math.round(random() * 30000) / 100, Math.round(random() * 30000) / 100, Math.round(w * 100) / 100, Math.round(h * 100) / 100],
+      category_id: categories[Math.floor(random() * categories.length)]!.id, id,
+    }));
+  } while (bytes < megabytes * 2 ** 20);
+  await write(`],"categories":${JSON.stringify(categories)}}`);
   await new Promise((resolve) => out.end(resolve));
   return id;
 }
 
-async function cocoStream(): Promise<void> {
-  const megabytes = Number(flags['coco-mb']);
-  const path = join(scratch, 'instances_synthetic.json');
-  const annotations = await writeSyntheticCoco(path, megabytes);
-  const size = statSync(path).size;
-  const script = `
-    import { readCocoAnnotations } from ${JSON.stringify(join(here, '../src/index.js'))};
-    const start = performance.now();
-    const coco = await readCocoAnnotations(${JSON.stringify(path)});
-    console.log(JSON.stringify({ seconds: (performance.now() - start) / 1000, annotations: coco.annotationImage.length, images: coco.images.size, maxRssKb: process.resourceUsage().maxRSS }));`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(run.stderr);
-  const result = JSON.parse(run.stdout) as { seconds: number; annotations: number; images: number; maxRssKb: number };
-  console.log(`COCO annotations: a ${(size / 2 ** 20).toFixed(0)} MB instances file (${result.images.toLocaleString('en-US')} images, ` +
-    `${annotations.toLocaleString('en-US')} annotations) streamed in ${result.seconds.toFixed(1)} s with a peak RSS of ` +
-    `${(result.maxRssKb / 1024).toFixed(0)} MB (the whole process)`);
-  rmSync(path);
+interface ReadRun {
+  seconds: number;
+  /** Peak resident memory of the whole process (VmHWM), and its resident memory just before the read (VmRSS), in kB. */
+  peakKb: number;
+  beforeKb: number;
+}
+
+/**
+ * Reads path in a child process (skipstudio's reader or Python's json.load): its time and memory.
+ * Peak RSS is read from /proc/self/status (VmHWM): getrusage's maxrss is not used, since Linux
+ * carries it over from the parent across fork and exec, so a child of this process would report
+ * the benchmark's own peak.
+ */
+function readInChild(reader: 'skipstudio' | 'python', path: string): ReadRun {
+  const run = reader === 'skipstudio'
+    ? spawnSync(process.execPath, ['--input-type=module', '-e', `
+        import { readFileSync } from 'node:fs';
+        import { readCocoAnnotations } from ${JSON.stringify(join(here, '../src/index.js'))};
+        const status = (key) => Number(new RegExp('^' + key + ':\\\\s+(\\\\d+) kB', 'm').exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+        const beforeKb = status('VmRSS');
+        const start = performance.now();
+        const coco = await readCocoAnnotations(${JSON.stringify(path)});
+        const seconds = (performance.now() - start) / 1000;
+        console.log(JSON.stringify({ seconds, annotations: coco.annotationImage.length, peakKb: status('VmHWM'), beforeKb }));`], { encoding: 'utf8' })
+    : spawnSync('python3', ['-c', `
+import json, re, sys, time
+def status(key):
+    with open('/proc/self/status') as f:
+        return int(re.search('^' + key + r':\\s+(\\d+) kB', f.read(), re.M).group(1))
+before = status('VmRSS')
+start = time.perf_counter()
+with open(sys.argv[1]) as f:
+    coco = json.load(f)
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "annotations": len(coco["annotations"]), "peakKb": status('VmHWM'), "beforeKb": before}))`, path],
+    { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`${reader}: ${run.error?.message ?? run.stderr}`);
+  return JSON.parse(run.stdout) as ReadRun;
+}
+
+async function cocoAnnotations(): Promise<void> {
+  const sizes = flags['coco-mb'].split(',').map(Number);
+  const rounds = Number(flags.rounds);
+  const python = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+  const havePython = python.status === 0;
+  const rows: string[][] = [];
+  for (const megabytes of sizes) {
+    const path = join(scratch, `instances_synthetic_${megabytes}.json`);
+    const images = megabytes < 200 ? 30_000 : 118_287;
+    const annotations = await writeSyntheticCoco(path, megabytes, images);
+    const bytes = statSync(path).size;
+    const ours: ReadRun[] = [];
+    const theirs: ReadRun[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // Taking turns, the order swapped every round.
+      const order = r % 2 === 0 ? ['skipstudio', 'python'] as const : ['python', 'skipstudio'] as const;
+      for (const reader of order) {
+        if (reader === 'python' && !havePython) continue;
+        (reader === 'skipstudio' ? ours : theirs).push(readInChild(reader, path));
+      }
+    }
+    rmSync(path);
+    const time = (runs: ReadRun[]) => median(runs.map((run) => run.seconds));
+    const rss = (runs: ReadRun[]) => Math.max(...runs.map((run) => run.peakKb)) / 1024;
+    const growth = (runs: ReadRun[]) => Math.max(...runs.map((run) => run.peakKb - run.beforeKb)) / 1024;
+    const range = (runs: ReadRun[]) => `${Math.min(...runs.map((run) => run.seconds)).toFixed(2)}-${Math.max(...runs.map((run) => run.seconds)).toFixed(2)}`;
+    rows.push([
+      `${(bytes / 2 ** 20).toFixed(0)} MB (${images.toLocaleString('en-US')} images, ${annotations.toLocaleString('en-US')} annotations)`,
+      `${time(ours).toFixed(2)} s (${range(ours)}), ${(bytes / 2 ** 20 / time(ours)).toFixed(0)} MB/s`,
+      `${rss(ours).toFixed(0)} MB (+${growth(ours).toFixed(0)})`,
+      havePython ? `${time(theirs).toFixed(2)} s (${range(theirs)})` : 'no python3',
+      havePython ? `${rss(theirs).toFixed(0)} MB (+${growth(theirs).toFixed(0)})` : '',
+      havePython ? `${(time(theirs) / time(ours)).toFixed(1)}x` : '',
+    ]);
+  }
+  console.log(`COCO annotations: generated instances files, each read ${rounds} times by each reader in turn, each time in a fresh process; ` +
+    'the median time (and range); the peak RSS of the whole process (and its growth during the read), the largest of the rounds');
+  printTable(['file', 'skipstudio readCocoAnnotations', 'peak RSS', 'Python json.load', 'peak RSS', 'Python time / skipstudio time'], rows);
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of rows) console.log(line(row));
 }
 
 async function decoding(): Promise<void> {
-  const tiny = join(here, '../../../shared/coco-tiny');
-  if (!existsSync(tiny)) {
-    console.log('COCO decoding: ../shared/coco-tiny not found, skipped');
-    return;
-  }
-  const files = ['train2017', 'val2017'].flatMap((split) => readdirSync(join(tiny, split)).map((f) => join(tiny, split, f)));
+  const shared = join(repository, '../shared/coco-tiny');
+  const files = existsSync(shared)
+    ? ['train2017', 'val2017'].flatMap((split) => readdirSync(join(shared, split)).map((f) => join(shared, split, f)))
+    : readdirSync(join(repository, 'test/fixtures/coco-tiny/tiny2017')).map((f) => join(repository, 'test/fixtures/coco-tiny/tiny2017', f));
   const rounds = Number(flags['decode-rounds']);
-  await S.mapLimited(files, 16, (f) => S.decodeImage(f, 64)); // warm-up
-  const start = performance.now();
-  for (let r = 0; r < rounds; r++) await S.mapLimited(files, 16, (f) => S.decodeImage(f, 64));
-  const elapsed = (performance.now() - start) / 1000;
-  console.log(`COCO decoding: ${files.length} real COCO JPEGs x ${rounds} rounds decoded and resized to 64x64 at ` +
-    `${((files.length * rounds) / elapsed).toFixed(0)} images/s on ${availableParallelism()} cores`);
+  const limit = S.concurrencyLimit(16);
+  const timed = async (decode: (file: string) => Promise<unknown>) => {
+    const all = () => Promise.all(files.map((f) => limit(() => decode(f))));
+    await all(); // warm-up
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (let r = 0; r < rounds; r++) await all();
+    const used = process.cpuUsage(cpu);
+    const n = files.length * rounds;
+    return { perSecond: n / ((performance.now() - start) / 1000), cpuMs: (used.user + used.system) / 1000 / n };
+  };
+  const builder = await timed(async (f) => {
+    const pixels = await S.loadImageFile(f, 64);
+    if (typeof pixels === 'string') throw new Error(`${f}: ${pixels}`);
+  });
+  // The JPEG decoder alone at its cheapest: 1/8 scale (libjpeg's smallest DCT scaling), nothing after it.
+  const sizes = new Map(await Promise.all(files.map(async (f) => [f, await sharp(f).metadata()] as const)));
+  const floor = await timed(async (f) => {
+    const { width, height } = sizes.get(f)!;
+    await sharp(f).resize(Math.max(1, Math.floor(width! / 8)), Math.max(1, Math.floor(height! / 8)), { fit: 'fill' }).raw().toBuffer();
+  });
+  console.log(`COCO decoding: ${files.length} real COCO JPEGs x ${rounds} rounds read, decoded and resized to 64x64 by the builder's path at ` +
+    `${builder.perSecond.toFixed(0)} images/s on ${availableParallelism()} cores (${builder.cpuMs.toFixed(2)} ms of CPU per image); ` +
+    `the JPEG decoder alone at 1/8 scale: ${floor.perSecond.toFixed(0)} images/s (${floor.cpuMs.toFixed(2)} ms of CPU per image)`);
 }
 
 try {
   fashionMnist();
   cifar();
-  await cocoStream();
+  await cocoAnnotations();
   await decoding();
 } finally {
   rmSync(scratch, { recursive: true, force: true });

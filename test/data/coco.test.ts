@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,6 +59,69 @@ describe('the COCO subset builder on the coco-tiny fixture (real COCO 2017 image
     }
     assert.deepEqual(readdirSync(join(out, 'images/train')).sort(), ['bottle', 'cup', 'person']);
     assert.equal(readdirSync(join(out, 'images/val/cup')).length, 2);
+  });
+
+  it('builds, byte for byte, the subsets the previous reader (stream-json) and decoder built: manifest, pixels, labels, skipped images', async () => {
+    // SHA-256 of manifest.json (its imagesFolder, a path of the machine, set to "IMAGES"), train.safetensors and
+    // val.safetensors, as the builder of commit 2a4c22d wrote them (stream-json reader, windows of 16 decodes).
+    const sha = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
+    const digest = (out: string) => {
+      const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as S.CocoManifest;
+      manifest.imagesFolder = 'IMAGES';
+      return { manifest: sha(`${JSON.stringify(manifest, null, 2)}\n`), train: sha(readFileSync(join(out, 'train.safetensors'))), val: sha(readFileSync(join(out, 'val.safetensors'))) };
+    };
+    const cases: [Partial<S.CocoBuildOptions>, ReturnType<typeof digest>][] = [
+      [{ classes: ['boat', 'cake', 'couch', 'dog', 'motorcycle'], trainPerClass: 2, valPerClass: 1, size: 64, seed: 0 }, {
+        manifest: '36c29ffa47cc1c080a10f2af8d50c8eb600f21e242cf2165f0ef57ed8047cb9e',
+        train: '3598d20fde7a6edc93a873eceaacbb726b3035a6598402b48418875bd202d911',
+        val: 'ef29bad445763d25231d57a9de08e60a6837a1efeea949c6997676047362ddda',
+      }],
+      [{ classes: ['person', 'cup', 'bottle'], trainPerClass: 3, valPerClass: 2, size: 32, seed: 7 }, {
+        manifest: '76f37c22849ebb15a6ccd20a68958e519a6ebbb6b0a02f9fda2bee03869087d1',
+        train: 'f6da4880c8944fd9f9aa90e2d00dfbfd5c035a5fc06088418ce4ce365681f53e',
+        val: '8b7c21508a540159b058a62de92ed76d98bee7de4904b46c925e5017e9473e0b',
+      }],
+      [{ classes: ['person', 'cake', 'dog', 'bottle', 'boat'], trainPerClass: 8, valPerClass: 4, size: 17, seed: 3, allowFewer: true }, {
+        manifest: 'd7bdc2e5846361418898f9a6b618ef482d5dcb486ba10efe4eb44ac968e8fe25',
+        train: '3f3ebaf4f1a2b0c3c251202edfb3d846e8c5ba4c019423a707a88dd000b609c8',
+        val: '695e642a0d4fee31ceb951245a3acd9a4aa79940ff90f2174119c2f4590addde',
+      }],
+    ];
+    for (const [i, [options, expected]] of cases.entries()) {
+      const out = join(root, `golden-${i}`);
+      await S.buildCocoSubset({ ...base(out), ...options });
+      assert.deepEqual(digest(out), expected, `case ${i}: ${JSON.stringify(options)}`);
+    }
+    // With images missing (every fourth from the second) and cut short (every fourth from the third): the same skipped lists, in the same order.
+    const folder = join(root, 'golden-broken-images');
+    mkdirSync(folder, { recursive: true });
+    readdirSync(images).sort().forEach((file, i) => {
+      if (i % 4 === 1) return;
+      if (i % 4 === 2) writeFileSync(join(folder, file), readFileSync(join(images, file)).subarray(0, 100));
+      else copyFileSync(join(images, file), join(folder, file));
+    });
+    const out = join(root, 'golden-broken');
+    const manifest = await S.buildCocoSubset({ ...base(out), images: folder, classes: ['person', 'cup', 'bottle', 'boat', 'cake'], trainPerClass: 2, valPerClass: 1, size: 24, seed: 5, allowFewer: true });
+    assert.deepEqual(manifest.skipped, {
+      missing: ['000000435208.jpg', '000000241668.jpg', '000000196619.jpg', '000000098304.jpg'],
+      corrupt: ['000000524291.jpg', '000000491008.jpg', '000000404484.jpg', '000000139270.jpg', '000000204805.jpg', '000000245760.jpg'],
+      notRegularFile: [],
+    });
+    assert.deepEqual(digest(out), {
+      manifest: '2c9eff256791d4b29839184c9b0206aa179f37f7866a8ea6ef842de66dcd9914',
+      train: 'd5ea13aeffcd7c65887a89a5751fcd8c797559e986cb6f439a503ea2c8c7d629',
+      val: '2c55955f4515d83e87f1c4b2d63c7b9f7750960a6eb8a8c0de528ade4bf64057',
+    });
+  });
+
+  it('logs its progress: the annotation file read (MB, MB/s), the images decoded (images/s)', async () => {
+    const lines: string[] = [];
+    await S.buildCocoSubset({ ...base(join(root, 'progress')), progressIntervalMs: 0, log: (line) => lines.push(line) });
+    assert.match(lines[0]!, /^read 28 images, 307 annotations and 80 categories in \d+\.\d s \(0\.1 MB, [\d.]+ MB\/s\)$/);
+    const decoding = lines.filter((line) => line.startsWith('decoding: '));
+    assert.equal(decoding.length, 15, lines.join('\n'));
+    for (const [i, line] of decoding.entries()) assert.match(line, new RegExp(`^decoding: ${i + 1} of 15 images \\(\\d+ images/s\\)$`));
+    assert.match(lines.at(-1)!, /^decoded and resized 15 images in \d+\.\d s \(\d+ images\/s\)$/);
   });
 
   it('is deterministic for a given seed and differs for another', async () => {
