@@ -7,6 +7,7 @@
 //
 //   node scripts/setup.mjs [--test] [--bench] [--rebuild]
 //     --test     also install what the tests check against: python3-torch (live exchanges with PyTorch)
+//                and chromium (the dashboard's real-browser test drives Debian's, never a downloaded one)
 //     --bench    also install python3-torch, the PyTorch the benchmarks compare with
 //     --rebuild  rebuild the addon and the TypeScript even if they look current
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -39,6 +40,7 @@ function debianPackages() {
   const wanted = ['libopenblas0-openmp', 'dataset-fashion-mnist', 'fonts-dejavu-core'];
   if (!process.env.LIBTORCH) wanted.unshift('libtorch-dev');
   if (args.has('--bench') || args.has('--test')) wanted.push('python3-torch');
+  if (args.has('--test')) wanted.push('chromium');
   return wanted;
 }
 

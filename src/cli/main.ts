@@ -16,6 +16,7 @@ import {
   PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, checkpointEvalConfig, createReporter, evaluateCheckpoint,
   evaluateRun, experimentFromPreset, formatEvaluation, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
 } from '../train/index.js';
+import { afterTraining, registerServeExport } from './serve-export.js';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -160,6 +161,7 @@ addTrainingFlags(
   if (flags.resume === undefined) resolveTrainConfig(partial); // fail on bad settings before loading any data
   try {
     const result = await train(partial, { reporter, stop, resume: flags.resume !== undefined });
+    await afterTraining(out, flags);
     if (result.status === 'diverged') process.exitCode = 2;
   } finally {
     reporter.close();
@@ -203,6 +205,7 @@ addTrainingFlags(
       const report = await writeReport([result.out]);
       if (!flags.json) console.log(`Report: ${report.pdf} (${report.pages} pages), ${report.html}, figures in ${result.out}/figures/`);
     }
+    await afterTraining(result.out, flags);
   } finally {
     reporter.close();
   }
@@ -232,7 +235,7 @@ const data = program.command('data').description('build and look at datasets');
 data
   .command('coco')
   .description('build the exercise\'s COCO subset from an instances_*.json file and its image folder')
-  .requiredOption('--annotations <file>', 'a COCO instances_*.json file (read as a stream: the 450 MB train2017 file is fine)')
+  .requiredOption('--annotations <file>', 'a COCO instances_*.json file (read in bounded memory: the 450 MB train2017 file takes seconds)')
   .requiredOption('--images <dir>', 'the folder of its images (e.g. train2017/)')
   .option('--classes <list>', 'comma-separated COCO category names', (v: string) => v.split(',').map((c) => c.trim()).filter(Boolean), ['boat', 'cake', 'couch', 'dog', 'motorcycle'])
   .option('--train-per-class <n>', 'training images per category', nonNegativeInteger, 1600)
@@ -290,6 +293,8 @@ program
     console.log(`wrote ${report.pdf} (${report.pages} pages, ${report.figures.length} figures, ${report.tables} tables), ${report.html}, ` +
       `and the figures as PNG and SVG in ${flags.out ?? dirs[0]}/figures/`);
   });
+
+registerServeExport(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,75 @@
+/**
+ * The `serve` and `export` commands, the `--tensorboard` flag of train and
+ * experiment, and the closing lines those two print (the serve command that
+ * shows what they trained). Thin: the work is in src/serve and src/export.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+
+import { writeFileAtomic } from '../io/index.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number, 0 to 65535 (0: any free port)');
+  return n;
+}
+
+/** Adds `serve` and `export` to the program, and `--tensorboard` to its train and experiment commands. */
+export function registerServeExport(program: Command): void {
+  program
+    .command('serve')
+    .argument('[dir]', 'a folder of runs: runs/, an experiment or a single run', 'runs')
+    .description('a live, read-only web dashboard of the runs: tables, loss and accuracy charts updating while runs train, confusion matrices, ' +
+      'gradient flow, the reports; try a finished model on your own image')
+    .option('--port <n>', 'the port (0: any free one)', port, 6006)
+    .option('--host <address>', 'the address to listen on; the default lets only this machine connect (0.0.0.0: every network this machine is on)', '127.0.0.1')
+    .action(async (dir: string, flags: { port: number; host: string }) => {
+      const { startDashboard } = await import('../serve/index.js');
+      const dashboard = await startDashboard({ root: dir, port: flags.port, host: flags.host });
+      const experiments = dashboard.store.experiments();
+      const runs = experiments.reduce((n, e) => n + e.runIds.length, 0);
+      console.log(`skipstudio dashboard of ${dashboard.store.root} (${experiments.length} experiments, ${runs} runs) at ${dashboard.url}`);
+      console.log(['127.0.0.1', 'localhost', '::1'].includes(flags.host)
+        ? 'Only this machine can connect. Read-only. Ctrl-C stops it.'
+        : `Listening on ${flags.host}: anyone who can reach this address can read every file under ${dashboard.store.root}. Read-only. Ctrl-C stops it.`);
+      const stop = () => {
+        void dashboard.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('export')
+    .description('write a trained run\'s model as an ONNX graph (opset 17), with its class names and input normalisation in the metadata')
+    .requiredOption('--run <dir>', 'the run directory (its last checkpoint)')
+    .option('--format <format>', 'onnx (the only format)', 'onnx')
+    .option('--out <file>', 'the file to write (default: <run>/model.onnx)')
+    .action(async (flags: { run: string; format: string; out?: string }) => {
+      if (flags.format !== 'onnx') throw new Error(`--format ${flags.format}: only onnx is supported`);
+      const { exportRunToOnnx } = await import('../export/index.js');
+      const result = exportRunToOnnx(flags.run);
+      const out = flags.out ?? `${flags.run.replace(/\/+$/, '')}/model.onnx`;
+      writeFileAtomic(out, result.bytes);
+      const operators = Object.entries(result.operators).map(([op, n]) => `${n} ${op}`).join(', ');
+      console.log(`wrote ${out} (${(result.bytes.length / 1e6).toFixed(2)} MB, opset ${result.opset}, ${result.nodes} nodes: ${operators}); ` +
+        'input "input" [batch, C, H, W]: pixels / 255, then (x - mean) / std per channel (metadata "normalization"); output "logits" (metadata "classes")');
+    });
+
+  for (const name of ['train', 'experiment']) {
+    program.commands.find((c) => c.name() === name)
+      ?.option('--tensorboard <dir>', 'when training ends, also write each run\'s loss, accuracy and learning rate as TensorBoard event files under this folder (a sub-folder per run)');
+  }
+}
+
+/**
+ * What train and experiment print last: the serve command that shows the
+ * runs, and with --tensorboard, the TensorBoard scalars of the runs written.
+ */
+export async function afterTraining(out: string, flags: { json?: boolean; tensorboard?: string }): Promise<void> {
+  if (flags.tensorboard !== undefined) {
+    const { writeTensorBoard } = await import('../export/tensorboard.js');
+    const files = writeTensorBoard(out, flags.tensorboard);
+    if (!flags.json) console.log(`TensorBoard scalars: ${files.length} event files under ${flags.tensorboard} (tensorboard --logdir ${flags.tensorboard})`);
+  }
+  if (!flags.json) console.log(`Dashboard: skipstudio serve ${out}  (then open http://127.0.0.1:6006/)`);
+}
