@@ -54,6 +54,18 @@ std::shared_ptr<Group> CurrentGroup() {
   return group;
 }
 
+// "1.5 s", "20 s": a timeout as a person writes it.
+std::string Seconds(std::chrono::milliseconds ms) {
+  std::string text = std::to_string(ms.count() / 1000);
+  int64_t rest = ms.count() % 1000;
+  if (rest != 0) {
+    std::string frac = std::to_string(1000 + rest).substr(1);
+    while (frac.back() == '0') frac.pop_back();
+    text += "." + frac;
+  }
+  return text + " s";
+}
+
 std::string BeatKey(int rank) { return "skipstudio/heartbeat/" + std::to_string(rank); }
 
 // Which ranks stopped beating: reads every counter twice, 1.5 s apart. A store
@@ -141,6 +153,37 @@ c10d::ReduceOp ReduceOpArg(const std::string& op) {
 
 void Wait(const c10::intrusive_ptr<c10d::Work>& work) { work->wait(); }
 
+const std::string kWorldSizeKey = "skipstudio/world_size";
+const std::string kMismatchKey = "skipstudio/mismatch";
+
+// The process group over the store, laid out as torch.distributed's
+// init_process_group lays it out ("default_pg" prefix, group "0", then its
+// store-based barrier and sequence number), so a PyTorch rank can join.
+void JoinGroup(Group& g, const std::string& hostname) {
+  g.store = c10::make_intrusive<c10d::PrefixStore>("default_pg", g.tcp);
+  auto options = c10d::ProcessGroupGloo::Options::create(g.timeout);
+  if (hostname.empty()) {
+    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  } else {
+    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
+  }
+  options->threads = 2;
+  g.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("0", g.store), g.rank,
+                                                    g.worldSize, options);
+  // PyTorch's init_process_group ends with this store-based barrier and
+  // sequence number; doing the same lets a PyTorch rank share the group.
+  const std::string barrierKey = "store_based_barrier_key:1";
+  g.store->add(barrierKey, 1);
+  auto start = std::chrono::steady_clock::now();
+  while (g.store->add(barrierKey, 0) != g.worldSize) {
+    if (std::chrono::steady_clock::now() - start > g.timeout) {
+      throw std::runtime_error("timed out waiting for all " + std::to_string(g.worldSize) + " ranks to join");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  g.pg->setSequenceNumberForGroup();
+}
+
 // (rank, worldSize, masterAddr, masterPort, timeoutMs, interfaceHost) -> Promise<void>
 Napi::Value DistInit(const Napi::CallbackInfo& info) {
   int rank = static_cast<int>(IntArg(info, 0));
@@ -162,7 +205,9 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     opts.port = static_cast<std::uint16_t>(port);
     opts.isServer = rank == 0;
     opts.numWorkers = worldSize;
-    opts.waitWorkers = true;
+    // Rank 0 does not wait in the store for the others (the group's own
+    // rendezvous does), so that it can state the world size at once.
+    opts.waitWorkers = rank != 0;
     opts.timeout = timeout;
     opts.multiTenant = true;
     try {
@@ -170,43 +215,45 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     } catch (const std::exception& e) {
       throw std::runtime_error(
           (rank == 0 ? "could not start the store on " : "could not reach the master at ") + addr + ":" +
-          std::to_string(port) + " within " + std::to_string(timeout.count() / 1000.0).substr(0, 5) +
-          " s (rank " + std::to_string(rank) + " of " + std::to_string(worldSize) + "): " + e.what());
+          std::to_string(port) + " within " + Seconds(timeout) + " (rank " + std::to_string(rank) + " of " + std::to_string(worldSize) + "): " + e.what());
     }
-    // Every rank states the world size it was given; they must agree.
-    g->tcp->set("skipstudio/world_size/" + std::to_string(rank), [&] { auto s = std::to_string(worldSize); return std::vector<uint8_t>(s.begin(), s.end()); }());
-    for (int r = 0; r < worldSize; r++) {
-      if (r == rank) continue;
-      auto key = "skipstudio/world_size/" + std::to_string(r);
-      auto bytes = g->tcp->get(key);
-      std::string theirs(bytes.begin(), bytes.end());
-      if (theirs != std::to_string(worldSize)) {
-        throw std::runtime_error("mismatched world sizes: rank " + std::to_string(rank) + " was started with " +
-                                 std::to_string(worldSize) + ", rank " + std::to_string(r) + " with " + theirs);
-      }
-    }
-    g->store = c10::make_intrusive<c10d::PrefixStore>("default_pg", g->tcp);
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    if (hostname.empty()) {
-      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    // Rank 0 states its world size; every other rank compares its own with
+    // it and, when they differ, says so at once and leaves the message for
+    // the ranks waiting in the rendezvous. A PyTorch rank 0 states nothing:
+    // after a second the check is skipped.
+    const std::string mine = std::to_string(worldSize);
+    if (rank == 0) {
+      g->tcp->set(kWorldSizeKey, std::vector<uint8_t>(mine.begin(), mine.end()));
     } else {
-      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
-    }
-    options->threads = 2;
-    g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("0", g->store), rank,
-                                                      worldSize, options);
-    // PyTorch's init_process_group ends with this store-based barrier and
-    // sequence number; doing the same lets a PyTorch rank share the group.
-    const std::string barrierKey = "store_based_barrier_key:1";
-    g->store->add(barrierKey, 1);
-    auto start = std::chrono::steady_clock::now();
-    while (g->store->add(barrierKey, 0) != worldSize) {
-      if (std::chrono::steady_clock::now() - start > timeout) {
-        throw std::runtime_error("timed out waiting for all " + std::to_string(worldSize) + " ranks to join");
+      auto waitUntil = std::chrono::steady_clock::now() + std::min(timeout, std::chrono::milliseconds(1000));
+      while (!g->tcp->check({kWorldSizeKey}) && std::chrono::steady_clock::now() < waitUntil) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (g->tcp->check({kWorldSizeKey})) {
+        auto bytes = g->tcp->get(kWorldSizeKey);
+        std::string theirs(bytes.begin(), bytes.end());
+        if (theirs != mine) {
+          std::string message = "mismatched world sizes: rank " + std::to_string(rank) + " was started with " + mine +
+                                ", rank 0 with " + theirs;
+          g->tcp->set(kMismatchKey, std::vector<uint8_t>(message.begin(), message.end()));
+          throw std::runtime_error(message);
+        }
+      }
     }
-    g->pg->setSequenceNumberForGroup();
+    try {
+      JoinGroup(*g, hostname);
+    } catch (const std::exception&) {
+      bool mismatch = false;
+      try {
+        mismatch = g->tcp->check({kMismatchKey});
+      } catch (const std::exception&) {
+      }
+      if (mismatch) {
+        auto bytes = g->tcp->get(kMismatchKey);
+        throw std::runtime_error(std::string(bytes.begin(), bytes.end()));
+      }
+      throw;
+    }
     c10d::TCPStoreOptions beatOpts;
     beatOpts.port = static_cast<std::uint16_t>(port);
     beatOpts.isServer = false;
