@@ -359,7 +359,7 @@ async function agreeOnPosition(step: number): Promise<void> {
 /** A failed data-parallel run's error, with which rank stopped answering (unless it says so already). */
 async function namingFailedRanks(error: unknown): Promise<Error> {
   const message = error instanceof Error ? error.message : String(error);
-  if (/heartbeat|cannot be reached|still alive/.test(message)) return error as Error;
+  if (/heartbeat|cannot be reached|still alive/.test(message)) return new Error(`rank ${getRank()}: ${message}`);
   let diagnosis: string;
   try {
     diagnosis = await diagnoseFailure();
