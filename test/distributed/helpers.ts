@@ -22,8 +22,17 @@ export interface Finished {
   seconds: number;
 }
 
-/** Runs `node args...`; `kill` after killAfterMs when given. */
-export function runNode(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStdout?: (text: string, pid: number) => void } = {}): Promise<Finished> {
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Killed (SIGKILL) after this long (default 120 s). */
+  timeoutMs?: number;
+  /** Called with all of stdout (stderr) so far, on every chunk. */
+  onStdout?: (text: string) => void;
+  onStderr?: (text: string) => void;
+}
+
+/** Runs `node args...` and resolves when it has exited. */
+export function runNode(args: string[], options: RunOptions = {}): Promise<Finished> {
   return new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -31,9 +40,12 @@ export function runNode(args: string[], options: { env?: NodeJS.ProcessEnv; time
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      options.onStdout?.(stdout, child.pid!);
+      options.onStdout?.(stdout);
     });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
