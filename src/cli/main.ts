@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { distributedEnvironment, initProcessGroup } from '../distributed/index.js';
+import { distributedEnvironment, getRank, initProcessGroup } from '../distributed/index.js';
 import { checkLaunchOptions, launchWorkers } from '../distributed/launch.js';
 import { buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
@@ -215,7 +215,7 @@ addTrainingFlags(addLaunchFlags(
   }
 });
 
-addTrainingFlags(
+addTrainingFlags(addLaunchFlags(
   program
     .command('experiment')
     .description('the skip-connection study: models x learning rates x seeds, each model trained by its own recipe, then summarised in a report')
@@ -226,7 +226,7 @@ addTrainingFlags(
     .option('--recipe <model:settings>', 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)', collectRecipe, {})
     .option('--seeds <n>', 'runs per model and learning rate, with seeds --seed, --seed + 1, ...', positiveInteger)
     .option('--out <dir>', 'the experiment directory (default: runs/<dataset>-<preset>)'),
-).action(async (flags: TrainingFlags & { config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string }) => {
+)).action(async (flags: TrainingFlags & LaunchFlags & { config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string }) => {
   const fromFile = flags.config ? readExperimentFile(flags.config) : {};
   const fromPreset = experimentFromPreset(flags.preset, '', {
     models: flags.models ?? fromFile.models, lrs: fromFile.lrs, seeds: flags.seeds ?? fromFile.seeds,
@@ -234,14 +234,20 @@ addTrainingFlags(
   });
   const config = applyToEveryModel(fromPreset, trainingOverrides(flags), flags.lrs);
   config.out = flags.out ?? fromFile.out ?? `runs/${config.base.dataset ?? 'fashion-mnist'}-${flags.preset}`;
+  const launched = await launchOrJoin(flags);
+  if (launched !== undefined) {
+    process.exitCode = launched;
+    return;
+  }
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();
   if (config.seeds === 1 && !flags.json) {
     console.log('One seed per model and learning rate: differences are tested on paired predictions (McNemar); --seeds 3 gives intervals over seeds.');
   }
   try {
-    const result = await runExperiment(config, { reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}` });
+    const result = await runExperiment(config, { reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}`, syncBatchNorm: flags.syncBatchnorm });
     reporter.close();
+    if (getRank() !== 0) return; // rank 0 reports for the data-parallel workers
     if (!flags.json) {
       console.log(`\n${formatResultsTable(result.runs)}\n`);
       console.log(result.stopped

@@ -27,7 +27,7 @@ import {
   type EpochRecord, type ModelInfo, RunDirectory, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
   summarizeRun,
 } from '../runs/index.js';
-import { DistributedDataParallel, allReduce, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized } from '../distributed/index.js';
+import { DistributedDataParallel, allReduce, barrier, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized } from '../distributed/index.js';
 import { buildInfo, manualSeed, setNumThreads, tensor } from '../tensor/index.js';
 import { resolveTrainConfig, trainingMemoryFormat } from './config.js';
 import { type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
@@ -315,27 +315,33 @@ class TrainingRun {
     this.writeStatus('running');
   }
 
-  diverged(loss: number, why: string, step = this.position.step): RunSummary {
+  /** The run's summary, read from the run directory once rank 0 has written it. */
+  async summary(): Promise<RunSummary> {
+    if (this.dataParallel) await barrier();
+    return summarizeRun(this.dir, this.config);
+  }
+
+  async diverged(loss: number, why: string, step = this.position.step): Promise<RunSummary> {
     const divergedAt = { epoch: this.position.epoch, step, loss };
     this.dir.append({ type: 'diverged', ...divergedAt });
     this.writeStatus('diverged', { divergedAt, message: `${why}; the last good checkpoint is kept` });
     this.options.reporter.runEnded(this.name, 'diverged', why);
-    return summarizeRun(this.dir, this.config);
+    return this.summary();
   }
 
-  stopped(): RunSummary {
+  async stopped(): Promise<RunSummary> {
     this.checkpoint();
     this.writeStatus('stopped', { message: 'stopped by the user; resume with --resume' });
     this.options.reporter.runEnded(this.name, 'stopped', `checkpoint saved at step ${this.position.step}; continue with: skipstudio train --resume ${this.config.out}`);
-    return summarizeRun(this.dir, this.config);
+    return this.summary();
   }
 
-  finished(final: Evaluation): RunSummary {
+  async finished(final: Evaluation): Promise<RunSummary> {
     const { dir } = this;
     dir.writeJson('eval.json', { split: 'test', loss: final.loss, classes: dir.readJson<ModelInfo>('model.json').classes, ...final.report });
     dir.writeJson('predictions.json', final.predictions);
     this.writeStatus('finished');
-    const result = summarizeRun(dir, this.config);
+    const result = await this.summary();
     this.options.reporter.runEnded(this.name, 'finished', `test accuracy ${(100 * result.finalTestAccuracy).toFixed(2)}% ` +
       `(best ${(100 * result.bestTestAccuracy).toFixed(2)}%) in ${result.wallSeconds.toFixed(0)} s`);
     return result;
