@@ -132,7 +132,6 @@ export function allReduceSumDifferentiable(t: Tensor): Tensor {
   return new Tensor(native.distAllReduceSumAutograd(handleOf(t, 'allReduceSumDifferentiable')));
 }
 
-export { shardOrder } from '../data/loader.js';
 
 export interface DataParallelOptions {
   /** Bucket size of the gradient all-reduce (default 25 MiB, as PyTorch). */
