@@ -183,7 +183,19 @@ export class DistributedDataParallel {
 
 /** Makes every rank's parameters and buffers rank 0's. */
 export async function syncState(module: Module, src = 0): Promise<void> {
-  const tensors = [...module.parameters(), ...module.buffers()];
+  await broadcastInPlace([...module.parameters(), ...module.buffers()], src);
+}
+
+/**
+ * Makes every rank's buffers (batch norm's running statistics) rank 0's, as
+ * DistributedDataParallel's broadcast_buffers: before an evaluation, so that
+ * every rank's shard is evaluated with the statistics rank 0 saves.
+ */
+export async function syncBuffers(module: Module, src = 0): Promise<void> {
+  await broadcastInPlace(module.buffers(), src);
+}
+
+async function broadcastInPlace(tensors: Tensor[], src: number): Promise<void> {
   // Broadcast into contiguous copies and write them back: a parameter may be channels-last.
   const copies = noGrad(() => tensors.map((t) => t.detach().contiguous().clone()));
   try {

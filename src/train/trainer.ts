@@ -27,7 +27,9 @@ import {
   type EpochRecord, type ModelInfo, RunDirectory, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
   summarizeRun,
 } from '../runs/index.js';
-import { DistributedDataParallel, allReduce, barrier, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized } from '../distributed/index.js';
+import {
+  DistributedDataParallel, allReduce, barrier, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized, syncBuffers,
+} from '../distributed/index.js';
 import { buildInfo, manualSeed, setNumThreads, tensor } from '../tensor/index.js';
 import { resolveTrainConfig, trainingMemoryFormat } from './config.js';
 import { type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
@@ -214,7 +216,10 @@ class TrainingRun {
   /** The test split's evaluation; sharded over the processes in data-parallel training. */
   async evaluate(): Promise<Evaluation> {
     const { parts, config } = this;
-    return this.dataParallel ? evaluateSharded(parts.model, parts.testLoader, config) : evaluate(parts.model, parts.testLoader, config);
+    if (!this.dataParallel) return evaluate(parts.model, parts.testLoader, config);
+    // Per-process batch norm leaves each rank its own running statistics: evaluate with rank 0's, which its checkpoint saves.
+    await syncBuffers(parts.model);
+    return evaluateSharded(parts.model, parts.testLoader, config);
   }
 
   /** Trains the rest of the current epoch; returns the summary when the run ends inside it (stopped or diverged). */
