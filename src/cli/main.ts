@@ -103,7 +103,7 @@ function addLaunchFlags(command: Command): Command {
     .option('--nproc-per-node <n>', 'data-parallel training: worker processes on this machine, the threads split between them', positiveInteger)
     .option('--nnodes <n>', 'machines taking part (each runs the same command with its --node-rank)', positiveInteger, 1)
     .option('--node-rank <r>', 'this machine\'s place, 0 to nnodes - 1 (node 0 hosts the rendezvous)', nonNegativeInteger, 0)
-    .option('--master-addr <host>', 'address of node 0, reachable from every machine', '127.0.0.1')
+    .option('--master-addr <host>', 'address of node 0, reachable from every machine (default with one machine: 127.0.0.1)')
     .option('--master-port <port>', 'a free TCP port on node 0 for the rendezvous', positiveInteger, 29500)
     .option('--dist-timeout <seconds>', 'how long a rendezvous or a collective waits for the other processes', positiveInteger, 120)
     .option('--sync-batchnorm', 'data-parallel training: batch norm statistics over the global batch (default: per process)');
@@ -113,7 +113,7 @@ interface LaunchFlags {
   nprocPerNode?: number;
   nnodes: number;
   nodeRank: number;
-  masterAddr: string;
+  masterAddr?: string;
   masterPort: number;
   distTimeout: number;
   syncBatchnorm?: boolean;
@@ -132,8 +132,11 @@ async function launchOrJoin(flags: LaunchFlags): Promise<number | undefined> {
     return undefined;
   }
   if (flags.nprocPerNode === undefined && flags.nnodes === 1) return undefined;
+  if (flags.nnodes > 1 && flags.masterAddr === undefined) {
+    throw new Error('--nnodes above 1 needs --master-addr: the address of node 0, reachable from every machine');
+  }
   const options = {
-    nprocPerNode: flags.nprocPerNode ?? 1, nnodes: flags.nnodes, nodeRank: flags.nodeRank, masterAddr: flags.masterAddr, masterPort: flags.masterPort, timeoutMs,
+    nprocPerNode: flags.nprocPerNode ?? 1, nnodes: flags.nnodes, nodeRank: flags.nodeRank, masterAddr: flags.masterAddr ?? '127.0.0.1', masterPort: flags.masterPort, timeoutMs,
   };
   checkLaunchOptions(options);
   return launchWorkers(options, process.argv[1]!, process.argv.slice(2));

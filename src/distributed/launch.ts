@@ -23,9 +23,6 @@ export const WORKER_VARIABLES = ['RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORL
 
 export function checkLaunchOptions(o: LaunchOptions): void {
   if (o.nodeRank < 0 || o.nodeRank >= o.nnodes) throw new RangeError(`--node-rank ${o.nodeRank} is outside 0..${o.nnodes - 1} (--nnodes ${o.nnodes})`);
-  if (o.nnodes > 1 && o.masterAddr === '127.0.0.1') {
-    throw new Error('--nnodes above 1 needs --master-addr: the address of node 0, reachable from every machine');
-  }
 }
 
 /**
