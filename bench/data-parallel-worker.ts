@@ -9,7 +9,10 @@
  * all-reduce of every gradient at once, what a step's synchronisation would
  * cost without overlap.
  */
-import * as S from '../src/index.js';
+// The modules it needs, not the package entry: the data and report modules' npm dependencies play no part here.
+import * as S from '../src/tensor/index.js';
+import { SGD } from '../src/optim/index.js';
+import { buildModel } from '../src/models/index.js';
 import { DistributedDataParallel, allReduce, barrier, destroyProcessGroup, initProcessGroup } from '../src/distributed/index.js';
 
 const [mode, rankArg, worldArg, portArg, threadsArg, batchArg, stepsArg, modelArg] = process.argv.slice(2);
@@ -20,8 +23,8 @@ const steps = Number(stepsArg);
 
 S.setNumThreads(Number(threadsArg));
 S.manualSeed(rank);
-const model = S.buildModel(modelArg ?? 'hw5net', { channels: 1, height: 28, width: 28 }, 10);
-const optimizer = new S.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+const model = buildModel(modelArg ?? 'hw5net', { channels: 1, height: 28, width: 28 }, 10);
+const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
 const x = S.keep(S.randn([batch, 1, 28, 28]));
 const y = S.keep(S.randint(0, 10, [batch]));
 
