@@ -94,15 +94,18 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   const writer = getRank() === 0;
   const dir = writer ? new RunDirectory(config.out) : new ReadOnlyRunDirectory(config.out);
   const lock = writer ? dir.lock() : undefined;
+  let run: TrainingRun | undefined;
   try {
     if (writer && !options.resume && dir.exists()) {
       throw new Error(`${config.out} already holds a run: continue it with --resume, or choose another --out`);
     }
-    const run = await TrainingRun.open(config, dir, options);
+    run = await TrainingRun.open(config, dir, options);
     return await run.train();
   } catch (error) {
     throw isInitialized() ? await namingFailedRanks(error) : error;
   } finally {
+    // The Reducer's hooks and buckets belong to this run's model: an experiment's next run makes its own.
+    run?.dataParallel?.ddp.release();
     lock?.release();
   }
 }
