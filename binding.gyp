@@ -12,15 +12,17 @@
         "native/src/nn.cc",
         "native/src/inplace.cc",
         "native/src/autograd.cc",
-        "native/src/prefetch.cc"
+        "native/src/prefetch.cc",
+        "native/src/distributed.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node scripts/libtorch-paths.mjs include)"
+        "<!@(node scripts/libtorch-paths.mjs include)",
+        "native/shim"
       ],
       "library_dirs": ["<!@(node scripts/libtorch-paths.mjs lib)"],
       "libraries": [
-        "-ltorch", "-ltorch_cpu", "-lc10",
+        "-ltorch", "-ltorch_cpu", "-lc10", "-lgloo",
         "<!@(node -e \"const l=process.env.LIBTORCH; if(l) console.log('-Wl,-rpath,'+l+'/lib')\")"
       ],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

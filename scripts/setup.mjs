@@ -37,7 +37,8 @@ function run(command, argv, options = {}) {
 
 function debianPackages() {
   // fonts-dejavu-core: the report's charts are rasterised with real fonts.
-  const wanted = ['libopenblas0-openmp', 'dataset-fashion-mnist', 'fonts-dejavu-core'];
+  // libgloo-dev: the headers ProcessGroupGloo.hpp includes (data-parallel training).
+  const wanted = ['libopenblas0-openmp', 'libgloo-dev', 'dataset-fashion-mnist', 'fonts-dejavu-core'];
   if (!process.env.LIBTORCH) wanted.unshift('libtorch-dev');
   if (args.has('--bench') || args.has('--test')) wanted.push('python3-torch');
   if (args.has('--test')) wanted.push('chromium');

@@ -36,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterInplace(env, exports);
   RegisterAutograd(env, exports);
   RegisterPrefetch(env, exports);
+  RegisterDist(env, exports);
   return exports;
 }
 

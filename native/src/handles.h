@@ -83,5 +83,6 @@ void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterInplace(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
 void RegisterPrefetch(Napi::Env env, Napi::Object exports);
+void RegisterDist(Napi::Env env, Napi::Object exports);
 
 }  // namespace skipstudio

@@ -5,6 +5,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
+import { distributedEnvironment, getRank, initProcessGroup } from '../distributed/index.js';
+import { checkLaunchOptions, launchWorkers } from '../distributed/launch.js';
 import { buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
@@ -96,6 +98,51 @@ function addTrainingFlags(command: Command): Command {
     .option('--json', 'machine-readable progress: one JSON object per line');
 }
 
+/** torchrun's flags: start this machine's workers, and where they meet. */
+function addLaunchFlags(command: Command): Command {
+  return command
+    .option('--nproc-per-node <n>', 'data-parallel training: worker processes on this machine, the threads split between them', positiveInteger)
+    .option('--nnodes <n>', 'machines taking part (each runs the same command with its --node-rank)', positiveInteger, 1)
+    .option('--node-rank <r>', 'this machine\'s place, 0 to nnodes - 1 (node 0 hosts the rendezvous)', nonNegativeInteger, 0)
+    .option('--master-addr <host>', 'address of node 0, reachable from every machine (default with one machine: 127.0.0.1)')
+    .option('--master-port <port>', 'a free TCP port on node 0 for the rendezvous', positiveInteger, 29500)
+    .option('--dist-timeout <seconds>', 'how long a rendezvous or a collective waits for the other processes', positiveInteger, 120)
+    .option('--sync-batchnorm', 'data-parallel training: batch norm statistics over the global batch (default: per process)');
+}
+
+interface LaunchFlags {
+  nprocPerNode?: number;
+  nnodes: number;
+  nodeRank: number;
+  masterAddr?: string;
+  masterPort: number;
+  distTimeout: number;
+  syncBatchnorm?: boolean;
+}
+
+/**
+ * Data-parallel runs: the launcher (with --nproc-per-node) starts the workers
+ * and returns their exit code; a worker (RANK/WORLD_SIZE set, by the launcher
+ * or torchrun) joins the process group and returns undefined to go on.
+ */
+async function launchOrJoin(flags: LaunchFlags): Promise<number | undefined> {
+  const env = distributedEnvironment();
+  const timeoutMs = Number(process.env.SKIPSTUDIO_DIST_TIMEOUT_MS) || flags.distTimeout * 1000;
+  if (env !== undefined) {
+    if (env.worldSize > 1) await initProcessGroup({ timeoutMs });
+    return undefined;
+  }
+  if (flags.nprocPerNode === undefined && flags.nnodes === 1) return undefined;
+  if (flags.nnodes > 1 && flags.masterAddr === undefined) {
+    throw new Error('--nnodes above 1 needs --master-addr: the address of node 0, reachable from every machine');
+  }
+  const options = {
+    nprocPerNode: flags.nprocPerNode ?? 1, nnodes: flags.nnodes, nodeRank: flags.nodeRank, masterAddr: flags.masterAddr ?? '127.0.0.1', masterPort: flags.masterPort, timeoutMs,
+  };
+  checkLaunchOptions(options);
+  return launchWorkers(options, process.argv[1]!, process.argv.slice(2));
+}
+
 type TrainingFlags = Partial<TrainConfig> & { json?: boolean };
 
 const TRAINING_FLAGS: readonly string[] = [...SHARED_SETTINGS, 'dataDir'];
@@ -142,7 +189,7 @@ program
     console.log([table.header, ...table.rows].join('\n'));
   });
 
-addTrainingFlags(
+addTrainingFlags(addLaunchFlags(
   program
     .command('train')
     .description('train one model at one learning rate into a run directory')
@@ -150,9 +197,14 @@ addTrainingFlags(
     .addOption(settingOption('model'))
     .addOption(settingOption('lr'))
     .option('--out <dir>', 'the run directory (default: the config file\'s out, else runs/train)')
-    .option('--resume <dir>', 'continue a stopped run from its last checkpoint, with the settings it saved'),
-).action(async (flags: TrainingFlags & { config?: string; model?: string; lr?: number; out?: string; resume?: string }) => {
+    .option('--resume <dir>', 'continue a stopped run from its last checkpoint, with the settings it saved (with any number of processes)'),
+)).action(async (flags: TrainingFlags & LaunchFlags & { config?: string; model?: string; lr?: number; out?: string; resume?: string }) => {
   if (flags.resume !== undefined) refuseSettingsWithResume(flags);
+  const launched = await launchOrJoin(flags);
+  if (launched !== undefined) {
+    process.exitCode = launched;
+    return;
+  }
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();
   const fromFile = flags.config ? readJsonObject(flags.config, 'config file') : {};
@@ -160,7 +212,7 @@ addTrainingFlags(
   const partial = { ...fromFile, ...trainingOverrides(flags), model: flags.model ?? fromFile.model, lr: flags.lr ?? fromFile.lr, out } as Partial<TrainConfig>;
   if (flags.resume === undefined) resolveTrainConfig(partial); // fail on bad settings before loading any data
   try {
-    const result = await train(partial, { reporter, stop, resume: flags.resume !== undefined });
+    const result = await train(partial, { reporter, stop, resume: flags.resume !== undefined, syncBatchNorm: flags.syncBatchnorm });
     await afterTraining(out, flags);
     if (result.status === 'diverged') process.exitCode = 2;
   } finally {
@@ -168,7 +220,7 @@ addTrainingFlags(
   }
 });
 
-addTrainingFlags(
+addTrainingFlags(addLaunchFlags(
   program
     .command('experiment')
     .description('the skip-connection study: models x learning rates x seeds, each model trained by its own recipe, then summarised in a report')
@@ -179,7 +231,7 @@ addTrainingFlags(
     .option('--recipe <model:settings>', 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)', collectRecipe, {})
     .option('--seeds <n>', 'runs per model and learning rate, with seeds --seed, --seed + 1, ...', positiveInteger)
     .option('--out <dir>', 'the experiment directory (default: runs/<dataset>-<preset>)'),
-).action(async (flags: TrainingFlags & { config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string }) => {
+)).action(async (flags: TrainingFlags & LaunchFlags & { config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string }) => {
   const fromFile = flags.config ? readExperimentFile(flags.config) : {};
   const fromPreset = experimentFromPreset(flags.preset, '', {
     models: flags.models ?? fromFile.models, lrs: fromFile.lrs, seeds: flags.seeds ?? fromFile.seeds,
@@ -187,14 +239,20 @@ addTrainingFlags(
   });
   const config = applyToEveryModel(fromPreset, trainingOverrides(flags), flags.lrs);
   config.out = flags.out ?? fromFile.out ?? `runs/${config.base.dataset ?? 'fashion-mnist'}-${flags.preset}`;
+  const launched = await launchOrJoin(flags);
+  if (launched !== undefined) {
+    process.exitCode = launched;
+    return;
+  }
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();
   if (config.seeds === 1 && !flags.json) {
     console.log('One seed per model and learning rate: differences are tested on paired predictions (McNemar); --seeds 3 gives intervals over seeds.');
   }
   try {
-    const result = await runExperiment(config, { reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}` });
+    const result = await runExperiment(config, { reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}`, syncBatchNorm: flags.syncBatchnorm });
     reporter.close();
+    if (getRank() !== 0) return; // rank 0 reports for the data-parallel workers
     if (!flags.json) {
       console.log(`\n${formatResultsTable(result.runs)}\n`);
       console.log(result.stopped

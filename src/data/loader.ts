@@ -21,6 +21,12 @@ export interface LoaderOptions {
   normalization?: Normalization;
   /** Random crop (zero padding of 2 after normalisation) and horizontal flip, drawn from libtorch's generator. */
   augment?: boolean;
+  /**
+   * This process's share of every epoch in data-parallel training
+   * (DistributedSampler): the same seeded order on every rank, padded to a
+   * multiple of worldSize, every worldSize-th example from position rank.
+   */
+  shard?: { rank: number; worldSize: number };
 }
 
 export interface Batch {
@@ -51,6 +57,23 @@ export function epochOrder(count: number, seed: number, epoch: number): Int32Arr
     order[j] = t;
   }
   return order;
+}
+
+/**
+ * One rank's share of an epoch's order, as torch's DistributedSampler: padded
+ * by wrapping around to a multiple of the world size, then every
+ * worldSize-th example from position `rank`, so the shards are disjoint (but
+ * for the padding) and equally long.
+ */
+export function shardOrder(order: Int32Array, rank: number, worldSize: number): Int32Array {
+  if (!Number.isInteger(worldSize) || worldSize < 1 || !Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
+    throw new RangeError(`shardOrder: rank ${rank} of world size ${worldSize}`);
+  }
+  if (worldSize === 1) return order;
+  const perRank = Math.ceil(order.length / worldSize);
+  const out = new Int32Array(perRank);
+  for (let i = 0; i < perRank; i++) out[i] = order[(rank + i * worldSize) % order.length]!;
+  return out;
 }
 
 /** Per-channel mean and standard deviation of a dataset's pixels scaled to [0, 1]. */
@@ -99,7 +122,7 @@ export class DataLoader {
   // (x/255 - mean)/std computed as (x - 255*mean) / (255*std), on the uint8 values.
   readonly #offset: Tensor;
   readonly #scale: Tensor;
-  readonly options: Required<Omit<LoaderOptions, 'normalization'>> & { normalization: Normalization };
+  readonly options: Required<Omit<LoaderOptions, 'normalization' | 'shard'>> & { normalization: Normalization; shard: { rank: number; worldSize: number } };
 
   constructor(readonly dataset: ImageDataset, options: LoaderOptions) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
@@ -107,15 +130,16 @@ export class DataLoader {
     }
     const { channels, height, width } = dataset.shape;
     const normalization = options.normalization ?? { mean: Array(channels).fill(0), std: Array(channels).fill(1) };
-    this.options = { shuffle: true, dropLast: false, seed: 0, augment: false, ...options, normalization };
+    this.options = { shuffle: true, dropLast: false, seed: 0, augment: false, ...options, normalization, shard: options.shard ?? { rank: 0, worldSize: 1 } };
     this.#pixels = keep(tensor(dataset.images, { shape: [dataset.labels.length, channels, height, width] }));
     this.#labels = keep(tensor(dataset.labels, { dtype: 'int64' }));
     this.#offset = keep(tensor(Float32Array.from(normalization.mean, (m) => m * 255), { shape: [1, channels, 1, 1] }));
     this.#scale = keep(tensor(Float32Array.from(normalization.std, (s) => s * 255), { shape: [1, channels, 1, 1] }));
   }
 
+  /** Examples per epoch: the dataset's, or this rank's shard of it. */
   get size(): number {
-    return this.dataset.labels.length;
+    return Math.ceil(this.dataset.labels.length / this.options.shard.worldSize);
   }
 
   /** Batches per epoch. */
@@ -134,7 +158,9 @@ export class DataLoader {
   }
 
   #order(epoch: number): Int32Array {
-    return this.options.shuffle ? epochOrder(this.size, this.options.seed, epoch) : Int32Array.from({ length: this.size }, (_, i) => i);
+    const count = this.dataset.labels.length;
+    const order = this.options.shuffle ? epochOrder(count, this.options.seed, epoch) : Int32Array.from({ length: count }, (_, i) => i);
+    return shardOrder(order, this.options.shard.rank, this.options.shard.worldSize);
   }
 
   #indices(order: Int32Array, b: number): Int32Array {

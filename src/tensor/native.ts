@@ -15,6 +15,11 @@ export interface NativeHandle {
 }
 
 type H = NativeHandle;
+
+/** An opaque reference to one c10d::Reducer. */
+export interface NativeReducer {
+  readonly __nativeReducer: unique symbol;
+}
 type Operand = H | number | boolean;
 type Dims = number[] | undefined;
 
@@ -173,6 +178,19 @@ export interface NativeBinding {
   foreachNorm(list: H[], p?: number): H[];
   // data
   gatherBatch(pixels: H, labels: H, index: H, offset: H, scale: H): Promise<[H, H]>;
+  // distributed (c10d: TCPStore, ProcessGroupGloo, Reducer); the Promises resolve off the event loop
+  distInit(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, hostname: string): Promise<void>;
+  distDestroy(): void;
+  distInfo(): { rank: number; worldSize: number } | undefined;
+  distAllReduce(list: H[], op: string): Promise<void>;
+  distBroadcast(list: H[], src: number): Promise<void>;
+  distAllGather(a: H): Promise<H[]>;
+  distBarrier(): Promise<void>;
+  distDiagnose(): Promise<string>;
+  distAllReduceSumAutograd(a: H): H;
+  ddpReducer(params: H[], bucketCapBytes: number, findUnusedParameters: boolean): NativeReducer;
+  ddpPrepare(reducer: NativeReducer, outputs: H[]): void;
+  ddpRelease(reducer: NativeReducer): void;
   // autograd
   requiresGrad_(a: H, flag: boolean): void;
   backward(a: H, gradient: H | undefined, retainGraph: boolean, createGraph: boolean): void;

@@ -8,7 +8,8 @@ import { DataLoader } from '../data/index.js';
 import { loadCheckpoint, readCheckpointConfig } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import { type ClassificationReport, type Predictions, RunDirectory, type TrainConfig } from '../runs/index.js';
-import { autocast, crossEntropy, dispose, noGrad, scope } from '../tensor/index.js';
+import { allGather } from '../distributed/index.js';
+import { type Tensor, autocast, crossEntropy, dispose, noGrad, scope, tensor } from '../tensor/index.js';
 import { resolveTrainConfig, trainingMemoryFormat } from './config.js';
 import { classificationReport } from './metrics.js';
 import { prepareRun } from './prepare.js';
@@ -22,18 +23,62 @@ export interface Evaluation {
 
 /** Evaluates a model on a loader: mean loss, the classification report and every prediction. */
 export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>): Evaluation {
+  const { predicted, actual, lossSum } = predict(model, loader, config);
+  return {
+    loss: lossSum / loader.size,
+    report: classificationReport(predicted, actual, loader.dataset.classes.length),
+    predictions: { split: 'test', labels: Array.from(actual), predicted: Array.from(predicted) },
+  };
+}
+
+/**
+ * evaluate() in data-parallel training: each rank predicts its shard of the
+ * test split (the loader's shard), then the predictions and loss sums are
+ * gathered and put back in the split's order, the shards' padding dropped,
+ * so every rank holds the evaluation one process would compute.
+ */
+export async function evaluateSharded(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>): Promise<Evaluation> {
+  const { worldSize } = loader.options.shard;
+  const local = predict(model, loader, config);
+  const packed = tensor(Float64Array.from([...local.losses, ...local.predicted, ...local.actual]), { dtype: 'float64' });
+  const gathered = await allGather(packed);
+  packed.dispose();
+  const n = loader.dataset.labels.length;
+  const perRank = loader.size;
+  const predicted = new Int32Array(n);
+  const actual = new Int32Array(n);
+  let lossSum = 0;
+  gathered.forEach((t: Tensor, r: number) => {
+    const values = t.data() as Float64Array;
+    t.dispose();
+    for (let i = 0; i < perRank; i++) {
+      const index = r + i * worldSize;
+      if (index >= n) continue; // padding: an example of another shard, repeated to even the shards out
+      lossSum += values[i]!;
+      predicted[index] = values[perRank + i]!;
+      actual[index] = values[2 * perRank + i]!;
+    }
+  });
+  return {
+    loss: lossSum / n,
+    report: classificationReport(predicted, actual, loader.dataset.classes.length),
+    predictions: { split: 'test', labels: Array.from(actual), predicted: Array.from(predicted) },
+  };
+}
+
+function predict(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>) {
   const wasTraining = model.training;
   model.eval();
   const predicted = new Int32Array(loader.size);
   const actual = new Int32Array(loader.size);
+  const losses = new Float64Array(loader.size);
   let offset = 0;
-  let lossSum = 0;
   for (const batch of loader.epoch(0)) {
     scope(() =>
       noGrad(() => {
         const x = batch.x.contiguous(trainingMemoryFormat(config));
         const logits = autocast(() => model.forward(x), { enabled: config.precision === 'bf16' }).float();
-        lossSum += crossEntropy(logits, batch.y, { reduction: 'sum' }).item();
+        losses.set(crossEntropy(logits, batch.y, { reduction: 'none' }).to('float64').data() as Float64Array, offset);
         const p = logits.argmax(1).to('int32').data() as Int32Array;
         predicted.set(p, offset);
         actual.set(batch.y.to('int32').data() as Int32Array, offset);
@@ -44,11 +89,7 @@ export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainCo
     batch.y.dispose();
   }
   model.train(wasTraining);
-  return {
-    loss: lossSum / loader.size,
-    report: classificationReport(predicted, actual, loader.dataset.classes.length),
-    predictions: { split: 'test', labels: Array.from(actual), predicted: Array.from(predicted) },
-  };
+  return { predicted, actual, losses, lossSum: losses.reduce((a, b) => a + b, 0) };
 }
 
 export interface EvaluationResult extends ClassificationReport {

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/index.js';
+import { barrier, getRank, isInitialized } from '../distributed/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { type Recipe, designedRecipe } from '../models/catalog.js';
 import { RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, summarizeRun } from '../runs/index.js';
@@ -198,6 +199,8 @@ export interface ExperimentOptions {
   stop?: StopFlag;
   /** The command that reproduces this experiment, recorded for the report. */
   command?: string;
+  /** Data-parallel training: batch norm statistics over the global batch. */
+  syncBatchNorm?: boolean;
 }
 
 export interface ExperimentResult {
@@ -227,17 +230,24 @@ async function loadDatasets(plans: TrainConfig[]): Promise<Map<string, DatasetSp
 export async function runExperiment(config: ExperimentConfig, options: ExperimentOptions): Promise<ExperimentResult> {
   const plans = planExperiment(config);
   const datasets = await loadDatasets(plans);
-  const lock = new RunDirectory(config.out).lock(); // one experiment process per folder
+  // One experiment process per folder; in data-parallel training, rank 0 alone writes it.
+  const writer = getRank() === 0;
+  const lock = writer ? new RunDirectory(config.out).lock() : undefined;
   try {
-    return await runPlans(config, plans, datasets, options);
+    return await runPlans(config, plans, datasets, options, writer);
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
-async function runPlans(config: ExperimentConfig, plans: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions): Promise<ExperimentResult> {
+async function runPlans(
+  config: ExperimentConfig, plans: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions, writer: boolean,
+): Promise<ExperimentResult> {
   const { reporter } = options;
-  writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
+  const writeResults = (runs: RunSummary[]) => {
+    if (writer) writeFileAtomic(join(config.out, 'results.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
+  };
+  if (writer) writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
   const runs: RunSummary[] = [];
   for (const [index, plan] of plans.entries()) {
     reporter.experimentProgress?.(index, plans.length);
@@ -249,18 +259,16 @@ async function runPlans(config: ExperimentConfig, plans: TrainConfig[], datasets
     }
     // A run that an earlier invocation started continues from its checkpoint (or starts over when it saved none).
     const resume = new RunDirectory(plan.out).exists();
-    const result = await train(plan, { reporter, stop: options.stop, resume, datasets });
+    // Every rank decides from the same state before rank 0 starts writing the run.
+    if (isInitialized()) await barrier();
+    const result = await train(plan, { reporter, stop: options.stop, resume, datasets, syncBatchNorm: options.syncBatchNorm });
     runs.push(result);
     if (result.status === 'stopped') {
-      writeResults(config.out, runs);
+      writeResults(runs);
       return { out: config.out, runs, stopped: true };
     }
   }
   reporter.experimentProgress?.(plans.length, plans.length);
-  writeResults(config.out, runs);
+  writeResults(runs);
   return { out: config.out, runs, stopped: false };
-}
-
-function writeResults(out: string, runs: RunSummary[]): void {
-  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
 }

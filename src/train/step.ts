@@ -18,6 +18,8 @@ export interface StepParts {
   memoryFormat: MemoryFormat;
   /** The weights whose gradient norms are recorded. */
   gradientWeights: Tensor[];
+  /** The forward pass when it is not model.forward (data-parallel training: DistributedDataParallel's). */
+  forward?: (x: Tensor) => Tensor;
 }
 
 export interface StepResult {
@@ -42,7 +44,7 @@ export function trainingStep(parts: StepParts, batch: Batch, recordGradients: bo
   const { model, optimizer, scheduler, config, memoryFormat } = parts;
   return scope(() => {
     const x = batch.x.contiguous(memoryFormat);
-    const logits = autocast(() => model.forward(x), { enabled: config.precision === 'bf16' }).float();
+    const logits = autocast(() => (parts.forward ? parts.forward(x) : model.forward(x)), { enabled: config.precision === 'bf16' }).float();
     const value = crossEntropy(logits, batch.y);
     value.backward();
     const loss = value.item();

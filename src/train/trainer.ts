@@ -9,7 +9,10 @@
  * same running sums, so a killed and resumed run ends with the same weights
  * and records as one never stopped. A non-finite training or test loss stops
  * the run as diverged and keeps its last good checkpoint. One process writes
- * a run directory at a time (its lock).
+ * a run directory at a time (its lock). In data-parallel training (a process
+ * group initialised) every rank trains on its shard of each global batch
+ * through DistributedDataParallel, evaluation is sharded, and rank 0 alone
+ * writes the run directory.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
@@ -24,9 +27,12 @@ import {
   type EpochRecord, type ModelInfo, RunDirectory, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
   summarizeRun,
 } from '../runs/index.js';
-import { buildInfo, manualSeed, setNumThreads } from '../tensor/index.js';
+import {
+  DistributedDataParallel, allReduce, barrier, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized, syncBuffers,
+} from '../distributed/index.js';
+import { buildInfo, manualSeed, setNumThreads, tensor } from '../tensor/index.js';
 import { resolveTrainConfig, trainingMemoryFormat } from './config.js';
-import { type Evaluation, evaluate } from './evaluation.js';
+import { type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
 import { describeModel, gradientWeights, makeOptimizer, makeScheduler, prepareRun } from './prepare.js';
 import type { TrainingReporter } from './progress.js';
 import { StepStats } from './stats.js';
@@ -44,6 +50,23 @@ export interface TrainOptions {
   resume?: boolean;
   /** Loaded datasets by name, so an experiment reads its data once. */
   datasets?: Map<string, DatasetSplits>;
+  /** Data-parallel training (a process group initialised): batch norm statistics over the global batch (default: per process). */
+  syncBatchNorm?: boolean;
+}
+
+/** This process's place in data-parallel training, when a process group of two or more is initialised. */
+interface DataParallel {
+  rank: number;
+  worldSize: number;
+  ddp: DistributedDataParallel;
+}
+
+/** The run directory as ranks other than 0 see it: read (config, checkpoint), never written. */
+class ReadOnlyRunDirectory extends RunDirectory {
+  override create(): void {}
+  override writeJson(): void {}
+  override append(): void {}
+  override truncateRecords(): void {}
 }
 
 /** Where a run stands: what a checkpoint carries besides weights, optimizer, schedule and RNG. */
@@ -68,16 +91,22 @@ function runConfig(partial: Partial<TrainConfig>, resume: boolean): TrainConfig 
 
 export async function train(partial: Partial<TrainConfig>, options: TrainOptions): Promise<RunSummary> {
   const config = runConfig(partial, options.resume ?? false);
-  const dir = new RunDirectory(config.out);
-  const lock = dir.lock();
+  const writer = getRank() === 0;
+  const dir = writer ? new RunDirectory(config.out) : new ReadOnlyRunDirectory(config.out);
+  const lock = writer ? dir.lock() : undefined;
+  let run: TrainingRun | undefined;
   try {
-    if (!options.resume && dir.exists()) {
+    if (writer && !options.resume && dir.exists()) {
       throw new Error(`${config.out} already holds a run: continue it with --resume, or choose another --out`);
     }
-    const run = await TrainingRun.open(config, dir, options);
+    run = await TrainingRun.open(config, dir, options);
     return await run.train();
+  } catch (error) {
+    throw isInitialized() ? await namingFailedRanks(error) : error;
   } finally {
-    lock.release();
+    // The Reducer's hooks and buckets belong to this run's model: an experiment's next run makes its own.
+    run?.dataParallel?.ddp.release();
+    lock?.release();
   }
 }
 
@@ -95,6 +124,7 @@ class TrainingRun {
     readonly options: TrainOptions,
     readonly parts: StepParts & { trainLoader: DataLoader; testLoader: DataLoader; totalSteps: number },
     readonly position: Position,
+    readonly dataParallel: DataParallel | undefined,
   ) {
     this.name = basename(config.out);
     this.#wallBefore = position.wallSeconds;
@@ -106,22 +136,42 @@ class TrainingRun {
     // More threads than cores only make the threads wait on each other (1000 threads: a step 1000 times slower).
     const threads = Math.min(config.threads, availableParallelism());
     if (threads < config.threads) options.reporter.message(`[${basename(config.out)}] ${config.threads} threads asked for, ${threads} cores here: training with ${threads}`);
-    setNumThreads(threads);
+    // The processes of one machine share its cores (LOCAL_WORLD_SIZE: set by the launcher, as torchrun does).
+    const local = Number(process.env.LOCAL_WORLD_SIZE) || 1;
+    setNumThreads(Math.max(1, Math.floor(threads / local)));
     manualSeed(config.seed);
     const { splits, trainSplit, normalization, model } = await prepareRun(config, options.datasets);
+    const shard = isInitialized() && getWorldSize() > 1 ? { rank: getRank(), worldSize: getWorldSize() } : undefined;
+    if (shard && config.batchSize % shard.worldSize !== 0) {
+      throw new Error(`the batch size ${config.batchSize} does not split evenly over ${shard.worldSize} processes`);
+    }
+    if (shard && options.syncBatchNorm) convertSyncBatchNorm(model);
     const memoryFormat = trainingMemoryFormat(config);
     model.to({ memoryFormat });
-    const trainLoader = new DataLoader(trainSplit, { batchSize: config.batchSize, shuffle: true, dropLast: true, seed: config.seed, normalization, augment: config.augment });
-    const testLoader = new DataLoader(splits.test, { batchSize: 500, shuffle: false, normalization });
+    // config.batchSize is the global batch: each process takes its share of it.
+    const trainLoader = new DataLoader(trainSplit, {
+      batchSize: config.batchSize / (shard?.worldSize ?? 1), shuffle: true, dropLast: true, seed: config.seed, normalization, augment: config.augment, shard,
+    });
+    const testLoader = new DataLoader(splits.test, { batchSize: 500, shuffle: false, normalization, shard });
     if (trainLoader.length === 0) throw new Error(`the training split (${trainSplit.labels.length} images) holds no full batch of ${config.batchSize}`);
     const totalSteps = trainLoader.length * config.epochs;
     const optimizer = makeOptimizer(config, model.parameters());
     const scheduler = makeScheduler(config, optimizer, totalSteps);
-    const parts = { model, optimizer, scheduler, config, memoryFormat, gradientWeights: gradientWeights(model).map(([, t]) => t), trainLoader, testLoader, totalSteps };
+    const parts: TrainingRun['parts'] = {
+      model, optimizer, scheduler, config, memoryFormat, gradientWeights: gradientWeights(model).map(([, t]) => t), trainLoader, testLoader, totalSteps,
+    };
     const position = options.resume && existsSync(dir.checkpointPath)
       ? restore(dir, model, optimizer, scheduler)
       : begin(dir, config, describeModel(model, config, splits, normalization));
-    return new TrainingRun(config, dir, options, parts, position);
+    let dataParallel: DataParallel | undefined;
+    if (shard) {
+      await agreeOnPosition(position.step);
+      // Rank 0's weights and buffers everywhere, then gradients averaged during backward.
+      const ddp = await DistributedDataParallel.create(model);
+      dataParallel = { ...shard, ddp };
+      parts.forward = (x) => ddp.forward(x);
+    }
+    return new TrainingRun(config, dir, options, parts, position, dataParallel);
   }
 
   get wallSeconds(): number {
@@ -137,6 +187,7 @@ class TrainingRun {
   }
 
   checkpoint(): void {
+    if (this.dataParallel && this.dataParallel.rank !== 0) return;
     const { model, optimizer, scheduler } = this.parts;
     const { epoch, step, batchInEpoch, window, epochStats } = this.position;
     saveCheckpoint(this.dir.checkpointPath, {
@@ -155,14 +206,23 @@ class TrainingRun {
     while (position.epoch < config.epochs) {
       const ended = await this.trainEpoch();
       if (ended !== undefined) return ended;
-      last = evaluate(parts.model, parts.testLoader, config);
+      last = await this.evaluate();
       if (!Number.isFinite(last.loss)) {
         // A run can blow up without a non-finite training loss (train loss 1e17, test loss NaN): that is divergence too.
         return this.diverged(last.loss, `test loss became ${last.loss} after epoch ${position.epoch + 1}`);
       }
       this.endEpoch(last);
     }
-    return this.finished(last ?? evaluate(parts.model, parts.testLoader, config));
+    return this.finished(last ?? await this.evaluate());
+  }
+
+  /** The test split's evaluation; sharded over the processes in data-parallel training. */
+  async evaluate(): Promise<Evaluation> {
+    const { parts, config } = this;
+    if (!this.dataParallel) return evaluate(parts.model, parts.testLoader, config);
+    // Per-process batch norm leaves each rank its own running statistics: evaluate with rank 0's, which its checkpoint saves.
+    await syncBuffers(parts.model);
+    return evaluateSharded(parts.model, parts.testLoader, config);
   }
 
   /** Trains the rest of the current epoch; returns the summary when the run ends inside it (stopped or diverged). */
@@ -188,6 +248,7 @@ class TrainingRun {
     const result = trainingStep(parts, batch, (position.step + 1) % config.gradEvery === 0);
     batch.x.dispose();
     batch.y.dispose();
+    const stopRequested = this.dataParallel ? await this.agree(result) : this.options.stop?.requested ?? false;
     if (!Number.isFinite(result.loss)) {
       return this.diverged(result.loss, `loss became ${result.loss} at step ${position.step + 1} (epoch ${position.epoch + 1})`, position.step + 1);
     }
@@ -202,7 +263,26 @@ class TrainingRun {
     if (position.step % config.checkpointEvery === 0 && position.batchInEpoch < parts.trainLoader.length) this.checkpoint();
     // Let signal handlers run between steps, so Ctrl-C can stop the run cleanly.
     await yieldToEventLoop();
-    return this.options.stop?.requested ? this.stopped() : undefined;
+    return stopRequested || this.options.stop?.requested ? this.stopped() : undefined;
+  }
+
+  /**
+   * Data-parallel training: the global batch's loss and correct count (each
+   * rank saw its shard), and whether any rank was asked to stop, so that all
+   * stop after the same step.
+   */
+  async agree(result: { loss: number; correct: number }): Promise<boolean> {
+    const { worldSize } = this.dataParallel!;
+    const values = tensor(Float64Array.from([result.loss, result.correct, this.options.stop?.requested ? 1 : 0]), { dtype: 'float64' });
+    try {
+      await allReduce(values, 'sum');
+      const [loss, correct, stops] = values.data() as Float64Array;
+      result.loss = loss! / worldSize;
+      result.correct = correct!;
+      return stops! > 0;
+    } finally {
+      values.dispose();
+    }
   }
 
   reportStep(loss: number): void {
@@ -243,31 +323,64 @@ class TrainingRun {
     this.writeStatus('running');
   }
 
-  diverged(loss: number, why: string, step = this.position.step): RunSummary {
+  /** The run's summary, read from the run directory once rank 0 has written it. */
+  async summary(): Promise<RunSummary> {
+    if (this.dataParallel) await barrier();
+    return summarizeRun(this.dir, this.config);
+  }
+
+  async diverged(loss: number, why: string, step = this.position.step): Promise<RunSummary> {
     const divergedAt = { epoch: this.position.epoch, step, loss };
     this.dir.append({ type: 'diverged', ...divergedAt });
     this.writeStatus('diverged', { divergedAt, message: `${why}; the last good checkpoint is kept` });
     this.options.reporter.runEnded(this.name, 'diverged', why);
-    return summarizeRun(this.dir, this.config);
+    return this.summary();
   }
 
-  stopped(): RunSummary {
+  async stopped(): Promise<RunSummary> {
     this.checkpoint();
     this.writeStatus('stopped', { message: 'stopped by the user; resume with --resume' });
     this.options.reporter.runEnded(this.name, 'stopped', `checkpoint saved at step ${this.position.step}; continue with: skipstudio train --resume ${this.config.out}`);
-    return summarizeRun(this.dir, this.config);
+    return this.summary();
   }
 
-  finished(final: Evaluation): RunSummary {
+  async finished(final: Evaluation): Promise<RunSummary> {
     const { dir } = this;
     dir.writeJson('eval.json', { split: 'test', loss: final.loss, classes: dir.readJson<ModelInfo>('model.json').classes, ...final.report });
     dir.writeJson('predictions.json', final.predictions);
     this.writeStatus('finished');
-    const result = summarizeRun(dir, this.config);
+    const result = await this.summary();
     this.options.reporter.runEnded(this.name, 'finished', `test accuracy ${(100 * result.finalTestAccuracy).toFixed(2)}% ` +
       `(best ${(100 * result.bestTestAccuracy).toFixed(2)}%) in ${result.wallSeconds.toFixed(0)} s`);
     return result;
   }
+}
+
+/** Refuses to train when the processes resumed from different steps (a rank that could not read the checkpoint). */
+async function agreeOnPosition(step: number): Promise<void> {
+  const bounds = tensor(Float64Array.from([step, -step]), { dtype: 'float64' });
+  try {
+    await allReduce(bounds, 'max');
+    const [highest, negLowest] = bounds.data() as Float64Array;
+    if (highest !== -negLowest!) {
+      throw new Error(`the processes start from different steps (${-negLowest!} to ${highest}): every rank must read the same run directory and checkpoint`);
+    }
+  } finally {
+    bounds.dispose();
+  }
+}
+
+/** A failed data-parallel run's error, with which rank stopped answering (unless it says so already). */
+async function namingFailedRanks(error: unknown): Promise<Error> {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/heartbeat|cannot be reached|still alive/.test(message)) return new Error(`rank ${getRank()}: ${message}`);
+  let diagnosis: string;
+  try {
+    diagnosis = await diagnoseFailure();
+  } catch {
+    diagnosis = 'no diagnosis';
+  }
+  return new Error(`rank ${getRank()}: ${message} [${diagnosis}]`);
 }
 
 /** A new run, or one started over because no checkpoint was saved before it stopped: its description and an empty log. */
