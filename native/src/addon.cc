@@ -27,6 +27,7 @@ void TuneAllocator() {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TuneAllocator();
+  InstallTensorAllocator(env);
   RegisterHandles(env, exports);
   RegisterRuntime(env, exports);
   RegisterCreation(env, exports);

@@ -2,24 +2,18 @@
 // readers and the inspection ops (shape, dtype, data copies).
 #include "handles.h"
 
-#include <atomic>
+#include <sys/mman.h>
+
 #include <cmath>
 #include <cstring>
+#include <new>
 
 namespace skipstudio {
 
 namespace {
 
-// Tags our Externals so that a foreign External is rejected, not dereferenced.
-const napi_type_tag kTensorTag = {0x5b1f0c3a2e7d4e61ULL, 0x9a4c3b2d1e0f8a71ULL};
-
 int64_t g_liveTensors = 0;
 int64_t g_liveBytes = 0;
-// While a JS scope is open its tensors are freed deterministically when it
-// closes, so their bytes are not reported to V8: reporting them would make V8
-// run garbage collections that compete with libtorch for the cores. A tensor
-// that escapes to the top level is reported then (ReportMemory).
-bool g_scopeActive = false;
 
 int64_t BytesOf(const at::Tensor& t) {
   if (!t.defined()) return 0;
@@ -27,20 +21,113 @@ int64_t BytesOf(const at::Tensor& t) {
   return t.numel() * static_cast<int64_t>(t.element_size());
 }
 
+// The table of boxes. A handle is (generation << 32 | index); a box's
+// generation moves on when its tensor is freed, so a stale handle (disposed, or
+// its slot reused since) is told apart from a live one without keeping
+// anything alive for it. Slots come from pages of their own (mmap), handed out
+// again LIFO, so the table never puts small objects between tensor blocks in
+// malloc's heap. Only the JS thread uses it (GC finalizers run on it too).
+class BoxTable {
+ public:
+  static constexpr uint32_t kChunkSlots = 1u << 16;
+
+  TensorBox* Lookup(uint64_t handle) const {
+    uint32_t index = static_cast<uint32_t>(handle);
+    uint32_t chunk = index / kChunkSlots;
+    if (chunk >= chunks_.size()) return nullptr;
+    TensorBox* box = chunks_[chunk] + index % kChunkSlots;
+    if (index >= used_ || box->generation != static_cast<uint32_t>(handle >> 32)) return nullptr;
+    return box;
+  }
+
+  uint64_t New(at::Tensor tensor, TensorBox** out) {
+    uint32_t index;
+    if (free_ != kNone) {
+      index = free_;
+      free_ = At(index)->nextFree;
+    } else {
+      if (used_ == chunks_.size() * kChunkSlots) Grow();
+      index = used_++;
+      At(index)->index = index;
+      At(index)->generation = 1;
+    }
+    TensorBox* box = At(index);
+    new (&box->tensor) at::Tensor(std::move(tensor));
+    box->reportedBytes = 0;
+    box->liveBytes = 0;
+    box->tracked = false;
+    *out = box;
+    return (static_cast<uint64_t>(box->generation) << 32) | index;
+  }
+
+  // Frees the slot: its handle goes stale.
+  void Delete(TensorBox* box) {
+    box->tensor.~Tensor();
+    box->generation = box->generation == UINT32_MAX ? 1 : box->generation + 1;
+    box->nextFree = free_;
+    free_ = box->index;
+  }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  TensorBox* At(uint32_t index) const { return chunks_[index / kChunkSlots] + index % kChunkSlots; }
+
+  void Grow() {
+    if (chunks_.size() * kChunkSlots >= kNone - kChunkSlots) throw std::bad_alloc();
+    // Untouched slots cost no memory: pages are mapped on first use.
+    void* page = mmap(nullptr, sizeof(TensorBox) * kChunkSlots, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) throw std::bad_alloc();
+    chunks_.push_back(static_cast<TensorBox*>(page));
+  }
+
+  std::vector<TensorBox*> chunks_;
+  uint32_t used_ = 0;
+  uint32_t free_ = kNone;
+};
+
+BoxTable g_boxes;
+
+// What a tracked tensor costs natively besides its data (TensorImpl,
+// StorageImpl, the napi_wrap record, malloc's headers), so that V8 also
+// collects forgotten small tensors before they add up.
+constexpr int64_t kTrackedOverheadBytes = 512;
+
 void Report(Napi::Env env, TensorBox* box) {
-  if (box->reportedBytes != 0 || !box->tensor.defined()) return;
-  box->reportedBytes = BytesOf(box->tensor);
-  if (box->reportedBytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->reportedBytes);
+  if (box->reportedBytes != 0) return;
+  box->reportedBytes = BytesOf(box->tensor) + kTrackedOverheadBytes;
+  Napi::MemoryManagement::AdjustExternalMemory(env, box->reportedBytes);
 }
 
-void Release(Napi::Env env, TensorBox* box) {
-  if (!box->tensor.defined()) return;
+// Frees the tensor and its slot. Callable from a GC finalizer: it only frees
+// C++ memory and lowers V8's external-memory count, which Node-API allows there.
+void Release(node_api_basic_env env, TensorBox* box) {
   g_liveTensors -= 1;
   g_liveBytes -= box->liveBytes;
-  if (box->reportedBytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -box->reportedBytes);
-  box->tensor = at::Tensor();
-  box->reportedBytes = 0;
-  box->liveBytes = 0;
+  if (box->reportedBytes != 0) {
+    int64_t adjusted = 0;
+    napi_adjust_external_memory(env, -box->reportedBytes, &adjusted);
+  }
+  g_boxes.Delete(box);
+  KeepTensorCacheSwept();
+}
+
+// The finalizer of a tracked tensor's JS object: a basic finalizer, run during
+// the garbage collection that found the object unreachable (see handles.h), so
+// forgotten tensors are freed inside synchronous code too.
+void FinalizeTracked(node_api_basic_env env, void* data, void* /*hint*/) {
+  TensorBox* box = g_boxes.Lookup(reinterpret_cast<uintptr_t>(data));
+  if (box != nullptr) Release(env, box);
+}
+
+uint64_t HandleValue(const Napi::Value& value, bool* ok) {
+  *ok = false;
+  if (!value.IsBigInt()) return 0;
+  bool lossless = false;
+  uint64_t handle = value.As<Napi::BigInt>().Uint64Value(&lossless);
+  *ok = lossless;
+  return handle;
 }
 
 std::string OpName(const Napi::CallbackInfo& info) {
@@ -55,18 +142,17 @@ Napi::TypeError ArgError(const Napi::CallbackInfo& info, size_t i, const std::st
 }  // namespace
 
 Napi::Value Wrap(Napi::Env env, at::Tensor tensor) {
-  auto* box = new TensorBox{std::move(tensor), 0, 0};
+  TensorBox* box = nullptr;
+  uint64_t handle = g_boxes.New(std::move(tensor), &box);
   box->liveBytes = BytesOf(box->tensor);
   g_liveTensors += 1;
   g_liveBytes += box->liveBytes;
-  // Reporting native bytes lets V8 collect forgotten handles under memory pressure.
-  if (!g_scopeActive) Report(env, box);
-  auto external = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
-    Release(env, b);
-    delete b;
-  });
-  external.TypeTag(&kTensorTag);
-  return external;
+  try {
+    return Napi::BigInt::New(env, handle);
+  } catch (...) {
+    Release(env, box);
+    throw;
+  }
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& tensors) {
@@ -84,6 +170,15 @@ Napi::Value WrapOptional(Napi::Env env, const at::Tensor& tensor) {
 
 void Dispose(Napi::Env env, TensorBox* box) { Release(env, box); }
 
+void Track(Napi::Env env, Napi::Object owner, TensorBox* box, uint64_t handle) {
+  if (box->tracked) return;
+  napi_status status = napi_wrap(env, owner, reinterpret_cast<void*>(static_cast<uintptr_t>(handle)),
+                                 FinalizeTracked, nullptr, nullptr);
+  NAPI_THROW_IF_FAILED_VOID(env, status);
+  box->tracked = true;
+  Report(env, box);
+}
+
 int64_t LiveTensorCount() { return g_liveTensors; }
 int64_t LiveTensorBytes() { return g_liveBytes; }
 
@@ -91,21 +186,33 @@ bool IsMissing(const Napi::CallbackInfo& info, size_t i) {
   return i >= info.Length() || info[i].IsUndefined() || info[i].IsNull();
 }
 
-TensorBox* BoxArg(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsExternal()) throw ArgError(info, i, "a tensor handle");
-  auto external = info[i].As<Napi::External<TensorBox>>();
-  if (!external.CheckTypeTag(&kTensorTag)) throw ArgError(info, i, "a tensor handle");
-  return external.Data();
+namespace {
+
+// The box of a live handle; for a stale one, nullptr with *stale set.
+TensorBox* FindBox(const Napi::CallbackInfo& info, size_t i, bool* stale) {
+  bool ok = false;
+  uint64_t handle = i < info.Length() ? HandleValue(info[i], &ok) : 0;
+  if (!ok) throw ArgError(info, i, "a tensor handle");
+  TensorBox* box = g_boxes.Lookup(handle);
+  *stale = box == nullptr;
+  return box;
 }
 
-const at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i) {
-  TensorBox* box = BoxArg(info, i);
-  if (!box->tensor.defined()) {
-    throw Napi::TypeError::New(info.Env(), OpName(info) + "argument " + std::to_string(i) +
+Napi::TypeError DisposedError(const Napi::CallbackInfo& info, size_t i) {
+  return Napi::TypeError::New(info.Env(), OpName(info) + "argument " + std::to_string(i) +
                                               " is a disposed tensor (it was freed by dispose() or a scope)");
-  }
-  return box->tensor;
 }
+
+}  // namespace
+
+TensorBox* BoxArg(const Napi::CallbackInfo& info, size_t i) {
+  bool stale = false;
+  TensorBox* box = FindBox(info, i, &stale);
+  if (stale) throw DisposedError(info, i);
+  return box;
+}
+
+at::Tensor TensorArg(const Napi::CallbackInfo& info, size_t i) { return BoxArg(info, i)->tensor; }
 
 c10::optional<at::Tensor> OptionalTensorArg(const Napi::CallbackInfo& info, size_t i) {
   if (IsMissing(info, i)) return c10::nullopt;
@@ -118,14 +225,14 @@ std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i) 
   std::vector<at::Tensor> out;
   out.reserve(array.Length());
   for (uint32_t k = 0; k < array.Length(); ++k) {
-    Napi::Value v = array[k];
-    if (!v.IsExternal()) throw ArgError(info, i, "an array of tensor handles");
-    auto external = v.As<Napi::External<TensorBox>>();
-    if (!external.CheckTypeTag(&kTensorTag)) throw ArgError(info, i, "an array of tensor handles");
-    if (!external.Data()->tensor.defined()) {
+    bool ok = false;
+    uint64_t handle = HandleValue(array[k], &ok);
+    if (!ok) throw ArgError(info, i, "an array of tensor handles");
+    TensorBox* box = g_boxes.Lookup(handle);
+    if (box == nullptr) {
       throw Napi::TypeError::New(info.Env(), OpName(info) + "argument " + std::to_string(i) + " holds a disposed tensor");
     }
-    out.push_back(external.Data()->tensor);
+    out.push_back(box->tensor);
   }
   return out;
 }
@@ -206,29 +313,47 @@ at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i) {
 
 namespace {
 
+// (handle, owner?): frees the tensor now; owner is the JS object that track()
+// tied to it, whose GC hook is removed with it. A stale handle is a no-op.
 Napi::Value DisposeOp(const Napi::CallbackInfo& info) {
-  Dispose(info.Env(), BoxArg(info, 0));
+  bool stale = false;
+  TensorBox* box = FindBox(info, 0, &stale);
+  if (stale) return info.Env().Undefined();
+  if (box->tracked) {
+    if (IsMissing(info, 1) || !info[1].IsObject()) throw ArgError(info, 1, "the tensor's tracked owner");
+    void* data = nullptr;
+    napi_status status = napi_remove_wrap(info.Env(), info[1], &data);
+    NAPI_THROW_IF_FAILED(info.Env(), status, info.Env().Undefined());
+  }
+  Dispose(info.Env(), box);
   return info.Env().Undefined();
 }
 
-Napi::Value SetScopeActive(const Napi::CallbackInfo& info) {
-  g_scopeActive = BoolArg(info, 0);
-  return info.Env().Undefined();
-}
-
-Napi::Value ReportMemory(const Napi::CallbackInfo& info) {
-  Report(info.Env(), BoxArg(info, 0));
+// (owner, handle): from now on the GC frees the tensor when it collects owner
+// (its JS Tensor), and V8 is told of its bytes so that it collects under
+// memory pressure. Tensors inside a scope are not tracked: the scope frees
+// them, and telling V8 would make it collect garbage on the cores libtorch uses.
+Napi::Value TrackOp(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsObject()) throw ArgError(info, 0, "an object");
+  bool ok = false;
+  uint64_t handle = info.Length() > 1 ? HandleValue(info[1], &ok) : 0;
+  if (!ok) throw ArgError(info, 1, "a tensor handle");
+  TensorBox* box = g_boxes.Lookup(handle);
+  if (box != nullptr) Track(info.Env(), info[0].As<Napi::Object>(), box, handle);
   return info.Env().Undefined();
 }
 
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !BoxArg(info, 0)->tensor.defined());
+  bool stale = false;
+  FindBox(info, 0, &stale);
+  return Napi::Boolean::New(info.Env(), stale);
 }
 
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(g_liveTensors)));
   out.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(g_liveBytes)));
+  out.Set("cachedBytes", Napi::Number::New(info.Env(), static_cast<double>(CachedTensorBytes())));
   return out;
 }
 
@@ -333,8 +458,7 @@ Napi::Value Format(const Napi::CallbackInfo& info) {
 void RegisterHandles(Napi::Env env, Napi::Object exports) {
   Export<DisposeOp>(env, exports, "dispose");
   Export<IsDisposed>(env, exports, "isDisposed");
-  Export<SetScopeActive>(env, exports, "setScopeActive");
-  Export<ReportMemory>(env, exports, "reportMemory");
+  Export<TrackOp>(env, exports, "track");
   Export<Stats>(env, exports, "stats");
   Export<Shape>(env, exports, "shape");
   Export<Strides>(env, exports, "strides");

@@ -4,6 +4,19 @@
 // No model or training logic lives in native/.
 #pragma once
 
+// Node-API's experimental version runs "basic" finalizers (ones that only free
+// C++ memory and never call into JavaScript) synchronously during garbage
+// collection, instead of queueing them until the event loop turns. Tracked
+// tensors rely on it (handles.cc): a forgotten tensor is freed by the GC that
+// finds it, even inside a long synchronous loop. binding.gyp pins NAPI_VERSION
+// for the other headers; it is lifted here, before napi.h, in every
+// translation unit.
+#ifdef NAPI_VERSION
+#undef NAPI_VERSION
+#endif
+#ifndef NAPI_EXPERIMENTAL
+#define NAPI_EXPERIMENTAL
+#endif
 #include <napi.h>
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -13,13 +26,23 @@
 
 namespace skipstudio {
 
-// A JS tensor handle is a napi External pointing at one TensorBox. The box
-// outlives an explicit dispose (which only drops the tensor) until V8 collects
-// the handle, so a disposed handle is detected instead of dereferenced.
+// A JS tensor handle is a BigInt naming a slot of the box table (handles.cc)
+// and the slot's generation. Making one allocates nothing but the BigInt:
+// Node-API's Externals cost two small malloc'd records each, freed only by a
+// full garbage collection (V8's young-generation collections keep them), and
+// those records, scattered between tensor blocks, kept the heap growing in
+// loops that freed every tensor. Disposing frees the tensor and the slot at
+// once; the stale handle is then recognised by its generation. Tensors that
+// outlive every scope are tied to their JS object (track()) so that the GC
+// frees them if they are forgotten.
 struct TensorBox {
   at::Tensor tensor;
-  int64_t reportedBytes = 0;  // told to V8 as external memory
-  int64_t liveBytes = 0;      // counted in LiveTensorBytes()
+  int64_t reportedBytes;  // told to V8 as external memory
+  int64_t liveBytes;      // counted in LiveTensorBytes()
+  uint32_t index;         // its slot
+  uint32_t generation;
+  uint32_t nextFree;      // the table's free list, while the slot is free
+  bool tracked;           // napi_wrap'ed to its JS object (track())
 };
 
 Napi::Value Wrap(Napi::Env env, at::Tensor tensor);
@@ -31,9 +54,20 @@ void Dispose(Napi::Env env, TensorBox* box);
 int64_t LiveTensorCount();
 int64_t LiveTensorBytes();
 
+// The allocator of tensor data (runtime.cc): installed once at load; freed
+// blocks are cached for reuse and unmapped when idle. KeepTensorCacheSwept()
+// (JS thread only) arms the timer that sweeps the cache while Node idles.
+void InstallTensorAllocator(Napi::Env env);
+void KeepTensorCacheSwept();
+int64_t CachedTensorBytes();
+
 // Argument readers. Each throws a Napi::TypeError/RangeError naming the argument.
 TensorBox* BoxArg(const Napi::CallbackInfo& info, size_t i);
-const at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i);
+// A tensor argument, by value: the argument is only the handle, not the JS
+// Tensor that owns it, so a garbage collection during the op (any Node-API
+// allocation can start one, and its finalizers run at once) may free the box;
+// the copy keeps the tensor alive until the op returns.
+at::Tensor TensorArg(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::Tensor> OptionalTensorArg(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i);
 std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i);

@@ -2,8 +2,10 @@
  * Deterministic tensor lifetimes. Every tensor made inside `scope(fn)` is freed
  * when fn returns, except the tensors fn returns (which move to the enclosing
  * scope) and those marked with `keep()`. Tensors made outside any scope live
- * until `dispose()`, or until V8 collects their handle (native bytes are
- * reported to V8 as external memory, so that happens under memory pressure).
+ * until `dispose()`, or until V8 collects their Tensor object: their native
+ * bytes are reported to V8 as external memory, so that happens under memory
+ * pressure, and the native memory is freed during that garbage collection,
+ * inside synchronous code too.
  */
 import { native } from './native.js';
 
@@ -24,16 +26,19 @@ export abstract class ScopedResource {
 }
 
 function pushScope(created: ScopedResource[]): void {
-  if (scopeStack.length === 0) native.setScopeActive(true);
   scopeStack.push(created);
 }
 
 function popScope(): void {
   scopeStack.pop();
-  if (scopeStack.length === 0) native.setScopeActive(false);
 }
 
 const scopeStack: ScopedResource[][] = [];
+
+/** Whether a scope is open, i.e. whether a resource made now is freed by one. */
+export function insideScope(): boolean {
+  return scopeStack.length > 0;
+}
 
 function collectResources(value: unknown, into: Set<ScopedResource>, depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 8) return;
@@ -110,8 +115,22 @@ export interface MemoryInfo {
   tensors: number;
   /** Bytes of the storages those handles hold (a view counts its storage). */
   bytes: number;
+  /**
+   * Bytes of freed tensor blocks (64 KB and more) kept for reuse by later
+   * tensors of the same size: a training step reuses its own blocks every
+   * iteration. A block left unused for 4 s goes back to the system.
+   */
+  cachedBytes: number;
 }
 
 export function memory(): MemoryInfo {
   return native.stats();
+}
+
+/**
+ * Returns every cached tensor block (see MemoryInfo.cachedBytes), and the free
+ * pages of malloc's heap, to the system now.
+ */
+export function emptyCache(): void {
+  native.emptyTensorCache();
 }

@@ -9,7 +9,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** An opaque reference to one libtorch tensor, owned by the addon. */
+/**
+ * An opaque reference to one libtorch tensor, owned by the addon (a bigint
+ * naming a slot of its handle table; a disposed tensor's handle goes stale).
+ */
 export interface NativeHandle {
   readonly __nativeTensorHandle: unique symbol;
 }
@@ -25,11 +28,14 @@ type Dims = number[] | undefined;
 
 export interface NativeBinding {
   // handles and inspection
-  dispose(h: H): void;
+  /** Frees the tensor now; owner is the object passed to track(), if it was tracked. */
+  dispose(h: H, owner?: object): void;
   isDisposed(h: H): boolean;
-  setScopeActive(active: boolean): void;
-  reportMemory(h: H): void;
-  stats(): { tensors: number; bytes: number };
+  /** From now on the GC frees the tensor when it collects owner; its bytes are reported to V8. */
+  track(owner: object, h: H): void;
+  stats(): { tensors: number; bytes: number; cachedBytes: number };
+  tensorCacheBytes(): number;
+  emptyTensorCache(): void;
   shape(h: H): number[];
   strides(h: H): number[];
   dtype(h: H): number;

@@ -6,7 +6,7 @@
 import { inspect } from 'node:util';
 
 import { type AnyTypedArray, type DType, dtypeCode, dtypeName, viewBuffer } from './dtype.js';
-import { ScopedResource } from './memory.js';
+import { ScopedResource, insideScope } from './memory.js';
 import { type NativeHandle, native } from './native.js';
 
 export type MemoryFormat = 'contiguous' | 'channelsLast';
@@ -68,6 +68,8 @@ function dims(dim: number | number[] | undefined): number[] | undefined {
 export class Tensor extends ScopedResource {
   #handle: NativeHandle;
   #disposed = false;
+  /** Whether the GC frees the native tensor with this object (native.track). */
+  #tracked = false;
   #shape: number[] | undefined;
   #dtype: DType | undefined;
 
@@ -75,6 +77,7 @@ export class Tensor extends ScopedResource {
   constructor(handle: NativeHandle) {
     super();
     this.#handle = handle;
+    if (!insideScope()) this.escapeScopes();
   }
 
   /** The native handle, for the library's own modules. */
@@ -175,7 +178,8 @@ export class Tensor extends ScopedResource {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    native.dispose(this.#handle);
+    if (this.#tracked) native.dispose(this.#handle, this);
+    else native.dispose(this.#handle);
   }
 
   get isDisposed(): boolean {
@@ -183,7 +187,9 @@ export class Tensor extends ScopedResource {
   }
 
   escapeScopes(): void {
-    if (!this.#disposed) native.reportMemory(this.#handle);
+    if (this.#disposed || this.#tracked) return;
+    this.#tracked = true;
+    native.track(this, this.#handle);
   }
 
   // ---- elementwise math ---------------------------------------------------

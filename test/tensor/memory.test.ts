@@ -67,6 +67,24 @@ describe('tensor lifetimes', () => {
   });
 });
 
+function rssMb(): number {
+  return process.memoryUsage().rss / 2 ** 20;
+}
+
+/**
+ * Runs fn on one libtorch thread. The long loops measure memory, not
+ * speed; on a busy machine OpenMP's spinning threads made them take minutes.
+ */
+function withOneThread(fn: () => void): void {
+  const threads = S.getNumThreads();
+  S.setNumThreads(1);
+  try {
+    fn();
+  } finally {
+    S.setNumThreads(threads);
+  }
+}
+
 /** A small residual network written with the functional API: stem, 2 blocks, head. */
 function makeResidualNet() {
   const param = (shape: number[], scale: number) => S.keep(S.randn(shape).mul(scale).requiresGrad_(true));
@@ -94,8 +112,40 @@ function makeResidualNet() {
   return { forward, list };
 }
 
-describe('a training loop keeps memory flat', () => {
-  it('2,000 steps of a small residual network leave the live-tensor count unchanged', () => {
+// The long loops run before the tests below them: those make 1 GB peaks, and
+// memory freed but still resident would hide a loop's growth.
+describe('long loops keep memory flat', () => {
+  it('keeps RSS flat over 20,000 iterations that free every tensor they make', () => {
+    const a = S.keep(S.randn([64, 64]));
+    const b = S.keep(S.randn([64, 64]));
+    const iteration = () => {
+      // Made and disposed outside any scope: three 256 KB tensors.
+      const x = S.randn([256, 256]);
+      const y = x.mul(2);
+      const z = y.add(x);
+      x.dispose();
+      y.dispose();
+      z.dispose();
+      // Scoped: 64x64 matrix products.
+      S.scope(() => a.matmul(b).relu().matmul(a).sum().item());
+    };
+    withOneThread(() => {
+      for (let i = 0; i < 500; i++) iteration();
+      S.emptyCache(); // memory freed by earlier tests, still resident, would hide growth
+      const tensorsBefore = S.memory().tensors;
+      const rss0 = rssMb();
+      for (let i = 1; i <= 20_000; i++) {
+        iteration();
+        if (i % 1000 === 0) {
+          const growth = rssMb() - rss0;
+          assert.ok(growth < 50, `RSS grew by ${growth.toFixed(1)} MB after ${i} iterations`);
+        }
+      }
+      assert.equal(S.memory().tensors, tensorsBefore);
+    });
+    S.dispose([a, b]);
+  });
+  it('20,000 steps of a small residual network leave the live-tensor count and RSS unchanged', () => {
     S.manualSeed(1);
     const net = makeResidualNet();
     const x = S.keep(S.randn([4, 1, 8, 8]));
@@ -114,15 +164,64 @@ describe('a training loop keeps memory flat', () => {
         S.zeroGrads(net.list);
         return loss.item();
       });
-    const first = step();
-    for (let i = 0; i < 100; i++) step(); // let allocator caches settle before measuring
-    const tensorsBefore = S.memory().tensors;
-    const rssBefore = process.memoryUsage().rss;
-    let last = first;
-    for (let i = 0; i < 2000; i++) last = step();
-    assert.equal(S.memory().tensors, tensorsBefore);
-    const growthMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-    assert.ok(growthMb < 50, `RSS grew by ${growthMb.toFixed(1)} MB`);
-    assert.ok(last < first, `the loss should fall (first ${first}, last ${last})`);
+    withOneThread(() => {
+      const first = step();
+      for (let i = 0; i < 100; i++) step(); // let allocator caches settle before measuring
+      (globalThis as { gc?: () => void }).gc?.(); // forgotten tensors of earlier tests must not be counted
+      S.emptyCache(); // memory freed by earlier tests, still resident, would hide growth
+      const tensorsBefore = S.memory().tensors;
+      const rss0 = rssMb();
+      let last = first;
+      for (let i = 1; i <= 20_000; i++) {
+        last = step();
+        if (i % 2000 === 0) {
+          const growth = rssMb() - rss0;
+          assert.ok(growth < 50, `RSS grew by ${growth.toFixed(1)} MB after ${i} steps`);
+        }
+      }
+      assert.equal(S.memory().tensors, tensorsBefore);
+      assert.ok(last < first, `the loss should fall (first ${first}, last ${last})`);
+    });
+  });
+});
+
+describe('forgotten tensors and peaks', () => {
+  it('frees forgotten tensors inside synchronous code, during the collection that finds them', () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) return;
+    gc();
+    const before = S.memory().tensors;
+    const bytesBefore = S.memory().bytes;
+    const rss0 = rssMb();
+    let peakLive = 0;
+    let peakRss = 0;
+    // 250 forgotten 4 MB tensors, 1 GB in all, without ever yielding to the event loop.
+    for (let i = 0; i < 250; i++) {
+      S.zeros([1024, 1024]);
+      peakLive = Math.max(peakLive, S.memory().tensors - before);
+      if (i % 10 === 0) peakRss = Math.max(peakRss, rssMb() - rss0);
+    }
+    assert.ok(peakLive < 100, `${peakLive} forgotten tensors were alive at once`);
+    assert.ok(peakRss < 500, `RSS grew by ${peakRss.toFixed(0)} MB`);
+    gc(); // synchronous: its finalizers free the rest before it returns
+    assert.equal(S.memory().tensors, before);
+    assert.equal(S.memory().bytes, bytesBefore);
+  });
+
+  it('returns the memory of a peak to the system once it is over', async () => {
+    S.emptyCache();
+    const rss0 = rssMb();
+    S.scope(() => {
+      for (let i = 0; i < 64; i++) S.ones([1024, 1024]); // 256 MB live at once, freed by the scope
+    });
+    assert.ok(S.memory().cachedBytes >= 256 * 2 ** 20, 'freed blocks are kept for reuse at first');
+    assert.ok(rssMb() - rss0 > 200, 'the peak was resident');
+    // A cached block idle for 4 s goes back to the system; a timer sweeps while Node idles.
+    for (let waited = 0; waited < 10_000 && S.memory().cachedBytes > 0; waited += 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(S.memory().cachedBytes, 0);
+    const left = rssMb() - rss0;
+    assert.ok(left < 50, `RSS stayed ${left.toFixed(0)} MB above where it was before the peak`);
   });
 });
