@@ -196,8 +196,8 @@ describe('checkpoints', () => {
     }
     const checkpoint = S.loadCheckpoint(path);
     assert.throws(() => S.restoreCheckpoint(checkpoint, { model: new Other() }), (e: Error) =>
-      /missing keys: head\.weight, head\.bias/.test(e.message) &&
-      /unexpected keys: bn\.weight/.test(e.message) &&
+      /missing keys: 2 \(head\.weight, head\.bias\)/.test(e.message) &&
+      /unexpected keys: 7 \(bn\.weight, bn\.bias, bn\.running_mean, bn\.running_var, bn\.num_batches_tracked, \.\.\. 2 more\)/.test(e.message) &&
       /conv\.weight: shape \[2, 1, 3, 3\] in the state dict, \[4, 1, 3, 3\] in the model/.test(e.message));
   });
 
