@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 
 import PDFDocument from 'pdfkit';
 
+import type { RenderedChart } from './charts.js';
 import type { ReportDocument } from './document.js';
 
 function escapeHtml(text: string): string {
@@ -144,8 +145,15 @@ export function renderPdf(doc: ReportDocument, path: string): Promise<number> {
   pdf.font('Helvetica-Bold').fontSize(20).text(doc.title);
   pdf.font('Helvetica').fontSize(11).fillColor('#555').text(doc.subtitle).fillColor('black').moveDown();
 
+  // A figure's size on the page: the text width (or its share of it) at most, and never taller than a page.
+  const figureSize = (chart: RenderedChart) => {
+    const scale = Math.min(1, (width * (chart.pdfWidthShare ?? 1)) / chart.width, (bottom() - MARGIN - 60) / chart.height);
+    return { w: chart.width * scale, h: chart.height * scale };
+  };
   for (const section of doc.sections) {
-    ensure(60);
+    // A heading stays with the start of what follows it: with a whole figure, or a few lines of anything else.
+    const first = section.blocks[0];
+    ensure(60 + (first?.kind === 'figure' ? figureSize(first.chart).h + 40 : 0));
     pdf.moveDown(0.5).font('Helvetica-Bold').fontSize(14).text(section.title).moveDown(0.3);
     for (const block of section.blocks) {
       switch (block.kind) {
@@ -195,9 +203,7 @@ export function renderPdf(doc: ReportDocument, path: string): Promise<number> {
         }
         case 'figure': {
           const chart = block.chart;
-          const scale = Math.min(1, (width * (chart.pdfWidthShare ?? 1)) / chart.width, (bottom() - MARGIN - 60) / chart.height);
-          const w = chart.width * scale;
-          const h = chart.height * scale;
+          const { w, h } = figureSize(chart);
           ensure(h + 40);
           pdf.image(chart.png, MARGIN + (width - w) / 2, pdf.y, { width: w, height: h });
           pdf.y += h + 4;
