@@ -7,30 +7,13 @@
  * finished run's page, an image dropped on the page is classified in the
  * browser by the run's model, exported as ONNX and run by onnxruntime-web.
  */
+import type { RunRow } from './views.js'; // a type only: erased, so the browser loads nothing for it
+
 export {};
 
 declare const vega: typeof import('vega');
 type Ort = typeof import('onnxruntime-web');
 type Session = import('onnxruntime-web').InferenceSession;
-
-interface RunRow {
-  id: string;
-  name: string;
-  model?: string;
-  recipe?: string;
-  lr?: number;
-  seed?: number;
-  state: string;
-  epoch?: number;
-  epochs?: number;
-  step?: number;
-  totalSteps?: number;
-  accuracy?: number;
-  imagesPerSecond?: number;
-  secondsLeft?: number;
-  tryable: boolean;
-  errors: string[];
-}
 
 interface ExperimentInfo {
   id: string;
