@@ -28,16 +28,9 @@ void TuneAllocator() {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TuneAllocator();
   InstallTensorAllocator(env);
-  RegisterHandles(env, exports);
-  RegisterRuntime(env, exports);
-  RegisterCreation(env, exports);
-  RegisterMath(env, exports);
-  RegisterShape(env, exports);
-  RegisterNN(env, exports);
-  RegisterInplace(env, exports);
-  RegisterAutograd(env, exports);
-  RegisterPrefetch(env, exports);
-  RegisterDist(env, exports);
+#define SKIPSTUDIO_REGISTER_GROUP(Group) Register##Group(env, exports);
+  SKIPSTUDIO_OP_GROUPS(SKIPSTUDIO_REGISTER_GROUP)
+#undef SKIPSTUDIO_REGISTER_GROUP
   return exports;
 }
 

@@ -85,16 +85,18 @@ Napi::Value AutogradGrad(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterAutograd(Napi::Env env, Napi::Object exports) {
-  Export<RequiresGrad_>(env, exports, "requiresGrad_");
-  Export<Backward>(env, exports, "backward");
-  Export<Grad>(env, exports, "grad");
-  Export<SetGrad>(env, exports, "setGrad");
-  Export<GradsOf>(env, exports, "gradsOf");
-  Export<ZeroGrads>(env, exports, "zeroGrads");
-  Export<SetData>(env, exports, "setData");
-  Export<Detach>(env, exports, "detach");
-  Export<AutogradGrad>(env, exports, "autogradGrad");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_AUTOGRAD_OPS(X) \
+  X(RequiresGrad_, requiresGrad_) \
+  X(Backward, backward)           \
+  X(Grad, grad)                   \
+  X(SetGrad, setGrad)             \
+  X(GradsOf, gradsOf)             \
+  X(ZeroGrads, zeroGrads)         \
+  X(SetData, setData)             \
+  X(Detach, detach)               \
+  X(AutogradGrad, autogradGrad)
+
+SKIPSTUDIO_DEFINE_REGISTER(Autograd, SKIPSTUDIO_AUTOGRAD_OPS)
 
 }  // namespace skipstudio

@@ -73,21 +73,23 @@ Napi::Value FullLike(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterCreation(Napi::Env env, Napi::Object exports) {
-  Export<Zeros>(env, exports, "zeros");
-  Export<Ones>(env, exports, "ones");
-  Export<Empty>(env, exports, "empty");
-  Export<Full>(env, exports, "full");
-  Export<Arange>(env, exports, "arange");
-  Export<Linspace>(env, exports, "linspace");
-  Export<Eye>(env, exports, "eye");
-  Export<Rand>(env, exports, "rand");
-  Export<Randn>(env, exports, "randn");
-  Export<Randint>(env, exports, "randint");
-  Export<Randperm>(env, exports, "randperm");
-  Export<ZerosLike>(env, exports, "zerosLike");
-  Export<OnesLike>(env, exports, "onesLike");
-  Export<FullLike>(env, exports, "fullLike");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_CREATION_OPS(X) \
+  X(Zeros, zeros)         \
+  X(Ones, ones)           \
+  X(Empty, empty)         \
+  X(Full, full)           \
+  X(Arange, arange)       \
+  X(Linspace, linspace)   \
+  X(Eye, eye)             \
+  X(Rand, rand)           \
+  X(Randn, randn)         \
+  X(Randint, randint)     \
+  X(Randperm, randperm)   \
+  X(ZerosLike, zerosLike) \
+  X(OnesLike, onesLike)   \
+  X(FullLike, fullLike)
+
+SKIPSTUDIO_DEFINE_REGISTER(Creation, SKIPSTUDIO_CREATION_OPS)
 
 }  // namespace skipstudio

@@ -441,19 +441,21 @@ Napi::Value DdpRelease(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterDist(Napi::Env env, Napi::Object exports) {
-  Export<DistInit>(env, exports, "distInit");
-  Export<DistDestroy>(env, exports, "distDestroy");
-  Export<DistInfo>(env, exports, "distInfo");
-  Export<DistAllReduce>(env, exports, "distAllReduce");
-  Export<DistBroadcast>(env, exports, "distBroadcast");
-  Export<DistAllGather>(env, exports, "distAllGather");
-  Export<DistBarrier>(env, exports, "distBarrier");
-  Export<DistDiagnose>(env, exports, "distDiagnose");
-  Export<DistAllReduceSumAutograd>(env, exports, "distAllReduceSumAutograd");
-  Export<DdpReducer>(env, exports, "ddpReducer");
-  Export<DdpPrepare>(env, exports, "ddpPrepare");
-  Export<DdpRelease>(env, exports, "ddpRelease");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_DIST_OPS(X)                          \
+  X(DistInit, distInit)                                 \
+  X(DistDestroy, distDestroy)                           \
+  X(DistInfo, distInfo)                                 \
+  X(DistAllReduce, distAllReduce)                       \
+  X(DistBroadcast, distBroadcast)                       \
+  X(DistAllGather, distAllGather)                       \
+  X(DistBarrier, distBarrier)                           \
+  X(DistDiagnose, distDiagnose)                         \
+  X(DistAllReduceSumAutograd, distAllReduceSumAutograd) \
+  X(DdpReducer, ddpReducer)                             \
+  X(DdpPrepare, ddpPrepare)                             \
+  X(DdpRelease, ddpRelease)
+
+SKIPSTUDIO_DEFINE_REGISTER(Dist, SKIPSTUDIO_DIST_OPS)
 
 }  // namespace skipstudio

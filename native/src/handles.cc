@@ -186,6 +186,10 @@ bool IsMissing(const Napi::CallbackInfo& info, size_t i) {
   return i >= info.Length() || info[i].IsUndefined() || info[i].IsNull();
 }
 
+bool IsScalar(const Napi::CallbackInfo& info, size_t i) {
+  return i < info.Length() && (info[i].IsNumber() || info[i].IsBoolean());
+}
+
 namespace {
 
 // The box of a live handle; for a stale one, nullptr with *stale set.
@@ -343,12 +347,6 @@ Napi::Value TrackOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-  bool stale = false;
-  FindBox(info, 0, &stale);
-  return Napi::Boolean::New(info.Env(), stale);
-}
-
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(g_liveTensors)));
@@ -455,23 +453,24 @@ Napi::Value Format(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterHandles(Napi::Env env, Napi::Object exports) {
-  Export<DisposeOp>(env, exports, "dispose");
-  Export<IsDisposed>(env, exports, "isDisposed");
-  Export<TrackOp>(env, exports, "track");
-  Export<Stats>(env, exports, "stats");
-  Export<Shape>(env, exports, "shape");
-  Export<Strides>(env, exports, "strides");
-  Export<Dtype>(env, exports, "dtype");
-  Export<Device>(env, exports, "device");
-  Export<Numel>(env, exports, "numel");
-  Export<IsContiguous>(env, exports, "isContiguous");
-  Export<RequiresGrad>(env, exports, "requiresGrad");
-  Export<IsLeaf>(env, exports, "isLeaf");
-  Export<ToBuffer>(env, exports, "toBuffer");
-  Export<FromBuffer>(env, exports, "fromBuffer");
-  Export<Item>(env, exports, "item");
-  Export<Format>(env, exports, "format");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_HANDLES_OPS(X) \
+  X(DisposeOp, dispose)         \
+  X(TrackOp, track)             \
+  X(Stats, stats)               \
+  X(Shape, shape)               \
+  X(Strides, strides)           \
+  X(Dtype, dtype)               \
+  X(Device, device)             \
+  X(Numel, numel)               \
+  X(IsContiguous, isContiguous) \
+  X(RequiresGrad, requiresGrad) \
+  X(IsLeaf, isLeaf)             \
+  X(ToBuffer, toBuffer)         \
+  X(FromBuffer, fromBuffer)     \
+  X(Item, item)                 \
+  X(Format, format)
+
+SKIPSTUDIO_DEFINE_REGISTER(Handles, SKIPSTUDIO_HANDLES_OPS)
 
 }  // namespace skipstudio

@@ -80,6 +80,8 @@ at::ScalarType DtypeArg(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::ScalarType> OptionalDtypeArg(const Napi::CallbackInfo& info, size_t i);
 at::TensorOptions OptionsArg(const Napi::CallbackInfo& info, size_t dtypeIndex, size_t deviceIndex);
 bool IsMissing(const Napi::CallbackInfo& info, size_t i);
+// A JS number or boolean: the Scalar overload of a binary op rather than the Tensor one.
+bool IsScalar(const Napi::CallbackInfo& info, size_t i);
 
 // A JS number as a libtorch Scalar: integral values stay integral, so that
 // int_tensor + 2 stays an integer tensor as in PyTorch.
@@ -108,15 +110,32 @@ void Export(Napi::Env env, Napi::Object exports, const char* name) {
   exports.Set(name, Napi::Function::New(env, Guarded<F>, name, const_cast<char*>(name)));
 }
 
-void RegisterHandles(Napi::Env env, Napi::Object exports);
-void RegisterRuntime(Napi::Env env, Napi::Object exports);
-void RegisterCreation(Napi::Env env, Napi::Object exports);
-void RegisterMath(Napi::Env env, Napi::Object exports);
-void RegisterShape(Napi::Env env, Napi::Object exports);
-void RegisterNN(Napi::Env env, Napi::Object exports);
-void RegisterInplace(Napi::Env env, Napi::Object exports);
-void RegisterAutograd(Napi::Env env, Napi::Object exports);
-void RegisterPrefetch(Napi::Env env, Napi::Object exports);
-void RegisterDist(Napi::Env env, Napi::Object exports);
+// Every op group, once: Register<Group> (defined by SKIPSTUDIO_DEFINE_REGISTER in
+// the group's file) exports that file's SKIPSTUDIO_<GROUP>_OPS list; addon.cc
+// calls them all in this order.
+#define SKIPSTUDIO_OP_GROUPS(X) \
+  X(Handles)                    \
+  X(Runtime)                    \
+  X(Creation)                   \
+  X(Math)                       \
+  X(Shape)                      \
+  X(NN)                         \
+  X(Inplace)                    \
+  X(Autograd)                   \
+  X(Prefetch)                   \
+  X(Dist)
+
+#define SKIPSTUDIO_DECLARE_REGISTER(Group) void Register##Group(Napi::Env env, Napi::Object exports);
+SKIPSTUDIO_OP_GROUPS(SKIPSTUDIO_DECLARE_REGISTER)
+#undef SKIPSTUDIO_DECLARE_REGISTER
+
+// One entry X(Fn, jsName) of a file's op list: exports C++ function Fn as jsName.
+#define SKIPSTUDIO_EXPORT_OP(Fn, jsName) Export<Fn>(env, exports, #jsName);
+
+// Defines Register<Group>, exporting every op of the list macro OPS.
+#define SKIPSTUDIO_DEFINE_REGISTER(Group, OPS)                \
+  void Register##Group(Napi::Env env, Napi::Object exports) { \
+    OPS(SKIPSTUDIO_EXPORT_OP)                                 \
+  }
 
 }  // namespace skipstudio

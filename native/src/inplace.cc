@@ -6,10 +6,6 @@ namespace skipstudio {
 
 namespace {
 
-bool IsScalar(const Napi::CallbackInfo& info, size_t i) {
-  return i < info.Length() && (info[i].IsNumber() || info[i].IsBoolean());
-}
-
 at::Scalar ScalarOr(const Napi::CallbackInfo& info, size_t i, double fallback) {
   return IsMissing(info, i) ? ToScalar(fallback) : ScalarArg(info, i);
 }
@@ -165,30 +161,32 @@ Napi::Value ForeachNorm(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterInplace(Napi::Env env, Napi::Object exports) {
-  Export<Add_>(env, exports, "add_");
-  Export<Sub_>(env, exports, "sub_");
-  Export<Mul_>(env, exports, "mul_");
-  Export<Div_>(env, exports, "div_");
-  Export<Addcmul_>(env, exports, "addcmul_");
-  Export<Addcdiv_>(env, exports, "addcdiv_");
-  Export<Copy_>(env, exports, "copy_");
-  Export<Zero_>(env, exports, "zero_");
-  Export<Fill_>(env, exports, "fill_");
-  Export<Clamp_>(env, exports, "clamp_");
-  Export<Uniform_>(env, exports, "uniform_");
-  Export<Normal_>(env, exports, "normal_");
-  Export<ForeachAdd_>(env, exports, "foreachAdd_");
-  Export<ForeachAdd>(env, exports, "foreachAdd");
-  Export<ForeachMul_>(env, exports, "foreachMul_");
-  Export<ForeachDiv_>(env, exports, "foreachDiv_");
-  Export<ForeachAddcmul_>(env, exports, "foreachAddcmul_");
-  Export<ForeachAddcdiv_>(env, exports, "foreachAddcdiv_");
-  Export<ForeachZero_>(env, exports, "foreachZero_");
-  Export<ForeachCopy_>(env, exports, "foreachCopy_");
-  Export<ForeachSqrt>(env, exports, "foreachSqrt");
-  Export<ForeachMaximum_>(env, exports, "foreachMaximum_");
-  Export<ForeachNorm>(env, exports, "foreachNorm");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_INPLACE_OPS(X)     \
+  X(Add_, add_)                       \
+  X(Sub_, sub_)                       \
+  X(Mul_, mul_)                       \
+  X(Div_, div_)                       \
+  X(Addcmul_, addcmul_)               \
+  X(Addcdiv_, addcdiv_)               \
+  X(Copy_, copy_)                     \
+  X(Zero_, zero_)                     \
+  X(Fill_, fill_)                     \
+  X(Clamp_, clamp_)                   \
+  X(Uniform_, uniform_)               \
+  X(Normal_, normal_)                 \
+  X(ForeachAdd_, foreachAdd_)         \
+  X(ForeachAdd, foreachAdd)           \
+  X(ForeachMul_, foreachMul_)         \
+  X(ForeachDiv_, foreachDiv_)         \
+  X(ForeachAddcmul_, foreachAddcmul_) \
+  X(ForeachAddcdiv_, foreachAddcdiv_) \
+  X(ForeachZero_, foreachZero_)       \
+  X(ForeachCopy_, foreachCopy_)       \
+  X(ForeachSqrt, foreachSqrt)         \
+  X(ForeachMaximum_, foreachMaximum_) \
+  X(ForeachNorm, foreachNorm)
+
+SKIPSTUDIO_DEFINE_REGISTER(Inplace, SKIPSTUDIO_INPLACE_OPS)
 
 }  // namespace skipstudio

@@ -6,10 +6,6 @@ namespace skipstudio {
 
 namespace {
 
-bool IsScalar(const Napi::CallbackInfo& info, size_t i) {
-  return i < info.Length() && (info[i].IsNumber() || info[i].IsBoolean());
-}
-
 // Expands to an op whose second operand `b` is a Scalar or a Tensor, so one
 // expression serves both libtorch overloads.
 #define SS_BINARY(Fn, expr)                                   \
@@ -163,51 +159,53 @@ Napi::Value AllClose(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterMath(Napi::Env env, Napi::Object exports) {
-  Export<Add>(env, exports, "add");
-  Export<Sub>(env, exports, "sub");
-  Export<Mul>(env, exports, "mul");
-  Export<Div>(env, exports, "div");
-  Export<Pow>(env, exports, "pow");
-  Export<Remainder>(env, exports, "remainder");
-  Export<Eq>(env, exports, "eq");
-  Export<Ne>(env, exports, "ne");
-  Export<Lt>(env, exports, "lt");
-  Export<Le>(env, exports, "le");
-  Export<Gt>(env, exports, "gt");
-  Export<Ge>(env, exports, "ge");
-  Export<Maximum>(env, exports, "maximum");
-  Export<Minimum>(env, exports, "minimum");
-  Export<Matmul>(env, exports, "matmul");
-  Export<Where>(env, exports, "where");
-  Export<Neg>(env, exports, "neg");
-  Export<Abs>(env, exports, "abs");
-  Export<Exp>(env, exports, "exp");
-  Export<Log>(env, exports, "log");
-  Export<Sqrt>(env, exports, "sqrt");
-  Export<Rsqrt>(env, exports, "rsqrt");
-  Export<Sigmoid>(env, exports, "sigmoid");
-  Export<Tanh>(env, exports, "tanh");
-  Export<Relu>(env, exports, "relu");
-  Export<Square>(env, exports, "square");
-  Export<Sign>(env, exports, "sign");
-  Export<Floor>(env, exports, "floor");
-  Export<Isnan>(env, exports, "isnan");
-  Export<Isfinite>(env, exports, "isfinite");
-  Export<LogicalNot>(env, exports, "logicalNot");
-  Export<Gelu>(env, exports, "gelu");
-  Export<LeakyRelu>(env, exports, "leakyRelu");
-  Export<Clamp>(env, exports, "clamp");
-  Export<Sum>(env, exports, "sum");
-  Export<Mean>(env, exports, "mean");
-  Export<Max>(env, exports, "max");
-  Export<Min>(env, exports, "min");
-  Export<Argmax>(env, exports, "argmax");
-  Export<Argmin>(env, exports, "argmin");
-  Export<Std>(env, exports, "std");
-  Export<Var>(env, exports, "var");
-  Export<Norm>(env, exports, "norm");
-  Export<AllClose>(env, exports, "allclose");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_MATH_OPS(X) \
+  X(Add, add)               \
+  X(Sub, sub)               \
+  X(Mul, mul)               \
+  X(Div, div)               \
+  X(Pow, pow)               \
+  X(Remainder, remainder)   \
+  X(Eq, eq)                 \
+  X(Ne, ne)                 \
+  X(Lt, lt)                 \
+  X(Le, le)                 \
+  X(Gt, gt)                 \
+  X(Ge, ge)                 \
+  X(Maximum, maximum)       \
+  X(Minimum, minimum)       \
+  X(Matmul, matmul)         \
+  X(Where, where)           \
+  X(Neg, neg)               \
+  X(Abs, abs)               \
+  X(Exp, exp)               \
+  X(Log, log)               \
+  X(Sqrt, sqrt)             \
+  X(Rsqrt, rsqrt)           \
+  X(Sigmoid, sigmoid)       \
+  X(Tanh, tanh)             \
+  X(Relu, relu)             \
+  X(Square, square)         \
+  X(Sign, sign)             \
+  X(Floor, floor)           \
+  X(Isnan, isnan)           \
+  X(Isfinite, isfinite)     \
+  X(LogicalNot, logicalNot) \
+  X(Gelu, gelu)             \
+  X(LeakyRelu, leakyRelu)   \
+  X(Clamp, clamp)           \
+  X(Sum, sum)               \
+  X(Mean, mean)             \
+  X(Max, max)               \
+  X(Min, min)               \
+  X(Argmax, argmax)         \
+  X(Argmin, argmin)         \
+  X(Std, std)               \
+  X(Var, var)               \
+  X(Norm, norm)             \
+  X(AllClose, allclose)
+
+SKIPSTUDIO_DEFINE_REGISTER(Math, SKIPSTUDIO_MATH_OPS)
 
 }  // namespace skipstudio

@@ -75,20 +75,22 @@ Napi::Value OneHot(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterNN(Napi::Env env, Napi::Object exports) {
-  Export<Conv2d>(env, exports, "conv2d");
-  Export<BatchNorm>(env, exports, "batchNorm");
-  Export<MaxPool2d>(env, exports, "maxPool2d");
-  Export<AvgPool2d>(env, exports, "avgPool2d");
-  Export<AdaptiveAvgPool2d>(env, exports, "adaptiveAvgPool2d");
-  Export<Linear>(env, exports, "linear");
-  Export<Dropout>(env, exports, "dropout");
-  Export<Softmax>(env, exports, "softmax");
-  Export<LogSoftmax>(env, exports, "logSoftmax");
-  Export<CrossEntropy>(env, exports, "crossEntropy");
-  Export<NllLoss>(env, exports, "nllLoss");
-  Export<MseLoss>(env, exports, "mseLoss");
-  Export<OneHot>(env, exports, "oneHot");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_NN_OPS(X)              \
+  X(Conv2d, conv2d)                       \
+  X(BatchNorm, batchNorm)                 \
+  X(MaxPool2d, maxPool2d)                 \
+  X(AvgPool2d, avgPool2d)                 \
+  X(AdaptiveAvgPool2d, adaptiveAvgPool2d) \
+  X(Linear, linear)                       \
+  X(Dropout, dropout)                     \
+  X(Softmax, softmax)                     \
+  X(LogSoftmax, logSoftmax)               \
+  X(CrossEntropy, crossEntropy)           \
+  X(NllLoss, nllLoss)                     \
+  X(MseLoss, mseLoss)                     \
+  X(OneHot, oneHot)
+
+SKIPSTUDIO_DEFINE_REGISTER(NN, SKIPSTUDIO_NN_OPS)
 
 }  // namespace skipstudio

@@ -54,6 +54,10 @@ Napi::Value GatherBatch(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterPrefetch(Napi::Env env, Napi::Object exports) { Export<GatherBatch>(env, exports, "gatherBatch"); }
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_PREFETCH_OPS(X) \
+  X(GatherBatch, gatherBatch)
+
+SKIPSTUDIO_DEFINE_REGISTER(Prefetch, SKIPSTUDIO_PREFETCH_OPS)
 
 }  // namespace skipstudio

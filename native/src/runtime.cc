@@ -368,20 +368,22 @@ void KeepTensorCacheSwept() {
 
 int64_t CachedTensorBytes() { return TensorAllocator::Get().CachedBytes(); }
 
-void RegisterRuntime(Napi::Env env, Napi::Object exports) {
-  Export<TensorCacheStats>(env, exports, "tensorCacheBytes");
-  Export<EmptyTensorCache>(env, exports, "emptyTensorCache");
-  Export<BuildInfo>(env, exports, "buildInfo");
-  Export<SetNumThreads>(env, exports, "setNumThreads");
-  Export<GetNumThreads>(env, exports, "getNumThreads");
-  Export<ManualSeed>(env, exports, "manualSeed");
-  Export<GetRngState>(env, exports, "getRngState");
-  Export<SetRngState>(env, exports, "setRngState");
-  Export<IsGradEnabled>(env, exports, "isGradEnabled");
-  Export<SetGradEnabled>(env, exports, "setGradEnabled");
-  Export<AutocastState>(env, exports, "autocastState");
-  Export<SetAutocast>(env, exports, "setAutocast");
-  Export<AutocastNesting>(env, exports, "autocastNesting");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_RUNTIME_OPS(X)       \
+  X(TensorCacheStats, tensorCacheBytes) \
+  X(EmptyTensorCache, emptyTensorCache) \
+  X(BuildInfo, buildInfo)               \
+  X(SetNumThreads, setNumThreads)       \
+  X(GetNumThreads, getNumThreads)       \
+  X(ManualSeed, manualSeed)             \
+  X(GetRngState, getRngState)           \
+  X(SetRngState, setRngState)           \
+  X(IsGradEnabled, isGradEnabled)       \
+  X(SetGradEnabled, setGradEnabled)     \
+  X(AutocastState, autocastState)       \
+  X(SetAutocast, setAutocast)           \
+  X(AutocastNesting, autocastNesting)
+
+SKIPSTUDIO_DEFINE_REGISTER(Runtime, SKIPSTUDIO_RUNTIME_OPS)
 
 }  // namespace skipstudio

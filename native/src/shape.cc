@@ -98,27 +98,29 @@ Napi::Value Clone(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterShape(Napi::Env env, Napi::Object exports) {
-  Export<Reshape>(env, exports, "reshape");
-  Export<View>(env, exports, "view");
-  Export<Flatten>(env, exports, "flatten");
-  Export<Squeeze>(env, exports, "squeeze");
-  Export<Unsqueeze>(env, exports, "unsqueeze");
-  Export<Permute>(env, exports, "permute");
-  Export<Transpose>(env, exports, "transpose");
-  Export<Contiguous>(env, exports, "contiguous");
-  Export<Cat>(env, exports, "cat");
-  Export<Stack>(env, exports, "stack");
-  Export<Narrow>(env, exports, "narrow");
-  Export<Select>(env, exports, "select");
-  Export<IndexSelect>(env, exports, "indexSelect");
-  Export<Gather>(env, exports, "gather");
-  Export<Expand>(env, exports, "expand");
-  Export<Repeat>(env, exports, "repeat");
-  Export<Flip>(env, exports, "flip");
-  Export<Pad>(env, exports, "pad");
-  Export<To>(env, exports, "to");
-  Export<Clone>(env, exports, "clone");
-}
+// The ops of this file, each once: X(C++ function, JS name).
+#define SKIPSTUDIO_SHAPE_OPS(X) \
+  X(Reshape, reshape)         \
+  X(View, view)               \
+  X(Flatten, flatten)         \
+  X(Squeeze, squeeze)         \
+  X(Unsqueeze, unsqueeze)     \
+  X(Permute, permute)         \
+  X(Transpose, transpose)     \
+  X(Contiguous, contiguous)   \
+  X(Cat, cat)                 \
+  X(Stack, stack)             \
+  X(Narrow, narrow)           \
+  X(Select, select)           \
+  X(IndexSelect, indexSelect) \
+  X(Gather, gather)           \
+  X(Expand, expand)           \
+  X(Repeat, repeat)           \
+  X(Flip, flip)               \
+  X(Pad, pad)                 \
+  X(To, to)                   \
+  X(Clone, clone)
+
+SKIPSTUDIO_DEFINE_REGISTER(Shape, SKIPSTUDIO_SHAPE_OPS)
 
 }  // namespace skipstudio

@@ -19,10 +19,6 @@ export interface ImageDataset {
   classes: string[];
 }
 
-export function datasetSize(dataset: ImageDataset): number {
-  return dataset.labels.length;
-}
-
 /** A named split pair, as the loaders return them. */
 export interface DatasetSplits {
   train: ImageDataset;

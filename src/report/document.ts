@@ -76,10 +76,6 @@ export class DocumentBuilder {
     return this.#listings;
   }
 
-  get figureCount(): number {
-    return this.#figures;
-  }
-
   get tableCount(): number {
     return this.#tables;
   }

@@ -37,10 +37,6 @@ export function dtypeName(code: number): DType {
   return name;
 }
 
-export function isFloatingPoint(dtype: DType): boolean {
-  return dtype === 'float32' || dtype === 'float64' || dtype === 'bfloat16' || dtype === 'float16';
-}
-
 /** The typed array that `data()` returns for each dtype (half types widen to float32, bool to uint8). */
 export type TypedArrayFor<D extends DType> = D extends 'float64'
   ? Float64Array

@@ -30,7 +30,6 @@ export interface NativeBinding {
   // handles and inspection
   /** Frees the tensor now; owner is the object passed to track(), if it was tracked. */
   dispose(h: H, owner?: object): void;
-  isDisposed(h: H): boolean;
   /** From now on the GC frees the tensor when it collects owner; its bytes are reported to V8. */
   track(owner: object, h: H): void;
   stats(): { tensors: number; bytes: number; cachedBytes: number };
