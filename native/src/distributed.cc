@@ -299,6 +299,15 @@ Napi::Value DistInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Runs a collective on each tensor in turn and waits for it: Gloo's CPU collectives take a list of one tensor.
+template <typename Collective>
+void EachTensor(std::vector<at::Tensor>& tensors, Collective collective) {
+  for (auto& t : tensors) {
+    std::vector<at::Tensor> one{t};
+    Wait(collective(one));
+  }
+}
+
 // (tensors[], op) -> Promise<void>; in place, as torch.distributed.all_reduce.
 Napi::Value DistAllReduce(const Napi::CallbackInfo& info) {
   auto tensors = TensorListArg(info, 0);
@@ -307,10 +316,7 @@ Napi::Value DistAllReduce(const Napi::CallbackInfo& info) {
   auto run = [g, tensors, op]() mutable {
     c10d::AllreduceOptions opts;
     opts.reduceOp = op;
-    for (auto& t : tensors) {
-      std::vector<at::Tensor> one{t};
-      Wait(g->pg->allreduce(one, opts));
-    }
+    EachTensor(tensors, [&](std::vector<at::Tensor>& one) { return g->pg->allreduce(one, opts); });
   };
   return Queue(new DistWorker(info.Env(), "allReduce", run, nullptr));
 }
@@ -323,10 +329,7 @@ Napi::Value DistBroadcast(const Napi::CallbackInfo& info) {
   auto run = [g, tensors, src]() mutable {
     c10d::BroadcastOptions opts;
     opts.rootRank = src;
-    for (auto& t : tensors) {
-      std::vector<at::Tensor> one{t};
-      Wait(g->pg->broadcast(one, opts));
-    }
+    EachTensor(tensors, [&](std::vector<at::Tensor>& one) { return g->pg->broadcast(one, opts); });
   };
   return Queue(new DistWorker(info.Env(), "broadcast", run, nullptr));
 }
