@@ -26,6 +26,10 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+function parallelRuns(value: string): number | 'auto' {
+  return value === 'auto' ? value : positiveInteger(value);
+}
+
 function dataset(value: string): string {
   try {
     return getDatasetInfo(value).name;
@@ -230,8 +234,11 @@ addTrainingFlags(addLaunchFlags(
     .option('--lrs <list>', 'comma-separated learning rates for every model (default: each model\'s own, from its recipe)', numberList)
     .option('--recipe <model:settings>', 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)', collectRecipe, {})
     .option('--seeds <n>', 'runs per model and learning rate, with seeds --seed, --seed + 1, ...', positiveInteger)
-    .option('--out <dir>', 'the experiment directory (default: runs/<dataset>-<preset>)'),
-)).action(async (flags: TrainingFlags & LaunchFlags & { config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string }) => {
+    .option('--out <dir>', 'the experiment directory (default: runs/<dataset>-<preset>)')
+    .option('--parallel-runs <n|auto>', 'runs trained at once in worker processes, the threads divided between them (auto: chosen by a short measurement)', parallelRuns, 'auto'),
+)).action(async (flags: TrainingFlags & LaunchFlags & {
+  config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string; parallelRuns: number | 'auto';
+}) => {
   const fromFile = flags.config ? readExperimentFile(flags.config) : {};
   const fromPreset = experimentFromPreset(flags.preset, '', {
     models: flags.models ?? fromFile.models, lrs: fromFile.lrs, seeds: flags.seeds ?? fromFile.seeds,
@@ -250,7 +257,9 @@ addTrainingFlags(addLaunchFlags(
     console.log('One seed per model and learning rate: differences are tested on paired predictions (McNemar); --seeds 3 gives intervals over seeds.');
   }
   try {
-    const result = await runExperiment(config, { reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}`, syncBatchNorm: flags.syncBatchnorm });
+    const result = await runExperiment(config, {
+      reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}`, syncBatchNorm: flags.syncBatchnorm, parallelRuns: flags.parallelRuns,
+    });
     reporter.close();
     if (getRank() !== 0) return; // rank 0 reports for the data-parallel workers
     if (!flags.json) {

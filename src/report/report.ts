@@ -12,7 +12,7 @@ import { hw5SubsetCommand } from '../data/hw5.js';
 import { studyComparisons } from '../models/catalog.js';
 import { makeFolder } from '../io/folders.js';
 import { formatCount, formatFlops, formatPercent } from '../nn/format.js';
-import { describeRecipe, formatMachine } from '../runs/index.js';
+import { describePrecision, describeRecipe, formatMachine, timeToAccuracy, trainingMemoryFormat } from '../runs/index.js';
 import {
   type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison,
   renderChart,
@@ -22,7 +22,9 @@ import { type ExperimentData, type RunData, loadExperiment } from './load.js';
 import { addSourceAppendix } from './listings.js';
 import { renderHtml, renderPdf } from './render.js';
 import type { SampleSummary } from './statistics.js';
-import { type RunGroup, bestAccuracy, bestGroups, compareGroups, describeDifference, groupRuns, points } from './study.js';
+import {
+  type RunGroup, bestAccuracy, bestGroups, compareGroups, describeDifference, describeTimeToAccuracy, groupRuns, points, timeToAccuracyHeader,
+} from './study.js';
 
 export interface ReportResult {
   html: string;
@@ -137,6 +139,12 @@ export function observations(runs: RunData[]): string[] {
   return notes;
 }
 
+/** Threads per run, and how many runs shared the machine (experiment --parallel-runs). */
+function describeThreads(asked: number, environment: RunData['environment']): string {
+  const used = environment?.threads ?? asked;
+  return (environment?.concurrentRuns ?? 1) > 1 ? `${used} per run, ${environment!.concurrentRuns} runs at once` : String(used);
+}
+
 function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void {
   const first = experiment.runs[0]!;
   const c = first.config;
@@ -152,7 +160,8 @@ function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void 
     ['epochs, batch size', `${c.epochs}, ${c.batchSize}`],
     ['seeds', `${seeds.length} (${seeds.join(', ')})`],
     ['augmentation', c.augment ? 'random crop (padding 2), horizontal flip' : 'none'],
-    ['precision, memory format, threads', `${c.precision}, ${c.memoryFormat}, ${c.threads}`],
+    ['label smoothing, test-time flip', `${c.labelSmoothing || 'none'}, ${c.flipTest ? 'the mean of each test image\'s and its mirror image\'s logits' : 'none'}`],
+    ['precision, memory format, threads', `${describePrecision(c)}, ${trainingMemoryFormat(c)}, ${describeThreads(c.threads, first.environment)}`],
     ['machine (where the first run trained)', first.environment ? formatMachine(first.environment) : 'not recorded (a run made before skipstudio recorded it)'],
     ['libraries', first.environment ? `libtorch ${first.environment.libtorch}, Node.js ${first.environment.node}` : 'not recorded'],
     ['command', experiment.command ?? `skipstudio train (see ${first.dir}/config.json)`],
@@ -204,11 +213,16 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
   await addFigure(builder, chart(accuracyPerEpoch(groups)), figures);
 
   builder.section(`Results${label}`);
-  builder.table('Final test accuracy of every model and learning rate: the mean ± standard deviation over the seeds, and the 95% interval of the mean (Student t, cut to 0-100%; one seed gives none).',
-    ['model', 'learning rate', 'seeds', 'final test accuracy', '95% interval', 'best epoch (mean)', 'wall time (mean)', 'state'],
+  const times = (g: RunGroup) => g.runs.map((r) => (r.config.targetAccuracy > 0 ? timeToAccuracy(r.epochs, r.config.targetAccuracy) : undefined));
+  const timeHeader = timeToAccuracyHeader(groups.flatMap(times));
+  const caption = 'Final test accuracy of every model and learning rate: the mean ± standard deviation over the seeds, and the 95% interval of the mean ' +
+    `(Student t, cut to 0-100%; one seed gives none)${timeHeader ? '; the time to the target accuracy is the wall time to the end of the first epoch that reached it, its evaluation included' : ''}.`;
+  builder.table(caption,
+    ['model', 'learning rate', 'seeds', 'final test accuracy', '95% interval', 'best epoch (mean)', 'wall time (mean)', ...(timeHeader ? [timeHeader] : []), 'state'],
     groups.map((g) => [
       g.model, String(g.lr), String(g.runs.length), meanAndSpread(g.accuracy), interval(g.accuracy),
-      formatPercent(mean(g.runs.map(bestAccuracy))), `${mean(g.runs.map((r) => r.status.wallSeconds))?.toFixed(0) ?? '-'} s`, groupState(g),
+      formatPercent(mean(g.runs.map(bestAccuracy))), `${mean(g.runs.map((r) => r.status.wallSeconds))?.toFixed(0) ?? '-'} s`,
+      ...(timeHeader ? [describeTimeToAccuracy(times(g))] : []), groupState(g),
     ]));
   await addFigure(builder, chart(finalAccuracyChart(groups)), figures);
   const evaluated = groups.filter((g) => g.runs.some((r) => r.evaluation !== undefined));

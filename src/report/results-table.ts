@@ -1,11 +1,12 @@
 /**
  * The experiment's closing table on the terminal: one row per model and
  * learning rate, its final test accuracy over the seeds (mean ± standard
- * deviation and the 95% t-interval), from the runs' summaries.
+ * deviation and the 95% t-interval) and, when the runs have a target
+ * accuracy, the time to reach it, from the runs' summaries.
  */
 import { formatCount, formatPercent as percent, formatTextTable } from '../nn/format.js';
 import type { RunSummary } from '../runs/index.js';
-import { accuracySummary, points } from './study.js';
+import { accuracySummary, describeTimeToAccuracy, points, timeToAccuracyHeader } from './study.js';
 
 function state(runs: RunSummary[]): string {
   const diverged = runs.filter((r) => r.status === 'diverged');
@@ -21,7 +22,8 @@ function state(runs: RunSummary[]): string {
 export function formatResultsTable(runs: RunSummary[]): string {
   const groups = new Map<string, RunSummary[]>();
   for (const run of runs) groups.set(`${run.model}\u0000${run.lr}`, [...(groups.get(`${run.model}\u0000${run.lr}`) ?? []), run]);
-  const header = ['model', 'lr', 'seeds', 'learnable layers', 'parameters', 'final test acc', '95% interval', 'wall time', 'images/s', 'diverged'];
+  const timeHeader = timeToAccuracyHeader(runs.map((r) => r.timeToAccuracy));
+  const header = ['model', 'lr', 'seeds', 'learnable layers', 'parameters', 'final test acc', '95% interval', 'wall time', ...(timeHeader ? [timeHeader] : []), 'images/s', 'diverged'];
   const rows = [...groups.values()].map((members) => {
     const first = members[0]!;
     const accuracy = accuracySummary(members.map((r) => r.finalTestAccuracy).filter(Number.isFinite));
@@ -31,7 +33,7 @@ export function formatResultsTable(runs: RunSummary[]): string {
       first.model, String(first.lr), String(members.length), String(first.learnableLayers), formatCount(first.parameters),
       accuracy.n > 1 ? `${percent(accuracy.mean)} ± ${points(accuracy.std)}` : percent(accuracy.n ? accuracy.mean : Number.NaN),
       accuracy.interval95 ? `${points(accuracy.interval95[0])}-${points(accuracy.interval95[1])}%` : '-',
-      `${meanOf(members.map((r) => r.wallSeconds)).toFixed(0)} s`, rates.length ? meanOf(rates).toFixed(0) : '-', state(members),
+      `${meanOf(members.map((r) => r.wallSeconds)).toFixed(0)} s`, ...(timeHeader ? [describeTimeToAccuracy(members.map((r) => r.timeToAccuracy))] : []), rates.length ? meanOf(rates).toFixed(0) : '-', state(members),
     ];
   });
   return formatTextTable(header, rows);

@@ -5,6 +5,8 @@
  * seeds when both groups have several, McNemar's exact test on the paired
  * test predictions when they do not.
  */
+import { formatPercent } from '../nn/format.js';
+import type { TimeToAccuracy } from '../runs/index.js';
 import type { RunData } from './load.js';
 import { type SampleSummary, describeSample, mcnemarExact, welchTest } from './statistics.js';
 
@@ -132,4 +134,24 @@ export function describeDifference(comparison: Comparison, nameA: string, nameB:
   const favoured = difference === 0 ? 'no difference' : `${points(Math.abs(difference))} points in favour of ${difference > 0 ? nameA : nameB}`;
   const verdict = pValue < 0.05 ? 'significant at 5%' : 'not significant at 5%: these runs do not show either one better';
   return `${favoured} (95% interval ${points(interval95[0])} to ${points(interval95[1])} points; ${test}, ${formatPValue(pValue)}): ${verdict}`;
+}
+
+/** The column header of a time-to-accuracy column, or undefined when no run had a target. */
+export function timeToAccuracyHeader(times: (TimeToAccuracy | undefined)[]): string | undefined {
+  const target = times.find((t) => t !== undefined)?.target;
+  return target === undefined ? undefined : `time to ${formatPercent(target)}`;
+}
+
+/**
+ * A group's time to accuracy: the mean wall seconds (and epoch) over the runs
+ * that reached the target, and how many did when not all: "1,234 s (epoch 7)",
+ * "2 of 3: 1,234 s (epoch 7.5)", "not reached".
+ */
+export function describeTimeToAccuracy(times: (TimeToAccuracy | undefined)[]): string {
+  const known = times.filter((t): t is TimeToAccuracy => t !== undefined);
+  const reached = known.filter((t) => t.seconds !== null && t.epoch !== null);
+  if (reached.length === 0) return known.length ? 'not reached' : '-';
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const text = `${Math.round(mean(reached.map((t) => t.seconds!))).toLocaleString('en-US')} s (epoch ${Number(mean(reached.map((t) => t.epoch!)).toFixed(1))})`;
+  return reached.length === known.length ? text : `${reached.length} of ${known.length}: ${text}`;
 }

@@ -16,6 +16,9 @@ export interface EnvironmentRecord {
   node: string;
   libtorch: string;
   precision: string;
+  /** Threads the run trained with, and how many runs trained at once beside it (absent in records from before they were kept). */
+  threads?: number;
+  concurrentRuns?: number;
   recordedAt: string;
 }
 

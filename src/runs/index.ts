@@ -5,3 +5,4 @@ export * from './run-directory.js';
 export * from './lock.js';
 export * from './summary.js';
 export * from './environment.js';
+export * from './precision.js';

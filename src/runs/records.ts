@@ -42,6 +42,8 @@ export interface EpochRecord {
   testAccuracy: number;
   lr: number;
   seconds: number;
+  /** The run's wall time at this epoch's end, its evaluation included (absent in records written before it was kept). */
+  wallSeconds?: number;
   imagesPerSecond: number;
   dataWaitShare: number;
 }
@@ -102,6 +104,12 @@ export interface Predictions {
   predicted: number[];
 }
 
+export interface TimeToAccuracy {
+  target: number;
+  epoch: number | null;
+  seconds: number | null;
+}
+
 /** One run in a row: what the experiment's table and results.json show. */
 export interface RunSummary {
   name: string;
@@ -116,5 +124,7 @@ export interface RunSummary {
   bestTestAccuracy: number;
   wallSeconds: number;
   imagesPerSecond: number;
+  /** Time to accuracy: the first epoch whose test accuracy reached the run's targetAccuracy and the wall seconds to its end (null: not reached); absent without a target. */
+  timeToAccuracy?: TimeToAccuracy;
   divergedAt?: { epoch: number; step: number; loss: number };
 }

@@ -54,13 +54,17 @@ function choice<const C extends readonly string[]>(choices: C, fallback: C[numbe
   };
 }
 
+function flag(help: string): Setting<boolean> {
+  return { default: false, help, check: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${got(v)}`) };
+}
+
 function text(fallback: string, help: string, flag: string | false = '<name>'): Setting<string> {
   return { default: fallback, help, flag, parse: (t) => t, check: (v) => (typeof v === 'string' && v.length > 0 ? undefined : `must be a non-empty string, got ${got(v)}`) };
 }
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'onecycle', 'step'] as const;
-export const PRECISIONS = ['fp32', 'bf16'] as const;
+export const PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
 export const MEMORY_FORMATS = ['contiguous', 'channelsLast'] as const satisfies readonly MemoryFormat[];
 
 const betas: Setting<[number, number]> = {
@@ -93,8 +97,11 @@ export const TRAIN_SETTINGS = {
   betas,
   weightDecay: real((n) => n >= 0, '>= 0', 'weight decay', 5e-4, '<wd>'),
   schedule: choice(SCHEDULES, 'onecycle', 'learning-rate schedule, stepped every iteration: cosine decay, 1cycle, or x0.1 at 50% and 75%'),
-  augment: { default: false, help: 'random crops (padding 2) and horizontal flips', check: (v: unknown) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${got(v)}`) } as Setting<boolean>,
-  precision: choice(PRECISIONS, 'fp32', 'fp32, or bf16 autocast with channels-last'),
+  augment: flag('random crops (padding 2) and horizontal flips'),
+  labelSmoothing: real((n) => n >= 0 && n < 1, 'in [0, 1)', 'label smoothing of the training loss: this share of each target spread over all classes', 0, '<x>'),
+  flipTest: flag('evaluate on each test image and its mirror image, averaging the two predictions (test-time augmentation; for data whose mirror image has the same class)'),
+  targetAccuracy: real((n) => n >= 0 && n <= 1, 'in [0, 1]', 'test accuracy whose time to reach is recorded (wall seconds to the first epoch at or above it; 0: none)', 0, '<acc>'),
+  precision: choice(PRECISIONS, 'auto', 'auto (bf16 where the CPU computes it natively: avx512_bf16 or amx_bf16; else fp32), fp32, or bf16 autocast with channels-last'),
   memoryFormat: choice(MEMORY_FORMATS, 'contiguous', 'layout of images and conv weights (channelsLast: faster for wide convs; bf16 always trains channels-last)', '<f>'),
   threads: integer(1, 'CPU threads (default: every core; more than the cores are capped)', availableParallelism()),
   seed: integer(0, 'random seed (weights, data order, augmentation)', 0),
@@ -109,6 +116,8 @@ type ValueOf<S> = S extends Setting<infer T> ? T : never;
 export type TrainConfig = { -readonly [K in keyof typeof TRAIN_SETTINGS]: ValueOf<(typeof TRAIN_SETTINGS)[K]> } & {
   /** Folder of the dataset's files (default for fashion-mnist: Debian's dataset-fashion-mnist). */
   dataDir?: string;
+  /** Why the run trains in its precision ("auto: the CPU computes bf16 natively ..."), set when `auto` is resolved. */
+  precisionReason?: string;
 };
 
 export type SettingName = keyof typeof TRAIN_SETTINGS;
@@ -124,7 +133,7 @@ export function flagName(setting: string): string {
 
 /** The problems of a configuration's values, by the table's checks, each naming its setting. */
 export function settingProblems(config: Record<string, unknown>): string[] {
-  const known = [...SETTING_NAMES, 'dataDir'];
+  const known = [...SETTING_NAMES, 'dataDir', 'precisionReason'];
   const problems = Object.keys(config).filter((k) => !known.includes(k)).map((k) => `unknown setting '${k}' (known: ${known.join(', ')})`);
   for (const name of SETTING_NAMES) {
     const problem = TRAIN_SETTINGS[name].check(config[name]);

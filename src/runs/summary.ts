@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 
 import type { TrainConfig } from './config.js';
-import type { EpochRecord, ModelInfo, RunSummary } from './records.js';
+import type { EpochRecord, ModelInfo, RunSummary, TimeToAccuracy } from './records.js';
 import type { RunDirectory } from './run-directory.js';
 
 export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary {
@@ -16,6 +16,17 @@ export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary
     learnableLayers: model.learnableLayers, parameters: model.parameters,
     finalTestAccuracy: accuracies.at(-1) ?? Number.NaN, bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN,
     wallSeconds: status.wallSeconds, imagesPerSecond: seconds > 0 ? (Math.max(1, status.step) * config.batchSize) / seconds : Number.NaN,
+    timeToAccuracy: config.targetAccuracy > 0 ? timeToAccuracy(epochs, config.targetAccuracy) : undefined,
     divergedAt: status.divergedAt,
   };
+}
+
+/** The first epoch at or above the target and the run's wall seconds at its end (older records without wallSeconds: the epochs' own times added up). */
+export function timeToAccuracy(epochs: EpochRecord[], target: number): TimeToAccuracy {
+  let summed = 0;
+  for (const e of epochs) {
+    summed += e.seconds;
+    if (e.testAccuracy >= target) return { target, epoch: e.epoch + 1, seconds: e.wallSeconds ?? summed };
+  }
+  return { target, epoch: null, seconds: null };
 }

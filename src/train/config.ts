@@ -5,8 +5,7 @@
  */
 import { getDatasetInfo } from '../data/registry.js';
 import { getModelSpec } from '../models/index.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig, settingProblems } from '../runs/index.js';
-import type { MemoryFormat } from '../tensor/index.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig, resolvePrecision, settingProblems } from '../runs/index.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -18,7 +17,8 @@ export class ConfigError extends Error {
 /**
  * Merges partial settings over the defaults and checks every value by the
  * settings table, then that the model and dataset exist; throws ConfigError
- * listing all problems.
+ * listing all problems. Precision `auto` becomes this machine's choice
+ * (runs/precision.ts), its reason kept in precisionReason.
  */
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) throw new ConfigError([`settings must be an object, got ${JSON.stringify(partial)}`]);
@@ -33,10 +33,9 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  if (config.precision !== 'auto') return config;
+  const { precision, reason } = resolvePrecision(config.precision);
+  return { ...config, precision, precisionReason: reason };
 }
 
-/** The memory format a run trains and evaluates in: bf16 autocast needs channels-last for oneDNN's bf16 kernels. */
-export function trainingMemoryFormat(config: Pick<TrainConfig, 'memoryFormat' | 'precision'>): MemoryFormat {
-  return config.precision === 'bf16' ? 'channelsLast' : config.memoryFormat;
-}
+export { describePrecision, trainingMemoryFormat } from '../runs/index.js';

@@ -21,8 +21,10 @@ export interface Evaluation {
   predictions: Predictions;
 }
 
+type EvalSettings = Pick<TrainConfig, 'precision' | 'memoryFormat'> & Partial<Pick<TrainConfig, 'flipTest'>>;
+
 /** Evaluates a model on a loader: mean loss, the classification report and every prediction. */
-export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>): Evaluation {
+export function evaluate(model: Module, loader: DataLoader, config: EvalSettings): Evaluation {
   const { predicted, actual, lossSum } = predict(model, loader, config);
   return {
     loss: lossSum / loader.size,
@@ -37,7 +39,7 @@ export function evaluate(model: Module, loader: DataLoader, config: Pick<TrainCo
  * gathered and put back in the split's order, the shards' padding dropped,
  * so every rank holds the evaluation one process would compute.
  */
-export async function evaluateSharded(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>): Promise<Evaluation> {
+export async function evaluateSharded(model: Module, loader: DataLoader, config: EvalSettings): Promise<Evaluation> {
   const { worldSize } = loader.options.shard;
   const local = predict(model, loader, config);
   const packed = tensor(Float64Array.from([...local.losses, ...local.predicted, ...local.actual]), { dtype: 'float64' });
@@ -66,7 +68,13 @@ export async function evaluateSharded(model: Module, loader: DataLoader, config:
   };
 }
 
-function predict(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'precision' | 'memoryFormat'>) {
+/** The logits of a batch; with flipTest, the mean of the image's and its mirror image's (flipped along the width). */
+function testLogits(model: Module, x: Tensor, flipTest: boolean): Tensor {
+  const logits = model.forward(x);
+  return flipTest ? logits.add(model.forward(x.flip([3]))).mul(0.5) : logits;
+}
+
+function predict(model: Module, loader: DataLoader, config: EvalSettings) {
   const wasTraining = model.training;
   model.eval();
   const predicted = new Int32Array(loader.size);
@@ -77,7 +85,7 @@ function predict(model: Module, loader: DataLoader, config: Pick<TrainConfig, 'p
     scope(() =>
       noGrad(() => {
         const x = batch.x.contiguous(trainingMemoryFormat(config));
-        const logits = autocast(() => model.forward(x), { enabled: config.precision === 'bf16' }).float();
+        const logits = autocast(() => testLogits(model, x, config.flipTest ?? false), { enabled: config.precision === 'bf16' }).float();
         losses.set(crossEntropy(logits, batch.y, { reduction: 'none' }).to('float64').data() as Float64Array, offset);
         const p = logits.argmax(1).to('int32').data() as Int32Array;
         predicted.set(p, offset);
@@ -130,7 +138,7 @@ export function checkpointEvalConfig(path: string, given: { model?: string; data
   if (model === undefined) throw new Error(`${path} does not say which model it holds: give --model`);
   return resolveTrainConfig({
     model, modelOptions: saved.modelOptions, dataset: given.dataset ?? saved.dataset, dataDir: given.dataDir ?? saved.dataDir,
-    precision: saved.precision, memoryFormat: saved.memoryFormat, out: 'unused',
+    precision: saved.precision, memoryFormat: saved.memoryFormat, flipTest: saved.flipTest, out: 'unused',
   });
 }
 

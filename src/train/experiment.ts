@@ -1,7 +1,7 @@
 /**
  * The experiment: the skip-connection study as a grid of models x learning
  * rates x seeds, each model trained by its own recipe (recipes.ts), run one
- * after another into one experiment directory
+ * after another or several at once (parallel-runs.ts) into one experiment directory
  * (runs/<name>/<model>-lr<lr>-s<seed>/ each), then summarised in
  * results.json. Re-running an experiment continues it: finished and diverged
  * runs are kept, a stopped one is resumed.
@@ -16,6 +16,8 @@ import { type Recipe, designedRecipe } from '../models/catalog.js';
 import { RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, summarizeRun } from '../runs/index.js';
 import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
+import { measureParallelRuns } from './parallel-choice.js';
+import { type ParallelOutcome, trainInParallel } from './parallel-runs.js';
 import { datasetKey, loadRunDataset } from './prepare.js';
 import { type StopFlag, train } from './trainer.js';
 
@@ -201,6 +203,8 @@ export interface ExperimentOptions {
   command?: string;
   /** Data-parallel training: batch norm statistics over the global batch. */
   syncBatchNorm?: boolean;
+  /** Runs trained at once in worker processes, the threads divided between them; auto: chosen by a short measurement (default 1). */
+  parallelRuns?: number | 'auto';
 }
 
 export interface ExperimentResult {
@@ -244,31 +248,46 @@ async function runPlans(
   config: ExperimentConfig, plans: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions, writer: boolean,
 ): Promise<ExperimentResult> {
   const { reporter } = options;
-  const writeResults = (runs: RunSummary[]) => {
-    if (writer) writeFileAtomic(join(config.out, 'results.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
-  };
   if (writer) writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
-  const runs: RunSummary[] = [];
-  for (const [index, plan] of plans.entries()) {
-    reporter.experimentProgress?.(index, plans.length);
-    const existing = summaryOfExisting(plan);
-    if (existing !== undefined) {
-      reporter.message(`[${existing.name}] already ${existing.status}; kept`);
-      runs.push(existing);
-      continue;
-    }
+  const kept = plans.map(summaryOfExisting);
+  for (const k of kept) if (k !== undefined) reporter.message(`[${k.name}] already ${k.status}; kept`);
+  const pending = plans.filter((_, i) => kept[i] === undefined);
+  const slots = await parallelRuns(pending, datasets, options);
+  const progress = { total: plans.length, done: plans.length - pending.length };
+  reporter.experimentProgress?.(progress.done, progress.total);
+  const outcome = slots > 1
+    ? await trainInParallel(pending.map((plan) => ({ plan, resume: new RunDirectory(plan.out).exists() })), slots, { reporter, stop: options.stop, ...progress })
+    : await trainInTurn(pending, datasets, options, progress);
+  let next = 0;
+  const runs = kept.map((k) => k ?? outcome.summaries[next++]).filter((r): r is RunSummary => r !== undefined);
+  if (writer) writeFileAtomic(join(config.out, 'results.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
+  return { out: config.out, runs, stopped: outcome.stopped };
+}
+
+/** How many runs train at once: as asked, or measured (auto); one in data-parallel training, where the processes already share the cores. */
+async function parallelRuns(pending: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions): Promise<number> {
+  const asked = options.parallelRuns ?? 1;
+  if (isInitialized() || pending.length < 2) return 1;
+  if (asked !== 'auto') return asked;
+  const choice = await measureParallelRuns(pending, datasets);
+  options.reporter.message(`parallel runs: ${choice.reason}`);
+  return choice.runs;
+}
+
+/** The runs one after another in this process (and in data-parallel training, every rank the same run). */
+async function trainInTurn(
+  plans: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions, progress: { total: number; done: number },
+): Promise<ParallelOutcome> {
+  const summaries: RunSummary[] = [];
+  for (const plan of plans) {
     // A run that an earlier invocation started continues from its checkpoint (or starts over when it saved none).
     const resume = new RunDirectory(plan.out).exists();
     // Every rank decides from the same state before rank 0 starts writing the run.
     if (isInitialized()) await barrier();
-    const result = await train(plan, { reporter, stop: options.stop, resume, datasets, syncBatchNorm: options.syncBatchNorm });
-    runs.push(result);
-    if (result.status === 'stopped') {
-      writeResults(runs);
-      return { out: config.out, runs, stopped: true };
-    }
+    const result = await train(plan, { reporter: options.reporter, stop: options.stop, resume, datasets, syncBatchNorm: options.syncBatchNorm });
+    summaries.push(result);
+    if (result.status === 'stopped') return { summaries, stopped: true };
+    options.reporter.experimentProgress?.(++progress.done, progress.total);
   }
-  reporter.experimentProgress?.(plans.length, plans.length);
-  writeResults(runs);
-  return { out: config.out, runs, stopped: false };
+  return { summaries, stopped: false };
 }

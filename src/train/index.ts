@@ -6,3 +6,5 @@ export * from './trainer.js';
 export * from './experiment.js';
 export * from './evaluation.js';
 export * from './recipes.js';
+export * from './parallel-choice.js';
+export * from './parallel-runs.js';

@@ -15,9 +15,13 @@ export interface RunStartInfo {
   epochs: number;
   totalSteps: number;
   startStep: number;
+  /** The precision trained in and why, e.g. "bf16 (auto: the CPU computes bf16 natively (avx512_bf16), so bf16 autocast, channels-last)". */
+  precision: string;
 }
 
 export interface StepInfo {
+  /** The run's name (an experiment may train several at once). */
+  run: string;
   step: number;
   totalSteps: number;
   epoch: number;
@@ -31,8 +35,8 @@ export interface TrainingReporter {
   runStarted(info: RunStartInfo): void;
   /** Called after every step (cheap: bars throttle themselves). */
   step(info: StepInfo): void;
-  logged(record: IterationRecord): void;
-  epochEnded(record: EpochRecord): void;
+  logged(run: string, record: IterationRecord): void;
+  epochEnded(run: string, record: EpochRecord): void;
   runEnded(name: string, status: string, detail: string): void;
   message(line: string): void;
   /** For experiments: how many runs there are and which one is starting. */
@@ -48,24 +52,22 @@ function formatEta(seconds: number): string {
 
 /** One line per logged window and per epoch: for logs and pipes. */
 export class PlainReporter implements TrainingReporter {
-  #name = '';
   constructor(private readonly write: (line: string) => void = (l) => console.log(l)) {}
 
   runStarted(info: RunStartInfo): void {
-    this.#name = info.name;
-    this.write(`[${info.name}] ${info.model}, lr ${info.lr}, ${info.epochs} epochs, ${info.totalSteps} steps` +
+    this.write(`[${info.name}] ${info.model}, lr ${info.lr}, ${info.epochs} epochs, ${info.totalSteps} steps, ${info.precision}` +
       (info.startStep > 0 ? ` (resuming at step ${info.startStep})` : ''));
   }
 
   step(): void {}
 
-  logged(r: IterationRecord): void {
-    this.write(`[${this.#name}] epoch ${r.epoch + 1} step ${r.step}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toPrecision(3)}  ` +
+  logged(run: string, r: IterationRecord): void {
+    this.write(`[${run}] epoch ${r.epoch + 1} step ${r.step}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toPrecision(3)}  ` +
       `${r.imagesPerSecond.toFixed(0)} images/s  data wait ${(100 * r.dataWaitShare).toFixed(1)}%`);
   }
 
-  epochEnded(r: EpochRecord): void {
-    this.write(`[${this.#name}] epoch ${r.epoch + 1} done in ${r.seconds.toFixed(1)} s: train loss ${r.trainLoss.toFixed(4)} ` +
+  epochEnded(run: string, r: EpochRecord): void {
+    this.write(`[${run}] epoch ${r.epoch + 1} done in ${r.seconds.toFixed(1)} s: train loss ${r.trainLoss.toFixed(4)} ` +
       `accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, test loss ${r.testLoss.toFixed(4)} accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` +
       `${r.imagesPerSecond.toFixed(0)} images/s, data wait ${(100 * r.dataWaitShare).toFixed(1)}%`);
   }
@@ -79,7 +81,7 @@ export class PlainReporter implements TrainingReporter {
   }
 
   experimentProgress(done: number, total: number): void {
-    if (done < total) this.write(`experiment: run ${done + 1} of ${total}`);
+    this.write(`experiment: ${done} of ${total} runs done`);
   }
 
   close(): void {}
@@ -87,7 +89,7 @@ export class PlainReporter implements TrainingReporter {
 
 /** Every event as one JSON line on stdout. */
 export class JsonReporter implements TrainingReporter {
-  #lastStepLog = 0;
+  readonly #lastStepLog = new Map<string, number>();
   #emit(event: string, data: object): void {
     console.log(JSON.stringify({ event, ...data }));
   }
@@ -98,17 +100,17 @@ export class JsonReporter implements TrainingReporter {
 
   step(info: StepInfo): void {
     const now = Date.now();
-    if (now - this.#lastStepLog < 1000 && info.step !== info.totalSteps) return;
-    this.#lastStepLog = now;
+    if (now - (this.#lastStepLog.get(info.run) ?? 0) < 1000 && info.step !== info.totalSteps) return;
+    this.#lastStepLog.set(info.run, now);
     this.#emit('step', info);
   }
 
-  logged(record: IterationRecord): void {
-    this.#emit('iteration', record);
+  logged(run: string, record: IterationRecord): void {
+    this.#emit('iteration', { run, ...record });
   }
 
-  epochEnded(record: EpochRecord): void {
-    this.#emit('epoch', record);
+  epochEnded(run: string, record: EpochRecord): void {
+    this.#emit('epoch', { run, ...record });
   }
 
   runEnded(name: string, status: string, detail: string): void {
@@ -126,7 +128,7 @@ export class JsonReporter implements TrainingReporter {
   close(): void {}
 }
 
-/** Live bars on a terminal: the current run (epoch, step, loss, accuracy, images/s, ETA) and the experiment. */
+/** Live bars on a terminal: one per run in progress (epoch, step, loss, accuracy, images/s, ETA) and one for the experiment. */
 export class TtyReporter implements TrainingReporter {
   readonly #bars = new cliProgress.MultiBar(
     {
@@ -139,34 +141,33 @@ export class TtyReporter implements TrainingReporter {
     },
     cliProgress.Presets.shades_classic,
   );
-  #run: cliProgress.SingleBar | undefined;
+  readonly #runs = new Map<string, cliProgress.SingleBar>();
   #experiment: cliProgress.SingleBar | undefined;
-  #name = '';
 
   runStarted(info: RunStartInfo): void {
-    this.#name = info.name;
-    this.#run = this.#bars.create(info.totalSteps, info.startStep, { label: info.name.padEnd(24).slice(0, 24), detail: '' });
+    this.#runs.set(info.name, this.#bars.create(info.totalSteps, info.startStep, { label: info.name.padEnd(24).slice(0, 24), detail: '' }));
   }
 
   step(i: StepInfo): void {
-    this.#run?.update(i.step, {
+    this.#runs.get(i.run)?.update(i.step, {
       detail: `epoch ${i.epoch + 1} loss ${i.loss.toFixed(4)} acc ${(100 * i.accuracy).toFixed(1)}% ${i.imagesPerSecond.toFixed(0)} img/s ETA ${formatEta(i.etaSeconds)}`,
     });
   }
 
   logged(): void {}
 
-  epochEnded(r: EpochRecord): void {
-    this.#bars.log(`[${this.#name}] epoch ${r.epoch + 1}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` +
+  epochEnded(run: string, r: EpochRecord): void {
+    this.#bars.log(`[${run}] epoch ${r.epoch + 1}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` +
       `train loss ${r.trainLoss.toFixed(4)}, ${r.imagesPerSecond.toFixed(0)} images/s, data wait ${(100 * r.dataWaitShare).toFixed(1)}%\n`);
   }
 
   runEnded(name: string, status: string, detail: string): void {
     this.#bars.log(`[${name}] ${status}: ${detail}\n`);
-    if (this.#run !== undefined) {
-      this.#run.stop();
-      this.#bars.remove(this.#run);
-      this.#run = undefined;
+    const bar = this.#runs.get(name);
+    if (bar !== undefined) {
+      bar.stop();
+      this.#bars.remove(bar);
+      this.#runs.delete(name);
     }
   }
 

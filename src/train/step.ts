@@ -14,7 +14,7 @@ export interface StepParts {
   model: Module;
   optimizer: Optimizer<{ lr: number }>;
   scheduler: LRScheduler | undefined;
-  config: Pick<TrainConfig, 'precision'>;
+  config: Pick<TrainConfig, 'precision' | 'labelSmoothing'>;
   memoryFormat: MemoryFormat;
   /** The weights whose gradient norms are recorded. */
   gradientWeights: Tensor[];
@@ -45,7 +45,7 @@ export function trainingStep(parts: StepParts, batch: Batch, recordGradients: bo
   return scope(() => {
     const x = batch.x.contiguous(memoryFormat);
     const logits = autocast(() => (parts.forward ? parts.forward(x) : model.forward(x)), { enabled: config.precision === 'bf16' }).float();
-    const value = crossEntropy(logits, batch.y);
+    const value = crossEntropy(logits, batch.y, { labelSmoothing: config.labelSmoothing });
     value.backward();
     const loss = value.item();
     let norms: (number | null)[] | undefined;

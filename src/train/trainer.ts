@@ -31,7 +31,7 @@ import {
   DistributedDataParallel, allReduce, barrier, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized, syncBuffers,
 } from '../distributed/index.js';
 import { buildInfo, manualSeed, setNumThreads, tensor } from '../tensor/index.js';
-import { resolveTrainConfig, trainingMemoryFormat } from './config.js';
+import { describePrecision, resolveTrainConfig, trainingMemoryFormat } from './config.js';
 import { type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
 import { describeModel, gradientWeights, makeOptimizer, makeScheduler, prepareRun } from './prepare.js';
 import type { TrainingReporter } from './progress.js';
@@ -52,6 +52,8 @@ export interface TrainOptions {
   datasets?: Map<string, DatasetSplits>;
   /** Data-parallel training (a process group initialised): batch norm statistics over the global batch (default: per process). */
   syncBatchNorm?: boolean;
+  /** Runs training at once on this machine (`experiment --parallel-runs`): the threads are divided between them. */
+  concurrentRuns?: number;
 }
 
 /** This process's place in data-parallel training, when a process group of two or more is initialised. */
@@ -138,7 +140,8 @@ class TrainingRun {
     if (threads < config.threads) options.reporter.message(`[${basename(config.out)}] ${config.threads} threads asked for, ${threads} cores here: training with ${threads}`);
     // The processes of one machine share its cores (LOCAL_WORLD_SIZE: set by the launcher, as torchrun does).
     const local = Number(process.env.LOCAL_WORLD_SIZE) || 1;
-    setNumThreads(Math.max(1, Math.floor(threads / local)));
+    const threadsUsed = Math.max(1, Math.floor(threads / (local * (options.concurrentRuns ?? 1))));
+    setNumThreads(threadsUsed);
     manualSeed(config.seed);
     const { splits, trainSplit, normalization, model } = await prepareRun(config, options.datasets);
     const shard = isInitialized() && getWorldSize() > 1 ? { rank: getRank(), worldSize: getWorldSize() } : undefined;
@@ -162,7 +165,7 @@ class TrainingRun {
     };
     const position = options.resume && existsSync(dir.checkpointPath)
       ? restore(dir, model, optimizer, scheduler)
-      : begin(dir, config, describeModel(model, config, splits, normalization));
+      : begin(dir, config, describeModel(model, config, splits, normalization), { threads: threadsUsed, concurrentRuns: options.concurrentRuns ?? 1 });
     let dataParallel: DataParallel | undefined;
     if (shard) {
       await agreeOnPosition(position.step);
@@ -198,7 +201,8 @@ class TrainingRun {
 
   async train(): Promise<RunSummary> {
     const { config, parts, position } = this;
-    this.options.reporter.runStarted({ name: this.name, model: config.model, lr: config.lr, epochs: config.epochs, totalSteps: parts.totalSteps, startStep: position.step });
+    this.options.reporter.runStarted({ name: this.name, model: config.model, lr: config.lr, epochs: config.epochs, totalSteps: parts.totalSteps, startStep: position.step,
+      precision: describePrecision(config) });
     this.writeStatus('running');
     parts.model.train();
     this.#runStart = performance.now();
@@ -289,7 +293,7 @@ class TrainingRun {
     const { config, parts, position } = this;
     const rate = ((position.step - this.#stepsAtStart) * config.batchSize) / ((performance.now() - this.#runStart) / 1000);
     this.options.reporter.step({
-      step: position.step, totalSteps: parts.totalSteps, epoch: position.epoch, loss,
+      run: this.name, step: position.step, totalSteps: parts.totalSteps, epoch: position.epoch, loss,
       accuracy: position.epochStats.accuracy, imagesPerSecond: rate, etaSeconds: ((parts.totalSteps - position.step) * config.batchSize) / rate,
     });
   }
@@ -302,7 +306,7 @@ class TrainingRun {
       imagesPerSecond: window.imagesPerSecond, dataWaitShare: window.dataWaitShare,
     };
     this.dir.append(record);
-    this.options.reporter.logged(record);
+    this.options.reporter.logged(this.name, record);
     position.window = new StepStats();
   }
 
@@ -312,10 +316,10 @@ class TrainingRun {
     const record: EpochRecord = {
       type: 'epoch', epoch: position.epoch, step: position.step, trainLoss: stats.meanLoss, trainAccuracy: stats.accuracy,
       testLoss: evaluation.loss, testAccuracy: evaluation.report.accuracy, lr: this.parts.optimizer.paramGroups[0]!.lr, seconds: stats.seconds,
-      imagesPerSecond: stats.imagesPerSecond, dataWaitShare: stats.dataWaitShare,
+      wallSeconds: this.wallSeconds, imagesPerSecond: stats.imagesPerSecond, dataWaitShare: stats.dataWaitShare,
     };
     this.dir.append(record);
-    this.options.reporter.epochEnded(record);
+    this.options.reporter.epochEnded(this.name, record);
     position.epoch += 1;
     position.batchInEpoch = 0;
     position.epochStats = new StepStats();
@@ -384,11 +388,11 @@ async function namingFailedRanks(error: unknown): Promise<Error> {
 }
 
 /** A new run, or one started over because no checkpoint was saved before it stopped: its description and an empty log. */
-function begin(dir: RunDirectory, config: TrainConfig, model: ModelInfo): Position {
+function begin(dir: RunDirectory, config: TrainConfig, model: ModelInfo, sharing: { threads: number; concurrentRuns: number }): Position {
   dir.create();
   dir.writeJson('config.json', config);
   dir.writeJson('model.json', model);
-  dir.writeJson('environment.json', describeEnvironment(buildInfo().torchVersion, config.precision));
+  dir.writeJson('environment.json', { ...describeEnvironment(buildInfo().torchVersion, config.precision), ...sharing });
   dir.truncateRecords(0);
   return START();
 }

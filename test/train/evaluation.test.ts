@@ -116,6 +116,24 @@ describe('evaluate', () => {
     assert.ok(Math.abs(loss - expectedLoss) < 1e-5, `loss ${loss}, expected ${expectedLoss}`);
     assert.equal(model.training, true, 'evaluate restores the training mode');
   });
+
+  it('with flipTest, predicts from the mean of the image\'s and its mirror image\'s logits', () => {
+    const weights = [1, 1, 1.5];
+    // Unequal weights per logit, so the mirror image's logits differ from the image's and no two means tie.
+    const model = new (class extends S.Module {
+      forward(x: S.Tensor): S.Tensor {
+        return x.flatten(1).mul(S.tensor(weights));
+      }
+    })();
+    const loader = new S.DataLoader(dataset, { batchSize: 3, shuffle: false });
+    const { loss, predictions } = S.evaluate(model, loader, { precision: 'fp32', memoryFormat: 'contiguous', flipTest: true });
+    const means = pixels.map((p) => p.map((_, i) => (weights[i]! * (p[i]! + p[2 - i]!)) / 2 / 255));
+    const argmax = (z: number[]) => z.indexOf(Math.max(...z));
+    assert.deepEqual(predictions.predicted, means.map(argmax));
+    assert.notDeepEqual(means.map(argmax), pixels.map((p) => argmax(p.map((v, i) => weights[i]! * v))), 'the flips change some predictions');
+    const expectedLoss = sum(means.map((z, i) => Math.log(sum(z.map(Math.exp))) - z[labels[i]!]!)) / pixels.length;
+    assert.ok(Math.abs(loss - expectedLoss) < 1e-5, `loss ${loss}, expected ${expectedLoss}`);
+  });
 });
 
 describe('a trained model classifies the learnable tiny dataset', () => {

@@ -53,7 +53,7 @@ async function trainHere(settings: Partial<S.TrainConfig>) {
   const reporter = new Recorder();
   const summary = await S.train({
     model: 'net1', dataDir: data, optimizer: 'adam', lr: 0.001, schedule: 'constant', weightDecay: 0, batchSize: 16, threads: 1,
-    logEvery: 1, gradEvery: 1000, epochs: 1, ...settings, out,
+    logEvery: 1, gradEvery: 1000, epochs: 1, precision: 'fp32', ...settings, out,
   }, { reporter, datasets });
   const records = new S.RunDirectory(out).records();
   return {
@@ -87,7 +87,10 @@ describe('train --config and --json', () => {
       assert.ok(value !== null && typeof value === 'object' && typeof value.event === 'string', `not a JSON event: ${l}`);
       return value;
     });
-    assert.deepEqual(events[0], { event: 'runStarted', name: 'from-config', model: 'net1', lr: 0.002, epochs: 1, totalSteps: 4, startStep: 0 });
+    const auto = S.choosePrecision(S.cpuFeatures());
+    assert.deepEqual(events[0], {
+      event: 'runStarted', name: 'from-config', model: 'net1', lr: 0.002, epochs: 1, totalSteps: 4, startStep: 0, precision: `${auto.precision} (${auto.reason})`,
+    }, 'precision auto (the default), with what it chose and why');
     const iterations = events.filter((e) => e.event === 'iteration');
     assert.deepEqual(iterations.map((e) => e.step), [2, 4], '128 images in batches of 32, logged every 2 steps');
     assert.ok(iterations.every((e) => e.type === 'iteration' && e.lr === 0.002 && e.loss > 0));

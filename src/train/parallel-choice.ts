@@ -1,0 +1,117 @@
+/**
+ * How many runs to train at once (`--parallel-runs auto`): each kind of run
+ * (model, options, batch, precision, layout) trains a few steps in this
+ * process with every thread and with each share of them, and the count whose
+ * predicted experiment time is shortest wins, if it beats one run at a time
+ * by a clear margin. Measuring beats guessing: how well a network uses two
+ * threads depends on its width, the batch and the CPU.
+ */
+import { DataLoader, type DatasetSplits } from '../data/index.js';
+import { type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
+import { dispose, getNumThreads, manualSeed, setNumThreads } from '../tensor/index.js';
+import { datasetKey, gradientWeights, makeOptimizer, prepareRun } from './prepare.js';
+import { trainingStep } from './step.js';
+
+/** A kind of run and the work the experiment has of it. */
+export interface RunKind {
+  label: string;
+  /** Images still to train, over every run of this kind. */
+  images: number;
+  /** Measured training speed (images/s) by thread count. */
+  rates: Map<number, number>;
+}
+
+export interface ParallelChoice {
+  runs: number;
+  /** Predicted end-to-end speed-up over one run at a time. */
+  speedup: number;
+  reason: string;
+}
+
+/** Going parallel must pay at least this much by the measurement, or it is not worth its memory and noisier timings. */
+const MARGIN = 1.1;
+
+/** The candidates: 1, 2, 4, ... runs at once, at most one per core and one per run. */
+export function candidateCounts(threads: number, runs: number): number[] {
+  const counts: number[] = [];
+  for (let n = 1; n <= Math.min(threads, runs); n *= 2) counts.push(n);
+  return counts;
+}
+
+/** Predicted wall seconds of the work with n runs at once, each with threads / n threads (the runs assumed to pack evenly). */
+export function predictedSeconds(kinds: RunKind[], threads: number, n: number): number {
+  const share = Math.max(1, Math.floor(threads / n));
+  return kinds.reduce((t, k) => t + k.images / k.rates.get(share)!, 0) / n;
+}
+
+/** The choice from the measured rates (pure). */
+export function chooseParallelRuns(kinds: RunKind[], threads: number, runs: number): ParallelChoice {
+  const counts = candidateCounts(threads, runs);
+  const alone = predictedSeconds(kinds, threads, 1);
+  let best: ParallelChoice = { runs: 1, speedup: 1, reason: '' };
+  for (const n of counts.slice(1)) {
+    const speedup = alone / predictedSeconds(kinds, threads, n);
+    if (speedup >= MARGIN * best.speedup) best = { runs: n, speedup, reason: '' };
+  }
+  const measured = kinds.map((k) => `${k.label}: ${counts.map((n) => `${k.rates.get(Math.max(1, Math.floor(threads / n)))!.toFixed(0)}`).join(' / ')} images/s`).join('; ');
+  const threadsPer = counts.map((n) => Math.max(1, Math.floor(threads / n))).join(' / ');
+  best.reason = `${best.runs} at once (predicted ${best.speedup.toFixed(2)}x against one at a time; measured with ${threadsPer} threads per run: ${measured})`;
+  return best;
+}
+
+/** Training speed of a run at a thread count: a few real steps on its first batch, after two to warm up. */
+async function measureRate(plan: TrainConfig, datasets: Map<string, DatasetSplits>, threads: number): Promise<number> {
+  setNumThreads(threads);
+  manualSeed(plan.seed);
+  const { trainSplit, normalization, model } = await prepareRun(plan, datasets);
+  const memoryFormat = trainingMemoryFormat(plan);
+  model.to({ memoryFormat });
+  const optimizer = makeOptimizer(plan, model.parameters());
+  const batches = new DataLoader(trainSplit, { batchSize: plan.batchSize, shuffle: false, dropLast: true, normalization }).epoch(0);
+  const batch = batches.next().value;
+  batches.return(undefined);
+  if (batch === undefined) throw new Error(`${plan.out}: the training split holds no full batch of ${plan.batchSize}`);
+  const parts = { model, optimizer, scheduler: undefined, config: plan, memoryFormat, gradientWeights: gradientWeights(model).map(([, t]) => t) };
+  try {
+    for (let i = 0; i < 2; i++) trainingStep(parts, batch, false);
+    const start = performance.now();
+    let steps = 0;
+    while (steps < 3 || (steps < 20 && performance.now() - start < 1000)) {
+      trainingStep(parts, batch, false);
+      steps += 1;
+    }
+    return (steps * plan.batchSize) / ((performance.now() - start) / 1000);
+  } finally {
+    dispose([batch.x, batch.y, ...model.parameters()]);
+  }
+}
+
+/** The kind of a run, for measuring: runs of one kind train at one speed. */
+function kindOf(plan: TrainConfig): string {
+  const options = Object.entries(plan.modelOptions).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `${plan.model}${options ? ` (${options})` : ''}, batch ${plan.batchSize}, ${plan.precision}, ${trainingMemoryFormat(plan)}`;
+}
+
+/** Measures each kind of the plans' runs at every thread share the candidates need, then chooses. */
+export async function measureParallelRuns(plans: TrainConfig[], datasets: Map<string, DatasetSplits>): Promise<ParallelChoice> {
+  const threads = Math.max(...plans.map((p) => p.threads));
+  const shares = [...new Set(candidateCounts(threads, plans.length).map((n) => Math.max(1, Math.floor(threads / n))))];
+  const before = getNumThreads();
+  const kinds = new Map<string, RunKind>();
+  try {
+    for (const plan of plans) {
+      const label = kindOf(plan);
+      const trainImages = plan.trainSubset || datasets.get(datasetKey(plan))!.train.labels.length;
+      let kind = kinds.get(label);
+      if (kind === undefined) {
+        kind = { label, images: 0, rates: new Map() };
+        for (const share of shares) kind.rates.set(share, await measureRate(plan, datasets, share));
+        kinds.set(label, kind);
+      }
+      kind.images += trainImages * plan.epochs;
+    }
+  } finally {
+    setNumThreads(before);
+  }
+  return chooseParallelRuns([...kinds.values()], threads, plans.length);
+}

@@ -1,0 +1,54 @@
+/**
+ * A worker process of `experiment --parallel-runs`: trains the runs its
+ * parent sends, one at a time, each exactly as `train` would alone (same
+ * seed, same data order), with its share of the threads. Progress goes to
+ * the parent as reporter calls over IPC; the parent asks it to stop (Ctrl-C
+ * reaches the parent), so a SIGINT of the terminal's own is ignored here.
+ */
+import type { DatasetSplits } from '../data/index.js';
+import type { RunSummary, TrainConfig } from '../runs/index.js';
+import type { TrainingReporter } from './progress.js';
+import { type StopFlag, train } from './trainer.js';
+
+/** What the parent sends. */
+export type WorkerRequest =
+  | { type: 'train'; plan: TrainConfig; resume: boolean; concurrentRuns: number }
+  | { type: 'stop' };
+
+/** What the worker sends back. */
+export type WorkerReply =
+  | { type: 'report'; method: keyof TrainingReporter; args: unknown[] }
+  | { type: 'done'; summary: RunSummary }
+  | { type: 'failed'; message: string };
+
+function send(reply: WorkerReply): void {
+  process.send?.(reply);
+}
+
+/** A reporter whose every call is forwarded to the parent's reporter. */
+const remoteReporter = new Proxy({} as TrainingReporter, {
+  get: (_, method: keyof TrainingReporter) => (...args: unknown[]) => {
+    if (method !== 'close') send({ type: 'report', method, args });
+  },
+});
+
+const stop: StopFlag = { requested: false };
+/** This worker's datasets, loaded once for all the runs it trains. */
+const datasets = new Map<string, DatasetSplits>();
+
+async function trainOne(request: Extract<WorkerRequest, { type: 'train' }>): Promise<void> {
+  try {
+    const summary = await train(request.plan, { reporter: remoteReporter, stop, resume: request.resume, datasets, concurrentRuns: request.concurrentRuns });
+    send({ type: 'done', summary });
+  } catch (error) {
+    send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+process.on('SIGINT', () => {});
+// The parent is gone (it quit on a second Ctrl-C, or was killed): a run's last checkpoint is what --resume continues from.
+process.on('disconnect', () => process.exit());
+process.on('message', (request: WorkerRequest) => {
+  if (request.type === 'stop') stop.requested = true;
+  else void trainOne(request);
+});
