@@ -3,7 +3,8 @@
 
 Each request is one JSON line: {"net": "blocks4"|"blocks20", "precision":
 "fp32"|"bf16", "batch": 32, "steps": 5, "threads": 2} or {"op": "add",
-"iterations": 100000}; the reply is one JSON line with the timings in
+"iterations": 100000} or {"op": "eval", "net": ..., "precision": ...,
+"images": 1000, "batch": 250, "threads": 2}; the reply is one JSON line with the timings in
 seconds. The networks are the same specification skipstudio implements
 (test/fixtures/pytorch_reference.py holds it).
 """
@@ -71,6 +72,27 @@ def train_steps(req):
     return {"times": times, "loss": float(loss)}
 
 
+def eval_pass(req):
+    """One evaluation pass: batches of the given images through the model in eval mode, no autograd."""
+    torch.set_num_threads(req["threads"])
+    key = ("eval", req["net"], req["precision"])
+    if key not in cache:
+        torch.manual_seed(0)
+        model = NETS[req["net"]]().eval()
+        x = torch.randn(req["images"], 3, 32, 32)
+        if req["precision"] == "bf16":
+            model = model.to(memory_format=torch.channels_last)
+        cache[key] = (model, x)
+    model, x = cache[key]
+    start = time.perf_counter()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=req["precision"] == "bf16"):
+        for batch in x.split(req["batch"]):
+            if req["precision"] == "bf16":
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            model(batch).float().argmax(1)
+    return {"seconds": time.perf_counter() - start}
+
+
 def add_overhead(req):
     torch.set_num_threads(req["threads"])
     a, b = torch.ones(2, 2), torch.ones(2, 2)
@@ -83,5 +105,6 @@ def add_overhead(req):
 
 for line in sys.stdin:
     request = json.loads(line)
-    reply = add_overhead(request) if request.get("op") == "add" else train_steps(request)
+    op = request.get("op")
+    reply = add_overhead(request) if op == "add" else eval_pass(request) if op == "eval" else train_steps(request)
     print(json.dumps(reply), flush=True)

@@ -6,12 +6,15 @@
  * conv stem and 4 residual blocks of 64 channels at 32x32, batch 32; (b) a
  * 20-block residual network (HW5Net's default). The two engines take turns
  * in rounds so that both see the same machine state; the medians and their
- * ratio are printed. Also times the per-op overhead of a small add.
+ * ratio are printed. Then evaluation throughput: skipstudio's evaluate()
+ * (eval mode, no autograd, bf16 autocast and channels-last where the CPU
+ * has native bf16, data loading and per-image predictions included) against
+ * PyTorch's forward under inference_mode on ready tensors. Also times the
+ * per-op overhead of a small add.
  *
- *   npm run bench [-- --rounds 5 --steps 4 --threads 2 --json]
+ *   npm run bench [-- --rounds 5 --steps 4 --threads 2 --eval-images 1000 --json]
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,6 +31,7 @@ const { values: flags } = parseArgs({
     batch: { type: 'string', default: '32' },
     nets: { type: 'string', default: 'blocks4,blocks20' },
     precisions: { type: 'string' },
+    'eval-images': { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -35,6 +39,8 @@ const rounds = Number(flags.rounds);
 const steps = Number(flags.steps);
 const threads = Number(flags.threads);
 const batch = Number(flags.batch);
+const evalImages = Number(flags['eval-images']);
+const EVAL_BATCH = 250;
 
 /** The benchmark's network (a): a conv stem and 4 SkipBlocks of 64 channels. */
 class Blocks4 extends S.Module {
@@ -57,13 +63,9 @@ const NETS: Record<string, () => S.Module> = {
 
 type Precision = 'fp32' | 'bf16';
 
-/** True when the CPU has native bfloat16 arithmetic; elsewhere bf16 is emulated and far slower than fp32. */
+/** True when the CPU has native bfloat16 arithmetic (what --precision auto looks for); elsewhere bf16 is emulated and far slower than fp32. */
 function cpuHasBf16(): boolean {
-  try {
-    return /\b(avx512_bf16|amx_bf16)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    return false;
-  }
+  return S.choosePrecision(S.cpuFeatures()).precision === 'bf16';
 }
 
 function skipstudioSteps(net: string, precision: Precision, count: number, cache: Map<string, () => number>): number[] {
@@ -91,6 +93,52 @@ function skipstudioSteps(net: string, precision: Precision, count: number, cache
   }
   const step = cache.get(key)!;
   return Array.from({ length: count }, () => step());
+}
+
+/** A test split of random 32x32 colour images, as a dataset a DataLoader reads. */
+function evalDataset(count: number): S.ImageDataset {
+  const images = new Uint8Array(count * 3 * 32 * 32);
+  for (let i = 0; i < images.length; i++) images[i] = (i * 2654435761) >>> 24;
+  return { name: 'bench', images, labels: new Uint8Array(count).map((_, i) => i % 10), shape: { channels: 3, height: 32, width: 32 }, classes: Array.from({ length: 10 }, (_, i) => `c${i}`) };
+}
+
+/** Seconds for one evaluate() pass over the images, as the trainer evaluates after each epoch. */
+function skipstudioEval(net: string, precision: Precision, cache: Map<string, () => number>): number {
+  const key = `eval/${net}/${precision}`;
+  if (!cache.has(key)) {
+    S.manualSeed(0);
+    const memoryFormat = S.trainingMemoryFormat({ precision, memoryFormat: 'contiguous' });
+    const model = NETS[net]!().to({ memoryFormat });
+    const loader = new S.DataLoader(evalDataset(evalImages), { batchSize: EVAL_BATCH, shuffle: false });
+    cache.set(key, () => {
+      const start = performance.now();
+      S.evaluate(model, loader, { precision, memoryFormat });
+      return (performance.now() - start) / 1000;
+    });
+  }
+  return cache.get(key)!();
+}
+
+async function evaluationRows(worker: PyTorchWorker, precisions: Precision[], cache: Map<string, () => number>, log: (line: string) => void) {
+  const rows: Record<string, unknown>[] = [];
+  log(`evaluation, ${evalImages} images in batches of ${EVAL_BATCH}: images/s (skipstudio evaluate() / PyTorch inference_mode forward)`);
+  for (const net of flags.nets!.split(',')) {
+    for (const precision of precisions) {
+      const request = { op: 'eval', net, precision, images: evalImages, batch: EVAL_BATCH, threads };
+      skipstudioEval(net, precision, cache);
+      await worker.request(request);
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        ours.push(skipstudioEval(net, precision, cache));
+        theirs.push((await worker.request<{ seconds: number }>(request)).seconds);
+      }
+      const [ss, pt] = [evalImages / median(ours), evalImages / median(theirs)];
+      rows.push({ eval: net, precision, skipstudioImagesPerSecond: ss, pytorchImagesPerSecond: pt, ratio: ss / pt });
+      log(`${net.padEnd(10)} ${precision.padEnd(9)} ${ss.toFixed(0).padStart(8)} / ${pt.toFixed(0).padEnd(8)} ${(ss / pt).toFixed(3).padStart(8)}x`);
+    }
+  }
+  return rows;
 }
 
 function addOverhead(iterations: number): number {
@@ -168,6 +216,7 @@ async function main(): Promise<void> {
       log(`${net}: skipstudio bf16 autocast is ${(own[`${net}/fp32`]! / own[`${net}/bf16`]!).toFixed(2)}x its own fp32`);
     }
   }
+  results.push(...await evaluationRows(worker, precisions, cache, log));
   const iterations = 100_000;
   const ssAdd = median([addOverhead(iterations), addOverhead(iterations), addOverhead(iterations)]);
   const ptTimes: number[] = [];

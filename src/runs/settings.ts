@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 
 import type { MemoryFormat } from '../tensor/tensor.js';
+import { NATIVE_BF16_FLAGS } from './precision.js';
 
 export interface Setting<T> {
   default: T;
@@ -54,7 +55,7 @@ function choice<const C extends readonly string[]>(choices: C, fallback: C[numbe
   };
 }
 
-function flag(help: string): Setting<boolean> {
+function onOff(help: string): Setting<boolean> {
   return { default: false, help, check: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${got(v)}`) };
 }
 
@@ -97,11 +98,11 @@ export const TRAIN_SETTINGS = {
   betas,
   weightDecay: real((n) => n >= 0, '>= 0', 'weight decay', 5e-4, '<wd>'),
   schedule: choice(SCHEDULES, 'onecycle', 'learning-rate schedule, stepped every iteration: cosine decay, 1cycle, or x0.1 at 50% and 75%'),
-  augment: flag('random crops (padding 2) and horizontal flips'),
+  augment: onOff('random crops (padding 2) and horizontal flips'),
   labelSmoothing: real((n) => n >= 0 && n < 1, 'in [0, 1)', 'label smoothing of the training loss: this share of each target spread over all classes', 0, '<x>'),
-  flipTest: flag('evaluate on each test image and its mirror image, averaging the two predictions (test-time augmentation; for data whose mirror image has the same class)'),
+  flipTest: onOff('evaluate on each test image and its mirror image, averaging the two predictions (test-time augmentation; for data whose mirror image has the same class)'),
   targetAccuracy: real((n) => n >= 0 && n <= 1, 'in [0, 1]', 'test accuracy whose time to reach is recorded (wall seconds to the first epoch at or above it; 0: none)', 0, '<acc>'),
-  precision: choice(PRECISIONS, 'auto', 'auto (bf16 where the CPU computes it natively: avx512_bf16 or amx_bf16; else fp32), fp32, or bf16 autocast with channels-last'),
+  precision: choice(PRECISIONS, 'auto', `auto (bf16 where the CPU computes it natively: ${NATIVE_BF16_FLAGS.join(' or ')}; else fp32), fp32, or bf16 autocast with channels-last`),
   memoryFormat: choice(MEMORY_FORMATS, 'contiguous', 'layout of images and conv weights (channelsLast: faster for wide convs; bf16 always trains channels-last)', '<f>'),
   threads: integer(1, 'CPU threads (default: every core; more than the cores are capped)', availableParallelism()),
   seed: integer(0, 'random seed (weights, data order, augmentation)', 0),
@@ -140,5 +141,6 @@ export function settingProblems(config: Record<string, unknown>): string[] {
     if (problem !== undefined) problems.push(`${name} ${problem}`);
   }
   if (config.dataDir !== undefined && typeof config.dataDir !== 'string') problems.push(`dataDir must be a folder name, got ${got(config.dataDir)}`);
+  if (config.precisionReason !== undefined && typeof config.precisionReason !== 'string') problems.push(`precisionReason must be text, got ${got(config.precisionReason)}`);
   return problems;
 }

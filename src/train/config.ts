@@ -22,7 +22,9 @@ export class ConfigError extends Error {
  */
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) throw new ConfigError([`settings must be an object, got ${JSON.stringify(partial)}`]);
-  const config = { ...DEFAULT_TRAIN_CONFIG, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as TrainConfig;
+  // A reason is this machine's to give: one carried over from another config (a copied config.json) could contradict the precision.
+  const { precisionReason: _, ...given } = partial;
+  const config = { ...DEFAULT_TRAIN_CONFIG, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as TrainConfig;
   const problems = settingProblems(config as unknown as Record<string, unknown>);
   for (const [name, lookup] of [['model', getModelSpec], ['dataset', getDatasetInfo]] as const) {
     if (problems.some((p) => p.startsWith(`${name} `))) continue;
@@ -37,5 +39,3 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   const { precision, reason } = resolvePrecision(config.precision);
   return { ...config, precision, precisionReason: reason };
 }
-
-export { describePrecision, trainingMemoryFormat } from '../runs/index.js';

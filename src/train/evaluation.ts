@@ -7,10 +7,10 @@
 import { DataLoader } from '../data/index.js';
 import { loadCheckpoint, readCheckpointConfig } from '../io/index.js';
 import type { Module } from '../nn/index.js';
-import { type ClassificationReport, type Predictions, RunDirectory, type TrainConfig } from '../runs/index.js';
+import { type ClassificationReport, type Predictions, RunDirectory, type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
 import { allGather } from '../distributed/index.js';
 import { type Tensor, autocast, crossEntropy, dispose, noGrad, scope, tensor } from '../tensor/index.js';
-import { resolveTrainConfig, trainingMemoryFormat } from './config.js';
+import { resolveTrainConfig } from './config.js';
 import { classificationReport } from './metrics.js';
 import { prepareRun } from './prepare.js';
 

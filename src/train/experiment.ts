@@ -7,6 +7,7 @@
  * runs are kept, a stopped one is resumed.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/index.js';
@@ -264,11 +265,19 @@ async function runPlans(
   return { out: config.out, runs, stopped: outcome.stopped };
 }
 
-/** How many runs train at once: as asked, or measured (auto); one in data-parallel training, where the processes already share the cores. */
+/**
+ * How many runs train at once: as asked (at most one per core), or measured
+ * (auto); one in data-parallel training, where the processes already share
+ * the cores. The library's default is one at a time; the CLI's is auto.
+ */
 async function parallelRuns(pending: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions): Promise<number> {
   const asked = options.parallelRuns ?? 1;
-  if (isInitialized() || pending.length < 2) return 1;
-  if (asked !== 'auto') return asked;
+  if (isInitialized() || pending.length < 2 || options.stop?.requested) return 1;
+  if (asked !== 'auto') {
+    const cores = availableParallelism();
+    if (asked > cores) options.reporter.message(`parallel runs: ${asked} asked for, ${cores} cores here: ${cores} at once`);
+    return Math.min(asked, cores);
+  }
   const choice = await measureParallelRuns(pending, datasets);
   options.reporter.message(`parallel runs: ${choice.reason}`);
   return choice.runs;

@@ -6,6 +6,8 @@
  * by a clear margin. Measuring beats guessing: how well a network uses two
  * threads depends on its width, the batch and the CPU.
  */
+import { availableParallelism } from 'node:os';
+
 import { DataLoader, type DatasetSplits } from '../data/index.js';
 import { type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
 import { dispose, getNumThreads, manualSeed, setNumThreads } from '../tensor/index.js';
@@ -94,7 +96,9 @@ function kindOf(plan: TrainConfig): string {
 
 /** Measures each kind of the plans' runs at every thread share the candidates need, then chooses. */
 export async function measureParallelRuns(plans: TrainConfig[], datasets: Map<string, DatasetSplits>): Promise<ParallelChoice> {
-  const threads = Math.max(...plans.map((p) => p.threads));
+  // The trainer caps threads at the cores: so does the measurement.
+  const threads = Math.min(Math.max(...plans.map((p) => p.threads)), availableParallelism());
+  if (candidateCounts(threads, plans.length).length < 2) return { runs: 1, speedup: 1, reason: `1 at once (${threads} thread${threads > 1 ? 's' : ''}: nothing to divide)` };
   const shares = [...new Set(candidateCounts(threads, plans.length).map((n) => Math.max(1, Math.floor(threads / n))))];
   const before = getNumThreads();
   const kinds = new Map<string, RunKind>();

@@ -32,6 +32,7 @@ const WORKER = fileURLToPath(new URL('./run-worker.js', import.meta.url));
 
 /** Trains one job on a worker: its reports forwarded, its summary returned; a failure or the worker's death rejects. */
 function trainOn(worker: ChildProcess, job: RunJob, concurrentRuns: number, reporter: TrainingReporter): Promise<RunSummary> {
+  const name = basename(job.plan.out);
   return new Promise((resolve, reject) => {
     const onMessage = (reply: WorkerReply) => {
       if (reply.type === 'report') {
@@ -40,25 +41,33 @@ function trainOn(worker: ChildProcess, job: RunJob, concurrentRuns: number, repo
       }
       cleanUp();
       if (reply.type === 'done') resolve(reply.summary);
-      else reject(new Error(`${basename(job.plan.out)}: ${reply.message}`));
+      else reject(Object.assign(new Error(`${name}: ${reply.message}`), { stack: reply.stack }));
     };
     const onExit = (code: number | null, signal: string | null) => {
       cleanUp();
-      reject(new Error(`the worker process training ${basename(job.plan.out)} ended (${signal ?? `exit code ${code}`}); run the experiment again to resume it`));
+      reject(new Error(`the worker process training ${name} ended (${signal ?? `exit code ${code}`}); run the experiment again to resume it`));
     };
     const cleanUp = () => {
       worker.off('message', onMessage);
       worker.off('exit', onExit);
     };
+    if (!worker.connected) {
+      reject(new Error(`the worker process for ${name} is gone (exit code ${worker.exitCode}, ${worker.signalCode ?? 'no signal'}); run the experiment again`));
+      return;
+    }
     worker.on('message', onMessage);
     worker.on('exit', onExit);
     worker.send({ type: 'train', plan: job.plan, resume: job.resume, concurrentRuns } satisfies WorkerRequest);
   });
 }
 
-/** Trains the jobs `slots` at a time; stops every worker when asked to (options.stop) or when a run fails, then rethrows the failure. */
+/**
+ * Trains the jobs `slots` at a time; stops every worker when asked to
+ * (options.stop) or when a run fails, lets each save its checkpoint, then
+ * rethrows the first failure.
+ */
 export async function trainInParallel(jobs: RunJob[], slots: number, options: { reporter: TrainingReporter; stop?: StopFlag; total: number; done: number }): Promise<ParallelOutcome> {
-  const { reporter } = options;
+  const { reporter, stop } = options;
   const summaries: (RunSummary | undefined)[] = new Array(jobs.length).fill(undefined);
   const workerCount = Math.max(1, Math.min(slots, jobs.length));
   const workers = Array.from({ length: workerCount }, () => fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
@@ -71,10 +80,11 @@ export async function trainInParallel(jobs: RunJob[], slots: number, options: { 
     stopping = true;
     for (const w of workers) if (w.connected) w.send({ type: 'stop' } satisfies WorkerRequest);
   };
+  for (const w of workers) w.on('error', (error) => { failure ??= error; stopAll(); });
   // The SIGINT handler only sets a flag: pass it on to the workers.
-  const poll = setInterval(() => options.stop?.requested && stopAll(), 200);
+  const poll = setInterval(() => stop?.requested && stopAll(), 200);
   const drive = async (worker: ChildProcess) => {
-    while (!stopping && next < jobs.length) {
+    while (!(stopping || stop?.requested) && next < jobs.length) {
       const index = next++;
       try {
         summaries[index] = await trainOn(worker, jobs[index]!, workerCount, reporter);
@@ -94,5 +104,5 @@ export async function trainInParallel(jobs: RunJob[], slots: number, options: { 
     for (const w of workers) if (w.connected) w.disconnect();
   }
   if (failure !== undefined) throw failure;
-  return { summaries, stopped: stopping };
+  return { summaries, stopped: summaries.some((s) => s === undefined || s.status === 'stopped') };
 }

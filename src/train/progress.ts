@@ -33,13 +33,13 @@ export interface StepInfo {
 
 export interface TrainingReporter {
   runStarted(info: RunStartInfo): void;
-  /** Called after every step (cheap: bars throttle themselves). */
+  /** Called after every step (bars and JSON lines throttle themselves; a parallel run's worker sends at most ten a second). */
   step(info: StepInfo): void;
   logged(run: string, record: IterationRecord): void;
   epochEnded(run: string, record: EpochRecord): void;
   runEnded(name: string, status: string, detail: string): void;
   message(line: string): void;
-  /** For experiments: how many runs there are and which one is starting. */
+  /** For experiments: how many runs there are and how many are done. */
   experimentProgress?(done: number, total: number): void;
   close(): void;
 }
@@ -145,6 +145,7 @@ export class TtyReporter implements TrainingReporter {
   #experiment: cliProgress.SingleBar | undefined;
 
   runStarted(info: RunStartInfo): void {
+    this.#bars.log(`[${info.name}] ${info.model}, lr ${info.lr}, ${info.epochs} epochs, ${info.precision}\n`);
     this.#runs.set(info.name, this.#bars.create(info.totalSteps, info.startStep, { label: info.name.padEnd(24).slice(0, 24), detail: '' }));
   }
 

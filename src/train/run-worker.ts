@@ -7,7 +7,7 @@
  */
 import type { DatasetSplits } from '../data/index.js';
 import type { RunSummary, TrainConfig } from '../runs/index.js';
-import type { TrainingReporter } from './progress.js';
+import type { StepInfo, TrainingReporter } from './progress.js';
 import { type StopFlag, train } from './trainer.js';
 
 /** What the parent sends. */
@@ -19,16 +19,27 @@ export type WorkerRequest =
 export type WorkerReply =
   | { type: 'report'; method: keyof TrainingReporter; args: unknown[] }
   | { type: 'done'; summary: RunSummary }
-  | { type: 'failed'; message: string };
+  | { type: 'failed'; message: string; stack?: string };
 
 function send(reply: WorkerReply): void {
   process.send?.(reply);
 }
 
-/** A reporter whose every call is forwarded to the parent's reporter. */
+/** Steps are reported at most this often: a small network's steps take milliseconds, and each report is an IPC message. */
+const STEP_REPORT_MS = 100;
+let lastStepReport = 0;
+
+/** A reporter whose calls are forwarded to the parent's reporter (steps throttled, the last one of a run always sent). */
 const remoteReporter = new Proxy({} as TrainingReporter, {
   get: (_, method: keyof TrainingReporter) => (...args: unknown[]) => {
-    if (method !== 'close') send({ type: 'report', method, args });
+    if (method === 'close') return;
+    if (method === 'step') {
+      const { step, totalSteps } = args[0] as StepInfo;
+      const now = Date.now();
+      if (now - lastStepReport < STEP_REPORT_MS && step !== totalSteps) return;
+      lastStepReport = now;
+    }
+    send({ type: 'report', method, args });
   },
 });
 
@@ -41,7 +52,7 @@ async function trainOne(request: Extract<WorkerRequest, { type: 'train' }>): Pro
     const summary = await train(request.plan, { reporter: remoteReporter, stop, resume: request.resume, datasets, concurrentRuns: request.concurrentRuns });
     send({ type: 'done', summary });
   } catch (error) {
-    send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+    send({ type: 'failed', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
   }
 }
 

@@ -25,13 +25,13 @@ import type { Module } from '../nn/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import {
   type EpochRecord, type ModelInfo, RunDirectory, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
-  summarizeRun,
+  describePrecision, summarizeRun, trainingMemoryFormat,
 } from '../runs/index.js';
 import {
   DistributedDataParallel, allReduce, barrier, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized, syncBuffers,
 } from '../distributed/index.js';
 import { buildInfo, manualSeed, setNumThreads, tensor } from '../tensor/index.js';
-import { describePrecision, resolveTrainConfig, trainingMemoryFormat } from './config.js';
+import { resolveTrainConfig } from './config.js';
 import { type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
 import { describeModel, gradientWeights, makeOptimizer, makeScheduler, prepareRun } from './prepare.js';
 import type { TrainingReporter } from './progress.js';
@@ -88,7 +88,10 @@ function runConfig(partial: Partial<TrainConfig>, resume: boolean): TrainConfig 
   if (!resume) return resolveTrainConfig(partial);
   const dir = new RunDirectory(partial.out ?? '');
   if (!dir.exists()) throw new Error(`${partial.out}: no run to resume here (no config.json); start one without --resume`);
-  return resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: partial.out });
+  const saved = dir.readJson<TrainConfig>('config.json');
+  const config = resolveTrainConfig({ ...saved, out: partial.out });
+  // The run keeps the precision it started with, and why it was chosen then.
+  return saved.precisionReason === undefined ? config : { ...config, precisionReason: saved.precisionReason };
 }
 
 export async function train(partial: Partial<TrainConfig>, options: TrainOptions): Promise<RunSummary> {
@@ -168,7 +171,7 @@ class TrainingRun {
       : begin(dir, config, describeModel(model, config, splits, normalization), { threads: threadsUsed, concurrentRuns: options.concurrentRuns ?? 1 });
     let dataParallel: DataParallel | undefined;
     if (shard) {
-      await agreeOnPosition(position.step);
+      await agreeOnStart(position.step, config.precision);
       // Rank 0's weights and buffers everywhere, then gradients averaged during backward.
       const ddp = await DistributedDataParallel.create(model);
       dataParallel = { ...shard, ddp };
@@ -360,14 +363,22 @@ class TrainingRun {
   }
 }
 
-/** Refuses to train when the processes resumed from different steps (a rank that could not read the checkpoint). */
-async function agreeOnPosition(step: number): Promise<void> {
-  const bounds = tensor(Float64Array.from([step, -step]), { dtype: 'float64' });
+/**
+ * Refuses to train when the processes resumed from different steps (a rank
+ * that could not read the checkpoint), or chose different precisions
+ * (`auto` on machines with and without native bf16).
+ */
+async function agreeOnStart(step: number, precision: TrainConfig['precision']): Promise<void> {
+  const bf16 = precision === 'bf16' ? 1 : 0;
+  const bounds = tensor(Float64Array.from([step, -step, bf16, -bf16]), { dtype: 'float64' });
   try {
     await allReduce(bounds, 'max');
-    const [highest, negLowest] = bounds.data() as Float64Array;
+    const [highest, negLowest, anyBf16, negAllBf16] = bounds.data() as Float64Array;
     if (highest !== -negLowest!) {
       throw new Error(`the processes start from different steps (${-negLowest!} to ${highest}): every rank must read the same run directory and checkpoint`);
+    }
+    if (anyBf16 !== -negAllBf16!) {
+      throw new Error('the processes chose different precisions (precision auto on machines with and without native bf16): give --precision fp32 or --precision bf16');
     }
   } finally {
     bounds.dispose();

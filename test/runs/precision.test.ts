@@ -51,5 +51,7 @@ describe('precision auto', () => {
     const asked = S.resolveTrainConfig({ model: 'net1', out: 'unused', precision: 'fp32' });
     assert.equal(S.describePrecision(asked), 'fp32');
     assert.throws(() => S.resolveTrainConfig({ model: 'net1', out: 'x', precision: 'fp16' as 'fp32' }), /precision must be one of auto, fp32, bf16, got 'fp16'/);
+    const copied = S.resolveTrainConfig({ model: 'net1', out: 'unused', precision: 'fp32', precisionReason: 'auto: the CPU computes bf16 natively (avx512_bf16), so bf16' });
+    assert.equal(copied.precisionReason, undefined, 'a reason carried over from another config does not describe this choice');
   });
 });

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -120,8 +120,9 @@ describe('an experiment with --parallel-runs 2', () => {
       assert.ok(existsSync(join(out, name, 'checkpoints/last.safetensors')));
     }
     assert.ok(!existsSync(join(out, RUNS[2]!)), 'no new run starts after Ctrl-C');
-    const resumed = spawnSync(process.execPath, [main, ...GRID, '--epochs', '20', '--threads', '2', '--parallel-runs', '2', '--out', out], { encoding: 'utf8' });
+    const resumed = spawnSync(process.execPath, [main, ...GRID, '--epochs', '20', '--threads', '2', '--parallel-runs', '64', '--out', out], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`parallel runs: 64 asked for, ${availableParallelism()} cores here: ${availableParallelism()} at once`));
     assert.match(resumed.stdout, /\(resuming at step \d+\)/);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs as S.RunSummary[];
     assert.deepEqual(results.map((r) => r.status), ['finished', 'finished', 'finished', 'finished']);
