@@ -22,9 +22,7 @@ export class ConfigError extends Error {
  */
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) throw new ConfigError([`settings must be an object, got ${JSON.stringify(partial)}`]);
-  // A reason is this machine's to give: one carried over from another config (a copied config.json) could contradict the precision.
-  const { precisionReason: _, ...given } = partial;
-  const config = { ...DEFAULT_TRAIN_CONFIG, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as TrainConfig;
+  const config = { ...DEFAULT_TRAIN_CONFIG, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as TrainConfig;
   const problems = settingProblems(config as unknown as Record<string, unknown>);
   for (const [name, lookup] of [['model', getModelSpec], ['dataset', getDatasetInfo]] as const) {
     if (problems.some((p) => p.startsWith(`${name} `))) continue;
@@ -35,7 +33,10 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  if (config.precision !== 'auto') return config;
-  const { precision, reason } = resolvePrecision(config.precision);
-  return { ...config, precision, precisionReason: reason };
+  const auto = resolvePrecision('auto');
+  if (config.precision === 'auto') return { ...config, precision: auto.precision, precisionReason: auto.reason };
+  // A reason stays only while it is this machine's auto choice (an experiment's plan); one carried over in a copied
+  // config.json, or under a precision given since, could contradict the precision. (A resumed run keeps its own: trainer.ts.)
+  const { precisionReason, ...rest } = config;
+  return precisionReason === auto.reason && config.precision === auto.precision ? config : rest;
 }

@@ -93,6 +93,17 @@ describe('an experiment with --parallel-runs 2', () => {
     assert.ok(events.findIndex((e) => e.event === 'runStarted' && e.name === RUNS[1]) < firstEnd);
   });
 
+  it('by default (auto) measures each kind of run at each share of the threads and says what it chose', () => {
+    const auto = spawnSync(process.execPath, [main, ...GRID, '--epochs', '1', '--threads', '2', '--out', join(root, 'auto')], { encoding: 'utf8' });
+    assert.equal(auto.status, 0, auto.stderr);
+    const line = /parallel runs: .*/.exec(auto.stdout)?.[0];
+    if (availableParallelism() < 2) {
+      assert.equal(line, 'parallel runs: 1 at once (1 thread: nothing to divide)');
+      return;
+    }
+    assert.match(line ?? '', /^parallel runs: [12] at once \(predicted \d+\.\d\dx against one at a time; measured with 2 \/ 1 threads per run: net1, batch 16, fp32, contiguous: \d+ \/ \d+ images\/s; net2, batch 16, fp32, contiguous: \d+ \/ \d+ images\/s\)$/);
+  });
+
   it('stops every run on Ctrl-C with a checkpoint, and the same command resumes them', async () => {
     const out = join(root, 'interrupted');
     const child = spawn(process.execPath, [main, ...GRID, '--epochs', '20', '--threads', '2', '--parallel-runs', '2', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
