@@ -13,6 +13,8 @@ export interface EnvironmentRecord {
   memoryGiB: number;
   /** The CPU features that decide the speed of fp32 and bf16 training. */
   cpuFlags: string[];
+  /** Limits on the kernels libtorch and oneDNN may use (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA), when set: a stand-in for an older CPU. */
+  kernelLimits?: Record<string, string>;
   node: string;
   libtorch: string;
   precision: string;
@@ -41,11 +43,20 @@ export function cpuFeatures(cpuinfo?: string): string[] {
 export function describeEnvironment(libtorch: string, precision: string): EnvironmentRecord {
   return {
     host: hostname(), cpu: cpus()[0]?.model ?? 'unknown CPU', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30),
-    cpuFlags: cpuFeatures(), node: process.versions.node, libtorch, precision, recordedAt: new Date().toISOString(),
+    cpuFlags: cpuFeatures(), ...kernelLimits(), node: process.versions.node, libtorch, precision, recordedAt: new Date().toISOString(),
   };
+}
+
+const KERNEL_LIMITS = ['ATEN_CPU_CAPABILITY', 'ONEDNN_MAX_CPU_ISA', 'DNNL_MAX_CPU_ISA'];
+
+function kernelLimits(): Pick<EnvironmentRecord, 'kernelLimits'> {
+  const set = KERNEL_LIMITS.filter((name) => process.env[name]).map((name) => [name, process.env[name]!]);
+  return set.length ? { kernelLimits: Object.fromEntries(set) } : {};
 }
 
 /** One line for the report's set-up table. */
 export function formatMachine(env: EnvironmentRecord): string {
-  return `${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB${env.cpuFlags.length ? ` (${env.cpuFlags.join(', ')})` : ''}`;
+  const limits = Object.entries(env.kernelLimits ?? {}).map(([k, v]) => `${k}=${v}`);
+  return `${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB${env.cpuFlags.length ? ` (${env.cpuFlags.join(', ')})` : ''}` +
+    (limits.length ? `, kernels limited by ${limits.join(', ')}` : '');
 }

@@ -20,17 +20,30 @@ export interface PrecisionChoice {
   reason: string;
 }
 
-/** What `auto` picks on a CPU with these flags. */
-export function choosePrecision(cpuFlags: readonly string[]): PrecisionChoice {
+/**
+ * What `auto` picks on a CPU with these flags. isaLimit is oneDNN's
+ * ONEDNN_MAX_CPU_ISA, when set: a limit below AVX512_CORE_BF16 (e.g. AVX2,
+ * to stand in for an older CPU) takes the bf16 kernels away, as on a CPU
+ * without them.
+ */
+export function choosePrecision(cpuFlags: readonly string[], isaLimit?: string): PrecisionChoice {
   const native = NATIVE_BF16_FLAGS.filter((f) => cpuFlags.includes(f));
+  if (native.length > 0 && isaLimit !== undefined && !/BF16|AMX|FP16|^ALL$/i.test(isaLimit)) {
+    return { precision: 'fp32', reason: `auto: ONEDNN_MAX_CPU_ISA=${isaLimit} leaves oneDNN no bf16 kernels (the CPU has ${native.join(', ')}), so fp32` };
+  }
   return native.length > 0
     ? { precision: 'bf16', reason: `auto: the CPU computes bf16 natively (${native.join(', ')}), so bf16 autocast, channels-last` }
     : { precision: 'fp32', reason: `auto: the CPU has no native bf16 (neither ${NATIVE_BF16_FLAGS.join(' nor ')}), so fp32` };
 }
 
+/** oneDNN's instruction-set limit from the environment (its current name, or the older DNNL_ one), if any. */
+export function isaLimit(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.ONEDNN_MAX_CPU_ISA || env.DNNL_MAX_CPU_ISA || undefined;
+}
+
 /** A precision setting made concrete: auto by this machine's CPU flags, fp32 and bf16 as asked. */
-export function resolvePrecision(setting: 'auto' | TrainingPrecision, cpuFlags: readonly string[] = cpuFeatures()): PrecisionChoice {
-  return setting === 'auto' ? choosePrecision(cpuFlags) : { precision: setting, reason: `${setting}: as asked` };
+export function resolvePrecision(setting: 'auto' | TrainingPrecision, cpuFlags: readonly string[] = cpuFeatures(), limit = isaLimit()): PrecisionChoice {
+  return setting === 'auto' ? choosePrecision(cpuFlags, limit) : { precision: setting, reason: `${setting}: as asked` };
 }
 
 /** The precision a resolved config trains in, with why when auto chose it: "bf16 (auto: ...)". */

@@ -31,6 +31,11 @@ describe('precision auto', () => {
     assert.equal(fp32.reason, 'auto: the CPU has no native bf16 (neither avx512_bf16 nor amx_bf16), so fp32');
     assert.equal(S.choosePrecision(['avx2', 'amx_bf16', 'amx_tile']).precision, 'bf16', 'AMX alone is native bf16 too');
     assert.equal(S.choosePrecision(['avx512f']).precision, 'fp32', 'AVX-512 without its bf16 extension is not');
+    const limited = S.choosePrecision(['avx2', 'avx512_bf16'], 'AVX2');
+    assert.deepEqual(limited, { precision: 'fp32', reason: 'auto: ONEDNN_MAX_CPU_ISA=AVX2 leaves oneDNN no bf16 kernels (the CPU has avx512_bf16), so fp32' });
+    assert.equal(S.choosePrecision(['avx512_bf16'], 'AVX512_CORE_BF16').precision, 'bf16', 'a limit that keeps bf16 keeps it');
+    assert.equal(S.isaLimit({ DNNL_MAX_CPU_ISA: 'avx2' }), 'avx2');
+    assert.equal(S.isaLimit({}), undefined);
   });
 
   it('keeps fp32 and bf16 as asked, whatever the CPU', () => {
@@ -42,7 +47,7 @@ describe('precision auto', () => {
   it('is the default, resolved in the run\'s config with its reason, and trains channels-last when bf16', () => {
     assert.equal(S.DEFAULT_TRAIN_CONFIG.precision, 'auto');
     const config = S.resolveTrainConfig({ model: 'net1', out: 'unused' });
-    const expected = S.choosePrecision(S.cpuFeatures());
+    const expected = S.resolvePrecision('auto');
     assert.equal(config.precision, expected.precision, 'this machine\'s choice');
     assert.equal(config.precisionReason, expected.reason);
     assert.equal(S.describePrecision(config), `${expected.precision} (${expected.reason})`);

@@ -123,7 +123,7 @@ describe('a 2-seed experiment', () => {
     assert.deepEqual(results.map((r) => r.name), ['net1-lr0.001-s0', 'net1-lr0.001-s1', 'net1-lr0.0001-s0', 'net1-lr0.0001-s1']);
     const config = JSON.parse(readFileSync(join(out, 'net1-lr0.001-s1/config.json'), 'utf8')) as S.TrainConfig;
     assert.deepEqual([config.optimizer, config.betas, config.schedule, config.seed], ['adam', [0.9, 0.99], 'constant', 1]);
-    const auto = S.choosePrecision(S.cpuFeatures());
+    const auto = S.resolvePrecision('auto');
     assert.deepEqual([config.precision, config.precisionReason], [auto.precision, auto.reason], 'precision auto, resolved for the run with its reason');
     const predictions = JSON.parse(readFileSync(join(out, 'net1-lr0.001-s0/predictions.json'), 'utf8')) as S.Predictions;
     assert.equal(predictions.labels.length, 64);

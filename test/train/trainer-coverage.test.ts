@@ -87,7 +87,7 @@ describe('train --config and --json', () => {
       assert.ok(value !== null && typeof value === 'object' && typeof value.event === 'string', `not a JSON event: ${l}`);
       return value;
     });
-    const auto = S.choosePrecision(S.cpuFeatures());
+    const auto = S.resolvePrecision('auto');
     assert.deepEqual(events[0], {
       event: 'runStarted', name: 'from-config', model: 'net1', lr: 0.002, epochs: 1, totalSteps: 4, startStep: 0, precision: `${auto.precision} (${auto.reason})`,
     }, 'precision auto (the default), with what it chose and why');
