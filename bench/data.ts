@@ -3,7 +3,7 @@
  * much memory the COCO annotation file is read (beside Python's json.load),
  * and how fast COCO images are decoded.
  *
- *   npm run bench:data [-- --coco-mb 94,450 --rounds 3 --decode-rounds 5]
+ *   npm run bench:data [-- --coco-mb 94,450 --rounds 3 --decode-rounds 5 --parts fashion-mnist,cifar,coco-json,decode]
  *
  * 1. Fashion-MNIST: loading all 70,000 images (gzipped IDX from Debian's package).
  * 2. CIFAR-10 format: loading generated data_batch_1..5.bin + test_batch.bin,
@@ -36,6 +36,7 @@ const { values: flags } = parseArgs({
     'coco-mb': { type: 'string', default: '94,450' },
     rounds: { type: 'string', default: '3' },
     'decode-rounds': { type: 'string', default: '5' },
+    parts: { type: 'string', default: 'fashion-mnist,cifar,coco-json,decode' },
   },
 });
 const here = dirname(fileURLToPath(import.meta.url));
@@ -248,11 +249,13 @@ async function decoding(): Promise<void> {
     `the JPEG decoder alone at 1/8 scale: ${floor.perSecond.toFixed(0)} images/s (${floor.cpuMs.toFixed(2)} ms of CPU per image)`);
 }
 
+const PARTS: Record<string, () => void | Promise<void>> = { 'fashion-mnist': fashionMnist, cifar, 'coco-json': cocoAnnotations, decode: decoding };
 try {
-  fashionMnist();
-  cifar();
-  await cocoAnnotations();
-  await decoding();
+  for (const part of flags.parts!.split(',')) {
+    const run = PARTS[part];
+    if (run === undefined) throw new Error(`--parts: unknown part '${part}' (known: ${Object.keys(PARTS).join(', ')})`);
+    await run();
+  }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

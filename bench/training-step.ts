@@ -65,7 +65,7 @@ type Precision = 'fp32' | 'bf16';
 
 /** True when the CPU has native bfloat16 arithmetic (what --precision auto looks for); elsewhere bf16 is emulated and far slower than fp32. */
 function cpuHasBf16(): boolean {
-  return S.choosePrecision(S.cpuFeatures()).precision === 'bf16';
+  return S.resolvePrecision('auto').precision === 'bf16';
 }
 
 function skipstudioSteps(net: string, precision: Precision, count: number, cache: Map<string, () => number>): number[] {
