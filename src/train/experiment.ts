@@ -48,9 +48,10 @@ export type PresetName = 'default' | 'full' | 'hw5';
  * Every preset trains each model by its designed recipe (recipes.ts).
  * default: HW5Net, its plain twin and Net3, one epoch of Fashion-MNIST at
  * each model's two learning rates, one seed: about 10 minutes on 2 cores.
- * full: the same grid for 20 epochs with augmentation and 3 seeds, HW5Net at
- * width 16 in channels-last (11% faster at that width): the long,
- * best-accuracy study (about 20 hours on 2 cores, estimated: README).
+ * full: the same grid for 20 epochs with augmentation, flip test-time
+ * augmentation and 3 seeds, HW5Net at width 16 in channels-last (11% faster
+ * at that width): the long, best-accuracy study (about 20 hours on 2 AVX2
+ * cores, estimated: README), with each run's time to 94.5%.
  * hw5: the assignment itself on its COCO subset (5 classes, 64x64):
  * HW5Net at two learning rates against Net3 at HW4's recipe.
  */
@@ -66,7 +67,11 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
     models: ['hw5net', 'hw5net-plain', 'net3'],
     recipes: {},
     seeds: 3,
-    base: { dataset: 'fashion-mnist', epochs: 20, batchSize: 64, augment: true, memoryFormat: 'channelsLast', logEvery: 100, gradEvery: 100 },
+    base: {
+      dataset: 'fashion-mnist', epochs: 20, batchSize: 64, augment: true, memoryFormat: 'channelsLast', logEvery: 100, gradEvery: 100,
+      // Flip test-time augmentation: +0.29 points for HW5Net (93.37% -> 93.66%, README); and the time to 94.5% in the report.
+      flipTest: true, targetAccuracy: 0.945,
+    },
     modelOptions: { 'hw5net': { width: 16, blocksPerStage: 6 }, 'hw5net-plain': { width: 16, blocksPerStage: 6 } },
   },
   hw5: {

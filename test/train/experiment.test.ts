@@ -38,6 +38,13 @@ describe('planning an experiment', () => {
     assert.ok(plan().every((p) => p.epochs === 1 && p.dataset === 'fashion-mnist'));
   });
 
+  it('plans the full preset: 3 seeds, 20 epochs, HW5Net at width 16, flip test-time augmentation and a 94.5% target for every run', () => {
+    const plans = S.planExperiment(S.experimentFromPreset('full', '/tmp/x'));
+    assert.equal(plans.length, 18);
+    assert.ok(plans.every((p) => p.epochs === 20 && p.augment && p.flipTest && p.targetAccuracy === 0.945));
+    assert.deepEqual(plans.filter((p) => p.model.startsWith('hw5net')).map((p) => p.modelOptions.width), Array(12).fill(16));
+  });
+
   it('repeats every model and learning rate once per seed, from the base seed on', () => {
     const plans = plan({ models: ['net3'], seeds: 3, base: { seed: 5 } });
     assert.deepEqual(plans.map((p) => [basename(p.out), p.seed]), [
