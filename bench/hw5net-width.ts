@@ -2,18 +2,18 @@
  * Why HW5Net defaults to width 8, and why training runs channels-last:
  * training throughput of its 20-SkipBlock shape at widths 8 and 16, in both
  * memory formats, on 28x28 grayscale images (Fashion-MNIST's shape), batch
- * 64, SGD with momentum. Accuracy per epoch comes from the experiment (`npm
+ * 64 (--batch), SGD with momentum. Accuracy per epoch comes from the experiment (`npm
  * start`); this measures the per-epoch cost.
  *
- *   npm run bench:width [-- --steps 10]
+ *   npm run bench:width [-- --steps 10 --batch 64]
  */
 import { parseArgs } from 'node:util';
 
 import * as S from '../src/index.js';
 
-const { values: flags } = parseArgs({ options: { steps: { type: 'string', default: '10' } } });
+const { values: flags } = parseArgs({ options: { steps: { type: 'string', default: '10' }, batch: { type: 'string', default: '64' } } });
 const steps = Number(flags.steps);
-const batch = 64;
+const batch = Number(flags.batch);
 
 const formats: S.MemoryFormat[] = ['contiguous', 'channelsLast'];
 for (const width of [8, 16]) for (const memoryFormat of formats) {
