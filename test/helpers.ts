@@ -1,6 +1,6 @@
 /** Shared test helpers: approximate comparison and finite-difference gradient checks. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,4 +139,21 @@ export function writeTinyFashionMnist(dir: string, trainCount = 256, testCount =
   make(trainCount, 'train');
   make(testCount, 't10k');
   return dir;
+}
+
+/** Sends SIGINT to a child process once ready() holds (checked every 10 ms); rejects, with its stderr, when it exits first. */
+export function interruptWhen(child: ChildProcess, exited: Promise<unknown>, ready: () => boolean, stderr: () => string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (ready()) {
+        clearInterval(timer);
+        child.kill('SIGINT');
+        resolve();
+      }
+    }, 10);
+    void exited.then(() => {
+      clearInterval(timer);
+      reject(new Error(`the process ended before it could be interrupted:\n${stderr()}`));
+    });
+  });
 }

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as S from '../../src/index.js';
 import { candidateCounts, chooseParallelRuns, predictedSeconds } from '../../src/train/parallel-choice.js';
-import { writeTinyFashionMnist } from '../helpers.js';
+import { interruptWhen, writeTinyFashionMnist } from '../helpers.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-parallel-'));
@@ -111,19 +111,7 @@ describe('an experiment with --parallel-runs 2', () => {
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const logged = (name: string) => existsSync(join(out, name, 'metrics.jsonl')) && readFileSync(join(out, name, 'metrics.jsonl'), 'utf8').includes('"iteration"');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (logged(RUNS[0]!) && logged(RUNS[1]!)) {
-          clearInterval(timer);
-          child.kill('SIGINT');
-          resolve();
-        }
-      }, 10);
-      void exited.then(() => {
-        clearInterval(timer);
-        reject(new Error(`the experiment ended before it could be interrupted:\n${stderr}`));
-      });
-    });
+    await interruptWhen(child, exited, () => logged(RUNS[0]!) && logged(RUNS[1]!), () => stderr);
     assert.equal(await exited, 0, stderr);
     for (const name of RUNS.slice(0, 2)) {
       const status = new S.RunDirectory(join(out, name)).status();

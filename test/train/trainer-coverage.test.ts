@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import * as S from '../../src/index.js';
-import { writeTinyFashionMnist } from '../helpers.js';
+import { interruptWhen, writeTinyFashionMnist } from '../helpers.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-trainer-'));
@@ -120,20 +120,8 @@ describe('Ctrl-C', () => {
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Send SIGINT once the first iteration is logged (the handler is installed by then).
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const metrics = join(out, 'metrics.jsonl');
-        if (existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"type":"iteration"')) {
-          clearInterval(timer);
-          child.kill('SIGINT');
-          resolve();
-        }
-      }, 10);
-      void exited.then(() => {
-        clearInterval(timer);
-        reject(new Error(`the run ended before it could be interrupted:\n${stderr}`));
-      });
-    });
+    const metrics = join(out, 'metrics.jsonl');
+    await interruptWhen(child, exited, () => existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"type":"iteration"'), () => stderr);
     assert.equal(await exited, 0, stderr);
     assert.match(stderr, /stopping after this step/);
     const status = readJson<S.StatusFile>(out, 'status.json');
