@@ -247,6 +247,33 @@ async function decoding(): Promise<void> {
   console.log(`COCO decoding: ${files.length} real COCO JPEGs x ${rounds} rounds read, decoded and resized to 64x64 by the builder's path at ` +
     `${builder.perSecond.toFixed(0)} images/s on ${availableParallelism()} cores (${builder.cpuMs.toFixed(2)} ms of CPU per image); ` +
     `the JPEG decoder alone at 1/8 scale: ${floor.perSecond.toFixed(0)} images/s (${floor.cpuMs.toFixed(2)} ms of CPU per image)`);
+  // sharp's cost per image regardless of its size: a 16x16 JPEG through the same 1/8 decode.
+  const tiny = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 90, g: 120, b: 60 } } }).jpeg().toBuffer();
+  const setUp = await timed(async () => { await sharp(tiny).resize(2, 2, { fit: 'fill' }).raw().toBuffer(); });
+  console.log(`sharp's per-image set-up: a 16x16 JPEG decoded at 1/8 costs ${setUp.cpuMs.toFixed(2)} ms of CPU`);
+  djpegReference(files);
+}
+
+/**
+ * libjpeg-turbo's own decoder on the same files at 1/8 scale (Debian's
+ * libjpeg-turbo-progs, when installed), one process per file in one shell
+ * loop, beside the same loop printing djpeg's version: the difference is
+ * the decoding, less the start of a process.
+ */
+function djpegReference(files: string[]): void {
+  if (spawnSync('djpeg', ['-version']).error !== undefined) {
+    console.log('libjpeg-turbo reference skipped: no djpeg (apt-get install libjpeg-turbo-progs)');
+    return;
+  }
+  const loop = (command: string) => {
+    const start = performance.now();
+    spawnSync('bash', ['-c', `for f in "$@"; do ${command}; done`, 'loop', ...files]);
+    return (performance.now() - start) / files.length;
+  };
+  const decode = loop('djpeg -scale 1/8 -outfile /dev/null "$f"');
+  const startUp = loop('djpeg -version 2>/dev/null');
+  console.log(`libjpeg-turbo's djpeg -scale 1/8: ${decode.toFixed(2)} ms a file in a shell loop, ${startUp.toFixed(2)} ms of it starting djpeg ` +
+    `(${(decode - startUp).toFixed(2)} ms decoding)`);
 }
 
 const PARTS: Record<string, () => void | Promise<void>> = { 'fashion-mnist': fashionMnist, cifar, 'coco-json': cocoAnnotations, decode: decoding };

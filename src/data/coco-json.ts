@@ -375,6 +375,14 @@ function scan(path: string, readInto: (buf: Buffer, offset: number, length: numb
     if (section !== undefined) return depth >= 3 ? `inside ${section}[${counts[section]}]` : `inside the "${section}" array`;
     return depth === 1 ? 'inside the top-level object' : `inside the value of the top-level key ${JSON.stringify(topKey)}`;
   };
+  // Moves the unread bytes from p to the buffer's start and reads more after them (rare: once a chunk, or inside a long token).
+  const refill = () => {
+    src.fill(p);
+    b = src.buf;
+    p = 0;
+    e = src.end;
+    limit = src.eof ? e : e - margin;
+  };
   const fail = (index: number, message: string): never => {
     throw new DataFileError(path, `not valid JSON at byte ${src.base + index}: ${message} (${where()})`);
   };
@@ -385,12 +393,8 @@ function scan(path: string, readInto: (buf: Buffer, offset: number, length: numb
       let c = 0;
       for (;;) {
         if (p >= limit && !src.eof) {
-          src.fill(p);
+          refill();
           report(false);
-          b = src.buf;
-          p = 0;
-          e = src.end;
-          limit = src.eof ? e : e - margin;
         }
         if (p >= e) break;
         c = b[p]!;
@@ -453,11 +457,7 @@ function scan(path: string, readInto: (buf: Buffer, offset: number, length: numb
         for (;;) {
           tokenEnd = scanString(b, p + 1, e);
           if (tokenEnd >= 0 || src.eof) break;
-          src.fill(p);
-          b = src.buf;
-          p = 0;
-          e = src.end;
-          limit = src.eof ? e : e - margin;
+          refill();
         }
         if (tokenEnd < 0) fail(e, 'the file ends inside a key (truncated?)');
         if (depth === 1) {
@@ -514,11 +514,7 @@ function scan(path: string, readInto: (buf: Buffer, offset: number, length: numb
         else if (c === 0x6e) tokenEnd = scanLiteral(b, p, e, NULL);
         else fail(p, `${describeByte(c)} where a value should start`); // not reached: checked above
         if (tokenEnd >= 0 || src.eof) break;
-        src.fill(p);
-        b = src.buf;
-        p = 0;
-        e = src.end;
-        limit = src.eof ? e : e - margin;
+        refill();
       }
       if (tokenEnd < 0) fail(e, 'the file ends inside a value (truncated?)');
       if (keep) {

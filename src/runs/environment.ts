@@ -26,18 +26,21 @@ export interface EnvironmentRecord {
 
 const FEATURES = ['avx2', 'fma', 'avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile'];
 
-/** The features of FEATURES that /proc/cpuinfo lists (none where it cannot be read). */
+let thisMachine: string[] | undefined;
+
+/** The features of FEATURES that /proc/cpuinfo lists (none where it cannot be read); this machine's are read once. */
 export function cpuFeatures(cpuinfo?: string): string[] {
-  let text = cpuinfo;
-  if (text === undefined) {
-    try {
-      text = readFileSync('/proc/cpuinfo', 'utf8');
-    } catch {
-      return [];
-    }
-  }
-  const flags = new Set(/^flags\s*:(.*)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? []);
+  if (cpuinfo === undefined) return [...(thisMachine ??= cpuFeatures(readCpuinfo()))];
+  const flags = new Set(/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1]?.trim().split(/\s+/) ?? []);
   return FEATURES.filter((f) => flags.has(f));
+}
+
+function readCpuinfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 export function describeEnvironment(libtorch: string, precision: string): EnvironmentRecord {

@@ -46,6 +46,23 @@ export function resolvePrecision(setting: 'auto' | TrainingPrecision, cpuFlags: 
   return setting === 'auto' ? choosePrecision(cpuFlags, limit) : { precision: setting, reason: `${setting}: as asked` };
 }
 
+/**
+ * A config with its precision made concrete: auto becomes this machine's
+ * choice, with its reason. A reason already there stays only while it is
+ * this machine's auto choice (an experiment's plan, trained again by
+ * train()); one carried over in a copied config.json, or under a precision
+ * given since, could contradict the precision. (A resumed run keeps its own:
+ * trainer.ts.)
+ */
+export function withResolvedPrecision<C extends Pick<TrainConfig, 'precision' | 'precisionReason'>>(config: C): C {
+  if (config.precision !== 'auto' && config.precisionReason === undefined) return config;
+  const auto = resolvePrecision('auto');
+  if (config.precision === 'auto') return { ...config, precision: auto.precision, precisionReason: auto.reason };
+  if (config.precisionReason === auto.reason && config.precision === auto.precision) return config;
+  const { precisionReason: _, ...rest } = config;
+  return rest as C;
+}
+
 /** The precision a resolved config trains in, with why when auto chose it: "bf16 (auto: ...)". */
 export function describePrecision(config: Pick<TrainConfig, 'precision' | 'precisionReason'>): string {
   return config.precisionReason?.startsWith('auto') ? `${config.precision} (${config.precisionReason})` : config.precision;

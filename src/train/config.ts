@@ -5,7 +5,7 @@
  */
 import { getDatasetInfo } from '../data/registry.js';
 import { getModelSpec } from '../models/index.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig, resolvePrecision, settingProblems } from '../runs/index.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig, settingProblems, withResolvedPrecision } from '../runs/index.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -33,10 +33,5 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const auto = resolvePrecision('auto');
-  if (config.precision === 'auto') return { ...config, precision: auto.precision, precisionReason: auto.reason };
-  // A reason stays only while it is this machine's auto choice (an experiment's plan); one carried over in a copied
-  // config.json, or under a precision given since, could contradict the precision. (A resumed run keeps its own: trainer.ts.)
-  const { precisionReason, ...rest } = config;
-  return precisionReason === auto.reason && config.precision === auto.precision ? config : rest;
+  return withResolvedPrecision(config);
 }
