@@ -224,20 +224,21 @@ async function decoding(): Promise<void> {
     : readdirSync(join(repository, 'test/fixtures/coco-tiny/tiny2017')).map((f) => join(repository, 'test/fixtures/coco-tiny/tiny2017', f));
   const rounds = Number(flags['decode-rounds']);
   const limit = S.concurrencyLimit(16);
-  const timed = async (decode: (file: string) => Promise<unknown>) => {
-    const all = () => Promise.all(files.map((f) => limit(() => decode(f))));
+  const timed = async (decode: (file: string) => Promise<unknown>, list = files) => {
+    const all = () => Promise.all(list.map((f) => limit(() => decode(f))));
     await all(); // warm-up
     const cpu = process.cpuUsage();
     const start = performance.now();
     for (let r = 0; r < rounds; r++) await all();
     const used = process.cpuUsage(cpu);
-    const n = files.length * rounds;
+    const n = list.length * rounds;
     return { perSecond: n / ((performance.now() - start) / 1000), cpuMs: (used.user + used.system) / 1000 / n };
   };
-  const builder = await timed(async (f) => {
+  const builderPath = async (f: string) => {
     const pixels = await S.loadImageFile(f, 64);
     if (typeof pixels === 'string') throw new Error(`${f}: ${pixels}`);
-  });
+  };
+  const builder = await timed(builderPath);
   // The JPEG decoder alone at its cheapest: 1/8 scale (libjpeg's smallest DCT scaling), nothing after it.
   const sizes = new Map(await Promise.all(files.map(async (f) => [f, await sharp(f).metadata()] as const)));
   const floor = await timed(async (f) => {
@@ -247,11 +248,30 @@ async function decoding(): Promise<void> {
   console.log(`COCO decoding: ${files.length} real COCO JPEGs x ${rounds} rounds read, decoded and resized to 64x64 by the builder's path at ` +
     `${builder.perSecond.toFixed(0)} images/s on ${availableParallelism()} cores (${builder.cpuMs.toFixed(2)} ms of CPU per image); ` +
     `the JPEG decoder alone at 1/8 scale: ${floor.perSecond.toFixed(0)} images/s (${floor.cpuMs.toFixed(2)} ms of CPU per image)`);
+  await colourProfiles(files.filter((f) => sizes.get(f)!.icc !== undefined), files.filter((f) => sizes.get(f)!.icc === undefined), timed, builderPath);
   // sharp's cost per image regardless of its size: a 16x16 JPEG through the same 1/8 decode.
   const tiny = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 90, g: 120, b: 60 } } }).jpeg().toBuffer();
   const setUp = await timed(async () => { await sharp(tiny).resize(2, 2, { fit: 'fill' }).raw().toBuffer(); });
   console.log(`sharp's per-image set-up: a 16x16 JPEG decoded at 1/8 costs ${setUp.cpuMs.toFixed(2)} ms of CPU`);
   djpegReference(files);
+}
+
+type Timed = (decode: (file: string) => Promise<unknown>, list?: string[]) => Promise<{ perSecond: number; cpuMs: number }>;
+
+/**
+ * The builder's path on the images that carry an ICC profile and on those that
+ * do not, and the first again with the profile ignored: sharp converts each
+ * profiled image to sRGB with a colour transform (lcms) built anew per image,
+ * a cost the pixels depend on, so the builder keeps it.
+ */
+async function colourProfiles(profiled: string[], plain: string[], timed: Timed, builderPath: (f: string) => Promise<void>): Promise<void> {
+  if (profiled.length === 0 || plain.length === 0) return;
+  const withProfile = await timed(builderPath, profiled);
+  const without = await timed(builderPath, plain);
+  const ignored = await timed((f) => sharp(f, { ignoreIcc: true }).rotate().resize(64, 64, { fit: 'fill' }).raw().toBuffer(), profiled);
+  console.log(`colour profiles: ${profiled.length} of ${profiled.length + plain.length} images carry an ICC profile: ` +
+    `${withProfile.cpuMs.toFixed(2)} ms of CPU per image (${ignored.cpuMs.toFixed(2)} ms with the profile ignored, other pixels), ` +
+    `the other ${plain.length} ${without.cpuMs.toFixed(2)} ms: at most ${(availableParallelism() * 1000 / without.cpuMs).toFixed(0)} images/s on ${availableParallelism()} cores for images without one`);
 }
 
 /**

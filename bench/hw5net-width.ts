@@ -5,6 +5,12 @@
  * 64 (--batch), SGD with momentum. Accuracy per epoch comes from the experiment (`npm
  * start`); this measures the per-epoch cost.
  *
+ * Last, each width in its faster format again, fed by the trainer's own data
+ * path (the DataLoader prefetching Fashion-MNIST batches on a worker thread,
+ * with crops and flips) instead of one fixed batch: the data path should cost
+ * next to nothing (it once cost 15-40%: the worker thread's ops started a
+ * second OpenMP team whose spinning took the cores from the step).
+ *
  *   npm run bench:width [-- --steps 10 --batch 64]
  */
 import { parseArgs } from 'node:util';
@@ -15,23 +21,49 @@ const { values: flags } = parseArgs({ options: { steps: { type: 'string', defaul
 const steps = Number(flags.steps);
 const batch = Number(flags.batch);
 
-const formats: S.MemoryFormat[] = ['contiguous', 'channelsLast'];
-for (const width of [8, 16]) for (const memoryFormat of formats) {
+function setUp(width: number, memoryFormat: S.MemoryFormat) {
   S.manualSeed(0);
   const model = new S.HW5Net({ inChannels: 1, imageSize: [28, 28], width }).to({ memoryFormat });
   const optimizer = new S.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const x = S.keep(S.randn([batch, 1, 28, 28]).contiguous(memoryFormat));
-  const y = S.keep(S.randint(0, 10, [batch]));
-  const step = () =>
+  const step = (x: S.Tensor, y: S.Tensor) =>
     S.scope(() => {
-      S.crossEntropy(model.forward(x), y).backward();
+      S.crossEntropy(model.forward(x.contiguous(memoryFormat)), y).backward();
       optimizer.step();
       optimizer.zeroGrad();
     });
-  for (let i = 0; i < 3; i++) step();
-  const start = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  const rate = (steps * batch) / ((performance.now() - start) / 1000);
-  console.log(`HW5Net width ${width}, ${memoryFormat} (${model.numParameters().toLocaleString('en-US')} parameters): ${rate.toFixed(0)} images/s, ` +
-    `${(60_000 / rate).toFixed(0)} s per Fashion-MNIST epoch`);
+  return { model, step };
+}
+
+/** Images a second over `steps` steps after 3 of warm-up; `next` gives each step's batch (disposed after it). */
+async function rate(step: (x: S.Tensor, y: S.Tensor) => void, next: () => Promise<S.Batch>): Promise<number> {
+  let start = 0;
+  for (let i = 0; i < 3 + steps; i++) {
+    if (i === 3) start = performance.now();
+    const { x, y } = await next();
+    step(x, y);
+    S.dispose([x, y]);
+  }
+  return (steps * batch) / ((performance.now() - start) / 1000);
+}
+
+const fixedRates = new Map<string, number>();
+for (const width of [8, 16]) for (const memoryFormat of ['contiguous', 'channelsLast'] as const) {
+  const { model, step } = setUp(width, memoryFormat);
+  const x = S.keep(S.randn([batch, 1, 28, 28]));
+  const y = S.keep(S.randint(0, 10, [batch]));
+  const perSecond = await rate(step, async () => ({ x: S.keep(x.clone()), y: S.keep(y.clone()) }));
+  fixedRates.set(`${width} ${memoryFormat}`, perSecond);
+  console.log(`HW5Net width ${width}, ${memoryFormat} (${model.numParameters().toLocaleString('en-US')} parameters): ${perSecond.toFixed(0)} images/s, ` +
+    `${(60_000 / perSecond).toFixed(0)} s per Fashion-MNIST epoch`);
+}
+
+const train = S.loadFashionMnist().train;
+for (const width of [8, 16]) {
+  const memoryFormat = fixedRates.get(`${width} contiguous`)! >= fixedRates.get(`${width} channelsLast`)! ? 'contiguous' : 'channelsLast';
+  const { step } = setUp(width, memoryFormat);
+  const batches = new S.DataLoader(train, { batchSize: batch, augment: true }).prefetchingEpoch(0);
+  const perSecond = await rate(step, async () => (await batches.next()).value as S.Batch);
+  await batches.return(undefined);
+  console.log(`HW5Net width ${width}, ${memoryFormat}, fed by the DataLoader (prefetching, crops and flips): ${perSecond.toFixed(0)} images/s, ` +
+    `${(perSecond / fixedRates.get(`${width} ${memoryFormat}`)!).toFixed(2)}x the fixed batch's rate`);
 }
