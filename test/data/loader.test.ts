@@ -79,7 +79,7 @@ describe('DataLoader.prefetchingEpoch', () => {
     assert.equal(S.memory().tensors, before);
   });
 
-  it('gathers a batch large enough to split over threads the same on its worker thread (one thread there)', async () => {
+  it('gathers a batch large enough to split over threads the same on its worker thread', async () => {
     // 64 images of 32x32: ATen would split each op of the gather over threads on the main thread.
     const large: S.ImageDataset = {
       name: 'large', images: Uint8Array.from({ length: 64 * 32 * 32 }, (_, i) => (i * 7) % 256), labels: new Uint8Array(64),
