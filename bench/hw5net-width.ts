@@ -1,7 +1,7 @@
 /**
  * Why HW5Net defaults to width 8, and why training runs channels-last:
  * training throughput of its 20-SkipBlock shape (--blocks: SkipBlocks a stage, 6)
- * at widths 8 and 16, in both
+ * at widths 8 and 16 (--widths), in both
  * memory formats, on 28x28 grayscale images (Fashion-MNIST's shape), batch
  * 64 (--batch), SGD with momentum. Accuracy per epoch comes from the experiment (`npm
  * start`); this measures the per-epoch cost.
@@ -12,18 +12,20 @@
  * next to nothing (it once cost 15-40%: the worker thread's ops started a
  * second OpenMP team whose spinning took the cores from the step).
  *
- *   npm run bench:width [-- --steps 10 --batch 64 --blocks 6]
+ *   npm run bench:width [-- --steps 10 --batch 64 --blocks 6 --widths 8,16]
  */
 import { parseArgs } from 'node:util';
 
 import * as S from '../src/index.js';
 
 const { values: flags } = parseArgs({
-  options: { steps: { type: 'string', default: '10' }, batch: { type: 'string', default: '64' }, blocks: { type: 'string', default: '6' } },
+  options: { steps: { type: 'string', default: '10' }, batch: { type: 'string', default: '64' }, blocks: { type: 'string', default: '6' },
+    widths: { type: 'string', default: '8,16' } },
 });
 const steps = Number(flags.steps);
 const batch = Number(flags.batch);
 const blocksPerStage = Number(flags.blocks);
+const widths = flags.widths.split(',').map(Number);
 
 function setUp(width: number, memoryFormat: S.MemoryFormat) {
   S.manualSeed(0);
@@ -49,7 +51,7 @@ async function rate(trainOneStep: () => Promise<void>): Promise<number> {
 }
 
 const fixedRates = new Map<string, number>();
-for (const width of [8, 16]) for (const memoryFormat of ['contiguous', 'channelsLast'] as const) {
+for (const width of widths) for (const memoryFormat of ['contiguous', 'channelsLast'] as const) {
   const { model, step } = setUp(width, memoryFormat);
   const x = S.keep(S.randn([batch, 1, 28, 28]));
   const y = S.keep(S.randint(0, 10, [batch]));
@@ -60,7 +62,7 @@ for (const width of [8, 16]) for (const memoryFormat of ['contiguous', 'channels
 }
 
 const train = S.loadFashionMnist().train;
-for (const width of [8, 16]) {
+for (const width of widths) {
   const memoryFormat = fixedRates.get(`${width} contiguous`)! >= fixedRates.get(`${width} channelsLast`)! ? 'contiguous' : 'channelsLast';
   const { step } = setUp(width, memoryFormat);
   const batches = new S.DataLoader(train, { batchSize: batch, augment: true }).prefetchingEpoch(0);
