@@ -11,12 +11,13 @@ import { buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getD
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, summary, textTableLines } from '../nn/index.js';
-import { formatResultsTable, writeReport } from '../report/index.js';
+import { formatLandscape, formatResultsTable, writeReport } from '../report/index.js';
 import type { Recipe } from '../models/index.js';
 import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, flagName } from '../runs/index.js';
 import {
   PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, checkpointEvalConfig, createReporter, evaluateCheckpoint,
-  evaluateRun, experimentFromPreset, formatEvaluation, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
+  evaluateRun, experimentFromPreset, formatEvaluation, parseDepths, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
+  SWEEPS, type Sweep, LANDSCAPE_DEFAULTS, landscapeOfRun,
 } from '../train/index.js';
 import { afterTraining, registerServeExport } from './serve-export.js';
 
@@ -57,6 +58,16 @@ function collectRecipe(value: string, recipes: Record<string, Recipe>): Record<s
   try {
     const [model, recipe] = parseRecipe(value);
     return { ...recipes, [model]: { ...recipes[model], ...recipe } };
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+/** `--depths model:list`, repeatable: the depths by model. */
+function collectDepths(value: string, depths: Record<string, number[]>): Record<string, number[]> {
+  try {
+    const [model, list] = parseDepths(value);
+    return { ...depths, [model]: list };
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
@@ -234,15 +245,22 @@ addTrainingFlags(addLaunchFlags(
     .option('--lrs <list>', 'comma-separated learning rates for every model (default: each model\'s own, from its recipe)', numberList)
     .option('--recipe <model:settings>', 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)', collectRecipe, {})
     .option('--seeds <n>', 'runs per model and learning rate, with seeds --seed, --seed + 1, ...', positiveInteger)
+    .option('--depths <model:list>', 'depths to train a model at, as values of its depth option, e.g. hw5net:1,2,4,6 (blocksPerStage) or net3:0,5,10,20 (chainLength); repeatable', collectDepths)
+    .addOption(new Option('--sweep <how>', 'depths x learning rates: grid (every pair) or one-at-a-time (every depth at the first learning rate, the others at the deepest)').choices(SWEEPS))
+    .option('--no-landscape', 'skip the loss landscapes the preset computes after training')
     .option('--out <dir>', 'the experiment directory (default: runs/<dataset>-<preset>)')
     .option('--parallel-runs <n|auto>', 'runs trained at once in worker processes, the threads divided between them (auto: chosen by a short measurement)', parallelRuns, 'auto'),
 )).action(async (flags: TrainingFlags & LaunchFlags & {
   config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string; parallelRuns: number | 'auto';
+  depths?: Record<string, number[]>; sweep?: Sweep; landscape: boolean;
 }) => {
   const fromFile = flags.config ? readExperimentFile(flags.config) : {};
+  const depths = fromFile.depths !== undefined || flags.depths !== undefined ? { ...fromFile.depths, ...flags.depths } : undefined;
   const fromPreset = experimentFromPreset(flags.preset, '', {
     models: flags.models ?? fromFile.models, lrs: fromFile.lrs, seeds: flags.seeds ?? fromFile.seeds,
     recipes: { ...fromFile.recipes, ...flags.recipe }, base: fromFile.base, modelOptions: fromFile.modelOptions,
+    depths, sweep: flags.sweep ?? fromFile.sweep, notes: fromFile.notes,
+    ...(flags.landscape ? ('landscape' in fromFile ? { landscape: fromFile.landscape } : {}) : { landscape: undefined }),
   });
   const config = applyToEveryModel(fromPreset, trainingOverrides(flags), flags.lrs);
   config.out = flags.out ?? fromFile.out ?? `runs/${config.base.dataset ?? 'fashion-mnist'}-${flags.preset}`;
@@ -266,7 +284,7 @@ addTrainingFlags(addLaunchFlags(
       console.log(`\n${formatResultsTable(result.runs)}\n`);
       console.log(result.stopped
         ? `Stopped. Continue with the same command: skipstudio ${process.argv.slice(2).join(' ')}`
-        : `Results in ${result.out}/results.json; each run's metrics, checkpoint and evaluation under ${result.out}/<model>-lr<lr>-s<seed>/`);
+        : `Results in ${result.out}/results.json; each run's metrics, checkpoint and evaluation under ${result.out}/<model>[-d<depth>]-lr<lr>-s<seed>/`);
     }
     if (!result.stopped) {
       const report = await writeReport([result.out]);
@@ -295,6 +313,30 @@ program
     const { predictions: _predictions, ...printed } = result;
     console.log(flags.json ? JSON.stringify(printed, null, 2) : formatEvaluation(result));
     if (flags.run !== undefined && !flags.json) console.log(`\nsaved in ${flags.run}/eval.json`);
+  });
+
+program
+  .command('landscape')
+  .description('the loss landscape around a trained run (Li et al. 2018): training loss along filter-normalised random directions, into the run\'s landscape.json')
+  .requiredOption('--run <dir>', 'a run directory (its last checkpoint)')
+  .option('--points <n>', 'points of the 1-D slice on [-range, range] (odd)', positiveInteger, LANDSCAPE_DEFAULTS.points)
+  .option('--grid <n>', 'points a side of the 2-D grid (odd; 0: no grid)', nonNegativeInteger, LANDSCAPE_DEFAULTS.grid)
+  .option('--sample <n>', 'training images the loss is averaged over', positiveInteger, LANDSCAPE_DEFAULTS.sample)
+  .option('--range <x>', 'how far each direction goes either side, in filter norms', (v: string) => Number(v), LANDSCAPE_DEFAULTS.range)
+  .option('--seed <n>', 'seed of the directions and of the sample', nonNegativeInteger, LANDSCAPE_DEFAULTS.seed)
+  .addOption(new Option('--precision <p>', 'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)')
+    .choices(['run', 'fp32', 'bf16']).default(LANDSCAPE_DEFAULTS.precision))
+  .action(async (flags: { run: string; points: number; grid: number; sample: number; range: number; seed: number; precision: 'run' | 'fp32' | 'bf16' }) => {
+    const { run, ...options } = flags;
+    let shown = 0;
+    const file = await landscapeOfRun(run, options, (done, total) => {
+      if (done - shown >= Math.ceil(total / 10) || done === total) {
+        shown = done;
+        console.log(`${done} of ${total} points`);
+      }
+    });
+    console.log(formatLandscape(file));
+    console.log(`saved in ${run}/landscape.json; \`skipstudio report\` draws it`);
   });
 
 const data = program.command('data').description('build and look at datasets');

@@ -32,7 +32,22 @@ export interface CatalogEntry {
   plainTwin?: string;
   /** The plain CNN the assignment compares it with. */
   baseline?: string;
+  /** Whether its blocks add skip connections: the depth study expects these not to degrade with depth. */
+  skipConnections: boolean;
+  /** The option that sets its depth, swept by an experiment's depths (a model without one has one depth). */
+  depthOption?: DepthOption;
 }
+
+export interface DepthOption {
+  name: string;
+  /** What one step of the option adds, for prose: "SkipBlocks a stage". */
+  unit: string;
+}
+
+const BLOCKS_PER_STAGE: DepthOption = { name: 'blocksPerStage', unit: 'SkipBlocks a stage' };
+const BMENET_DEPTH: DepthOption = { name: 'depth', unit: 'SkipBlocks a stage' };
+/** HW4's knob: the extra 3x3 convolutions that made Net3 deeper than Net2 without making it better. */
+const NET3_CHAIN: DepthOption = { name: 'chainLength', unit: 'extra convolution layers' };
 
 /** SGD with Nesterov momentum 0.9, weight decay 5e-4 and 1cycle, at two learning rates. */
 const SKIPBLOCK_RECIPE: Recipe = { optimizer: 'sgd', momentum: 0.9, weightDecay: 5e-4, schedule: 'onecycle', lrs: [0.1, 0.02] };
@@ -48,24 +63,29 @@ const HW4_SOURCES = ['shapes.ts', 'hw4.ts'];
 const CATALOG: readonly CatalogEntry[] = [
   {
     name: 'hw5net', displayName: 'HW5Net', sources: HW5NET_SOURCES, recipe: SKIPBLOCK_RECIPE, plainTwin: 'hw5net-plain', baseline: 'net3',
+    skipConnections: true, depthOption: BLOCKS_PER_STAGE,
     description: 'HW5Net: 20 SkipBlocks in three stages (8/16/32 channels by default) with skip connections',
   },
   {
-    name: 'hw5net-plain', displayName: 'Plain HW5Net', sources: HW5NET_SOURCES, recipe: SKIPBLOCK_RECIPE,
+    name: 'hw5net-plain', displayName: 'Plain HW5Net', sources: HW5NET_SOURCES, recipe: SKIPBLOCK_RECIPE, skipConnections: false, depthOption: BLOCKS_PER_STAGE,
     description: 'HW5Net\'s plain twin: the same layers with the skip connections removed',
   },
   {
     name: 'bmenet', displayName: 'BMEnet', sources: BMENET_SOURCES, recipe: SKIPBLOCK_RECIPE, plainTwin: 'bmenet-plain',
+    skipConnections: true, depthOption: BMENET_DEPTH,
     description: 'DLStudio\'s BMEnet: 3 x 8 SkipBlocks at 64/128/256 channels, two fully connected layers',
   },
-  { name: 'bmenet-plain', displayName: 'Plain BMEnet', sources: BMENET_SOURCES, recipe: SKIPBLOCK_RECIPE, description: 'BMEnet without skip connections' },
   {
-    name: 'net1', displayName: 'Net1', sources: HW4_SOURCES, recipe: HW4_RECIPE,
+    name: 'bmenet-plain', displayName: 'Plain BMEnet', sources: BMENET_SOURCES, recipe: SKIPBLOCK_RECIPE, skipConnections: false, depthOption: BMENET_DEPTH,
+    description: 'BMEnet without skip connections',
+  },
+  {
+    name: 'net1', displayName: 'Net1', sources: HW4_SOURCES, recipe: HW4_RECIPE, skipConnections: false,
     description: 'HW4 Net1: two unpadded 3x3 convolutions with max pooling, two fully connected layers',
   },
-  { name: 'net2', displayName: 'Net2', sources: HW4_SOURCES, recipe: HW4_RECIPE, description: 'HW4 Net2: Net1 with padded convolutions' },
+  { name: 'net2', displayName: 'Net2', sources: HW4_SOURCES, recipe: HW4_RECIPE, skipConnections: false, description: 'HW4 Net2: Net1 with padded convolutions' },
   {
-    name: 'net3', displayName: 'Net3', sources: HW4_SOURCES, recipe: HW4_RECIPE,
+    name: 'net3', displayName: 'Net3', sources: HW4_SOURCES, recipe: HW4_RECIPE, skipConnections: false, depthOption: NET3_CHAIN,
     description: 'HW4 Net3: Net2 plus a chain of 10 3x3 convolutions (a plain deep CNN)',
   },
 ];
@@ -114,6 +134,21 @@ export function designedRecipe(model: string): Recipe {
   const found = entry(model);
   if (found === undefined) throw new RangeError(`no training recipe for model '${model}' (known: ${modelsWithSources().join(', ')})`);
   return { ...found.recipe, lrs: [...(found.recipe.lrs ?? [])] };
+}
+
+/** The option that sets a model's depth; a RangeError when the model has one depth only. */
+export function depthOption(model: string): DepthOption {
+  const found = catalogEntry(model);
+  if (found.depthOption === undefined) {
+    const swept = CATALOG.filter((e) => e.depthOption).map((e) => `${e.name} (${e.depthOption!.name})`);
+    throw new RangeError(`${found.name} has one depth only: depths can be swept for ${swept.join(', ')}`);
+  }
+  return found.depthOption;
+}
+
+/** Whether a model's blocks add skip connections (unknown models: false). */
+export function hasSkipConnections(model: string): boolean {
+  return entry(model)?.skipConnections ?? false;
 }
 
 /** The pairs the study compares: each model with its plain twin and with its baseline, and why each pair matters. */

@@ -1,4 +1,5 @@
 export * from './skip-block.js';
+export * from './depth.js';
 export * from './bmenet.js';
 export * from './hw4.js';
 export * from './hw5net.js';

@@ -61,7 +61,7 @@ function lrLabel(run: RunData): string {
 }
 
 function groupLabel(group: RunGroup): string {
-  return `${group.model} (lr ${group.lr}${group.runs.length > 1 ? `, ${group.runs.length} seeds` : ''})`;
+  return `${group.label} (lr ${group.lr}${group.runs.length > 1 ? `, ${group.runs.length} seeds` : ''})`;
 }
 
 interface LineChartOptions {
@@ -129,10 +129,10 @@ function lossChart(id: string, caption: string, legend: string, values: Row[]): 
 export function lossByLearningRate(model: string, groups: RunGroup[]): Chart | undefined {
   return lossChart(
     `loss-${model}`,
-    `Training loss of ${model} against iterations, one curve per learning rate (each point averages the loss over ` +
+    `Training loss of ${model} against iterations, one curve per ${groups.some((g) => g.label !== g.model) ? 'depth and ' : ''}learning rate (each point averages the loss over ` +
       `${groups[0]?.runs[0]?.config.logEvery ?? 'N'} iterations).${bandNote(groups)}`,
-    'learning rate',
-    groups.flatMap((g) => lossSeries(g).map((p) => ({ step: p.x, loss: p.mean, lo: p.lo, hi: p.hi, run: `lr ${g.lr}` }))),
+    groups.some((g) => g.label !== g.model) ? 'depth, learning rate' : 'learning rate',
+    groups.flatMap((g) => lossSeries(g).map((p) => ({ step: p.x, loss: p.mean, lo: p.lo, hi: p.hi, run: g.label === g.model ? `lr ${g.lr}` : `${g.label}, lr ${g.lr}` }))),
   );
 }
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import {
-  DEFAULT_TRAIN_CONFIG, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type GradientRecord, type IterationRecord, type ModelInfo,
+  DEFAULT_TRAIN_CONFIG, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
   type Predictions, RunDirectory, type StatusFile, type TrainConfig,
 } from '../runs/index.js';
 
@@ -26,12 +26,16 @@ export interface RunData {
   environment?: EnvironmentRecord;
   /** The final evaluation's per-image predictions (runs made before they were recorded have none). */
   predictions?: Predictions;
+  /** The loss landscape around the trained weights, where one was computed (skipstudio landscape, or the depth study). */
+  landscape?: LandscapeFile;
 }
 
 export interface ExperimentData {
   dir: string;
   name: string;
   command?: string;
+  /** Why the experiment is set up as it is (experiment.json's notes). */
+  notes?: string[];
   runs: RunData[];
 }
 
@@ -53,6 +57,7 @@ function loadRun(path: string): RunData {
     evaluation: existsSync(dir.file('eval.json')) ? dir.readJson('eval.json') : undefined,
     predictions: existsSync(dir.file('predictions.json')) ? dir.readJson<Predictions>('predictions.json') : undefined,
     environment: existsSync(dir.file('environment.json')) ? dir.readJson<EnvironmentRecord>('environment.json') : undefined,
+    landscape: existsSync(dir.file('landscape.json')) ? dir.readJson<LandscapeFile>('landscape.json') : undefined,
   };
 }
 
@@ -66,13 +71,15 @@ export function loadExperiment(path: string): ExperimentData {
   if (runDirs.length === 0) throw new Error(`${path} holds no run directories (folders with a config.json written by skipstudio train)`);
   const experimentFile = join(path, 'experiment.json');
   let command: string | undefined;
+  let notes: string[] | undefined;
   let order: string[] | undefined;
   if (existsSync(experimentFile)) {
-    const experiment = new RunDirectory(path).readJson<{ command?: string; runs?: string[] }>('experiment.json');
+    const experiment = new RunDirectory(path).readJson<{ command?: string; notes?: string[]; runs?: string[] }>('experiment.json');
     command = experiment.command;
+    notes = experiment.notes;
     order = experiment.runs?.map((r) => basename(r));
   }
   const runs = runDirs.map(loadRun);
   if (order !== undefined) runs.sort((a, b) => order!.indexOf(a.name) - order!.indexOf(b.name));
-  return { dir: path, name: basename(path), command, runs };
+  return { dir: path, name: basename(path), command, notes, runs };
 }

@@ -19,12 +19,17 @@ import {
 } from './charts.js';
 import { DocumentBuilder, type ReportDocument } from './document.js';
 import { type ExperimentData, type RunData, loadExperiment } from './load.js';
+import { depthChart, depthObservations, depthSeries } from './depth.js';
+import { landscapeContourChart, landscapeGroups, landscapeLineChart, landscapeObservation, landscapeRow } from './landscape.js';
 import { addSourceAppendix } from './listings.js';
 import { renderHtml, renderPdf } from './render.js';
 import type { SampleSummary } from './statistics.js';
 import {
   type RunGroup, bestAccuracy, bestGroups, compareGroups, describeDifference, describeTimeToAccuracy, groupRuns, points, timeToAccuracyHeader,
 } from './study.js';
+
+/** Groups the per-class table shows side by side before it narrows to each model's deepest, best group. */
+const PER_CLASS_COLUMNS = 6;
 
 export interface ReportResult {
   html: string;
@@ -77,12 +82,12 @@ function gradientFade(run: RunData): { inputSide: number; outputSide: number } |
   return { inputSide: avg(means.slice(0, quarter)), outputSide: avg(means.slice(-quarter)) };
 }
 
-/** The sentence on a model's learning rates: the best one against the runner-up, with the difference's certainty. */
-function learningRateObservation(model: string, groups: RunGroup[]): string | undefined {
-  const mine = groups.filter((g) => g.model === model && g.accuracy.n > 0).sort((x, y) => y.accuracy.mean - x.accuracy.mean);
+/** The sentence on a model's learning rates (at one depth): the best one against the runner-up, with the difference's certainty. */
+function learningRateObservation(label: string, groups: RunGroup[]): string | undefined {
+  const mine = groups.filter((g) => g.label === label && g.accuracy.n > 0).sort((x, y) => y.accuracy.mean - x.accuracy.mean);
   if (mine.length < 2) return undefined;
   const [best, second] = mine as [RunGroup, RunGroup];
-  const head = `${model}: learning rate ${best.lr} did best (${meanAndSpread(best.accuracy)} test accuracy) against learning rate ${second.lr} ` +
+  const head = `${label}: learning rate ${best.lr} did best (${meanAndSpread(best.accuracy)} test accuracy) against learning rate ${second.lr} ` +
     `(${meanAndSpread(second.accuracy)})`;
   const comparison = compareGroups(best, second);
   return comparison === undefined
@@ -92,19 +97,19 @@ function learningRateObservation(model: string, groups: RunGroup[]): string | un
 
 /** The sentence comparing two models, each at its best learning rate. */
 function modelObservation(a: RunGroup, b: RunGroup, why: string): string {
-  const head = `${a.model} against ${b.model} (${why}), each at its best learning rate (${a.lr} and ${b.lr}): ` +
+  const head = `${a.label} against ${b.label} (${why}), each at its best learning rate (${a.lr} and ${b.lr}): ` +
     `${meanAndSpread(a.accuracy)} against ${meanAndSpread(b.accuracy)}`;
   const comparison = compareGroups(a, b);
   return comparison === undefined
     ? `${head}; the runs have no paired predictions, so the difference is not tested.`
-    : `${head}, ${describeDifference(comparison, a.model, b.model)}.`;
+    : `${head}, ${describeDifference(comparison, a.label, b.label)}.`;
 }
 
-function gradientObservation(run: RunData): string | undefined {
+function gradientObservation(label: string, run: RunData): string | undefined {
   const fade = gradientFade(run);
   if (fade === undefined) return undefined;
   const ratio = fade.outputSide / fade.inputSide;
-  return `${run.config.model} (lr ${run.config.lr}, seed ${run.config.seed}): the mean gradient norm of the quarter of weights nearest the input is ` +
+  return `${label} (lr ${run.config.lr}, seed ${run.config.seed}): the mean gradient norm of the quarter of weights nearest the input is ` +
     `${fade.inputSide.toExponential(2)}, of the quarter nearest the output ${fade.outputSide.toExponential(2)}` +
     (ratio > 10 ? ` - ${ratio.toFixed(0)} times smaller at the input: the gradient fades on its way down.`
       : ratio < 0.1 ? ' - larger at the input.' : ' - the gradient reaches the input without fading.');
@@ -114,8 +119,8 @@ function gradientObservation(run: RunData): string | undefined {
 export function observations(runs: RunData[]): string[] {
   const groups = groupRuns(runs);
   const notes: string[] = [];
-  for (const model of models(runs)) {
-    const note = learningRateObservation(model, groups);
+  for (const label of new Set(groups.map((g) => g.label))) {
+    const note = learningRateObservation(label, groups);
     if (note !== undefined) notes.push(note);
   }
   const best = new Map(bestGroups(groups).map((g) => [g.model, g]));
@@ -125,9 +130,11 @@ export function observations(runs: RunData[]): string[] {
     if (ga !== undefined && gb !== undefined) notes.push(modelObservation(ga, gb, why));
   }
   for (const group of bestGroups(groups)) {
-    const note = gradientObservation(group.runs[0]!);
+    const note = gradientObservation(group.label, group.runs[0]!);
     if (note !== undefined) notes.push(note);
   }
+  notes.push(...depthObservations(groups));
+  for (const [skip, plain] of landscapeGroups(runs)) if (plain !== undefined) notes.push(landscapeObservation(skip!, plain));
   for (const run of runs) {
     if (run.status.status === 'diverged') {
       notes.push(`${run.name} diverged: its loss became ${run.status.divergedAt?.loss} at step ${run.status.divergedAt?.step}; its figures stop there.`);
@@ -174,6 +181,7 @@ function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void 
   });
   builder.table('Training recipe of each model: each model is trained the way it was designed to be trained (its optimizer, schedule and learning rates).',
     ['model', 'optimizer, weight decay, schedule', 'learning rates'], recipes);
+  for (const note of experiment.notes ?? []) builder.paragraph(note);
   if (c.dataset !== 'coco') {
     builder.paragraph('The assignment itself trains on a COCO subset (boat, cake, couch, dog, motorcycle; 64x64; 1,600 training and 400 test images per class). ' +
       `Build it from the COCO 2017 download (COCO is its folder) with \`${hw5SubsetCommand()}\`, then run \`skipstudio experiment --preset hw5\`.`);
@@ -196,10 +204,12 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
 
   builder.section(`Models${label}`);
   const seen = new Map<string, RunData>();
-  for (const run of runs) if (!seen.has(run.config.model)) seen.set(run.config.model, run);
-  builder.table('The models: learnable layers are parameter tensors (parameters().length), as the course counts them; FLOPs are per image, forward.',
-    ['model', 'learnable layers', 'SkipBlocks', 'parameters', 'forward FLOPs'],
-    [...seen.values()].map((r) => [r.config.model, String(r.model.learnableLayers), String(r.model.skipBlocks), formatCount(r.model.parameters), formatFlops(r.model.flops)]));
+  for (const g of groups) if (!seen.has(g.label)) seen.set(g.label, g.runs[0]!);
+  builder.table('The models: learnable layers are parameter tensors (parameters().length), as the course counts them; weight layers are the convolutions ' +
+    'and linear layers on the main path (He et al.\'s depth); FLOPs are per image, forward.',
+  ['model', 'learnable layers', 'weight layers', 'SkipBlocks', 'parameters', 'forward FLOPs'],
+  [...seen.entries()].map(([label, r]) => [label, String(r.model.learnableLayers), r.model.weightLayers === undefined ? '-' : String(r.model.weightLayers),
+    String(r.model.skipBlocks), formatCount(r.model.parameters), formatFlops(r.model.flops)]));
 
   builder.section(`Training${label}`);
   const chart = (c: Chart | undefined) => (c === undefined ? undefined : { ...c, id: `${prefix}${c.id}` });
@@ -220,15 +230,18 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
   builder.table(caption,
     ['model', 'learning rate', 'seeds', 'final test accuracy', '95% interval', 'best epoch (mean)', 'wall time (mean)', ...(timeHeader ? [timeHeader] : []), 'state'],
     groups.map((g) => [
-      g.model, String(g.lr), String(g.runs.length), meanAndSpread(g.accuracy), interval(g.accuracy),
+      g.label, String(g.lr), String(g.runs.length), meanAndSpread(g.accuracy), interval(g.accuracy),
       formatPercent(mean(g.runs.map(bestAccuracy))), `${mean(g.runs.map((r) => r.status.wallSeconds))?.toFixed(0) ?? '-'} s`,
       ...(timeHeader ? [describeTimeToAccuracy(times(g))] : []), groupState(g),
     ]));
   await addFigure(builder, chart(finalAccuracyChart(groups)), figures);
-  const evaluated = groups.filter((g) => g.runs.some((r) => r.evaluation !== undefined));
+  // A depth sweep has more groups than a page is wide: each model at its deepest depth and best learning rate then.
+  const wide = groups.length > PER_CLASS_COLUMNS;
+  const evaluated = (wide ? bestGroups(groups) : groups).filter((g) => g.runs.some((r) => r.evaluation !== undefined));
   if (evaluated.length > 0) {
     const classes = evaluated[0]!.runs.find((r) => r.evaluation)!.evaluation!.classes;
-    builder.table('Per-class test accuracy (the mean over the seeds).', ['class', ...evaluated.map((g) => `${g.model} lr ${g.lr}`)],
+    builder.table(`Per-class test accuracy (the mean over the seeds)${wide ? ', of each model at its deepest depth and best learning rate' : ''}.`,
+      ['class', ...evaluated.map((g) => `${g.label} lr ${g.lr}`)],
       classes.map((name, i) => [name, ...evaluated.map((g) => formatPercent(mean(g.runs.map((r) => r.evaluation?.perClassAccuracy[i]))))]));
   }
   for (const run of runs) await addFigure(builder, chart(confusionHeatmap(run)), figures);
@@ -240,8 +253,45 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
   if (flow === undefined) builder.paragraph('No gradient norms were recorded (the runs were shorter than --grad-every iterations).');
   await addFigure(builder, chart(flow), figures);
 
+  await depthSection(groups, builder, figures, chart, label);
+  await landscapeSection(runs, builder, figures, chart, label);
+
   builder.section(`Observations${label}`);
   builder.list(observations(runs));
+}
+
+type ChartPrefix = (c: Chart | undefined) => Chart | undefined;
+
+/** The depth study's figures and table, when some model trained at several depths. */
+async function depthSection(groups: RunGroup[], builder: DocumentBuilder, figures: RenderedChart[], chart: ChartPrefix, label: string): Promise<void> {
+  const series = depthSeries(groups);
+  if (series.length === 0) return;
+  builder.section(`Depth${label}`);
+  builder.paragraph('Each model trained at several depths at one learning rate; a plain network that is worse at its deepest than at its shallowest shows ' +
+    'the degradation problem of He et al. (2016), which skip connections are meant to remove. A change is called degradation only when it is significant at 5%.');
+  builder.table('Each depth: final test accuracy, final training loss (the mean over the last tenth of iterations) and the gradient norm at the input.',
+    ['model', 'learning rate', 'learnable layers', 'weight layers', 'final test accuracy', 'final training loss', 'gradient norm at the input'],
+    series.flatMap((s) => s.points.map((p) => [
+      p.group.label, String(s.lr), String(p.learnableLayers), p.weightLayers === undefined ? '-' : String(p.weightLayers), meanAndSpread(p.group.accuracy),
+      p.finalTrainLoss === undefined ? '-' : p.finalTrainLoss.toFixed(3), p.inputGradient === undefined ? '-' : p.inputGradient.toExponential(2),
+    ])));
+  for (const measure of ['accuracy', 'trainLoss', 'inputGradient'] as const) await addFigure(builder, chart(depthChart(series, measure)), figures);
+}
+
+/** The loss landscapes (Li et al. 2018) of the runs that have one: a table, the 1-D slices and the 2-D contours. */
+async function landscapeSection(runs: RunData[], builder: DocumentBuilder, figures: RenderedChart[], chart: ChartPrefix, label: string): Promise<void> {
+  const groups = landscapeGroups(runs);
+  if (groups.length === 0) return;
+  builder.section(`Loss landscape${label}`);
+  builder.table('Loss landscape of each run: the training loss at the trained weights, its rise at distance 0.5 and 1 along a filter-normalised random ' +
+    'direction (the mean of both sides), and the share of the 2-D grid\'s interior points where the surface curves downward along a direction (not convex).',
+  ['run', 'loss at 0', 'rise at 0.5', 'rise at 1', 'not convex'], groups.flat().map(landscapeRow));
+  for (const [i, group] of groups.entries()) {
+    const labelled = group.map((r) => ({ label: r.name, file: r.landscape! }));
+    const suffix = groups.length > 1 ? `-${i + 1}` : '';
+    await addFigure(builder, chart(landscapeLineChart(`landscape-line${suffix}`, labelled)), figures);
+    await addFigure(builder, chart(landscapeContourChart(`landscape-contours${suffix}`, labelled)), figures);
+  }
 }
 
 /** The mean of the values that are there, undefined when none is. */
@@ -272,7 +322,7 @@ export async function writeReport(dirs: string[], outDir: string = dirs[0]!): Pr
   }
   if (experiments.length > 1) comparisonSection(experiments, builder);
   const trained = new Map<string, number>();
-  for (const run of experiments.flatMap((e) => e.runs)) trained.set(run.config.model, run.model.learnableLayers);
+  for (const run of experiments.flatMap((e) => e.runs)) trained.set(run.config.model, Math.max(trained.get(run.config.model) ?? 0, run.model.learnableLayers));
   addSourceAppendix(builder, [...trained.entries()].map(([name, learnableLayers]) => ({ name, learnableLayers })));
   const document: ReportDocument = {
     title: 'Skip connections against vanishing gradients',

@@ -5,14 +5,19 @@
  * seeds when both groups have several, McNemar's exact test on the paired
  * test predictions when they do not.
  */
+import { catalogEntry, hasModelSources } from '../models/catalog.js';
 import { formatPercent } from '../nn/format.js';
 import type { TimeToAccuracy } from '../runs/index.js';
 import type { RunData } from './load.js';
 import { type SampleSummary, describeSample, mcnemarExact, welchTest } from './statistics.js';
 
-/** The runs of one model at one learning rate: one per seed. */
+/** The runs of one model at one depth (its options) and one learning rate: one per seed. */
 export interface RunGroup {
   model: string;
+  /** The model, with its depth when the runs hold it at several ("hw5net-d6"). */
+  label: string;
+  /** The value of the model's depth option, where its options set one. */
+  depth?: number;
   lr: number;
   runs: RunData[];
   /** Final test accuracy over the seeds that have one. */
@@ -39,26 +44,56 @@ export function accuracySummary(accuracies: number[]): SampleSummary {
   return summary.interval95 ? { ...summary, interval95: clip(summary.interval95, 0, 1) } : summary;
 }
 
-/** Groups runs by model and learning rate, in the order they first appear. */
-export function groupRuns(runs: RunData[]): RunGroup[] {
-  const groups = new Map<string, RunData[]>();
-  for (const run of runs) {
-    const key = `${run.config.model}\u0000${run.config.lr}`;
-    groups.set(key, [...(groups.get(key) ?? []), run]);
-  }
-  return [...groups.values()].map((members) => ({
-    model: members[0]!.config.model,
-    lr: members[0]!.config.lr,
-    runs: members,
-    accuracy: accuracySummary(members.map(finalAccuracy).filter((a): a is number => a !== undefined)),
-  }));
+/** A run's depth: the value of its model's depth option in its options (undefined: the model's default or none). */
+export function runDepth(run: RunData): number | undefined {
+  const option = hasModelSources(run.config.model) ? catalogEntry(run.config.model).depthOption?.name : undefined;
+  return option === undefined ? undefined : run.config.modelOptions[option];
 }
 
-/** For each model, its group with the highest mean final test accuracy. */
+const optionsKey = (run: RunData) => JSON.stringify(Object.entries(run.config.modelOptions).sort(([a], [b]) => a.localeCompare(b)));
+
+/** A group's label: the model alone, or with its depth (or options) when the runs hold the model in several shapes. */
+function groupLabel(run: RunData, shapes: number): string {
+  if (shapes <= 1) return run.config.model;
+  const depth = runDepth(run);
+  if (depth !== undefined) return `${run.config.model}-d${depth}`;
+  return `${run.config.model} (${Object.entries(run.config.modelOptions).map(([k, v]) => `${k} ${v}`).join(', ') || 'default options'})`;
+}
+
+/** Groups runs by model, model options (depth) and learning rate, in the order they first appear. */
+export function groupRuns(runs: RunData[]): RunGroup[] {
+  const groups = new Map<string, RunData[]>();
+  const shapes = new Map<string, Set<string>>();
+  for (const run of runs) {
+    const key = `${run.config.model}\u0000${optionsKey(run)}\u0000${run.config.lr}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+    shapes.set(run.config.model, (shapes.get(run.config.model) ?? new Set()).add(optionsKey(run)));
+  }
+  return [...groups.values()].map((members) => {
+    const first = members[0]!;
+    return {
+      model: first.config.model,
+      label: groupLabel(first, shapes.get(first.config.model)!.size),
+      depth: runDepth(first),
+      lr: first.config.lr,
+      runs: members,
+      accuracy: accuracySummary(members.map(finalAccuracy).filter((a): a is number => a !== undefined)),
+    };
+  });
+}
+
+/**
+ * For each model, its group with the highest mean final test accuracy among
+ * those at its deepest (most learnable layers): the exercise's network when
+ * an experiment sweeps depth.
+ */
 export function bestGroups(groups: RunGroup[]): RunGroup[] {
+  const layers = (g: RunGroup) => g.runs[0]!.model.learnableLayers;
+  const deepest = new Map<string, number>();
+  for (const g of groups) if (g.accuracy.n > 0) deepest.set(g.model, Math.max(deepest.get(g.model) ?? 0, layers(g)));
   const byModel = new Map<string, RunGroup>();
   for (const group of groups) {
-    if (group.accuracy.n === 0) continue;
+    if (group.accuracy.n === 0 || layers(group) !== deepest.get(group.model)) continue;
     const current = byModel.get(group.model);
     if (current === undefined || group.accuracy.mean > current.accuracy.mean) byModel.set(group.model, group);
   }

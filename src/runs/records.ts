@@ -70,6 +70,8 @@ export interface ModelInfo {
   model: string;
   modelOptions: Record<string, number>;
   learnableLayers: number;
+  /** Convolutions and linear layers on the main path (He et al.'s depth; absent in runs made before it was recorded). */
+  weightLayers?: number;
   parameters: number;
   skipBlocks: number;
   flops: number;
@@ -102,6 +104,25 @@ export interface Predictions {
   split: 'test';
   labels: number[];
   predicted: number[];
+}
+
+/** landscape.json: the loss around a run's trained weights along filter-normalised random directions (train/landscape.ts). */
+export interface LandscapeFile {
+  points: number;
+  grid: number;
+  /** Training images the loss is averaged over. */
+  sample: number;
+  range: number;
+  seed: number;
+  precision: 'fp32' | 'bf16';
+  /** The training step of the checkpoint it was computed from. */
+  step: number;
+  alphas: number[];
+  line: number[];
+  surfaceAxis: number[];
+  /** surface[j][i]: the loss at surfaceAxis[i] along the first direction and surfaceAxis[j] along the second. */
+  surface: number[][];
+  seconds: number;
 }
 
 export interface TimeToAccuracy {

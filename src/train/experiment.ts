@@ -8,17 +8,18 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/index.js';
 import { barrier, getRank, isInitialized } from '../distributed/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
-import { type Recipe, designedRecipe } from '../models/catalog.js';
+import { type Recipe, catalogEntry, depthOption, designedRecipe } from '../models/catalog.js';
 import { RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, summarizeRun } from '../runs/index.js';
 import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
 import { measureParallelRuns } from './parallel-choice.js';
 import { type ParallelOutcome, trainInParallel } from './parallel-runs.js';
+import { LANDSCAPE_DEFAULTS, type LandscapeOptions, hasLandscape, landscapeOfRun, landscapeProblems } from './landscape.js';
 import { datasetKey, loadRunDataset } from './prepare.js';
 import { type StopFlag, train } from './trainer.js';
 
@@ -40,7 +41,23 @@ export interface ExperimentConfig {
   base: Partial<TrainConfig>;
   /** Options per model name, e.g. { hw5net: { width: 8 } }. */
   modelOptions: Record<string, Record<string, number>>;
+  /** Per model, the depths to train it at: values of its depth option (catalog.ts: blocksPerStage, chainLength, depth). */
+  depths: Record<string, number[]>;
+  /**
+   * How depths and learning rates combine: 'grid' trains every depth at
+   * every learning rate; 'one-at-a-time' trains every depth at the model's
+   * first learning rate and its other learning rates at its deepest depth
+   * (each dimension varied from one reference point, for fewer runs).
+   */
+  sweep: Sweep;
+  /** Why the experiment is set up as it is (e.g. how its learning rates were chosen), for the report's set-up section. */
+  notes?: string[];
+  /** After training, the loss landscape of each model with a plain twin and of that twin, at their deepest depth (undefined: none). */
+  landscape?: Partial<LandscapeOptions>;
 }
+
+export const SWEEPS = ['grid', 'one-at-a-time'] as const;
+export type Sweep = (typeof SWEEPS)[number];
 
 export type PresetName = 'default' | 'full' | 'hw5';
 
@@ -58,10 +75,19 @@ export type PresetName = 'default' | 'full' | 'hw5';
 export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
   default: {
     models: ['hw5net', 'hw5net-plain', 'net3'],
-    recipes: {},
+    notes: [
+      'The depth sweep trains each recipe at one learning rate, the better of its two in the two-learning-rate study this preset ran before ' +
+      '(one epoch, one seed; README): the SkipBlock recipe at 0.1 (HW5Net 89.69% against 89.54% at 0.02, not significant; its plain twin 82.18% ' +
+      'against 82.60%, not significant either, so both train at 0.1 and differ only in their skips), HW4\'s recipe at 1e-3 (Net3 80.37% against ' +
+      '67.51% at 1e-4). HW5Net also trains at 0.02 at its deepest depth: the exercise\'s comparison of two learning rates.',
+    ],
+    recipes: { 'hw5net': { lrs: [0.1, 0.02] }, 'hw5net-plain': { lrs: [0.1] }, 'net3': { lrs: [0.001] } },
     seeds: 1,
-    base: { dataset: 'fashion-mnist', epochs: 1, batchSize: 64, logEvery: 50, gradEvery: 50 },
+    base: { dataset: 'fashion-mnist', epochs: 1, batchSize: 64, logEvery: 25, gradEvery: 50 },
     modelOptions: {},
+    depths: { 'hw5net': [1, 2, 4, 6], 'hw5net-plain': [1, 2, 4, 6], 'net3': [0, 5, 10, 20] },
+    sweep: 'one-at-a-time',
+    landscape: { grid: 11, points: 21, sample: 500 },
   },
   full: {
     models: ['hw5net', 'hw5net-plain', 'net3'],
@@ -73,6 +99,8 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
       flipTest: true, targetAccuracy: 0.945,
     },
     modelOptions: { 'hw5net': { width: 16, blocksPerStage: 6 }, 'hw5net-plain': { width: 16, blocksPerStage: 6 } },
+    depths: {},
+    sweep: 'grid',
   },
   hw5: {
     models: ['hw5net', 'net3'],
@@ -80,6 +108,8 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
     seeds: 1,
     base: { dataset: 'coco', dataDir: HW5_SUBSET_DIR, epochs: 10, batchSize: 64, logEvery: 25, gradEvery: 25 },
     modelOptions: {},
+    depths: {},
+    sweep: 'grid',
   },
 };
 
@@ -89,15 +119,32 @@ export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 export function experimentFromPreset(preset: PresetName, out: string, overrides: Partial<Omit<ExperimentConfig, 'out'>> = {}): ExperimentConfig {
   const base = PRESETS[preset];
   if (base === undefined) throw new RangeError(`unknown preset '${preset}': choose ${PRESET_NAMES.join(', ')}`);
+  const models = overrides.models ?? base.models;
+  // A preset's per-model choices follow the models trained; those given over it are checked as given.
+  const forModels = <T>(byModel: Record<string, T>) => Object.fromEntries(Object.entries(byModel).filter(([model]) => models.includes(model)));
   return {
     out,
-    models: overrides.models ?? base.models,
+    models,
     lrs: overrides.lrs ?? base.lrs,
-    recipes: { ...base.recipes, ...overrides.recipes },
+    recipes: { ...forModels(base.recipes), ...overrides.recipes },
     seeds: overrides.seeds ?? base.seeds,
     base: { ...base.base, ...overrides.base },
     modelOptions: { ...base.modelOptions, ...overrides.modelOptions },
+    depths: overrides.depths ?? forModels(base.depths),
+    sweep: overrides.sweep ?? base.sweep,
+    landscape: 'landscape' in overrides ? overrides.landscape : base.landscape,
+    notes: overrides.notes ?? (overrides.models === undefined ? base.notes : undefined),
   };
+}
+
+/** Parses `--depths model:d1,d2,...` (e.g. hw5net:1,2,4,6); the values are checked with the plan. */
+export function parseDepths(text: string): [string, number[]] {
+  const colon = text.indexOf(':');
+  const values = text.slice(colon + 1).split(',').map((v) => v.trim());
+  if (colon <= 0 || values.some((v) => !/^\d+$/.test(v))) {
+    throw new RangeError(`depths '${text}' must look like model:d1,d2,... with non-negative integers, e.g. hw5net:1,2,4,6 or net3:0,5,10,20`);
+  }
+  return [text.slice(0, colon).trim(), values.map(Number)];
 }
 
 /**
@@ -113,7 +160,7 @@ export function applyToEveryModel(config: ExperimentConfig, settings: Partial<Tr
   return { ...config, lrs: lrs ?? config.lrs, recipes, base: { ...config.base, ...settings } };
 }
 
-const FILE_KEYS = ['out', 'models', 'lrs', 'recipes', 'seeds', 'base', 'modelOptions'] as const;
+const FILE_KEYS = ['out', 'models', 'lrs', 'recipes', 'seeds', 'base', 'modelOptions', 'depths', 'sweep', 'landscape', 'notes'] as const;
 
 type ExperimentFile = Partial<ExperimentConfig>;
 
@@ -134,12 +181,55 @@ export function readExperimentFile(path: string): ExperimentFile {
   expect('recipes', (v) => isObject(v) && Object.values(v as object).every(isObject), 'an object of recipes by model, e.g. { "net3": { "optimizer": "adam", "lrs": [0.001] } }');
   expect('base', isObject, 'an object of training settings');
   expect('modelOptions', (v) => isObject(v) && Object.values(v as object).every(isObject), 'an object of option objects by model, e.g. { "hw5net": { "width": 16 } }');
+  expect('depths', (v) => isObject(v) && Object.values(v as object).every((d) => isList(d, 'number')), 'an object of depth lists by model, e.g. { "hw5net": [1, 2, 4, 6] }');
+  expect('sweep', (v) => (SWEEPS as readonly unknown[]).includes(v), `one of ${SWEEPS.map((w) => `"${w}"`).join(', ')}`);
+  expect('notes', (v) => isList(v, 'string'), 'a list of sentences');
+  expect('landscape', (v) => v === null || isObject(v), 'an object of landscape settings, e.g. { "grid": 11, "points": 21, "sample": 1000 }, or null for none');
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${path}: ${p}`));
-  return value as ExperimentFile;
+  // null in a file turns a preset's landscape off.
+  return (value.landscape === null ? { ...value, landscape: undefined } : value) as ExperimentFile;
 }
 
-export function runName(model: string, lr: number, seed: number): string {
-  return `${model}-lr${lr}-s${seed}`;
+/** A run's folder name: hw5net-lr0.1-s0, or hw5net-d6-lr0.1-s0 when the experiment sweeps the model's depth. */
+export function runName(model: string, lr: number, seed: number, depth?: number): string {
+  return `${model}${depth === undefined ? '' : `-d${depth}`}-lr${lr}-s${seed}`;
+}
+
+/** A model's depths and the learning rates to train at each (one undefined depth: the model's own depth). */
+function depthPlan(config: ExperimentConfig, model: string, lrs: number[]): [number | undefined, number[]][] {
+  const depths = config.depths[model];
+  if (depths === undefined) return [[undefined, lrs]];
+  const deepest = Math.max(...depths);
+  if (config.sweep === 'grid') return depths.map((d) => [d, lrs]);
+  return depths.map((d) => [d, d === deepest ? lrs : lrs.slice(0, 1)]);
+}
+
+/** The problems of an experiment's depths: each names the model and says what to give. */
+function depthProblems(config: ExperimentConfig): string[] {
+  const problems: string[] = [];
+  if (!(SWEEPS as readonly string[]).includes(config.sweep)) problems.push(`sweep must be one of ${SWEEPS.join(', ')}, got '${config.sweep}'`);
+  for (const [model, depths] of Object.entries(config.depths)) {
+    if (!config.models.includes(model)) {
+      problems.push(`depths for a model the experiment does not train: ${model}`);
+      continue;
+    }
+    let option: string;
+    try {
+      option = depthOption(model).name;
+    } catch (error) {
+      problems.push((error as Error).message);
+      continue;
+    }
+    if (!(Array.isArray(depths) && depths.length > 0 && depths.every((d) => Number.isInteger(d) && d >= 0))) {
+      problems.push(`${model}'s depths must be a non-empty list of non-negative integers (values of ${option}), got ${JSON.stringify(depths)}`);
+    } else if (new Set(depths).size !== depths.length) {
+      problems.push(`${model}'s depths list a depth twice: ${depths.join(', ')}`);
+    }
+    if (config.modelOptions[model]?.[option] !== undefined) {
+      problems.push(`${model}: ${option} is given both in modelOptions and as depths; give it in depths only`);
+    }
+  }
+  return problems;
 }
 
 /** A model's recipe as the experiment resolves it: its designed recipe, the shared settings, then its own recipe. */
@@ -165,6 +255,7 @@ export function planExperiment(config: ExperimentConfig): TrainConfig[] {
     if (unknown.length > 0) problems.push(`${model}'s recipe: unknown setting ${unknown.join(', ')} (a recipe sets lrs, ${RECIPE_SETTINGS.join(', ')})`);
     if (recipe.lrs !== undefined && !(Array.isArray(recipe.lrs) && recipe.lrs.length > 0)) problems.push(`${model}'s recipe: lrs must be a non-empty list of learning rates`);
   }
+  problems.push(...depthProblems(config), ...(config.landscape ? landscapeProblems(config.landscape) : []));
   if (problems.length > 0) throw new ConfigError(problems);
   const firstSeed = config.base.seed ?? 0;
   const plans: TrainConfig[] = [];
@@ -177,15 +268,16 @@ export function planExperiment(config: ExperimentConfig): TrainConfig[] {
       continue;
     }
     if (recipe.lrs.length === 0) problems.push(`${model}: no learning rate to train at`);
-    for (const lr of recipe.lrs) {
-      for (let seed = firstSeed; seed < firstSeed + config.seeds; seed++) {
-        const name = runName(model, lr, seed);
-        try {
-          plans.push(resolveTrainConfig({
-            ...recipe.settings, model, lr, seed, modelOptions: config.modelOptions[model] ?? {}, out: join(config.out, name),
-          }));
-        } catch (error) {
-          problems.push(...(error instanceof ConfigError ? error.problems : [(error as Error).message]).map((p) => `${name}: ${p}`));
+    for (const [depth, lrs] of depthPlan(config, model, recipe.lrs)) {
+      const modelOptions = { ...config.modelOptions[model], ...(depth === undefined ? {} : { [depthOption(model).name]: depth }) };
+      for (const lr of lrs) {
+        for (let seed = firstSeed; seed < firstSeed + config.seeds; seed++) {
+          const name = runName(model, lr, seed, depth);
+          try {
+            plans.push(resolveTrainConfig({ ...recipe.settings, model, lr, seed, modelOptions, out: join(config.out, name) }));
+          } catch (error) {
+            problems.push(...(error instanceof ConfigError ? error.problems : [(error as Error).message]).map((p) => `${name}: ${p}`));
+          }
         }
       }
     }
@@ -267,7 +359,56 @@ async function runPlans(
   let next = 0;
   const runs = kept.map((k) => k ?? outcome.summaries[next++]).filter((r): r is RunSummary => r !== undefined);
   if (writer) writeFileAtomic(join(config.out, 'results.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
-  return { out: config.out, runs, stopped: outcome.stopped };
+  if (writer && !outcome.stopped && config.landscape !== undefined) await landscapes(config, plans, runs, options);
+  return { out: config.out, runs, stopped: outcome.stopped || (options.stop?.requested ?? false) };
+}
+
+/**
+ * The runs whose loss landscape the experiment draws: each model that has a
+ * plain twin, and the twin, at its deepest depth, first learning rate and
+ * first seed (the first such run in plan order).
+ */
+export function landscapeRuns(plans: TrainConfig[]): TrainConfig[] {
+  const depth = (plan: TrainConfig) => {
+    const option = catalogEntry(plan.model).depthOption?.name;
+    return option === undefined ? 0 : (plan.modelOptions[option] ?? 0);
+  };
+  const deepestOf = (model: string) => {
+    const mine = plans.filter((p) => p.model === model);
+    const deepest = Math.max(...mine.map(depth));
+    return mine.find((p) => depth(p) === deepest);
+  };
+  const models = new Set(plans.map((p) => p.model));
+  return [...models].flatMap((model) => {
+    const twin = catalogEntry(model).plainTwin;
+    return twin !== undefined && models.has(twin) ? [deepestOf(model)!, deepestOf(twin)!] : [];
+  });
+}
+
+/** Computes the landscapes a finished experiment asks for; one already there with the same settings is kept. */
+async function landscapes(config: ExperimentConfig, plans: TrainConfig[], runs: RunSummary[], options: ExperimentOptions): Promise<void> {
+  const settings = { ...LANDSCAPE_DEFAULTS, ...config.landscape };
+  for (const plan of landscapeRuns(plans)) {
+    if (options.stop?.requested) return;
+    const name = basename(plan.out);
+    if (runs.find((r) => r.dir === plan.out)?.status !== 'finished') {
+      options.reporter.message(`[${name}] no loss landscape: the run did not finish`);
+      continue;
+    }
+    if (hasLandscape(plan.out, settings)) {
+      options.reporter.message(`[${name}] loss landscape already computed; kept`);
+      continue;
+    }
+    const started = performance.now();
+    let shown = 0;
+    const file = await landscapeOfRun(plan.out, settings, (done, total) => {
+      if (done === total || done - shown >= Math.ceil(total / 4)) {
+        shown = done;
+        options.reporter.message(`[${name}] loss landscape: ${done} of ${total} points`);
+      }
+    });
+    options.reporter.message(`[${name}] loss landscape on ${file.sample} training images in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
 }
 
 /**

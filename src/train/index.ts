@@ -8,3 +8,4 @@ export * from './evaluation.js';
 export * from './recipes.js';
 export * from './parallel-choice.js';
 export * from './parallel-runs.js';
+export * from './landscape.js';

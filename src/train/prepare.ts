@@ -7,7 +7,7 @@
 import {
   type DatasetSplits, computeNormalization, getDatasetInfo, loadDataset, subset,
 } from '../data/index.js';
-import { SkipBlock, buildModel } from '../models/index.js';
+import { SkipBlock, buildModel, weightLayers } from '../models/index.js';
 import { type Module, summary } from '../nn/index.js';
 import {
   Adam, AdamW, CosineAnnealingLR, type LRScheduler, MultiStepLR, OneCycleLR, type Optimizer, SGD,
@@ -84,7 +84,7 @@ export function describeModel(model: Module, config: TrainConfig, splits: Datase
   const { channels, height, width } = splits.train.shape;
   const s = summary(model, [channels, height, width]);
   return {
-    model: config.model, modelOptions: config.modelOptions, learnableLayers: s.parameterTensors, parameters: s.totalParameters,
+    model: config.model, modelOptions: config.modelOptions, learnableLayers: s.parameterTensors, weightLayers: weightLayers(model), parameters: s.totalParameters,
     skipBlocks: model.modules().filter((m) => m instanceof SkipBlock).length, flops: s.totalFlops,
     inputShape: [channels, height, width], classes: splits.train.classes, normalization,
     gradientLayers: gradientWeights(model).map(([k]) => k),

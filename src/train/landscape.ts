@@ -1,0 +1,221 @@
+/**
+ * The loss landscape around a trained network (Li et al. 2018, "Visualizing
+ * the Loss Landscape of Neural Nets"): the training loss on a fixed sample as
+ * the weights move along random directions, each scaled filter by filter to
+ * the norms of the weights' own filters so that networks of different widths
+ * and scales are seen at comparable distances. A 1-D slice and a 2-D grid
+ * show what Li et al.'s Fig. 5 shows: skip connections keep the surface
+ * smooth and nearly convex where the plain network's turns chaotic. Batch
+ * norm runs in eval mode (its running statistics fixed), so each point is a
+ * deterministic function of the weights; biases and batch-norm parameters
+ * stay put (Li et al.'s "biasbn" choice). The weights are restored bit for
+ * bit afterwards.
+ */
+import { existsSync } from 'node:fs';
+
+import { type Batch, DataLoader, subset } from '../data/index.js';
+import { loadCheckpoint } from '../io/index.js';
+import type { Module } from '../nn/index.js';
+import { type LandscapeFile, RunDirectory, type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
+import {
+  type Tensor, autocast, crossEntropy, dispose, getRngState, keep, manualSeed, noGrad, randn, scope, setRngState, zerosLike,
+} from '../tensor/index.js';
+import { resolveTrainConfig } from './config.js';
+import { prepareRun } from './prepare.js';
+
+export interface LandscapeOptions {
+  /** Points of the 1-D slice, evenly spaced on [-range, range]; odd, so the trained weights are one of them. */
+  points: number;
+  /** Points a side of the 2-D grid on [-range, range]^2 (odd; 0: no grid). */
+  grid: number;
+  /** Training images the loss is averaged over (the first of a seeded shuffle of the training split). */
+  sample: number;
+  /** How far each direction goes either side; 1 moves every filter by its own norm. */
+  range: number;
+  /** Seed of the random directions and of the sample. */
+  seed: number;
+  /** The run's own precision ('run'), or fp32 or bf16 autocast: bf16 halves the time where the CPU has it natively, and moves the loss by about 2%. */
+  precision: 'run' | 'fp32' | 'bf16';
+}
+
+/** The command's defaults: Li et al.'s resolution, in minutes on 2 cores for a 20-SkipBlock HW5Net (README). */
+export const LANDSCAPE_DEFAULTS: LandscapeOptions = { points: 41, grid: 21, sample: 1000, range: 1, seed: 0, precision: 'run' };
+
+/** The problems of landscape settings, each naming the setting. */
+export function landscapeProblems(options: Partial<LandscapeOptions>): string[] {
+  const problems: string[] = [];
+  const known = Object.keys(LANDSCAPE_DEFAULTS);
+  for (const key of Object.keys(options)) if (!known.includes(key)) problems.push(`landscape: unknown setting '${key}' (known: ${known.join(', ')})`);
+  const oddAtLeast3 = (v: unknown) => Number.isInteger(v) && (v as number) >= 3 && (v as number) % 2 === 1;
+  if (options.points !== undefined && !oddAtLeast3(options.points)) problems.push(`landscape points must be an odd integer >= 3, got ${options.points}`);
+  if (options.grid !== undefined && options.grid !== 0 && !oddAtLeast3(options.grid)) {
+    problems.push(`landscape grid must be 0 (none) or an odd integer >= 3, got ${options.grid}`);
+  }
+  if (options.sample !== undefined && !(Number.isInteger(options.sample) && options.sample >= 1)) problems.push(`landscape sample must be a positive integer, got ${options.sample}`);
+  if (options.range !== undefined && !(typeof options.range === 'number' && options.range > 0 && Number.isFinite(options.range))) {
+    problems.push(`landscape range must be a positive number, got ${options.range}`);
+  }
+  if (options.seed !== undefined && !(Number.isInteger(options.seed) && options.seed >= 0)) problems.push(`landscape seed must be a non-negative integer, got ${options.seed}`);
+  if (options.precision !== undefined && !['run', 'fp32', 'bf16'].includes(options.precision)) {
+    problems.push(`landscape precision must be run, fp32 or bf16, got ${JSON.stringify(options.precision)}`);
+  }
+  return problems;
+}
+
+/** n evenly spaced values on [-range, range]. */
+export function landscapeAxis(n: number, range: number): number[] {
+  return Array.from({ length: n }, (_, i) => (n === 1 ? 0 : -range + (2 * range * i) / (n - 1)));
+}
+
+/**
+ * One filter-normalised random direction per parameter, in parameters()
+ * order: Gaussian, then each filter (a slice along the first dimension: a
+ * convolution's output channel, a linear layer's output row) rescaled to the
+ * norm of the same filter of the weights. Biases and batch-norm parameters
+ * (one dimension or none) get zeros. Drawn from libtorch's generator as it
+ * stands: seed it first for a repeatable direction.
+ */
+export function filterNormalizedDirection(model: Module): Tensor[] {
+  return model.parameters().map((weight) => scope(() => {
+    if (weight.ndim <= 1) return zerosLike(weight);
+    const direction = randn(weight.shape, { dtype: weight.dtype });
+    const dims = Array.from({ length: weight.ndim - 1 }, (_, i) => i + 1);
+    const scale = weight.detach().norm(2, dims, { keepdim: true }).div(direction.norm(2, dims, { keepdim: true }).add(1e-10));
+    return direction.mul(scale);
+  }));
+}
+
+/** The directions for a seed, leaving libtorch's generator as it was. */
+export function landscapeDirections(model: Module, seed: number, count: 1 | 2): Tensor[][] {
+  const state = getRngState();
+  try {
+    manualSeed(seed);
+    return Array.from({ length: count }, () => filterNormalizedDirection(model));
+  } finally {
+    setRngState(state);
+    state.dispose();
+  }
+}
+
+export interface LossLandscape {
+  /** The 1-D slice: loss at origin + alpha * d1 for each alpha. */
+  alphas: number[];
+  line: number[];
+  /** The 2-D grid: surface[j][i] is the loss at origin + surfaceAxis[i] * d1 + surfaceAxis[j] * d2 (empty without a grid). */
+  surfaceAxis: number[];
+  surface: number[][];
+}
+
+/** The mean cross-entropy of the model over the sample's batches (eval mode, no autograd). */
+function sampleLoss(model: Module, batches: Batch[], options: { precision: string; memoryFormat: TrainConfig['memoryFormat'] }): number {
+  let sum = 0;
+  let count = 0;
+  for (const { x, y } of batches) {
+    sum += scope(() => noGrad(() => {
+      const logits = autocast(() => model.forward(x.contiguous(options.memoryFormat)), { enabled: options.precision === 'bf16' }).float();
+      return crossEntropy(logits, y, { reduction: 'sum' }).item();
+    }));
+    count += y.shape[0]!;
+  }
+  return sum / count;
+}
+
+export interface LandscapeProgress {
+  (done: number, total: number): void;
+}
+
+/**
+ * The loss landscape of a model around its current weights, over a sample
+ * (one batch or several). The model's weights and training mode are
+ * restored exactly, also when a forward pass throws.
+ */
+export function lossLandscape(
+  model: Module, sample: Batch | Batch[], given: Partial<LandscapeOptions> & { memoryFormat?: TrainConfig['memoryFormat'] } = {}, onPoint?: LandscapeProgress,
+): LossLandscape {
+  const problems = landscapeProblems(Object.fromEntries(Object.entries(given).filter(([k]) => k !== 'memoryFormat')));
+  if (problems.length > 0) throw new RangeError(problems.join('; '));
+  const options = { ...LANDSCAPE_DEFAULTS, memoryFormat: 'contiguous' as const, ...given };
+  const batches = Array.isArray(sample) ? sample : [sample];
+  const weights = model.parameters();
+  const [d1, d2 = []] = landscapeDirections(model, options.seed, options.grid > 0 ? 2 : 1) as [Tensor[], Tensor[]?];
+  const origin = weights.map((w) => keep(w.detach().clone()));
+  const wasTraining = model.training;
+  const alphas = landscapeAxis(options.points, options.range);
+  const surfaceAxis = options.grid > 0 ? landscapeAxis(options.grid, options.range) : [];
+  const total = alphas.length + surfaceAxis.length ** 2;
+  let done = 0;
+  const lossAt = (alpha: number, beta: number) => {
+    noGrad(() => scope(() => weights.forEach((w, i) => {
+      const moved = origin[i]!.add(d1[i]!, alpha);
+      w.copy_(beta === 0 ? moved : moved.add(d2[i]!, beta));
+    })));
+    const loss = sampleLoss(model, batches, options);
+    onPoint?.(++done, total);
+    return loss;
+  };
+  model.eval();
+  try {
+    const line = alphas.map((a) => lossAt(a, 0));
+    const surface = surfaceAxis.map((b) => surfaceAxis.map((a) => lossAt(a, b)));
+    return { alphas, line, surfaceAxis, surface };
+  } finally {
+    noGrad(() => weights.forEach((w, i) => w.copy_(origin[i]!)));
+    model.train(wasTraining);
+    dispose([origin, d1, d2]);
+  }
+}
+
+/** The sample a run's landscape is computed on: normalised like its training images, without augmentation. */
+function landscapeSample(config: TrainConfig, splits: Awaited<ReturnType<typeof prepareRun>>, options: LandscapeOptions): Batch[] {
+  const images = subset(splits.splits.train, options.sample, options.seed);
+  const loader = new DataLoader(images, { batchSize: 250, shuffle: false, normalization: splits.normalization });
+  return [...loader.epoch(0)].map((b) => ({ x: keep(b.x), y: keep(b.y) }));
+}
+
+/** The precision a landscape of a run is computed in. */
+function landscapePrecision(options: LandscapeOptions, config: TrainConfig): 'fp32' | 'bf16' {
+  return options.precision === 'run' ? config.precision as 'fp32' | 'bf16' : options.precision;
+}
+
+/** Whether a run holds a landscape computed with these settings from its last checkpoint. */
+export function hasLandscape(path: string, options: LandscapeOptions): boolean {
+  const dir = new RunDirectory(path);
+  if (!existsSync(dir.file('landscape.json'))) return false;
+  const file = dir.readJson<LandscapeFile>('landscape.json');
+  const wanted = { ...options, precision: landscapePrecision(options, dir.readJson<TrainConfig>('config.json')) };
+  const same = (Object.keys(LANDSCAPE_DEFAULTS) as (keyof LandscapeOptions)[]).every((k) => k === 'sample' || file[k] === wanted[k]);
+  return same && file.step === dir.status().step;
+}
+
+/** The landscape of a run's last checkpoint, written to the run's landscape.json. */
+export async function landscapeOfRun(path: string, given: Partial<LandscapeOptions> = {}, onPoint?: LandscapeProgress): Promise<LandscapeFile> {
+  const problems = landscapeProblems(given);
+  if (problems.length > 0) throw new RangeError(problems.join('; '));
+  const options = { ...LANDSCAPE_DEFAULTS, ...given };
+  const dir = new RunDirectory(path);
+  if (!dir.exists()) throw new Error(`${path} is not a run directory (no config.json): give a folder written by skipstudio train or experiment`);
+  const config = resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: path });
+  const prepared = await prepareRun(config);
+  const checkpoint = loadCheckpoint(dir.checkpointPath);
+  try {
+    prepared.model.loadStateDict(checkpoint.modelState);
+  } finally {
+    checkpoint.dispose();
+  }
+  const precision = landscapePrecision(options, config);
+  const memoryFormat = trainingMemoryFormat({ ...config, precision });
+  prepared.model.to({ memoryFormat });
+  const sample = landscapeSample(config, prepared, options);
+  const started = performance.now();
+  try {
+    const landscape = lossLandscape(prepared.model, sample, { ...options, precision, memoryFormat }, onPoint);
+    const file: LandscapeFile = {
+      ...options, precision, sample: sample.reduce((n, b) => n + b.y.shape[0]!, 0), step: dir.status().step,
+      ...landscape, seconds: (performance.now() - started) / 1000,
+    };
+    dir.writeJson('landscape.json', file);
+    return file;
+  } finally {
+    dispose([sample.map((b) => [b.x, b.y]), prepared.model.parameters(), prepared.model.buffers()]);
+  }
+}
