@@ -21,7 +21,8 @@ function state(runs: RunSummary[]): string {
 /** The closing table: one row per model and learning rate, in the order the runs came. */
 export function formatResultsTable(runs: RunSummary[]): string {
   const groups = new Map<string, RunSummary[]>();
-  for (const run of runs) groups.set(`${run.model}\u0000${run.lr}`, [...(groups.get(`${run.model}\u0000${run.lr}`) ?? []), run]);
+  const key = (run: RunSummary) => `${run.model}\u0000${run.depth}\u0000${run.lr}`;
+  for (const run of runs) groups.set(key(run), [...(groups.get(key(run)) ?? []), run]);
   const timeHeader = timeToAccuracyHeader(runs.map((r) => r.timeToAccuracy));
   const header = ['model', 'lr', 'seeds', 'learnable layers', 'parameters', 'final test acc', '95% interval', 'wall time', ...(timeHeader ? [timeHeader] : []), 'images/s', 'diverged'];
   const rows = [...groups.values()].map((members) => {
@@ -30,7 +31,7 @@ export function formatResultsTable(runs: RunSummary[]): string {
     const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const rates = members.map((r) => r.imagesPerSecond).filter(Number.isFinite);
     return [
-      first.model, String(first.lr), String(members.length), String(first.learnableLayers), formatCount(first.parameters),
+      first.depth === undefined ? first.model : `${first.model}-d${first.depth}`, String(first.lr), String(members.length), String(first.learnableLayers), formatCount(first.parameters),
       accuracy.n > 1 ? `${percent(accuracy.mean)} ± ${points(accuracy.std)}` : percent(accuracy.n ? accuracy.mean : Number.NaN),
       accuracy.interval95 ? `${points(accuracy.interval95[0])}-${points(accuracy.interval95[1])}%` : '-',
       `${meanOf(members.map((r) => r.wallSeconds)).toFixed(0)} s`, ...(timeHeader ? [describeTimeToAccuracy(members.map((r) => r.timeToAccuracy))] : []), rates.length ? meanOf(rates).toFixed(0) : '-', state(members),

@@ -5,9 +5,8 @@
  * seeds when both groups have several, McNemar's exact test on the paired
  * test predictions when they do not.
  */
-import { catalogEntry, hasModelSources } from '../models/catalog.js';
 import { formatPercent } from '../nn/format.js';
-import type { TimeToAccuracy } from '../runs/index.js';
+import { type TimeToAccuracy, configuredDepth } from '../runs/index.js';
 import type { RunData } from './load.js';
 import { type SampleSummary, describeSample, mcnemarExact, welchTest } from './statistics.js';
 
@@ -46,8 +45,7 @@ export function accuracySummary(accuracies: number[]): SampleSummary {
 
 /** A run's depth: the value of its model's depth option in its options (undefined: the model's default or none). */
 export function runDepth(run: RunData): number | undefined {
-  const option = hasModelSources(run.config.model) ? catalogEntry(run.config.model).depthOption?.name : undefined;
-  return option === undefined ? undefined : run.config.modelOptions[option];
+  return configuredDepth(run.config);
 }
 
 const optionsKey = (run: RunData) => JSON.stringify(Object.entries(run.config.modelOptions).sort(([a], [b]) => a.localeCompare(b)));

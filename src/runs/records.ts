@@ -136,10 +136,14 @@ export interface RunSummary {
   name: string;
   dir: string;
   model: string;
+  /** The value of the model's depth option when the experiment sets it (e.g. blocksPerStage 6 for hw5net-d6-lr0.1-s0). */
+  depth?: number;
   lr: number;
   seed: number;
   status: RunStatus;
   learnableLayers: number;
+  /** Convolutions and linear layers on the main path (absent for runs made before it was recorded). */
+  weightLayers?: number;
   parameters: number;
   finalTestAccuracy: number;
   bestTestAccuracy: number;

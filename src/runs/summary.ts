@@ -1,9 +1,16 @@
 /** A run's summary row, read back from its directory: what the experiment's table and results.json show. */
 import { basename } from 'node:path';
 
+import { catalogEntry, hasModelSources } from '../models/catalog.js';
 import type { TrainConfig } from './config.js';
 import type { EpochRecord, ModelInfo, RunSummary, TimeToAccuracy } from './records.js';
 import type { RunDirectory } from './run-directory.js';
+
+/** The value of the model's depth option in a run's model options, if set there. */
+export function configuredDepth(config: Pick<TrainConfig, 'model' | 'modelOptions'>): number | undefined {
+  const option = hasModelSources(config.model) ? catalogEntry(config.model).depthOption?.name : undefined;
+  return option === undefined ? undefined : config.modelOptions[option];
+}
 
 export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary {
   const status = dir.status();
@@ -12,8 +19,8 @@ export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary
   const accuracies = epochs.map((e) => e.testAccuracy);
   const seconds = epochs.reduce((t, e) => t + e.seconds, 0) || status.wallSeconds;
   return {
-    name: basename(config.out), dir: config.out, model: config.model, lr: config.lr, seed: config.seed, status: status.status,
-    learnableLayers: model.learnableLayers, parameters: model.parameters,
+    name: basename(config.out), dir: config.out, model: config.model, depth: configuredDepth(config), lr: config.lr, seed: config.seed, status: status.status,
+    learnableLayers: model.learnableLayers, weightLayers: model.weightLayers, parameters: model.parameters,
     finalTestAccuracy: accuracies.at(-1) ?? Number.NaN, bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN,
     wallSeconds: status.wallSeconds, imagesPerSecond: seconds > 0 ? (Math.max(1, status.step) * config.batchSize) / seconds : Number.NaN,
     timeToAccuracy: config.targetAccuracy > 0 ? timeToAccuracy(epochs, config.targetAccuracy) : undefined,

@@ -87,7 +87,7 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
     modelOptions: {},
     depths: { 'hw5net': [1, 2, 4, 6], 'hw5net-plain': [1, 2, 4, 6], 'net3': [0, 5, 10, 20] },
     sweep: 'one-at-a-time',
-    landscape: { grid: 11, points: 21, sample: 500 },
+    landscape: { grid: 11, points: 21, sample: 1000 },
   },
   full: {
     models: ['hw5net', 'hw5net-plain', 'net3'],
