@@ -22,20 +22,78 @@ function plan(overrides: Partial<S.ExperimentConfig> = {}) {
   return S.planExperiment(S.experimentFromPreset('default', '/tmp/x', overrides));
 }
 
+/** A plan at one depth per model, each at its designed learning rates (the hw5 preset's grid, which sweeps no depth). */
+function planOneDepth(overrides: Partial<S.ExperimentConfig> = {}) {
+  return S.planExperiment(S.experimentFromPreset('hw5', '/tmp/x', overrides));
+}
+
 const describePlan = (plans: S.TrainConfig[]) =>
   plans.map((p) => `${basename(p.out)} ${p.optimizer} ${p.schedule} wd=${p.weightDecay} betas=${p.betas.join('/')}`);
 
 describe('planning an experiment', () => {
-  it('trains each model of the default preset by its designed recipe', () => {
+  it('trains each model of the default preset by its designed recipe, over depths, one learning rate per recipe and HW5Net\'s second at its deepest', () => {
     assert.deepEqual(describePlan(plan()), [
-      'hw5net-lr0.1-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
-      'hw5net-lr0.02-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
-      'hw5net-plain-lr0.1-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
-      'hw5net-plain-lr0.02-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
-      'net3-lr0.001-s0 adam constant wd=0 betas=0.9/0.99',
-      'net3-lr0.0001-s0 adam constant wd=0 betas=0.9/0.99',
+      ...[1, 2, 4, 6].map((d) => `hw5net-d${d}-lr0.1-s0 sgd onecycle wd=0.0005 betas=0.9/0.999`),
+      'hw5net-d6-lr0.02-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
+      ...[1, 2, 4, 6].map((d) => `hw5net-plain-d${d}-lr0.1-s0 sgd onecycle wd=0.0005 betas=0.9/0.999`),
+      ...[0, 5, 10, 20].map((d) => `net3-d${d}-lr0.001-s0 adam constant wd=0 betas=0.9/0.99`),
     ]);
     assert.ok(plan().every((p) => p.epochs === 1 && p.dataset === 'fashion-mnist'));
+  });
+
+  it('sets each run\'s depth option, which builds networks of the depths, learnable layers and weight layers counted here', () => {
+    const shape = { channels: 1, height: 28, width: 28 };
+    const rows = plan().map((p) => {
+      const model = S.buildModel(p.model, shape, 10, p.modelOptions);
+      const row = [basename(p.out), JSON.stringify(p.modelOptions), model.parameters().length, S.weightLayers(model)];
+      S.dispose(model.parameters());
+      return row.join(' ');
+    });
+    // HW5Net with d blocks a stage: stem conv and batch norm (3), 3d blocks of 10 tensors, two downsampling blocks of 14, fc (2): 33 + 30d;
+    // on its main path the stem, two convolutions a block, downsampler2 in each downsampling block and fc: 8 + 6d. Net3 with c extra
+    // convolutions: 8 + 2c learnable layers, 4 + c weight layers.
+    assert.deepEqual(rows, [
+      ...[1, 2, 4, 6].map((d) => `hw5net-d${d}-lr0.1-s0 {"blocksPerStage":${d}} ${33 + 30 * d} ${8 + 6 * d}`),
+      'hw5net-d6-lr0.02-s0 {"blocksPerStage":6} 213 44',
+      ...[1, 2, 4, 6].map((d) => `hw5net-plain-d${d}-lr0.1-s0 {"blocksPerStage":${d}} ${33 + 30 * d} ${8 + 6 * d}`),
+      ...[0, 5, 10, 20].map((c) => `net3-d${c}-lr0.001-s0 {"chainLength":${c}} ${8 + 2 * c} ${4 + c}`),
+    ]);
+    const deepest = S.buildModel('hw5net', shape, 10, { blocksPerStage: 6 }) as S.HW5Net;
+    assert.ok(deepest.numSkipBlocks >= 20, 'the deepest pair has the exercise\'s 20 SkipBlocks');
+    S.dispose(deepest.parameters());
+  });
+
+  it('sweeps depths as a full grid when asked, keeps width and other options, and names depth-free runs as before', () => {
+    const plans = plan({ models: ['hw5net', 'net1'], depths: { hw5net: [0, 3] }, sweep: 'grid', modelOptions: { hw5net: { width: 4 } } });
+    assert.deepEqual(plans.map((p) => `${basename(p.out)} ${JSON.stringify(p.modelOptions)}`), [
+      'hw5net-d0-lr0.1-s0 {"width":4,"blocksPerStage":0}', 'hw5net-d0-lr0.02-s0 {"width":4,"blocksPerStage":0}',
+      'hw5net-d3-lr0.1-s0 {"width":4,"blocksPerStage":3}', 'hw5net-d3-lr0.02-s0 {"width":4,"blocksPerStage":3}',
+      'net1-lr0.001-s0 {}', 'net1-lr0.0001-s0 {}',
+    ]);
+  });
+
+  it('picks the deepest skip and plain pair for the loss landscape', () => {
+    assert.deepEqual(S.landscapeRuns(plan()).map((p) => basename(p.out)), ['hw5net-d6-lr0.1-s0', 'hw5net-plain-d6-lr0.1-s0']);
+    assert.deepEqual(S.landscapeRuns(plan({ models: ['hw5net', 'net3'] })).map((p) => basename(p.out)), [], 'no plain twin, no pair');
+  });
+
+  it('names the model and what to give for every wrong depth', () => {
+    assert.throws(() => plan({ models: ['hw5net', 'net1', 'net3'], depths: { hw5net: [2, 2], net1: [1], net3: [-1], bmenet: [1] }, modelOptions: { hw5net: { blocksPerStage: 3 } } }),
+      (error: Error) => {
+        assert.ok(error instanceof S.ConfigError);
+        assert.deepEqual(error.problems, [
+          'hw5net\'s depths list a depth twice: 2, 2',
+          'hw5net: blocksPerStage is given both in modelOptions and as depths; give it in depths only',
+          'net1 has one depth only: depths can be swept for hw5net (blocksPerStage), hw5net-plain (blocksPerStage), bmenet (depth), bmenet-plain (depth), net3 (chainLength)',
+          'net3\'s depths must be a non-empty list of non-negative integers (values of chainLength), got [-1]',
+          'depths for a model the experiment does not train: bmenet',
+        ]);
+        return true;
+      });
+    assert.throws(() => plan({ sweep: 'diagonal' as S.Sweep }), /sweep must be one of grid, one-at-a-time, got 'diagonal'/);
+    assert.throws(() => plan({ landscape: { grid: 2 } }), /landscape grid must be 0 \(none\) or an odd integer >= 3, got 2/);
+    assert.deepEqual(S.parseDepths('net3:0,5,10'), ['net3', [0, 5, 10]]);
+    assert.throws(() => S.parseDepths('net3:0,x'), /depths 'net3:0,x' must look like model:d1,d2,\.\.\. with non-negative integers, e\.g\. hw5net:1,2,4,6/);
   });
 
   it('plans the full preset: 3 seeds, 20 epochs, HW5Net at width 16, flip test-time augmentation and a 94.5% target for every run', () => {
@@ -46,7 +104,7 @@ describe('planning an experiment', () => {
   });
 
   it('repeats every model and learning rate once per seed, from the base seed on', () => {
-    const plans = plan({ models: ['net3'], seeds: 3, base: { seed: 5 } });
+    const plans = planOneDepth({ models: ['net3'], seeds: 3, base: { seed: 5 } });
     assert.deepEqual(plans.map((p) => [basename(p.out), p.seed]), [
       ['net3-lr0.001-s5', 5], ['net3-lr0.001-s6', 6], ['net3-lr0.001-s7', 7],
       ['net3-lr0.0001-s5', 5], ['net3-lr0.0001-s6', 6], ['net3-lr0.0001-s7', 7],
@@ -54,7 +112,7 @@ describe('planning an experiment', () => {
   });
 
   it('lets a file\'s recipe replace parts of a model\'s designed recipe, and shared settings apply to all', () => {
-    const plans = plan({ models: ['hw5net', 'net3'], recipes: { net3: { lrs: [0.003], betas: [0.8, 0.9] } }, base: { epochs: 3 } });
+    const plans = planOneDepth({ models: ['hw5net', 'net3'], recipes: { net3: { lrs: [0.003], betas: [0.8, 0.9] } }, base: { epochs: 3 } });
     assert.deepEqual(describePlan(plans), [
       'hw5net-lr0.1-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
       'hw5net-lr0.02-s0 sgd onecycle wd=0.0005 betas=0.9/0.999',
@@ -64,7 +122,7 @@ describe('planning an experiment', () => {
   });
 
   it('keeps the older form: one grid for every model, from the command line', () => {
-    const config = S.applyToEveryModel(S.experimentFromPreset('default', '/tmp/x', { models: ['hw5net', 'net3'], recipes: { net3: { lrs: [0.5], optimizer: 'adam' } } }),
+    const config = S.applyToEveryModel(S.experimentFromPreset('hw5', '/tmp/x', { models: ['hw5net', 'net3'], recipes: { net3: { lrs: [0.5], optimizer: 'adam' } } }),
       { optimizer: 'sgd', schedule: 'constant' }, [0.05]);
     assert.deepEqual(describePlan(S.planExperiment(config)), [
       'hw5net-lr0.05-s0 sgd constant wd=0.0005 betas=0.9/0.999',
@@ -73,7 +131,7 @@ describe('planning an experiment', () => {
   });
 
   it('lists every problem of a plan at once, naming the run or the model', () => {
-    assert.throws(() => plan({ models: ['net3', 'hw5net'], recipes: { net3: { lrs: [-1], schedul: 'constant' } as S.Recipe, bmenet: {} }, seeds: 0 }), (error: Error) => {
+    assert.throws(() => planOneDepth({ models: ['net3', 'hw5net'], recipes: { net3: { lrs: [-1], schedul: 'constant' } as S.Recipe, bmenet: {} }, seeds: 0 }), (error: Error) => {
       assert.ok(error instanceof S.ConfigError);
       assert.deepEqual(error.problems, [
         'seeds must be a positive integer, got 0',
@@ -82,10 +140,10 @@ describe('planning an experiment', () => {
       ]);
       return true;
     });
-    assert.throws(() => plan({ models: ['net3'], recipes: { net3: { lrs: [-1], schedul: 'constant' } as S.Recipe } }),
+    assert.throws(() => planOneDepth({ models: ['net3'], recipes: { net3: { lrs: [-1], schedul: 'constant' } as S.Recipe } }),
       /net3's recipe: unknown setting schedul/);
-    assert.throws(() => plan({ models: ['net3'], recipes: { net3: { lrs: [-1] } } }), /net3-lr-1-s0: lr must be a positive number, got -1/);
-    assert.throws(() => plan({ models: ['resnet50'] }), /no training recipe for model 'resnet50'/);
+    assert.throws(() => planOneDepth({ models: ['net3'], recipes: { net3: { lrs: [-1] } } }), /net3-lr-1-s0: lr must be a positive number, got -1/);
+    assert.throws(() => planOneDepth({ models: ['resnet50'] }), /no training recipe for model 'resnet50'/);
   });
 });
 
