@@ -240,7 +240,7 @@ addTrainingFlags(addLaunchFlags(
     .command('experiment')
     .description('the skip-connection study: models x learning rates x seeds, each model trained by its own recipe, then summarised in a report')
     .option('--config <file>', 'a JSON experiment file: { models, recipes: { model: { optimizer, lrs, ... } }, lrs, seeds, base: {training settings}, modelOptions }')
-    .addOption(new Option('--preset <name>', 'default (about 10 minutes on 2 cores), full (the long study, 3 seeds) or hw5 (the assignment on its COCO subset)').choices(PRESET_NAMES).default('default'))
+    .addOption(new Option('--preset <name>', 'default (the depth study, about 8 minutes on 2 cores), full (the long study, 3 seeds) or hw5 (the assignment on its COCO subset)').choices(PRESET_NAMES).default('default'))
     .option('--models <list>', 'comma-separated model names', (v: string) => v.split(',').map((m) => m.trim()))
     .option('--lrs <list>', 'comma-separated learning rates for every model (default: each model\'s own, from its recipe)', numberList)
     .option('--recipe <model:settings>', 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)', collectRecipe, {})

@@ -112,6 +112,8 @@ export interface LandscapeFile {
   grid: number;
   /** Training images the loss is averaged over. */
   sample: number;
+  /** The sample asked for (more than the training split holds gives the whole split). */
+  sampleAsked: number;
   range: number;
   seed: number;
   precision: 'fp32' | 'bf16';

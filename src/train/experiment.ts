@@ -1,9 +1,9 @@
 /**
- * The experiment: the skip-connection study as a grid of models x learning
- * rates x seeds, each model trained by its own recipe (recipes.ts), run one
- * after another or several at once (parallel-runs.ts) into one experiment directory
- * (runs/<name>/<model>-lr<lr>-s<seed>/ each), then summarised in
- * results.json. Re-running an experiment continues it: finished and diverged
+ * The experiment: the skip-connection study as a grid of models x depths x
+ * learning rates x seeds, each model trained by its own recipe (recipes.ts),
+ * run one after another or several at once (parallel-runs.ts) into one
+ * experiment directory (runs/<name>/<model>[-d<depth>]-lr<lr>-s<seed>/ each),
+ * then summarised in results.json, with the loss landscapes it asks for. Re-running an experiment continues it: finished and diverged
  * runs are kept, a stopped one is resumed.
  */
 import { existsSync } from 'node:fs';
@@ -63,8 +63,11 @@ export type PresetName = 'default' | 'full' | 'hw5';
 
 /**
  * Every preset trains each model by its designed recipe (recipes.ts).
- * default: HW5Net, its plain twin and Net3, one epoch of Fashion-MNIST at
- * each model's two learning rates, one seed: about 10 minutes on 2 cores.
+ * default: the depth study. HW5Net and its plain twin at 5 to 20 SkipBlocks,
+ * Net3 with 0 to 20 extra convolutions, one epoch of Fashion-MNIST each at
+ * its recipe's better learning rate, HW5Net's second learning rate at its
+ * deepest, one seed, then the loss landscape of the deepest skip and plain
+ * pair: about 8 minutes on 2 cores with bf16 (README).
  * full: the same grid for 20 epochs with augmentation, flip test-time
  * augmentation and 3 seeds, HW5Net at width 16 in channels-last (11% faster
  * at that width): the long, best-accuracy study (about 20 hours on 2 AVX2

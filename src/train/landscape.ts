@@ -64,7 +64,8 @@ export function landscapeProblems(options: Partial<LandscapeOptions>): string[] 
 
 /** n evenly spaced values on [-range, range]. */
 export function landscapeAxis(n: number, range: number): number[] {
-  return Array.from({ length: n }, (_, i) => (n === 1 ? 0 : -range + (2 * range * i) / (n - 1)));
+  // Rounded to 12 digits so the axis reads -0.3, not -0.30000000000000004.
+  return Array.from({ length: n }, (_, i) => (n === 1 ? 0 : Number((-range + (2 * range * i) / (n - 1)).toFixed(12))));
 }
 
 /**
@@ -183,7 +184,7 @@ export function hasLandscape(path: string, options: LandscapeOptions): boolean {
   if (!existsSync(dir.file('landscape.json'))) return false;
   const file = dir.readJson<LandscapeFile>('landscape.json');
   const wanted = { ...options, precision: landscapePrecision(options, dir.readJson<TrainConfig>('config.json')) };
-  const same = (Object.keys(LANDSCAPE_DEFAULTS) as (keyof LandscapeOptions)[]).every((k) => k === 'sample' || file[k] === wanted[k]);
+  const same = (Object.keys(LANDSCAPE_DEFAULTS) as (keyof LandscapeOptions)[]).every((k) => (k === 'sample' ? file.sampleAsked : file[k]) === wanted[k]);
   return same && file.step === dir.status().step;
 }
 
@@ -210,7 +211,7 @@ export async function landscapeOfRun(path: string, given: Partial<LandscapeOptio
   try {
     const landscape = lossLandscape(prepared.model, sample, { ...options, precision, memoryFormat }, onPoint);
     const file: LandscapeFile = {
-      ...options, precision, sample: sample.reduce((n, b) => n + b.y.shape[0]!, 0), step: dir.status().step,
+      ...options, precision, sample: sample.reduce((n, b) => n + b.y.shape[0]!, 0), sampleAsked: options.sample, step: dir.status().step,
       ...landscape, seconds: (performance.now() - started) / 1000,
     };
     dir.writeJson('landscape.json', file);

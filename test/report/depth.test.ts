@@ -130,7 +130,7 @@ describe('the depth study\'s sentences', () => {
 function landscapeFile(line: number[], surface: number[][] = []): S.LandscapeFile {
   const axis = (n: number) => Array.from({ length: n }, (_, i) => -1 + (2 * i) / (n - 1));
   return {
-    points: line.length, grid: surface.length, sample: 1000, range: 1, seed: 0, precision: 'fp32', step: 100,
+    points: line.length, grid: surface.length, sample: 1000, sampleAsked: 1000, range: 1, seed: 0, precision: 'fp32', step: 100,
     alphas: axis(line.length), line, surfaceAxis: surface.length ? axis(surface.length) : [], surface, seconds: 1,
   };
 }
