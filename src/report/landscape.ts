@@ -221,9 +221,15 @@ export function landscapeObservation(skip: RunData, plain: RunData): string {
     ? `; ${share(a.nonConvex)} and ${share(b.nonConvex)} of the surface's interior points curve downward along a direction (not convex)` : '';
   const smoother = (x: LandscapeSummary, y: LandscapeSummary) =>
     x.rise1 !== undefined && y.rise1 !== undefined && x.rise1 < y.rise1 && (x.nonConvex === undefined || y.nonConvex === undefined || x.nonConvex <= y.nonConvex);
+  const disagreement = () => {
+    if (a.nonConvex === undefined || b.nonConvex === undefined || a.rise1 === undefined || b.rise1 === undefined) return '';
+    const convexer = a.nonConvex < b.nonConvex ? skip : plain;
+    const slower = a.rise1 < b.rise1 ? skip : plain;
+    return `${convexer.config.model}'s surface is the more nearly convex, ${slower.config.model}'s rises more slowly: `;
+  };
   const verdict = smoother(a, b) ? `${skip.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
     : smoother(b, a) ? `${plain.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
-      : 'the measures do not agree on which surface is the smoother';
+      : `${disagreement()}the measures do not agree on which surface is the smoother`;
   return `${head}${convex}: ${verdict}.`;
 }
 
