@@ -3,32 +3,41 @@
  * The `skipstudio` command. Thin by design: it parses flags, checks them,
  * and calls the library; every piece of real work lives in src/.
  */
+import { availableParallelism } from 'node:os';
+
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { distributedEnvironment, getRank, initProcessGroup } from '../distributed/index.js';
-import { checkLaunchOptions, launchWorkers } from '../distributed/launch.js';
+import { checkLaunchOptions, exitWithLauncher, launchWorkers } from '../distributed/launch.js';
 import { buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
-import { formatCount, formatFlops, summary, textTableLines } from '../nn/index.js';
+import { formatCount, formatFlops, shellCommand, summary, textTableLines } from '../nn/index.js';
 import { formatLandscape, formatResultsTable, writeReport } from '../report/index.js';
 import type { Recipe } from '../models/index.js';
 import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, flagName } from '../runs/index.js';
 import {
   PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, checkpointEvalConfig, createReporter, evaluateCheckpoint,
   evaluateRun, experimentFromPreset, formatEvaluation, parseDepths, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
-  SWEEPS, type Sweep, LANDSCAPE_DEFAULTS, landscapeOfRun,
+  SWEEPS, type Sweep, LANDSCAPE_DEFAULTS, MAX_SEEDS, landscapeOfRun,
 } from '../train/index.js';
 import { afterTraining, registerServeExport } from './serve-export.js';
 
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
+/** A flag's integer in [min, max]: every count has a ceiling, so 1e308 is refused at the flag, not in a loop or a spawn. */
+function integerIn(min: number, max: number, why = ''): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max.toLocaleString('en-US')}${why}, got ${value}`);
+    }
+    return n;
+  };
 }
 
+const nonNegativeInteger = integerIn(0, 1e9);
+
 function parallelRuns(value: string): number | 'auto' {
-  return value === 'auto' ? value : positiveInteger(value);
+  return value === 'auto' ? value : integerIn(1, 1024)(value);
 }
 
 function dataset(value: string): string {
@@ -37,12 +46,6 @@ function dataset(value: string): string {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
-}
-
-function nonNegativeInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
-  return n;
 }
 
 function numberList(value: string): number[] {
@@ -91,12 +94,17 @@ function settingOption(name: SettingName): Option {
   if (setting.choices) return option.choices(setting.choices);
   const { parse } = setting;
   if (parse === undefined) return option;
+  // The value is parsed and checked against the setting's range here, so the error names the flag, before anything starts.
   return option.argParser((value: string) => {
+    let parsed: unknown;
     try {
-      return parse(value);
+      parsed = parse(value);
     } catch (error) {
       throw new InvalidArgumentError((error as Error).message);
     }
+    const problem = setting.check(parsed);
+    if (problem !== undefined) throw new InvalidArgumentError(problem);
+    return parsed;
   });
 }
 
@@ -116,12 +124,13 @@ function addTrainingFlags(command: Command): Command {
 /** torchrun's flags: start this machine's workers, and where they meet. */
 function addLaunchFlags(command: Command): Command {
   return command
-    .option('--nproc-per-node <n>', 'data-parallel training: worker processes on this machine, the threads split between them', positiveInteger)
-    .option('--nnodes <n>', 'machines taking part (each runs the same command with its --node-rank)', positiveInteger, 1)
-    .option('--node-rank <r>', 'this machine\'s place, 0 to nnodes - 1 (node 0 hosts the rendezvous)', nonNegativeInteger, 0)
+    .option('--nproc-per-node <n>', 'data-parallel training: worker processes on this machine, the threads split between them',
+      integerIn(1, availableParallelism(), ` (each worker needs one of this machine's ${availableParallelism()} cores)`))
+    .option('--nnodes <n>', 'machines taking part (each runs the same command with its --node-rank)', integerIn(1, 1024), 1)
+    .option('--node-rank <r>', 'this machine\'s place, 0 to nnodes - 1 (node 0 hosts the rendezvous)', integerIn(0, 1023), 0)
     .option('--master-addr <host>', 'address of node 0, reachable from every machine (default with one machine: 127.0.0.1)')
-    .option('--master-port <port>', 'a free TCP port on node 0 for the rendezvous', positiveInteger, 29500)
-    .option('--dist-timeout <seconds>', 'how long a rendezvous or a collective waits for the other processes', positiveInteger, 120)
+    .option('--master-port <port>', 'a free TCP port on node 0 for the rendezvous', integerIn(1, 65535), 29500)
+    .option('--dist-timeout <seconds>', 'how long a rendezvous or a collective waits for the other processes', integerIn(1, 86400, ' (a day)'), 120)
     .option('--sync-batchnorm', 'data-parallel training: batch norm statistics over the global batch (default: per process)');
 }
 
@@ -144,6 +153,7 @@ async function launchOrJoin(flags: LaunchFlags): Promise<number | undefined> {
   const env = distributedEnvironment();
   const timeoutMs = Number(process.env.SKIPSTUDIO_DIST_TIMEOUT_MS) || flags.distTimeout * 1000;
   if (env !== undefined) {
+    exitWithLauncher();
     if (env.worldSize > 1) await initProcessGroup({ timeoutMs });
     return undefined;
   }
@@ -244,7 +254,7 @@ addTrainingFlags(addLaunchFlags(
     .option('--models <list>', 'comma-separated model names', (v: string) => v.split(',').map((m) => m.trim()))
     .option('--lrs <list>', 'comma-separated learning rates for every model (default: each model\'s own, from its recipe)', numberList)
     .option('--recipe <model:settings>', 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)', collectRecipe, {})
-    .option('--seeds <n>', 'runs per model and learning rate, with seeds --seed, --seed + 1, ...', positiveInteger)
+    .option('--seeds <n>', 'runs per model and learning rate, with seeds --seed, --seed + 1, ...', integerIn(1, MAX_SEEDS))
     .option('--depths <model:list>', 'depths to train a model at, as values of its depth option, e.g. hw5net:1,2,4,6 (blocksPerStage) or net3:0,5,10,20 (chainLength); repeatable', collectDepths)
     .addOption(new Option('--sweep <how>', 'depths x learning rates: grid (every pair) or one-at-a-time (every depth at the first learning rate, the others at the deepest)').choices(SWEEPS))
     .option('--no-landscape', 'skip the loss landscapes the preset computes after training')
@@ -276,14 +286,14 @@ addTrainingFlags(addLaunchFlags(
   }
   try {
     const result = await runExperiment(config, {
-      reporter, stop, command: `skipstudio ${process.argv.slice(2).join(' ')}`, syncBatchNorm: flags.syncBatchnorm, parallelRuns: flags.parallelRuns,
+      reporter, stop, command: shellCommand(['skipstudio', ...process.argv.slice(2)]), syncBatchNorm: flags.syncBatchnorm, parallelRuns: flags.parallelRuns,
     });
     reporter.close();
     if (getRank() !== 0) return; // rank 0 reports for the data-parallel workers
     if (!flags.json) {
       console.log(`\n${formatResultsTable(result.runs)}\n`);
       console.log(result.stopped
-        ? `Stopped. Continue with the same command: skipstudio ${process.argv.slice(2).join(' ')}`
+        ? `Stopped. Continue with the same command: ${shellCommand(['skipstudio', ...process.argv.slice(2)])}`
         : `Results in ${result.out}/results.json; each run's metrics, checkpoint and evaluation under ${result.out}/<model>[-d<depth>]-lr<lr>-s<seed>/`);
     }
     if (!result.stopped) {
@@ -307,6 +317,11 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (flags: { run?: string; checkpoint?: string; model?: string; dataset?: string; dataDir?: string; json?: boolean }) => {
     if ((flags.run === undefined) === (flags.checkpoint === undefined)) throw new Error('give either --run DIR or --checkpoint FILE');
+    const contradicting = (['model', 'dataset', 'dataDir'] as const).filter((k) => flags.run !== undefined && flags[k] !== undefined);
+    if (contradicting.length > 0) {
+      throw new Error(`eval --run evaluates the run's model on the dataset it trained on (its config.json); leave out ${contradicting.map(flagName).join(', ')}, ` +
+        `or give those with --checkpoint ${shellCommand([`${flags.run!.replace(/\/+$/, '')}/checkpoints/last.safetensors`])} instead of --run`);
+    }
     const result = flags.run !== undefined
       ? await evaluateRun(flags.run)
       : await evaluateCheckpoint(flags.checkpoint!, checkpointEvalConfig(flags.checkpoint!, flags));
@@ -319,11 +334,11 @@ program
   .command('landscape')
   .description('the loss landscape around a trained run (Li et al. 2018): training loss along filter-normalised random directions, into the run\'s landscape.json')
   .requiredOption('--run <dir>', 'a run directory (its last checkpoint)')
-  .option('--points <n>', 'points of the 1-D slice on [-range, range] (odd)', positiveInteger, LANDSCAPE_DEFAULTS.points)
-  .option('--grid <n>', 'points a side of the 2-D grid (odd; 0: no grid)', nonNegativeInteger, LANDSCAPE_DEFAULTS.grid)
-  .option('--sample <n>', 'training images the loss is averaged over', positiveInteger, LANDSCAPE_DEFAULTS.sample)
+  .option('--points <n>', 'points of the 1-D slice on [-range, range] (odd)', integerIn(3, 1001), LANDSCAPE_DEFAULTS.points)
+  .option('--grid <n>', 'points a side of the 2-D grid (odd; 0: no grid)', integerIn(0, 201), LANDSCAPE_DEFAULTS.grid)
+  .option('--sample <n>', 'training images the loss is averaged over', integerIn(1, 1_000_000), LANDSCAPE_DEFAULTS.sample)
   .option('--range <x>', 'how far each direction goes either side, in filter norms', (v: string) => Number(v), LANDSCAPE_DEFAULTS.range)
-  .option('--seed <n>', 'seed of the directions and of the sample', nonNegativeInteger, LANDSCAPE_DEFAULTS.seed)
+  .option('--seed <n>', 'seed of the directions and of the sample', integerIn(0, 2 ** 32 - 1), LANDSCAPE_DEFAULTS.seed)
   .addOption(new Option('--precision <p>', 'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)')
     .choices(['run', 'fp32', 'bf16']).default(LANDSCAPE_DEFAULTS.precision))
   .action(async (flags: { run: string; points: number; grid: number; sample: number; range: number; seed: number; precision: 'run' | 'fp32' | 'bf16' }) => {
@@ -349,13 +364,14 @@ data
   .option('--classes <list>', 'comma-separated COCO category names', (v: string) => v.split(',').map((c) => c.trim()).filter(Boolean), ['boat', 'cake', 'couch', 'dog', 'motorcycle'])
   .option('--train-per-class <n>', 'training images per category', nonNegativeInteger, 1600)
   .option('--val-per-class <n>', 'validation images per category', nonNegativeInteger, 400)
-  .option('--size <n>', 'resize every image to n x n', positiveInteger, 64)
-  .option('--seed <n>', 'seed of the choice of images', nonNegativeInteger, 0)
+  .option('--size <n>', 'resize every image to n x n', integerIn(4, 1024), 64)
+  .option('--seed <n>', 'seed of the choice of images', integerIn(0, 2 ** 32 - 1), 0)
   .requiredOption('--out <dir>', 'the folder to build (an existing folder is refused unless it is empty, or --force and it holds a subset built here)')
   .option('--write-images', 'also write the resized images as JPEGs in class folders')
   .option('--force', 'replace an output folder that holds a subset built by data coco (never any other folder)')
   .option('--allow-fewer', 'accept categories with fewer usable images than asked for')
-  .action(async (flags: { annotations: string; images: string; classes: string[]; trainPerClass: number; valPerClass: number; size: number; seed: number; out: string; writeImages?: boolean; force?: boolean; allowFewer?: boolean }) => {
+  .option('--follow-symlinks', 'read image files that are links to places outside --images (default: refused, like file_names with ..)')
+  .action(async (flags: { annotations: string; images: string; classes: string[]; trainPerClass: number; valPerClass: number; size: number; seed: number; out: string; writeImages?: boolean; force?: boolean; allowFewer?: boolean; followSymlinks?: boolean }) => {
     const started = performance.now();
     const manifest = await buildCocoSubset({ ...flags, log: (line) => console.log(line) });
     const seconds = (performance.now() - started) / 1000;
@@ -382,7 +398,7 @@ data
   .argument('[dataset]', `${datasetNames().join(', ')}`, 'fashion-mnist')
   .option('--data-dir <dir>', 'folder with the dataset files')
   .requiredOption('--out <file>', 'the PNG to write, e.g. grid.png')
-  .option('--per-class <n>', 'images per class', positiveInteger, 8)
+  .option('--per-class <n>', 'images per class', integerIn(1, 1000), 8)
   .option('--split <name>', 'train or test', 'train')
   .description('a labelled grid of sample images per class, to see the data before training on it')
   .action(async (name: string, flags: { dataDir?: string; out: string; perClass: number; split: string }) => {

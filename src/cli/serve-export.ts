@@ -6,6 +6,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 
 import { writeFileAtomic } from '../io/index.js';
+import { shellCommand } from '../nn/index.js';
+import { checkOutputFile } from '../runs/index.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -43,12 +45,15 @@ export function registerServeExport(program: Command): void {
     .description('write a trained run\'s model as an ONNX graph (opset 17), with its class names and input normalisation in the metadata')
     .requiredOption('--run <dir>', 'the run directory (its last checkpoint)')
     .option('--format <format>', 'onnx (the only format)', 'onnx')
-    .option('--out <file>', 'the file to write (default: <run>/model.onnx)')
-    .action(async (flags: { run: string; format: string; out?: string }) => {
+    .option('--out <file>', 'the file to write (default: <run>/model.onnx); never one of the run\'s own files')
+    .option('--force', 'replace the output file when it exists')
+    .option('--allow-diverged', 'export a run that diverged (its last checkpoint before the divergence)')
+    .action(async (flags: { run: string; format: string; out?: string; force?: boolean; allowDiverged?: boolean }) => {
       if (flags.format !== 'onnx') throw new Error(`--format ${flags.format}: only onnx is supported`);
-      const { exportRunToOnnx } = await import('../export/index.js');
-      const result = exportRunToOnnx(flags.run);
       const out = flags.out ?? `${flags.run.replace(/\/+$/, '')}/model.onnx`;
+      checkOutputFile(out, [flags.run], { force: flags.force });
+      const { exportRunToOnnx } = await import('../export/index.js');
+      const result = exportRunToOnnx(flags.run, { allowDiverged: flags.allowDiverged });
       writeFileAtomic(out, result.bytes);
       const operators = Object.entries(result.operators).map(([op, n]) => `${n} ${op}`).join(', ');
       console.log(`wrote ${out} (${(result.bytes.length / 1e6).toFixed(2)} MB, opset ${result.opset}, ${result.nodes} nodes: ${operators}); ` +
@@ -71,5 +76,5 @@ export async function afterTraining(out: string, flags: { json?: boolean; tensor
     const files = writeTensorBoard(out, flags.tensorboard);
     if (!flags.json) console.log(`TensorBoard scalars: ${files.length} event files under ${flags.tensorboard} (tensorboard --logdir ${flags.tensorboard})`);
   }
-  if (!flags.json) console.log(`Dashboard: skipstudio serve ${out}  (then open http://127.0.0.1:6006/)`);
+  if (!flags.json) console.log(`Dashboard: ${shellCommand(['skipstudio', 'serve', out])}  (then open http://127.0.0.1:6006/)`);
 }

@@ -14,12 +14,12 @@
  * as images, each within a time limit, and decoded and resized by sharp
  * (libvips) on its worker threads.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, win32 } from 'node:path';
 
 import sharp from 'sharp';
 
-import { loadSafetensorsWithMetadata, saveSafetensors, writeFileAtomic } from '../io/index.js';
+import { loadSafetensorsWithMetadata, saveSafetensors, unwritableProblem, writeFileAtomic } from '../io/index.js';
 import { tensor } from '../tensor/index.js';
 import { CONTAINER, type CocoEntry, type CocoScanProgress, scanCocoJson } from './coco-json.js';
 import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.js';
@@ -98,6 +98,12 @@ export async function readCocoAnnotations(path: string, options: CocoReadOptions
     if (unsafe !== undefined) {
       throw new DataFileError(path, `image ${id} has file_name ${JSON.stringify(value.file_name)}, ${unsafe}: a file_name must name a file inside the image folder${at(offset)}`);
     }
+    const earlier = result.images.get(id);
+    if (earlier !== undefined) {
+      // Two images under one id would pair one file with the other's annotations: wrong labels, silently.
+      throw new DataFileError(path, `image id ${id} is given twice, to ${JSON.stringify(earlier)} and to ${JSON.stringify(value.file_name)}${at(offset)}: ` +
+        'each image needs its own id; repair the file');
+    }
     result.images.set(id, value.file_name);
   };
   const onAnnotation = (value: CocoEntry, offset: number) => {
@@ -153,6 +159,8 @@ export interface CocoBuildOptions {
   writeImages?: boolean;
   /** Replace an existing output folder. */
   force?: boolean;
+  /** Read image files that are links to places outside the image folder (default: refused). */
+  followSymlinks?: boolean;
   /** Accept classes with fewer images than asked for. */
   allowFewer?: boolean;
   /** Images decoded at once (sharp decodes on libuv's threads). */
@@ -221,6 +229,20 @@ function outputFolderProblem(out: string, force: boolean): string | undefined {
   return undefined;
 }
 
+/** A path with every link resolved, or undefined where it does not exist (a missing image is skipped later, as missing). */
+function realPathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function isInside(folder: string, path: string): boolean {
+  const inside = relative(folder, path);
+  return inside !== '' && inside.split(/[\\/]/)[0] !== '..' && !isAbsolute(inside);
+}
+
 function checkOptions(o: CocoBuildOptions): void {
   const problems: string[] = [];
   if (o.classes.length === 0) problems.push('--classes names no category');
@@ -233,6 +255,9 @@ function checkOptions(o: CocoBuildOptions): void {
   if (o.imageTimeoutSeconds !== undefined && !(o.imageTimeoutSeconds > 0)) problems.push(`the image time limit must be positive, got ${o.imageTimeoutSeconds}`);
   const outProblem = outputFolderProblem(o.out, o.force === true);
   if (outProblem !== undefined) problems.push(outProblem);
+  // Found now, not after minutes of decoding: the subset is built in a folder beside --out.
+  const unwritable = unwritableProblem(o.out);
+  if (unwritable !== undefined) problems.push(`--out ${o.out}: ${unwritable}`);
   if (problems.length > 0) throw new RangeError(`data coco: ${problems.join('; ')}`);
 }
 
@@ -288,6 +313,7 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
   };
   const skipped: CocoManifest['skipped'] = { missing: [], corrupt: [], notRegularFile: [] };
   const imagesFolder = resolve(options.images);
+  const realImagesFolder = realPathOrUndefined(imagesFolder);
   const timeoutSeconds = options.imageTimeoutSeconds ?? 60;
   const wanted = options.trainPerClass + options.valPerClass;
   const concurrency = options.concurrency ?? 16;
@@ -309,6 +335,12 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
     // readCocoAnnotations refuses such a file_name already; this guards the join itself.
     if (inside.split(/[\\/]/)[0] === '..' || isAbsolute(inside)) {
       throw new RangeError(`data coco: image ${id}'s file_name ${JSON.stringify(file)} leads outside --images ${options.images}`);
+    }
+    // The same rule for symbolic links: the file really read must lie inside --images, unless links are allowed out of it.
+    const target = realPathOrUndefined(path);
+    if (!options.followSymlinks && target !== undefined && realImagesFolder !== undefined && !isInside(realImagesFolder, target)) {
+      throw new RangeError(`data coco: image ${id}'s file ${JSON.stringify(file)} is a link to ${target}, outside --images ${options.images}: ` +
+        'copy the image into the folder, or pass --follow-symlinks to read linked files wherever they are');
     }
     return { id, file, result: await loadImageFile(path, options.size, timeoutSeconds) };
   });

@@ -21,6 +21,25 @@ export interface LaunchOptions {
 /** The environment variables of a launched worker; their presence is how a process knows it is one. */
 export const WORKER_VARIABLES = ['RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'] as const;
 
+/** Set by the launcher in each worker's environment: the process whose death ends the worker. */
+const LAUNCHER_PID = 'SKIPSTUDIO_LAUNCHER_PID';
+
+/**
+ * In a launched worker: exits when the launcher is gone (its parent changes,
+ * as when the launcher is SIGKILLed), so no worker trains on as an orphan.
+ * A check each second on the event loop, which the trainer yields to after
+ * every step; unref'd, so it keeps nothing alive.
+ */
+export function exitWithLauncher(log: (line: string) => void = (l) => console.error(l)): void {
+  const launcher = Number(process.env[LAUNCHER_PID]);
+  if (!Number.isInteger(launcher) || launcher <= 0) return;
+  setInterval(() => {
+    if (process.ppid === launcher) return;
+    log(`[rank ${process.env.RANK}] the launcher (pid ${launcher}) is gone: exiting`);
+    process.exit(1);
+  }, 1000).unref();
+}
+
 export function checkLaunchOptions(o: LaunchOptions): void {
   if (o.nodeRank < 0 || o.nodeRank >= o.nnodes) throw new RangeError(`--node-rank ${o.nodeRank} is outside 0..${o.nnodes - 1} (--nnodes ${o.nnodes})`);
 }
@@ -52,6 +71,7 @@ export function launchWorkers(options: LaunchOptions, script: string, args: stri
         env: {
           ...process.env, RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(worldSize), LOCAL_WORLD_SIZE: String(nprocPerNode),
           MASTER_ADDR: options.masterAddr, MASTER_PORT: String(options.masterPort), SKIPSTUDIO_DIST_TIMEOUT_MS: String(options.timeoutMs),
+          [LAUNCHER_PID]: String(process.pid),
         },
         // Rank 0 speaks for the run; the others only report errors.
         stdio: ['inherit', rank === 0 ? 'inherit' : 'ignore', 'inherit'],

@@ -10,11 +10,11 @@
  * normalisation and the model's name go into the model's metadata, so the
  * file alone says how to feed it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import type { Normalization } from '../data/loader.js';
-import { loadCheckpoint } from '../io/index.js';
+import { checkFiniteWeights, loadCheckpoint } from '../io/index.js';
 import { BMEnet, HW5Net, Net1, Net2, Net3, SkipBlock, buildModel } from '../models/index.js';
 import {
   AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, LeakyReLU, Linear, MaxPool2d, type Module, ReLU, Sequential,
@@ -324,6 +324,7 @@ export function loadRunModel(runPath: string): { model: Module; config: TrainCon
   const model = buildModel(config.model, { channels, height, width }, info.classes.length, config.modelOptions);
   const checkpoint = loadCheckpoint(dir.checkpointPath);
   try {
+    checkFiniteWeights(checkpoint.modelState, dir.checkpointPath);
     model.loadStateDict(checkpoint.modelState);
   } finally {
     checkpoint.dispose();
@@ -331,8 +332,19 @@ export function loadRunModel(runPath: string): { model: Module; config: TrainCon
   return { model: model.eval(), config, info };
 }
 
-/** Exports a run's trained model (its last checkpoint) with its classes and normalisation. */
-export function exportRunToOnnx(runPath: string): OnnxExport {
+/**
+ * Exports a run's trained model (its last checkpoint) with its classes and
+ * normalisation. A diverged run's checkpoint is the last before its loss blew
+ * up, often with weights already far off: refused unless allowDiverged.
+ */
+export function exportRunToOnnx(runPath: string, options: { allowDiverged?: boolean } = {}): OnnxExport {
+  const dir = new RunDirectory(runPath);
+  const status = existsSync(dir.file('status.json')) ? dir.status() : undefined;
+  if (status?.status === 'diverged' && !options.allowDiverged) {
+    const at = status.divergedAt;
+    throw new Error(`${runPath} diverged${at ? ` at step ${at.step} (loss ${at.loss})` : ''}: its checkpoint is the last one before, whose weights may ` +
+      'already be far off; give --allow-diverged to export it anyway');
+  }
   const { model, config, info } = loadRunModel(runPath);
   try {
     return exportOnnx(model, {

@@ -58,7 +58,7 @@ export function saveCheckpoint(path: string, options: SaveCheckpointOptions): vo
     }
     if (options.scheduler !== undefined) metadata.scheduler = options.scheduler.stateDict();
     tensors.rng_state = getRngState();
-    saveSafetensors(tensors, path, { format: CHECKPOINT_FORMAT, training: JSON.stringify(metadata) });
+    saveSafetensors(tensors, path, { format: CHECKPOINT_FORMAT, training: JSON.stringify(metadata) }, { checksum: true });
   });
 }
 
@@ -73,8 +73,21 @@ export function readCheckpointConfig(path: string): unknown {
   }
 }
 
+/**
+ * A checkpoint's header at most: a few hundred tensors of a few hundred
+ * bytes each, so 16 MB is generous, and a 94 MB header of a million entries
+ * is refused before it is parsed.
+ */
+export const CHECKPOINT_MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+const CHECKPOINT_TENSOR = /^(model\.[\w.]+|optimizer\.\d+\.\w+|rng_state)$/;
+
 export function loadCheckpoint(path: string): Checkpoint {
-  const { tensors, metadata } = loadSafetensorsWithMetadata(path);
+  // Names are checked from the header, before any tensor is built.
+  const { entries } = readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
+  const unexpected = entries.find((e) => !CHECKPOINT_TENSOR.test(e.name));
+  if (unexpected !== undefined) throw new Error(`${path}: not a skipstudio checkpoint: unexpected tensor '${unexpected.name}'`);
+  const { tensors, metadata } = loadSafetensorsWithMetadata(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
   const fail = (problem: string): never => {
     dispose(tensors);
     throw new Error(`${path}: not a skipstudio checkpoint: ${problem}`);
@@ -117,6 +130,22 @@ export function loadCheckpoint(path: string): Checkpoint {
     rngState,
     dispose: () => dispose(tensors),
   };
+}
+
+/** The keys of a state dict whose floating tensors hold a NaN or an infinity. */
+export function nonFiniteKeys(state: StateDict): string[] {
+  // The largest magnitude is NaN or infinite exactly when some element is.
+  return Object.entries(state).filter(([, t]) => (t.dtype.startsWith('float') || t.dtype === 'bfloat16') && t.numel > 0 &&
+    !Number.isFinite(scope(() => t.abs().max().item()))).map(([key]) => key);
+}
+
+/** Refuses a checkpoint whose weights are not all finite: a model of NaNs evaluates to chance and exports as garbage. */
+export function checkFiniteWeights(state: StateDict, path: string): void {
+  const bad = nonFiniteKeys(state);
+  if (bad.length > 0) {
+    throw new Error(`${path} holds non-finite weights (NaN or infinity) in ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''}: ` +
+      'the run diverged or the file was damaged; use an earlier checkpoint or train again');
+  }
 }
 
 export interface RestoreTargets {

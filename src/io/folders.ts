@@ -3,8 +3,8 @@
  * returns on some paths (under /proc it loops), and a bare ENOSPC or EROFS
  * names no file; here every failure says which path and what to do.
  */
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 const REASONS: Record<string, string> = {
   EACCES: 'permission denied',
@@ -48,5 +48,21 @@ export function makeFolder(path: string): void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('create the folder', path, error);
     }
+  }
+}
+
+/**
+ * Why nothing can be written where path would go (its nearest existing
+ * folder), or undefined: found by making and removing a probe folder there,
+ * since permission bits say nothing to root or about a read-only mount.
+ */
+export function unwritableProblem(path: string): string | undefined {
+  let folder = dirname(resolve(path));
+  while (!existsSync(folder) && dirname(folder) !== folder) folder = dirname(folder);
+  try {
+    rmSync(mkdtempSync(join(folder, '.skipstudio-write-test-')), { recursive: true, force: true });
+    return undefined;
+  } catch (error) {
+    return fileError('write in', folder, error).message;
   }
 }

@@ -2,4 +2,4 @@ export * from './safetensors.js';
 export * from './checkpoint.js';
 export { writeFileAtomic } from './atomic.js';
 export { readJsonObject } from './json.js';
-export { fileError, makeFolder } from './folders.js';
+export { fileError, makeFolder, unwritableProblem } from './folders.js';

@@ -5,6 +5,7 @@
  * the header is checked completely (size, JSON, dtypes, shapes, offsets that
  * must tile the data exactly) before any tensor memory is allocated.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 import { type DType, Tensor, fromBytes } from '../tensor/index.js';
@@ -41,15 +42,21 @@ export interface SafetensorsHeader {
   dataOffset: number;
 }
 
-/** Serialises named tensors (in the record's key order) with optional string metadata. */
-export function encodeSafetensors(record: Record<string, Tensor>, metadata?: Record<string, string>): Buffer {
-  const header: Record<string, unknown> = {};
+/** The metadata key under which a file carries the SHA-256 of its data section, checked on every load. */
+export const CHECKSUM_KEY = 'sha256';
+
+/**
+ * Serialises named tensors (in the record's key order) with optional string
+ * metadata; with `checksum`, the metadata also carries the SHA-256 of the
+ * data section, so a flipped byte is found on load instead of trained on.
+ */
+export function encodeSafetensors(record: Record<string, Tensor>, metadata?: Record<string, string>, options: { checksum?: boolean } = {}): Buffer {
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new TypeError(`saveSafetensors: metadata value '${k}' must be a string`);
     }
-    header.__metadata__ = metadata;
   }
+  const entries: Record<string, unknown> = {};
   const blobs: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(record)) {
@@ -57,10 +64,12 @@ export function encodeSafetensors(record: Record<string, Tensor>, metadata?: Rec
     const tag = DTYPE_TO_TAG[t.dtype];
     if (tag === undefined) throw new TypeError(`saveSafetensors: '${name}' has dtype ${t.dtype}, which safetensors cannot store`);
     const bytes = t.bytes();
-    header[name] = { dtype: tag, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
+    entries[name] = { dtype: tag, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     blobs.push(bytes);
     offset += bytes.length;
   }
+  const meta = options.checksum ? { ...metadata, [CHECKSUM_KEY]: sha256(blobs) } : metadata;
+  const header = { ...(meta !== undefined ? { __metadata__: meta } : {}), ...entries };
   // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
@@ -70,9 +79,15 @@ export function encodeSafetensors(record: Record<string, Tensor>, metadata?: Rec
   return Buffer.concat([length, headerBytes, ...blobs]);
 }
 
+function sha256(parts: Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
+}
+
 /** Writes named tensors to path atomically (a crash never leaves a half-written file). */
-export function saveSafetensors(record: Record<string, Tensor>, path: string, metadata?: Record<string, string>): void {
-  writeFileAtomic(path, encodeSafetensors(record, metadata));
+export function saveSafetensors(record: Record<string, Tensor>, path: string, metadata?: Record<string, string>, options: { checksum?: boolean } = {}): void {
+  writeFileAtomic(path, encodeSafetensors(record, metadata, options));
 }
 
 function isNonNegativeInteger(v: unknown): v is number {
@@ -80,14 +95,14 @@ function isNonNegativeInteger(v: unknown): v is number {
 }
 
 /** Parses and fully validates the header of an open file. */
-function readHeader(fd: number, path: string): SafetensorsHeader {
+function readHeader(fd: number, path: string, maxHeaderBytes = MAX_HEADER_BYTES): SafetensorsHeader {
   const fileSize = fstatSync(fd).size;
   if (fileSize < 8) throw new SafetensorsError(path, `the file has ${fileSize} bytes, fewer than the 8-byte header length`);
   const lengthBytes = Buffer.alloc(8);
   readSync(fd, lengthBytes, 0, 8, 0);
   const headerLength = lengthBytes.readBigUInt64LE();
-  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError(path, `the header claims ${headerLength} bytes, more than the ${MAX_HEADER_BYTES}-byte limit`);
+  if (headerLength > BigInt(maxHeaderBytes)) {
+    throw new SafetensorsError(path, `the header claims ${headerLength} bytes, more than the ${maxHeaderBytes}-byte limit`);
   }
   if (headerLength > BigInt(fileSize - 8)) {
     throw new SafetensorsError(path, `the header claims ${headerLength} bytes but the file has only ${fileSize - 8} after the length`);
@@ -156,28 +171,44 @@ export interface LoadedSafetensors {
   metadata: Record<string, string>;
 }
 
+export interface ReadOptions {
+  /** Refuse a header longer than this (default MAX_HEADER_BYTES), before parsing it. */
+  maxHeaderBytes?: number;
+}
+
 /** Reads the header only (names, dtypes, shapes, metadata), for inspecting a file cheaply. */
-export function readSafetensorsHeader(path: string): SafetensorsHeader {
+export function readSafetensorsHeader(path: string, options: ReadOptions = {}): SafetensorsHeader {
   const fd = openSync(path, 'r');
   try {
-    return readHeader(fd, path);
+    return readHeader(fd, path, options.maxHeaderBytes);
   } finally {
     closeSync(fd);
   }
 }
 
 /** Loads every tensor of a safetensors file, in header order, with its metadata. */
-export function loadSafetensorsWithMetadata(path: string): LoadedSafetensors {
+export function loadSafetensorsWithMetadata(path: string, options: ReadOptions = {}): LoadedSafetensors {
   const fd = openSync(path, 'r');
   try {
-    const header = readHeader(fd, path);
-    const tensors: Record<string, Tensor> = {};
-    for (const e of header.entries) {
+    const header = readHeader(fd, path, options.maxHeaderBytes);
+    const blobs = header.entries.map((e) => {
       const bytes = new Uint8Array(e.end - e.start);
       const read = readSync(fd, bytes, 0, bytes.length, header.dataOffset + e.start);
       if (read !== bytes.length) throw new SafetensorsError(path, `short read for entry '${e.name}'`);
-      tensors[e.name] = fromBytes(bytes, e.shape, e.dtype);
+      return bytes;
+    });
+    const expected = header.metadata[CHECKSUM_KEY];
+    if (expected !== undefined) {
+      const inFileOrder = header.entries.map((e, i) => [e.start, blobs[i]!] as const).sort((a, b) => a[0] - b[0]).map(([, b]) => b);
+      if (sha256(inFileOrder) !== expected) {
+        throw new SafetensorsError(path, 'its data does not match the SHA-256 checksum in its header: the file is corrupt (a changed or flipped byte); ' +
+          'use another copy, or train again');
+      }
     }
+    const tensors: Record<string, Tensor> = {};
+    header.entries.forEach((e, i) => {
+      tensors[e.name] = fromBytes(blobs[i]!, e.shape, e.dtype);
+    });
     return { tensors, metadata: header.metadata };
   } finally {
     closeSync(fd);

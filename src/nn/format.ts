@@ -1,4 +1,5 @@
-/** Numbers and text tables as the terminal and the report print them; no imports, so the report formats without loading the engine. */
+/** Numbers, text tables and commands as the terminal and the report print them; no engine imports, so the report formats without loading libtorch. */
+import { quote } from 'shell-quote';
 
 /** A count with thousands separators: 167,202. */
 export function formatCount(n: number): string {
@@ -35,4 +36,9 @@ export function textTableLines(header: string[], rows: string[][], options: Text
 export function formatTextTable(header: string[], rows: string[][], options: TextTableOptions = {}): string {
   const table = textTableLines(header, rows, options);
   return [table.header, '-'.repeat(table.width), ...table.rows].join('\n');
+}
+
+/** A command line whose words paste back into a shell as they are: paths with spaces, quotes or non-ASCII letters quoted. */
+export function shellCommand(words: string[]): string {
+  return quote(words);
 }

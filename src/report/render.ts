@@ -3,9 +3,9 @@
  * offline, nothing external), and an A4 PDF with pdfkit, figures embedded as
  * the PNGs rendered for them and code listings in Courier with numbered lines.
  */
-import { createWriteStream } from 'node:fs';
-
 import PDFDocument from 'pdfkit';
+
+import { writeFileAtomic } from '../io/atomic.js';
 
 import type { RenderedChart } from './charts.js';
 import type { ReportDocument } from './document.js';
@@ -127,14 +127,20 @@ export function wrapCode(line: string, firstWidth: number, restWidth: number, me
   return pieces;
 }
 
-/** Writes the PDF and resolves with its page count. */
+/** Writes the PDF (atomically: a full disk leaves the old file, not a torn one) and resolves with its page count. */
 export function renderPdf(doc: ReportDocument, path: string): Promise<number> {
   const pdf = new PDFDocument({ size: 'A4', margin: MARGIN, bufferPages: true, info: { Title: doc.title, Creator: 'skipstudio' } });
+  const chunks: Buffer[] = [];
   const finished = new Promise<void>((resolve, reject) => {
-    const stream = createWriteStream(path);
-    stream.on('finish', () => resolve());
-    stream.on('error', reject);
-    pdf.pipe(stream);
+    pdf.on('data', (chunk: Buffer) => chunks.push(chunk));
+    pdf.on('end', () => {
+      try {
+        writeFileAtomic(path, Buffer.concat(chunks));
+        resolve();
+      } catch (error) {
+        reject(error);
+      }
+    });
   });
   const width = pdf.page.width - 2 * MARGIN;
   const bottom = () => pdf.page.height - MARGIN;

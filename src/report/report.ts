@@ -5,14 +5,14 @@
  * written from those numbers; what is missing (a diverged run's evaluation,
  * an unfinished run) is said, not hidden.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { hw5SubsetCommand } from '../data/hw5.js';
 import { studyComparisons } from '../models/catalog.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { makeFolder } from '../io/folders.js';
 import { formatCount, formatFlops, formatPercent } from '../nn/format.js';
-import { describePrecision, describeRecipe, formatMachine, timeToAccuracy, trainingMemoryFormat } from '../runs/index.js';
+import { checkOutputFile, describePrecision, describeRecipe, formatMachine, timeToAccuracy, trainingMemoryFormat } from '../runs/index.js';
 import {
   type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison,
   renderChart,
@@ -315,6 +315,9 @@ function comparisonSection(experiments: ExperimentData[], builder: DocumentBuild
 export async function writeReport(dirs: string[], outDir: string = dirs[0]!): Promise<ReportResult> {
   if (dirs.length === 0) throw new Error('report: give at least one experiment or run directory');
   const experiments = dirs.map(loadExperiment);
+  // A report is remade at will, but never into a run's own files (an --out inside a run's checkpoints/, say).
+  const runDirs = experiments.flatMap((e) => e.runs.map((r) => r.dir));
+  for (const name of ['report.html', 'report.pdf']) checkOutputFile(join(outDir, name), runDirs, { force: true });
   const builder = new DocumentBuilder();
   const figures: RenderedChart[] = [];
   for (const experiment of experiments) {
@@ -332,11 +335,11 @@ export async function writeReport(dirs: string[], outDir: string = dirs[0]!): Pr
   const figureDir = join(outDir, 'figures');
   makeFolder(figureDir);
   for (const figure of figures) {
-    writeFileSync(join(figureDir, `${figure.id}.svg`), figure.svg);
-    writeFileSync(join(figureDir, `${figure.id}.png`), figure.png);
+    writeFileAtomic(join(figureDir, `${figure.id}.svg`), figure.svg);
+    writeFileAtomic(join(figureDir, `${figure.id}.png`), figure.png);
   }
   const html = join(outDir, 'report.html');
-  writeFileSync(html, renderHtml(document));
+  writeFileAtomic(html, renderHtml(document));
   const pdf = join(outDir, 'report.pdf');
   const pages = await renderPdf(document, pdf);
   return { html, pdf, figures, pages, tables: builder.tableCount };

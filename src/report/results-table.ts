@@ -11,9 +11,11 @@ import { accuracySummary, describeTimeToAccuracy, points, timeToAccuracyHeader }
 function state(runs: RunSummary[]): string {
   const diverged = runs.filter((r) => r.status === 'diverged');
   const stopped = runs.filter((r) => r.status === 'stopped').length;
+  const failed = runs.filter((r) => r.status === 'failed').length;
   const parts = [
     ...(diverged.length ? [`${diverged.length} diverged (step ${diverged.map((r) => r.divergedAt?.step).join(', ')})`] : []),
     ...(stopped ? [`${stopped} stopped`] : []),
+    ...(failed ? [`${failed} failed`] : []),
   ];
   return parts.length ? parts.join(', ') : 'no';
 }

@@ -5,7 +5,8 @@
  */
 import type { Normalization } from '../data/loader.js';
 
-export type RunStatus = 'running' | 'finished' | 'stopped' | 'diverged';
+/** failed: an error ended the run (its message says which); --resume continues it from its last checkpoint once the cause is fixed. */
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'diverged' | 'failed';
 
 export interface StatusFile {
   status: RunStatus;

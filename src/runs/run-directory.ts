@@ -8,16 +8,28 @@
  *   status.json        running | finished | stopped | diverged, with counters, timings and the writer's pid
  *   eval.json          accuracy, per-class accuracy, confusion matrix on the test split
  *   predictions.json   every test image's true and predicted class (for paired tests between runs)
+ *   landscape.json     the loss landscape around the trained weights, where one was computed
  *   checkpoints/last.safetensors   the last good checkpoint (atomic)
  *   lock               while a process writes the run: its pid and host
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
 import { fileError, makeFolder } from '../io/folders.js';
 import { RunLock, processAlive } from './lock.js';
 import type { MetricRecord, StatusFile } from './records.js';
+
+/** The files a run keeps (above): no other command's output may take one of their names. */
+export const RUN_FILES = [
+  'config.json', 'model.json', 'environment.json', 'metrics.jsonl', 'status.json', 'eval.json', 'predictions.json', 'landscape.json', 'lock',
+] as const;
+
+/** A path with its folder's symbolic links resolved, where the folder exists (the file itself may not yet). */
+function realPath(path: string): string {
+  const folder = dirname(resolve(path));
+  return existsSync(folder) ? join(realpathSync(folder), basename(path)) : resolve(path);
+}
 
 export class RunDirectory {
   constructor(readonly path: string) {}
@@ -36,6 +48,14 @@ export class RunDirectory {
 
   create(): void {
     makeFolder(this.file('checkpoints'));
+  }
+
+  /** Whether a path is one of this run's own files (its records, its lock, anything under checkpoints/), links resolved. */
+  owns(path: string): boolean {
+    if (!existsSync(this.path)) return false;
+    const inside = relative(realpathSync(this.path), realPath(path));
+    if (inside.startsWith('..') || inside === '') return false;
+    return (RUN_FILES as readonly string[]).includes(inside) || inside === 'checkpoints' || inside.startsWith(`checkpoints${'/'}`);
   }
 
   /** Makes the folder if needed and takes its lock: one writer at a time. */
@@ -111,4 +131,19 @@ export class RunDirectory {
     const kept = this.records().filter((r) => r.step <= step && r.type !== 'diverged');
     writeFileAtomic(this.file('metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
+}
+
+/**
+ * Refuses an output path that is one of a run's own files (always), or an
+ * existing file (unless force): a command writes over nothing it did not
+ * make, and never over the run it reads.
+ */
+export function checkOutputFile(out: string, runs: string[], options: { force?: boolean; flag?: string } = {}): void {
+  const flag = options.flag ?? '--out';
+  for (const run of runs) {
+    if (new RunDirectory(run).owns(out)) {
+      throw new Error(`${flag} ${out} is one of the files of the run in ${run}, which this command reads: write to another path`);
+    }
+  }
+  if (!options.force && existsSync(out)) throw new Error(`${flag} ${out} exists: give --force to replace it, or another ${flag}`);
 }

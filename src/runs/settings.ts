@@ -21,6 +21,8 @@ export interface Setting<T> {
   /** The problem with a value, or undefined when it is fine ("must be a positive integer, got 0"). */
   check: (value: unknown) => string | undefined;
   choices?: readonly string[];
+  /** A numeric setting's least and greatest value. */
+  range?: [number, number];
 }
 
 const got = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
@@ -31,21 +33,29 @@ function number(value: string): number {
   return n;
 }
 
-function integer(min: number, help: string, fallback: number, flag: string | false = '<n>'): Setting<number> {
-  const what = min > 0 ? 'a positive integer' : 'a non-negative integer';
+/** An integer setting in [min, max]: every count has a ceiling, so 1e308 is refused before it reaches a loop or a native call. */
+function integer(min: number, max: number, help: string, fallback: number, flag: string | false = '<n>'): Setting<number> {
+  const what = `an integer from ${min} to ${max.toLocaleString('en-US')}`;
+  const ok = (n: unknown) => Number.isInteger(n) && (n as number) >= min && (n as number) <= max;
   return {
-    default: fallback, help, flag,
+    default: fallback, help, flag, range: [min, max],
     parse: (text) => {
       const n = Number(text);
-      if (text.trim() === '' || !Number.isInteger(n) || n < min) throw new Error(`must be ${what}`);
+      if (text.trim() === '' || !ok(n)) throw new Error(`must be ${what}, got ${text}`);
       return n;
     },
-    check: (v) => (Number.isInteger(v) && (v as number) >= min ? undefined : `must be ${what}, got ${got(v)}`),
+    check: (v) => (ok(v) ? undefined : `must be ${what}, got ${got(v)}`),
   };
 }
 
-function real(ok: (n: number) => boolean, what: string, help: string, fallback: number, flag = '<x>'): Setting<number> {
-  return { default: fallback, help, flag, parse: number, check: (v) => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? undefined : `must be ${what}, got ${got(v)}`) };
+/** A real setting in [min, max] (exclusive ends where open says so): the range is part of the setting, and of its message. */
+function real(min: number, max: number, help: string, fallback: number, flag = '<x>', open: { min?: boolean; max?: boolean } = {}): Setting<number> {
+  const what = `in ${open.min ? '(' : '['}${min}, ${max}${open.max ? ')' : ']'}`;
+  const ok = (n: number) => (open.min ? n > min : n >= min) && (open.max ? n < max : n <= max);
+  return {
+    default: fallback, help, flag, range: [min, max], parse: number,
+    check: (v) => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? undefined : `must be a number ${what}, got ${got(v)}`),
+  };
 }
 
 function choice<const C extends readonly string[]>(choices: C, fallback: C[number], help: string, flag = '<name>'): Setting<C[number]> & { choices: C } {
@@ -78,10 +88,14 @@ const betas: Setting<[number, number]> = {
   check: (v) => (Array.isArray(v) && v.length === 2 && v.every((b) => typeof b === 'number' && b >= 0 && b < 1) ? undefined : `must be two numbers in [0, 1), got ${got(v)}`),
 };
 
+/** The largest value of a model option (a width, a depth): beyond it a network would not fit in memory anyway. */
+export const MAX_MODEL_OPTION = 4096;
+
 const modelOptions: Setting<Record<string, number>> = {
   default: {}, flag: false, help: 'options passed to the model, e.g. { "width": 16, "blocksPerStage": 6 } for hw5net (JSON only)',
-  check: (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'number')
-    ? undefined : `must be an object of numbers, got ${got(v)}`),
+  check: (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) &&
+    Object.values(v).every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= MAX_MODEL_OPTION)
+    ? undefined : `must be an object of integers from 0 to ${MAX_MODEL_OPTION}, got ${got(v)}`),
 };
 
 /** The table. Flags are the names in kebab case (batchSize: --batch-size). */
@@ -89,26 +103,26 @@ export const TRAIN_SETTINGS = {
   model: text('hw5net', 'a model from `skipstudio models`'),
   modelOptions,
   dataset: text('fashion-mnist', 'the dataset: fashion-mnist, cifar10, coco or imagefolder'),
-  trainSubset: integer(0, 'train on this many images of a seeded shuffle of the training split (0: all)', 0),
-  lr: real((n) => n > 0, 'a positive number', 'learning rate', 0.05, '<rate>'),
-  epochs: integer(1, 'epochs', 2),
-  batchSize: integer(1, 'images per step', 64),
+  trainSubset: integer(0, 1e9, 'train on this many images of a seeded shuffle of the training split (0: all)', 0),
+  lr: real(0, 1e9, 'learning rate', 0.05, '<rate>', { min: true }),
+  epochs: integer(1, 100_000, 'epochs', 2),
+  batchSize: integer(1, 65_536, 'images per step', 64),
   optimizer: choice(OPTIMIZERS, 'sgd', 'optimizer'),
-  momentum: real((n) => n >= 0 && n < 1, 'in [0, 1)', 'SGD momentum (Nesterov when > 0)', 0.9, '<m>'),
+  momentum: real(0, 1, 'SGD momentum (Nesterov when > 0)', 0.9, '<m>', { max: true }),
   betas,
-  weightDecay: real((n) => n >= 0, '>= 0', 'weight decay', 5e-4, '<wd>'),
+  weightDecay: real(0, 10, 'weight decay', 5e-4, '<wd>'),
   schedule: choice(SCHEDULES, 'onecycle', 'learning-rate schedule, stepped every iteration: cosine decay, 1cycle, or x0.1 at 50% and 75%'),
   augment: onOff('random crops (padding 2) and horizontal flips'),
-  labelSmoothing: real((n) => n >= 0 && n < 1, 'in [0, 1)', 'label smoothing of the training loss: this share of each target spread over all classes', 0, '<x>'),
+  labelSmoothing: real(0, 1, 'label smoothing of the training loss: this share of each target spread over all classes', 0, '<x>', { max: true }),
   flipTest: onOff('evaluate on each test image and its mirror image, averaging the two predictions (test-time augmentation; for data whose mirror image has the same class)'),
-  targetAccuracy: real((n) => n >= 0 && n <= 1, 'in [0, 1]', 'test accuracy whose time to reach is recorded (wall seconds to the first epoch at or above it; 0: none)', 0, '<acc>'),
+  targetAccuracy: real(0, 1, 'test accuracy whose time to reach is recorded (wall seconds to the first epoch at or above it; 0: none)', 0, '<acc>'),
   precision: choice(PRECISIONS, 'auto', `auto (bf16 where the CPU computes it natively: ${NATIVE_BF16_FLAGS.join(' or ')}; else fp32), fp32, or bf16 autocast with channels-last`),
   memoryFormat: choice(MEMORY_FORMATS, 'contiguous', 'layout of images and conv weights (channelsLast: faster for wide convs; bf16 always trains channels-last)', '<f>'),
-  threads: integer(1, 'CPU threads (default: every core; more than the cores are capped)', availableParallelism()),
-  seed: integer(0, 'random seed (weights, data order, augmentation)', 0),
-  logEvery: integer(1, 'average the loss over this many iterations per log record', 50),
-  gradEvery: integer(1, 'record every weight\'s gradient norm every this many iterations', 100),
-  checkpointEvery: integer(1, 'save a checkpoint every this many steps besides each epoch\'s end (a kill loses at most these)', 200, '<steps>'),
+  threads: integer(1, 1024, 'CPU threads (default: every core; more than the cores are capped)', availableParallelism()),
+  seed: integer(0, 2 ** 32 - 1, 'random seed (weights, data order, augmentation)', 0),
+  logEvery: integer(1, 1e9, 'average the loss over this many iterations per log record', 50),
+  gradEvery: integer(1, 1e9, 'record every weight\'s gradient norm every this many iterations', 100),
+  checkpointEvery: integer(1, 1e9, 'save a checkpoint every this many steps besides each epoch\'s end (a kill loses at most these)', 200, '<steps>'),
   out: text('runs/train', 'the run directory', '<dir>'),
 } as const;
 

@@ -5,7 +5,7 @@
  * and dataset names).
  */
 import { DataLoader } from '../data/index.js';
-import { loadCheckpoint, readCheckpointConfig } from '../io/index.js';
+import { checkFiniteWeights, loadCheckpoint, readCheckpointConfig } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import { type ClassificationReport, type Predictions, RunDirectory, type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
 import { allGather } from '../distributed/index.js';
@@ -113,6 +113,7 @@ export async function evaluateCheckpoint(checkpointPath: string, config: TrainCo
   const { splits, normalization, model } = await prepareRun(config);
   const checkpoint = loadCheckpoint(checkpointPath);
   try {
+    checkFiniteWeights(checkpoint.modelState, checkpointPath);
     model.loadStateDict(checkpoint.modelState);
   } finally {
     checkpoint.dispose();

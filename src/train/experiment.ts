@@ -57,6 +57,8 @@ export interface ExperimentConfig {
 }
 
 export const SWEEPS = ['grid', 'one-at-a-time'] as const;
+/** Runs per model and learning rate at most: beyond this an experiment is a typo, not a study. */
+export const MAX_SEEDS = 1000;
 export type Sweep = (typeof SWEEPS)[number];
 
 export type PresetName = 'default' | 'full' | 'hw5';
@@ -180,7 +182,7 @@ export function readExperimentFile(path: string): ExperimentFile {
   expect('out', (v) => typeof v === 'string' && v.length > 0, 'a folder name');
   expect('models', (v) => isList(v, 'string'), 'a list of model names, e.g. ["hw5net", "net3"]');
   expect('lrs', (v) => isList(v, 'number'), 'a list of numbers, e.g. [0.1, 0.02]');
-  expect('seeds', (v) => Number.isInteger(v) && (v as number) >= 1, 'a positive integer');
+  expect('seeds', (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SEEDS, `an integer from 1 to ${MAX_SEEDS}`);
   expect('recipes', (v) => isObject(v) && Object.values(v as object).every(isObject), 'an object of recipes by model, e.g. { "net3": { "optimizer": "adam", "lrs": [0.001] } }');
   expect('base', isObject, 'an object of training settings');
   expect('modelOptions', (v) => isObject(v) && Object.values(v as object).every(isObject), 'an object of option objects by model, e.g. { "hw5net": { "width": 16 } }');
@@ -250,7 +252,15 @@ function resolvedRecipe(config: ExperimentConfig, model: string): { settings: Pa
 export function planExperiment(config: ExperimentConfig): TrainConfig[] {
   const problems: string[] = [];
   if (config.models.length === 0) problems.push('the experiment names no model');
-  if (!(Number.isInteger(config.seeds) && config.seeds >= 1)) problems.push(`seeds must be a positive integer, got ${config.seeds}`);
+  if (!(Number.isInteger(config.seeds) && config.seeds >= 1 && config.seeds <= MAX_SEEDS)) problems.push(`seeds must be an integer from 1 to ${MAX_SEEDS}, got ${config.seeds}`);
+  for (const [what, list] of [['models', config.models], ['lrs', config.lrs ?? []]] as const) {
+    const twice = (list as readonly unknown[]).filter((x, i) => list.indexOf(x as never) !== i);
+    if (twice.length > 0) problems.push(`${what} lists ${[...new Set(twice)].join(', ')} twice: each run would be trained again under the same name`);
+  }
+  for (const [model, recipe] of Object.entries(config.recipes)) {
+    const twice = (recipe.lrs ?? []).filter((x, i) => recipe.lrs!.indexOf(x) !== i);
+    if (twice.length > 0) problems.push(`${model}'s recipe lists learning rate ${[...new Set(twice)].join(', ')} twice`);
+  }
   const unknownRecipes = Object.keys(config.recipes).filter((m) => !config.models.includes(m));
   if (unknownRecipes.length > 0) problems.push(`recipes for models the experiment does not train: ${unknownRecipes.join(', ')}`);
   for (const [model, recipe] of Object.entries(config.recipes)) {

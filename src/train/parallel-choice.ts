@@ -32,6 +32,8 @@ export interface ParallelChoice {
 
 /** Going parallel must pay at least this much by the measurement, or it is not worth its memory and noisier timings. */
 const MARGIN = 1.1;
+/** Allowance over the n-fold bound for measurement noise (bf16 runs on one thread can beat half of two threads a little). */
+const PLAUSIBLE = 1.25;
 
 /** The candidates: 1, 2, 4, ... runs at once, at most one per core and one per run. */
 export function candidateCounts(threads: number, runs: number): number[] {
@@ -54,6 +56,15 @@ export function chooseParallelRuns(kinds: RunKind[], threads: number, runs: numb
   for (const n of counts.slice(1)) {
     const speedup = alone / predictedSeconds(kinds, threads, n);
     if (speedup >= MARGIN * best.speedup) best = { runs: n, speedup, reason: '' };
+  }
+  // n runs sharing the cores cannot finish more than n times sooner: a prediction past that was measured while
+  // something else held the cores, and is not trusted.
+  if (best.speedup > PLAUSIBLE * best.runs) {
+    return {
+      runs: 1, speedup: 1,
+      reason: `1 at once: the measurement predicted ${best.speedup.toFixed(2)}x for ${best.runs} at once, more than ${best.runs} runs sharing ` +
+        'the cores can give, so other processes were probably using them; training one at a time (give --parallel-runs N to choose)',
+    };
   }
   const measured = kinds.map((k) => `${k.label}: ${counts.map((n) => `${k.rates.get(Math.max(1, Math.floor(threads / n)))!.toFixed(0)}`).join(' / ')} images/s`).join('; ');
   const threadsPer = counts.map((n) => Math.max(1, Math.floor(threads / n))).join(' / ');

@@ -21,8 +21,9 @@ export type WorkerReply =
   | { type: 'done'; summary: RunSummary }
   | { type: 'failed'; message: string; stack?: string };
 
+/** Sends to the parent while it is there; a parent gone mid-send (EPIPE) is the disconnect below, not an error to print. */
 function send(reply: WorkerReply): void {
-  process.send?.(reply);
+  if (process.connected) process.send?.(reply, undefined, undefined, () => undefined);
 }
 
 /** Steps are reported at most this often: a small network's steps take milliseconds, and each report is an IPC message. */
@@ -47,18 +48,29 @@ const stop: StopFlag = { requested: false };
 /** This worker's datasets, loaded once for all the runs it trains. */
 const datasets = new Map<string, DatasetSplits>();
 
+/** Whether a run is training: a parent that goes away then gets its checkpoint first. */
+let training = false;
+
 async function trainOne(request: Extract<WorkerRequest, { type: 'train' }>): Promise<void> {
+  training = true;
   try {
     const summary = await train(request.plan, { reporter: remoteReporter, stop, resume: request.resume, datasets, concurrentRuns: request.concurrentRuns });
     send({ type: 'done', summary });
   } catch (error) {
     send({ type: 'failed', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
+  } finally {
+    training = false;
+    if (!process.connected) process.exit();
   }
 }
 
 process.on('SIGINT', () => {});
-// The parent is gone (it quit on a second Ctrl-C, or was killed): a run's last checkpoint is what --resume continues from.
-process.on('disconnect', () => process.exit());
+// The parent is gone (it quit on a second Ctrl-C, or was killed): the run in training stops after its step with a checkpoint,
+// which --resume continues from, and the worker exits quietly.
+process.on('disconnect', () => {
+  stop.requested = true;
+  if (!training) process.exit();
+});
 process.on('message', (request: WorkerRequest) => {
   if (request.type === 'stop') stop.requested = true;
   else void trainOne(request);

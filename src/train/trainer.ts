@@ -21,7 +21,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 import { type Batch, DataLoader, type DatasetSplits } from '../data/index.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../io/index.js';
-import type { Module } from '../nn/index.js';
+import { type Module, shellCommand } from '../nn/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import {
   type EpochRecord, type ModelInfo, RunDirectory, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
@@ -107,6 +107,8 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
     run = await TrainingRun.open(config, dir, options);
     return await run.train();
   } catch (error) {
+    // A run that an error ended says so, instead of "running" until its process is found gone.
+    if (writer && run !== undefined) run.writeStatus('failed', { message: `${(error as Error).message}; fix the cause and continue with --resume` });
     throw isInitialized() ? await namingFailedRanks(error) : error;
   } finally {
     // The Reducer's hooks and buckets belong to this run's model: an experiment's next run makes its own.
@@ -166,9 +168,12 @@ class TrainingRun {
     const parts: TrainingRun['parts'] = {
       model, optimizer, scheduler, config, memoryFormat, gradientWeights: gradientWeights(model).map(([, t]) => t), trainLoader, testLoader, totalSteps,
     };
+    const described = describeModel(model, config, splits, normalization);
+    // Every file a resumed run needs at its end is there before it trains: model.json is remade from the model it describes.
+    if (options.resume && !existsSync(dir.file('model.json'))) dir.writeJson('model.json', described);
     const position = options.resume && existsSync(dir.checkpointPath)
       ? restore(dir, model, optimizer, scheduler)
-      : begin(dir, config, describeModel(model, config, splits, normalization), { threads: threadsUsed, concurrentRuns: options.concurrentRuns ?? 1 });
+      : begin(dir, config, described, { threads: threadsUsed, concurrentRuns: options.concurrentRuns ?? 1 });
     let dataParallel: DataParallel | undefined;
     if (shard) {
       await agreeOnStart(position.step, config.precision);
@@ -347,7 +352,7 @@ class TrainingRun {
   async stopped(): Promise<RunSummary> {
     this.checkpoint();
     this.writeStatus('stopped', { message: 'stopped by the user; resume with --resume' });
-    this.options.reporter.runEnded(this.name, 'stopped', `checkpoint saved at step ${this.position.step}; continue with: skipstudio train --resume ${this.config.out}`);
+    this.options.reporter.runEnded(this.name, 'stopped', `checkpoint saved at step ${this.position.step}; continue with: ${shellCommand(['skipstudio', 'train', '--resume', this.config.out])}`);
     return this.summary();
   }
 
