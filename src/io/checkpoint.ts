@@ -83,9 +83,12 @@ export const CHECKPOINT_MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const CHECKPOINT_TENSOR = /^(model\.[\w.]+|optimizer\.\d+\.\w+|rng_state)$/;
 
 export function loadCheckpoint(path: string): Checkpoint {
-  // Names are checked from the header, before any tensor is built.
-  const { entries } = readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
-  const unexpected = entries.find((e) => !CHECKPOINT_TENSOR.test(e.name));
+  // The format and the names are checked from the header, before any tensor is built.
+  const header = readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
+  if (header.metadata.format !== CHECKPOINT_FORMAT) {
+    throw new Error(`${path}: not a skipstudio checkpoint: format is ${JSON.stringify(header.metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
+  }
+  const unexpected = header.entries.find((e) => !CHECKPOINT_TENSOR.test(e.name));
   if (unexpected !== undefined) throw new Error(`${path}: not a skipstudio checkpoint: unexpected tensor '${unexpected.name}'`);
   const { tensors, metadata } = loadSafetensorsWithMetadata(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
   const fail = (problem: string): never => {

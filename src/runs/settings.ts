@@ -50,7 +50,8 @@ function integer(min: number, max: number, help: string, fallback: number, flag:
 
 /** A real setting in [min, max] (exclusive ends where open says so): the range is part of the setting, and of its message. */
 function real(min: number, max: number, help: string, fallback: number, flag = '<x>', open: { min?: boolean; max?: boolean } = {}): Setting<number> {
-  const what = `in ${open.min ? '(' : '['}${min}, ${max}${open.max ? ')' : ']'}`;
+  const show = (n: number) => (Math.abs(n) >= 1e6 ? n.toExponential().replace('e+', 'e') : String(n));
+  const what = `in ${open.min ? '(' : '['}${show(min)}, ${show(max)}${open.max ? ')' : ']'}`;
   const ok = (n: number) => (open.min ? n > min : n >= min) && (open.max ? n < max : n <= max);
   return {
     default: fallback, help, flag, range: [min, max], parse: number,

@@ -134,7 +134,7 @@ describe('planning an experiment', () => {
     assert.throws(() => planOneDepth({ models: ['net3', 'hw5net'], recipes: { net3: { lrs: [-1], schedul: 'constant' } as S.Recipe, bmenet: {} }, seeds: 0 }), (error: Error) => {
       assert.ok(error instanceof S.ConfigError);
       assert.deepEqual(error.problems, [
-        'seeds must be a positive integer, got 0',
+        'seeds must be an integer from 1 to 1000, got 0',
         'recipes for models the experiment does not train: bmenet',
         'net3\'s recipe: unknown setting schedul (a recipe sets lrs, optimizer, momentum, betas, weightDecay, schedule)',
       ]);
@@ -142,7 +142,7 @@ describe('planning an experiment', () => {
     });
     assert.throws(() => planOneDepth({ models: ['net3'], recipes: { net3: { lrs: [-1], schedul: 'constant' } as S.Recipe } }),
       /net3's recipe: unknown setting schedul/);
-    assert.throws(() => planOneDepth({ models: ['net3'], recipes: { net3: { lrs: [-1] } } }), /net3-lr-1-s0: lr must be a positive number, got -1/);
+    assert.throws(() => planOneDepth({ models: ['net3'], recipes: { net3: { lrs: [-1] } } }), /net3-lr-1-s0: lr must be a number in \(0, 1e9\], got -1/);
     assert.throws(() => planOneDepth({ models: ['resnet50'] }), /no training recipe for model 'resnet50'/);
   });
 });
@@ -169,7 +169,7 @@ describe('recipes from the command line and files', () => {
     assert.throws(() => S.readExperimentFile(write('string.json', '{"models":"net1","seeds":1.5,"colour":1}')), (error: Error) => {
       assert.match(error.message, /string\.json: unknown field 'colour'/);
       assert.match(error.message, /string\.json: 'models' must be a list of model names, e.g\. \["hw5net", "net3"\], got "net1"/);
-      assert.match(error.message, /string\.json: 'seeds' must be a positive integer, got 1\.5/);
+      assert.match(error.message, /string\.json: 'seeds' must be an integer from 1 to 1000, got 1\.5/);
       return true;
     });
     assert.throws(() => S.readExperimentFile(write('broken.json', '{"models":')), /broken\.json is not valid JSON/);

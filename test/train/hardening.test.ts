@@ -233,7 +233,7 @@ describe('settings and paths', () => {
     writeFileSync(wrongTypes, JSON.stringify({ model: 'net1', lr: '0.1', epochs: 1.5, optimizer: 'rmsprop', betas: [0.9] }));
     const typed = skipstudio('train', '--config', wrongTypes, '--out', join(root, 'types-run'));
     assert.equal(typed.status, 1);
-    for (const problem of [/lr must be a positive number, got '0\.1'/, /epochs must be a positive integer, got 1\.5/,
+    for (const problem of [/lr must be a number in \(0, 1e9\], got '0\.1'/, /epochs must be an integer from 1 to 100,000, got 1\.5/,
       /optimizer must be one of sgd, adam, adamw, got 'rmsprop'/, /betas must be two numbers in \[0, 1\), got \[0\.9\]/]) {
       assert.match(typed.stderr, problem);
     }

@@ -97,8 +97,8 @@ describe('skipstudio train', () => {
   it('rejects bad flags before any training starts', () => {
     const cases: [string[], RegExp][] = [
       [['--model', 'resnet9000', '--lr', '0.1'], /unknown model 'resnet9000': choose one of/],
-      [['--lr', '-1'], /lr must be a positive number, got -1/],
-      [['--batch-size', '0'], /--batch-size <n>' argument '0' is invalid\. must be a positive integer/],
+      [['--lr', '-1'], /--lr <rate>' argument '-1' is invalid\. must be a number in \(0, 1e9\], got -1/],
+      [['--batch-size', '0'], /--batch-size <n>' argument '0' is invalid\. must be an integer from 1 to 65,536, got 0/],
       [['--data-dir', join(root, 'nowhere')], /Fashion-MNIST file not found/],
       [['--optimizer', 'rmsprop'], /argument 'rmsprop' is invalid\. Allowed choices are sgd, adam, adamw/],
       [['--memory-format', 'nhwc'], /argument 'nhwc' is invalid\. Allowed choices are contiguous, channelsLast/],
