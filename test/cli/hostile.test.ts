@@ -56,6 +56,26 @@ describe('no command writes over a run\'s own files', () => {
   });
 });
 
+describe('a full disk during the report', () => {
+  const disk = join(root, 'small-disk');
+  mkdirSync(disk);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=160k', 'tmpfs', disk], { encoding: 'utf8' });
+  const skip = mounted.status === 0 ? false : `no small tmpfs can be mounted here (${(mounted.stderr || mounted.error?.message || '').trim()})`;
+
+  it('names the file it could not write and leaves no torn or empty file', { skip }, () => {
+    try {
+      const result = cli('report', run, '--out', disk);
+      refused(result, /cannot write .*small-disk\/\S+: the disk is full \(ENOSPC\)/);
+      const files = spawnSync('find', [disk, '-type', 'f'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), [], 'no temporary file left behind');
+      for (const file of files) assert.ok(readFileSync(file).length > 0, `${file} is not empty`);
+      if (existsSync(join(disk, 'report.html'))) assert.match(readFileSync(join(disk, 'report.html'), 'utf8'), /<\/html>\s*$/);
+    } finally {
+      spawnSync('umount', [disk]);
+    }
+  });
+});
+
 describe('numbers out of range are refused at the flag, before anything starts', () => {
   const numeric = S.SETTING_NAMES.filter((name) => (S.TRAIN_SETTINGS[name] as S.Setting<unknown>).range !== undefined);
 
