@@ -55,7 +55,7 @@ export class RunDirectory {
     if (!existsSync(this.path)) return false;
     const inside = relative(realpathSync(this.path), realPath(path));
     if (inside.startsWith('..') || inside === '') return false;
-    return (RUN_FILES as readonly string[]).includes(inside) || inside === 'checkpoints' || inside.startsWith(`checkpoints${'/'}`);
+    return (RUN_FILES as readonly string[]).includes(inside) || inside.split(/[\\/]/)[0] === 'checkpoints';
   }
 
   /** Makes the folder if needed and takes its lock: one writer at a time. */

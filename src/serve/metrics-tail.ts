@@ -4,7 +4,10 @@
  * without its newline is being written this instant (or was torn by a kill):
  * it is held back until its newline arrives, never reported as an error. A
  * file that shrank or was replaced (a resumed run drops the records after its
- * checkpoint by rewriting the file) starts the records over.
+ * checkpoint by rewriting the file) starts the records over. Memory stays
+ * bounded whatever is appended: one read takes at most MAX_READ_BYTES (the
+ * rest waits for the next), and a line longer than MAX_LINE_BYTES is skipped
+ * with an error, never held.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
@@ -20,6 +23,10 @@ export interface TailRead {
 }
 
 const NEWLINE = 0x0a;
+/** Bytes taken per read(): a 50 MB append is read over several polls, not in one allocation. */
+export const MAX_READ_BYTES = 4 * 1024 * 1024;
+/** No metrics record comes near this; a longer line is not one. */
+export const MAX_LINE_BYTES = 1024 * 1024;
 
 /** Parses one complete line; a record needs a type and a step, as RunDirectory.records() requires. */
 function parseRecord(line: string): MetricRecord {
@@ -35,6 +42,8 @@ export class MetricsTail {
   #inode: number | undefined;
   #pending: Buffer = Buffer.alloc(0);
   #line = 0;
+  /** Inside an over-long line: its bytes are dropped until its newline. */
+  #skipping = false;
 
   constructor(readonly path: string) {}
 
@@ -52,6 +61,7 @@ export class MetricsTail {
     this.#offset = 0;
     this.#pending = Buffer.alloc(0);
     this.#line = 0;
+    this.#skipping = false;
   }
 
   read(): TailRead {
@@ -69,7 +79,7 @@ export class MetricsTail {
     }
     this.#inode = stat.ino;
     if (stat.size === this.#offset) return { records: [], reset, errors: [] };
-    const chunk = Buffer.alloc(stat.size - this.#offset);
+    const chunk = Buffer.alloc(Math.min(stat.size - this.#offset, MAX_READ_BYTES));
     const fd = openSync(this.path, 'r');
     let got = 0;
     try {
@@ -82,21 +92,37 @@ export class MetricsTail {
       closeSync(fd);
     }
     this.#offset += got;
-    const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk.subarray(0, got)]) : chunk.subarray(0, got);
+    const records: MetricRecord[] = [];
+    const errors: string[] = [];
+    let data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk.subarray(0, got)]) : chunk.subarray(0, got);
+    if (this.#skipping) {
+      const newline = data.indexOf(NEWLINE);
+      if (newline < 0) return { records, reset, errors };
+      this.#skipping = false;
+      data = data.subarray(newline + 1);
+    }
     const end = data.lastIndexOf(NEWLINE);
     // Copied, so the partial line does not keep the whole chunk alive.
     this.#pending = Buffer.from(data.subarray(end + 1));
-    const records: MetricRecord[] = [];
-    const errors: string[] = [];
-    if (end < 0) return { records, reset, errors };
-    for (const line of data.subarray(0, end).toString('utf8').split('\n')) {
+    const complete = end < 0 ? [] : data.subarray(0, end).toString('utf8').split('\n');
+    for (const line of complete) {
       this.#line += 1;
       if (!line.trim()) continue;
+      if (line.length > MAX_LINE_BYTES) {
+        errors.push(`${this.path}:${this.#line}: a line longer than ${MAX_LINE_BYTES / 1024 / 1024} MB is no metrics record; it is skipped`);
+        continue;
+      }
       try {
         records.push(parseRecord(line));
       } catch (error) {
         errors.push(`${this.path}:${this.#line}: ${(error as Error).message}; the line is skipped`);
       }
+    }
+    if (this.#pending.length > MAX_LINE_BYTES) {
+      this.#line += 1;
+      errors.push(`${this.path}:${this.#line}: a line longer than ${MAX_LINE_BYTES / 1024 / 1024} MB is no metrics record; it is skipped`);
+      this.#pending = Buffer.alloc(0);
+      this.#skipping = true;
     }
     return { records, reset, errors };
   }

@@ -19,6 +19,18 @@ import {
 } from '../runs/index.js';
 import { MetricsTail } from './metrics-tail.js';
 
+/** A run's series the dashboard keeps at most: more points than a chart has pixels only cost memory and time. */
+export const MAX_ITERATION_POINTS = 4000;
+export const MAX_GRADIENT_POINTS = 500;
+export const MAX_EPOCH_POINTS = 4000;
+
+/** Every other element (the last always kept) until at most max remain: the curve's shape, in bounded memory. */
+export function thinned<T>(values: T[], max: number): T[] {
+  let kept = values;
+  while (kept.length > max) kept = kept.filter((_, i) => i % 2 === 1 || i === kept.length - 1);
+  return kept;
+}
+
 export interface RunState {
   /** Path relative to the served folder, with '/' separators ('.' when the folder is itself a run). */
   id: string;
@@ -286,6 +298,9 @@ export class RunStore extends EventEmitter {
       else if (record.type === 'epoch') run.epochs.push(record);
       else if (record.type === 'gradients') run.gradients.push(record);
     }
+    run.iterations = thinned(run.iterations, MAX_ITERATION_POINTS);
+    run.gradients = thinned(run.gradients, MAX_GRADIENT_POINTS);
+    run.epochs = thinned(run.epochs, MAX_EPOCH_POINTS);
   }
 
   /**

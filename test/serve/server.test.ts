@@ -14,7 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { IterationRecord, MetricRecord } from '../../src/runs/index.js';
-import { type Dashboard, MetricsTail, startDashboard } from '../../src/serve/index.js';
+import { type Dashboard, MetricsTail, RunStore, startDashboard } from '../../src/serve/index.js';
+import { MAX_ITERATION_POINTS, thinned } from '../../src/serve/run-store.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-serve-'));
@@ -237,6 +238,45 @@ after(() => rmSync(root, { recursive: true, force: true }));
 describe('MetricsTail', () => {
   const file = join(root, 'tail', 'metrics.jsonl');
   const line = (r: MetricRecord) => `${JSON.stringify(r)}\n`;
+
+  it('takes a huge append in bounded reads and skips a line too long to be a record', () => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, line(iteration(1, 3)) + 'x'.repeat(6 * 1024 * 1024) + '\n' + line(iteration(2, 2)));
+    const tail = new MetricsTail(file);
+    const steps: number[] = [];
+    const errors: string[] = [];
+    let reads = 0;
+    while (tail.offset < readFileSync(file).length) {
+      const read = tail.read();
+      steps.push(...read.records.map((r) => r.step));
+      errors.push(...read.errors);
+      reads += 1;
+    }
+    assert.deepEqual(steps, [1, 2]);
+    assert.ok(reads >= 2, `${reads} reads of at most 4 MB each`);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!, /metrics\.jsonl:2: a line longer than 1 MB is no metrics record; it is skipped/);
+  });
+
+  it('a served run keeps a bounded, thinned series however much is appended, its last record included', () => {
+    const dir = join(root, 'bounded', 'demo', 'net1-lr0.1-s0');
+    writeRun(dir, 'running');
+    const lines = Array.from({ length: 200_000 }, (_, i) => line(iteration(30 + i, 1 / (i + 1)))).join('');
+    appendFileSync(join(dir, 'metrics.jsonl'), lines);
+    const rssBefore = process.memoryUsage().rss;
+    const store = new RunStore(join(root, 'bounded'));
+    try {
+      const run = store.run('demo/net1-lr0.1-s0')!;
+      while (run.tail.offset < readFileSync(join(dir, 'metrics.jsonl')).length) store.refresh();
+      assert.ok(run.iterations.length <= MAX_ITERATION_POINTS && run.iterations.length > MAX_ITERATION_POINTS / 2, `${run.iterations.length} points`);
+      assert.equal(run.iterations.at(-1)!.step, 30 + 199_999, 'the last record is kept');
+      const growth = (process.memoryUsage().rss - rssBefore) / 1e6;
+      assert.ok(growth < 150, `RSS grew ${growth.toFixed(0)} MB reading ${(lines.length / 1e6).toFixed(0)} MB of records`);
+    } finally {
+      store.close();
+    }
+    assert.deepEqual(thinned([1, 2, 3, 4, 5], 3), [2, 4, 5]);
+  });
 
   it('reads only the bytes appended since its last read', () => {
     mkdirSync(dirname(file), { recursive: true });
