@@ -11,7 +11,8 @@
  * entry of the top-level "images", "annotations" and "categories" arrays only
  * the fields id, file_name, image_id, category_id, area and name (at the
  * entry's own level, last one wins as in JSON.parse) are decoded and handed on;
- * polygons and everything else are validated and skipped. A whole-file
+ * polygons and everything else are validated and skipped (an unused string
+ * piece by piece, so even a huge one never has to fit in the buffer). A whole-file
  * JSON.parse is no option for the real train2017 file (448 MB, near V8's
  * string limit), and a streaming tokenizer that builds every value (stream-json)
  * reads at about 2 MB/s.
@@ -89,19 +90,27 @@ let sawEscape = false;
 /** 1 for the bytes a string holds as they are: not a quote, a backslash or a control character. */
 const PLAIN = Uint8Array.from({ length: 256 }, (_, c) => (c >= 0x20 && c !== 0x22 && c !== 0x5c ? 1 : 0));
 
+/** Where scanString stopped when the buffer ended inside a string: the first byte not yet checked (an escape cut off starts there). */
+let stringCut = 0;
+
+function cutAt(p: number): number {
+  stringCut = p;
+  return -1;
+}
+
 function scanString(b: Uint8Array, p: number, e: number): number {
   sawEscape = false;
   for (;;) {
     while (p < e && PLAIN[b[p]!] === 1) p++;
-    if (p >= e) return -1;
+    if (p >= e) return cutAt(p);
     const c = b[p]!;
     if (c === 0x22) return p + 1;
     if (c === 0x5c) {
       sawEscape = true;
-      if (p + 1 >= e) return -1;
+      if (p + 1 >= e) return cutAt(p);
       const d = b[p + 1]!;
       if (d === 0x75) {
-        if (p + 5 >= e) return -1;
+        if (p + 5 >= e) return cutAt(p);
         for (let k = p + 2; k < p + 6; k++) {
           const h = b[k]!;
           if (!((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66))) {
@@ -504,6 +513,22 @@ function scan(path: string, readInto: (buf: Buffer, offset: number, length: numb
         depth++;
         p++;
         state = c === 0x7b ? State.ObjectFirst : State.ArrayFirst;
+        continue;
+      }
+      if (c === 0x22 && !keep) {
+        // A string that is not kept is checked piece by piece, the checked part dropped at each refill:
+        // a 640 MB string in an unused field costs a buffer, not 640 MB.
+        let from = p + 1;
+        for (;;) {
+          tokenEnd = scanString(b, from, e);
+          if (tokenEnd >= 0 || src.eof) break;
+          p = stringCut;
+          refill();
+          from = p;
+        }
+        if (tokenEnd < 0) fail(e, 'the file ends inside a value (truncated?)');
+        p = tokenEnd;
+        state = State.After;
         continue;
       }
       for (;;) {

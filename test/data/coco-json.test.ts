@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, win32 } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -252,6 +252,27 @@ describe('the COCO annotation reader on adversarial JSON', () => {
       '"images" : [ {"id" :1 , "file_name" : "a.jpg" } ] ,"annotations":[{"image_id":1,"category_id":2,"area":1e-3}],"categories":[{"id":2,"name":123}]}\n';
     const got = await agrees(text, 'deep, long, spacious');
     assert.deepEqual(got, { images: [[1, 'a.jpg']], categories: [{ id: 2, name: '123' }], annotations: [[1, 2, 0.001]] });
+  });
+
+  it('skips a 200 MB string in an unused field in bounded memory: piece by piece, never held whole', async () => {
+    const path = join(root, 'huge-unused-string.json');
+    const head = '{"images":[{"id":1,"file_name":"a.jpg","coco_url":"';
+    const tail = '"}],"annotations":[{"image_id":1,"category_id":2,"area":3}],"categories":[{"id":2,"name":"dog"}]}';
+    // Escapes straddle every read: the piece at the cut is checked again after it.
+    const piece = Buffer.from('abc\\u00e9\\"xyz'.repeat(1 << 16));
+    const fd = openSync(path, 'w');
+    writeSync(fd, head);
+    for (let written = 0; written < 200e6; written += piece.length) writeSync(fd, piece);
+    writeSync(fd, tail);
+    closeSync(fd);
+    (globalThis as { gc?: () => void }).gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const coco = await readCocoAnnotations(path, { progressIntervalMs: 0, progress: () => (peak = Math.max(peak, process.memoryUsage().rss)) });
+    rmSync(path);
+    assert.deepEqual([...coco.images.entries()], [[1, 'a.jpg']]);
+    assert.deepEqual(coco.categories, [{ id: 2, name: 'dog' }]);
+    assert.ok((peak - before) / 1e6 < 100, `RSS rose ${((peak - before) / 1e6).toFixed(0)} MB`);
   });
 
   it('agrees with JSON.parse on 400 random mutations of a tricky file: the same answer, or an error naming the file and byte', async () => {
