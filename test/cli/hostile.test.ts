@@ -186,6 +186,22 @@ describe('run folders that lack a file, and contradicting flags', () => {
     assert.equal((JSON.parse(readFileSync(join(partial, 'status.json'), 'utf8')) as S.StatusFile).status, 'finished');
   });
 
+  it('a run that an error ends says failed, with the error, instead of running', async () => {
+    const out = join(root, 'fails');
+    const quiet = () => undefined;
+    const reporter: S.TrainingReporter = {
+      runStarted: quiet, step: quiet, logged: quiet, runEnded: quiet, message: quiet, close: quiet,
+      epochEnded: () => {
+        throw new Error('the reporter broke');
+      },
+    };
+    await assert.rejects(S.train({ model: 'net1', dataDir: data, epochs: 2, batchSize: 16, threads: 1, out }, { reporter }), /the reporter broke/);
+    const status = JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as S.StatusFile;
+    assert.equal(status.status, 'failed');
+    assert.match(status.message ?? '', /^the reporter broke; fix the cause and continue with --resume$/);
+    assert.equal(status.pid, undefined, 'no writer is claimed');
+  });
+
   it('eval --run refuses --dataset, --model and --data-dir instead of evaluating the run\'s own data silently', () => {
     refused(cli('eval', '--run', run, '--dataset', 'cifar10'),
       /eval --run evaluates the run's model on the dataset it trained on \(its config\.json\); leave out --dataset, or give those with --checkpoint .*last\.safetensors instead of --run/);
