@@ -5,6 +5,8 @@
  * `model.<key>`, `optimizer.<param>.<name>` and `rng_state`; everything else
  * travels as JSON in the header's metadata. No pickle, nothing executable.
  */
+import { existsSync } from 'node:fs';
+
 import type { Module, StateDict } from '../nn/index.js';
 import type { LRScheduler, Optimizer, OptimizerStateDict, ParamState, SchedulerState } from '../optim/index.js';
 import { type Tensor, dispose, getRngState, scope, setRngState } from '../tensor/index.js';
@@ -81,6 +83,17 @@ export function readCheckpointConfig(path: string): unknown {
 export const CHECKPOINT_MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
 const CHECKPOINT_TENSOR = /^(model\.[\w.]+|optimizer\.\d+\.\w+|rng_state)$/;
+
+/** The training step a checkpoint was saved at, from its header alone (undefined: no checkpoint there). */
+export function readCheckpointStep(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const { metadata } = readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
+  try {
+    return (JSON.parse(metadata.training ?? '') as TrainingMetadata).step;
+  } catch {
+    return undefined;
+  }
+}
 
 export function loadCheckpoint(path: string): Checkpoint {
   // The format and the names are checked from the header, before any tensor is built.

@@ -104,7 +104,7 @@ function depthRange(shallow: DepthPoint, deep: DepthPoint): string {
 const VERDICTS: Record<DepthChange['verdict'], string> = {
   'degrades': 'significant at 5%: degradation, the deeper network is worse',
   'improves': 'significant at 5%: the deeper network is better',
-  'no change': 'not significant at 5%: these runs show no change of accuracy with depth',
+  'no change': 'not significant at 5%: these runs show no significant change of accuracy with depth',
   'not tested': 'not tested (the runs have no paired predictions)',
 };
 
@@ -132,14 +132,16 @@ function names(changes: DepthChange[]): string {
  * without both kinds of series.
  */
 export function premiseObservation(changes: DepthChange[]): string | undefined {
-  const skip = changes.filter((c) => c.series.skipConnections);
-  const plain = changes.filter((c) => !c.series.skipConnections);
+  // Only tested changes speak to the premise.
+  const tested = changes.filter((c) => c.verdict !== 'not tested');
+  const skip = tested.filter((c) => c.series.skipConnections);
+  const plain = tested.filter((c) => !c.series.skipConnections);
   if (skip.length === 0 || plain.length === 0) return undefined;
   const premise = 'The exercise\'s premise, that plain networks stop improving as they deepen and SkipBlock networks do not';
   const plainWorse = plain.filter((c) => c.verdict === 'degrades');
   const skipWorse = skip.filter((c) => c.verdict === 'degrades');
   if (skipWorse.length > 0) {
-    return `${premise}, is not shown at this budget: ${names(skipWorse)} with skip connections also lost accuracy from its shallowest to its deepest run.`;
+    return `${premise}, is not shown at this budget: ${names(skipWorse)} with skip connections ${plainWorse.length ? 'also ' : ''}lost accuracy from its shallowest to its deepest run.`;
   }
   if (plainWorse.length === 0) {
     return `${premise}, is not shown at this budget: no plain network lost accuracy significantly from its shallowest to its deepest run.`;

@@ -10,7 +10,7 @@ import { contours } from 'd3-contour';
 import type { TopLevelSpec } from 'vega-lite';
 
 import { catalogEntry, hasModelSources } from '../models/catalog.js';
-import type { LandscapeFile } from '../runs/index.js';
+import { type LandscapeFile, configuredDepth } from '../runs/index.js';
 import type { Chart } from './charts.js';
 import type { RunData } from './load.js';
 
@@ -180,15 +180,21 @@ export function landscapeContourChart(id: string, landscapes: LabelledLandscape[
   };
 }
 
-/** Runs with a landscape, each SkipBlock model's beside its plain twin's where both have one; the rest alone. */
+const hasTwin = (run: RunData) => hasModelSources(run.config.model) && catalogEntry(run.config.model).plainTwin !== undefined;
+
+/** Runs with a landscape, each SkipBlock model's beside its plain twin's where both have one computed alike; the rest alone. */
 export function landscapeGroups(runs: RunData[]): RunData[][] {
   const withLandscape = runs.filter((r) => r.landscape !== undefined);
   const used = new Set<RunData>();
   const groups: RunData[][] = [];
-  for (const run of withLandscape) {
+  const comparable = (a: RunData, b: RunData) => (['range', 'seed', 'sample', 'grid', 'points', 'precision'] as const)
+    .every((k) => a.landscape![k] === b.landscape![k]) && configuredDepth(a.config) === configuredDepth(b.config);
+  // Skip runs first, so each finds its plain twin whatever order the runs came in.
+  const ordered = [...withLandscape].sort((a, b) => Number(hasTwin(b)) - Number(hasTwin(a)));
+  for (const run of ordered) {
     if (used.has(run)) continue;
     const twinName = hasModelSources(run.config.model) ? catalogEntry(run.config.model).plainTwin : undefined;
-    const twin = withLandscape.find((r) => !used.has(r) && r.config.model === twinName);
+    const twin = withLandscape.find((r) => !used.has(r) && r.config.model === twinName && comparable(run, r));
     const group = twin === undefined ? [run] : [run, twin];
     for (const r of group) used.add(r);
     groups.push(group);
@@ -221,15 +227,17 @@ export function landscapeObservation(skip: RunData, plain: RunData): string {
     ? `; ${share(a.nonConvex)} and ${share(b.nonConvex)} of the surface's interior points curve downward along a direction (not convex)` : '';
   const smoother = (x: LandscapeSummary, y: LandscapeSummary) =>
     x.rise1 !== undefined && y.rise1 !== undefined && x.rise1 < y.rise1 && (x.nonConvex === undefined || y.nonConvex === undefined || x.nonConvex <= y.nonConvex);
+  const opposite = a.nonConvex !== undefined && b.nonConvex !== undefined && a.rise1 !== undefined && b.rise1 !== undefined &&
+    a.nonConvex !== b.nonConvex && a.rise1 !== b.rise1;
   const disagreement = () => {
-    if (a.nonConvex === undefined || b.nonConvex === undefined || a.rise1 === undefined || b.rise1 === undefined) return '';
-    const convexer = a.nonConvex < b.nonConvex ? skip : plain;
-    const slower = a.rise1 < b.rise1 ? skip : plain;
-    return `${convexer.config.model}'s surface is the more nearly convex, ${slower.config.model}'s rises more slowly: `;
+    const convexer = a.nonConvex! < b.nonConvex! ? skip : plain;
+    const slower = a.rise1! < b.rise1! ? skip : plain;
+    return `${convexer.config.model}'s surface is the more nearly convex, ${slower.config.model}'s rises more slowly: the measures do not agree on which surface is the smoother`;
   };
-  const verdict = smoother(a, b) ? `${skip.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
-    : smoother(b, a) ? `${plain.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
-      : `${disagreement()}the measures do not agree on which surface is the smoother`;
+  const verdict = a.rise1 === undefined || b.rise1 === undefined ? 'the slice does not reach distance 1, so the surfaces are not compared'
+    : smoother(a, b) ? `${skip.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
+      : smoother(b, a) ? `${plain.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
+        : opposite ? disagreement() : 'neither surface is the smoother by both measures (they tie on one)';
   return `${head}${convex}: ${verdict}.`;
 }
 

@@ -55,6 +55,7 @@ function runState(run: RunData): string {
   const s = run.status;
   if (s.status === 'diverged') return `diverged at step ${s.divergedAt?.step ?? '?'}`;
   if (s.status === 'finished') return 'finished';
+  if (s.status === 'failed') return `failed after ${s.epochsDone} of ${run.config.epochs} epochs (${s.message ?? 'no message'})`;
   return `${s.status} after ${s.epochsDone} of ${run.config.epochs} epochs`;
 }
 

@@ -24,6 +24,8 @@ function state(runs: RunSummary[]): string {
 export function formatResultsTable(runs: RunSummary[]): string {
   const groups = new Map<string, RunSummary[]>();
   const key = (run: RunSummary) => `${run.model}\u0000${run.depth}\u0000${run.lr}`;
+  // A model's depth is named only where the runs hold it at several, as the report's labels do.
+  const depthsOf = (model: string) => new Set(runs.filter((r) => r.model === model).map((r) => r.depth)).size;
   for (const run of runs) groups.set(key(run), [...(groups.get(key(run)) ?? []), run]);
   const timeHeader = timeToAccuracyHeader(runs.map((r) => r.timeToAccuracy));
   const header = ['model', 'lr', 'seeds', 'learnable layers', 'parameters', 'final test acc', '95% interval', 'wall time', ...(timeHeader ? [timeHeader] : []), 'images/s', 'diverged'];
@@ -33,7 +35,7 @@ export function formatResultsTable(runs: RunSummary[]): string {
     const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const rates = members.map((r) => r.imagesPerSecond).filter(Number.isFinite);
     return [
-      first.depth === undefined ? first.model : `${first.model}-d${first.depth}`, String(first.lr), String(members.length), String(first.learnableLayers), formatCount(first.parameters),
+      first.depth === undefined || depthsOf(first.model) < 2 ? first.model : `${first.model}-d${first.depth}`, String(first.lr), String(members.length), String(first.learnableLayers), formatCount(first.parameters),
       accuracy.n > 1 ? `${percent(accuracy.mean)} ± ${points(accuracy.std)}` : percent(accuracy.n ? accuracy.mean : Number.NaN),
       accuracy.interval95 ? `${points(accuracy.interval95[0])}-${points(accuracy.interval95[1])}%` : '-',
       `${meanOf(members.map((r) => r.wallSeconds)).toFixed(0)} s`, ...(timeHeader ? [describeTimeToAccuracy(members.map((r) => r.timeToAccuracy))] : []), rates.length ? meanOf(rates).toFixed(0) : '-', state(members),

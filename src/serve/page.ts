@@ -24,7 +24,7 @@ h1 { font-size: 1.4em; margin: 0.3em 0; } h2 { font-size: 1.15em; margin: 1.2em 
 table { border-collapse: collapse; font-size: 0.88em; background: white; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.55em; text-align: right; white-space: nowrap; }
 th { background: #eef2f6; } td.text, th.text { text-align: left; }
-td.state-running { color: #1a6b1a; font-weight: bold; } td.state-diverged, td.state-stopped { color: #a33; }
+td.state-running { color: #1a6b1a; font-weight: bold; } td.state-diverged, td.state-stopped, td.state-failed { color: #a33; }
 .links a { margin-right: 1em; }
 .muted { color: #666; font-size: 0.9em; }
 .charts { display: flex; flex-wrap: wrap; gap: 1.2em; }

@@ -24,10 +24,10 @@ export const MAX_ITERATION_POINTS = 4000;
 export const MAX_GRADIENT_POINTS = 500;
 export const MAX_EPOCH_POINTS = 4000;
 
-/** Every other element (the last always kept) until at most max remain: the curve's shape, in bounded memory. */
+/** Every other element (the first and last always kept) until at most max remain: the curve's shape, in bounded memory. */
 export function thinned<T>(values: T[], max: number): T[] {
   let kept = values;
-  while (kept.length > max) kept = kept.filter((_, i) => i % 2 === 1 || i === kept.length - 1);
+  while (kept.length > max) kept = kept.filter((_, i) => i % 2 === 0 || i === kept.length - 1);
   return kept;
 }
 

@@ -14,7 +14,7 @@ import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/in
 import { barrier, getRank, isInitialized } from '../distributed/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { type Recipe, catalogEntry, depthOption, designedRecipe } from '../models/catalog.js';
-import { RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, summarizeRun } from '../runs/index.js';
+import { RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, configuredDepth, summarizeRun } from '../runs/index.js';
 import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
 import { measureParallelRuns } from './parallel-choice.js';
@@ -131,15 +131,33 @@ export function experimentFromPreset(preset: PresetName, out: string, overrides:
     out,
     models,
     lrs: overrides.lrs ?? base.lrs,
-    recipes: { ...forModels(base.recipes), ...overrides.recipes },
+    recipes: mergedRecipes(forModels(base.recipes), overrides),
     seeds: overrides.seeds ?? base.seeds,
     base: { ...base.base, ...overrides.base },
     modelOptions: { ...base.modelOptions, ...overrides.modelOptions },
     depths: overrides.depths ?? forModels(base.depths),
     sweep: overrides.sweep ?? base.sweep,
     landscape: 'landscape' in overrides ? overrides.landscape : base.landscape,
-    notes: overrides.notes ?? (overrides.models === undefined ? base.notes : undefined),
+    // The preset's notes describe its own set-up: any change to what is trained makes them untrue.
+    notes: overrides.notes ?? (CHANGES_SETUP.every((k) => overrides[k] === undefined || (k === 'recipes' && Object.keys(overrides.recipes!).length === 0)) ? base.notes : undefined),
   };
+}
+
+/** What a preset's notes speak of: overriding any of these leaves them untrue. */
+const CHANGES_SETUP = ['models', 'lrs', 'recipes', 'depths', 'sweep', 'seeds'] as const;
+
+/**
+ * A preset's recipes with those given over them, setting by setting (a given momentum keeps the preset's learning
+ * rates); a one-grid lrs given for every model takes the preset's learning rates away, as the command line's does.
+ */
+function mergedRecipes(preset: Record<string, Recipe>, overrides: Partial<Omit<ExperimentConfig, 'out'>>): Record<string, Recipe> {
+  const merged: Record<string, Recipe> = {};
+  for (const [model, recipe] of Object.entries(preset)) {
+    const { lrs: _lrs, ...rest } = recipe;
+    merged[model] = overrides.lrs === undefined ? recipe : rest;
+  }
+  for (const [model, recipe] of Object.entries(overrides.recipes ?? {})) merged[model] = { ...merged[model], ...recipe };
+  return merged;
 }
 
 /** Parses `--depths model:d1,d2,...` (e.g. hw5net:1,2,4,6); the values are checked with the plan. */
@@ -162,7 +180,9 @@ export function applyToEveryModel(config: ExperimentConfig, settings: Partial<Tr
   if (lrs !== undefined) given.add('lrs');
   const recipes = Object.fromEntries(Object.entries(config.recipes).map(([model, recipe]) =>
     [model, Object.fromEntries(Object.entries(recipe).filter(([key]) => !given.has(key)))]));
-  return { ...config, lrs: lrs ?? config.lrs, recipes, base: { ...config.base, ...settings } };
+  // Notes on how the preset's recipes were chosen are untrue once the command line replaces them.
+  const replacesRecipes = lrs !== undefined || RECIPE_SETTINGS.some((k) => given.has(k));
+  return { ...config, lrs: lrs ?? config.lrs, recipes, base: { ...config.base, ...settings }, notes: replacesRecipes ? undefined : config.notes };
 }
 
 const FILE_KEYS = ['out', 'models', 'lrs', 'recipes', 'seeds', 'base', 'modelOptions', 'depths', 'sweep', 'landscape', 'notes'] as const;
@@ -372,7 +392,7 @@ async function runPlans(
   let next = 0;
   const runs = kept.map((k) => k ?? outcome.summaries[next++]).filter((r): r is RunSummary => r !== undefined);
   if (writer) writeFileAtomic(join(config.out, 'results.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
-  if (writer && !outcome.stopped && config.landscape !== undefined) await landscapes(config, plans, runs, options);
+  if (writer && !outcome.stopped && config.landscape !== undefined) await landscapes(config, plans, runs, options, datasets);
   return { out: config.out, runs, stopped: outcome.stopped || (options.stop?.requested ?? false) };
 }
 
@@ -382,10 +402,7 @@ async function runPlans(
  * first seed (the first such run in plan order).
  */
 export function landscapeRuns(plans: TrainConfig[]): TrainConfig[] {
-  const depth = (plan: TrainConfig) => {
-    const option = catalogEntry(plan.model).depthOption?.name;
-    return option === undefined ? 0 : (plan.modelOptions[option] ?? 0);
-  };
+  const depth = (plan: TrainConfig) => configuredDepth(plan) ?? 0;
   const deepestOf = (model: string) => {
     const mine = plans.filter((p) => p.model === model);
     const deepest = Math.max(...mine.map(depth));
@@ -399,7 +416,9 @@ export function landscapeRuns(plans: TrainConfig[]): TrainConfig[] {
 }
 
 /** Computes the landscapes a finished experiment asks for; one already there with the same settings is kept. */
-async function landscapes(config: ExperimentConfig, plans: TrainConfig[], runs: RunSummary[], options: ExperimentOptions): Promise<void> {
+async function landscapes(
+  config: ExperimentConfig, plans: TrainConfig[], runs: RunSummary[], options: ExperimentOptions, datasets: Map<string, DatasetSplits>,
+): Promise<void> {
   const settings = { ...LANDSCAPE_DEFAULTS, ...config.landscape };
   for (const plan of landscapeRuns(plans)) {
     if (options.stop?.requested) return;
@@ -414,13 +433,18 @@ async function landscapes(config: ExperimentConfig, plans: TrainConfig[], runs: 
     }
     const started = performance.now();
     let shown = 0;
-    const file = await landscapeOfRun(plan.out, settings, (done, total) => {
-      if (done === total || done - shown >= Math.ceil(total / 4)) {
-        shown = done;
-        options.reporter.message(`[${name}] loss landscape: ${done} of ${total} points`);
-      }
-    });
-    options.reporter.message(`[${name}] loss landscape on ${file.sample} training images in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    try {
+      const file = await landscapeOfRun(plan.out, settings, (done, total) => {
+        if (done === total || done - shown >= Math.ceil(total / 4)) {
+          shown = done;
+          options.reporter.message(`[${name}] loss landscape: ${done} of ${total} points`);
+        }
+      }, datasets);
+      options.reporter.message(`[${name}] loss landscape on ${file.sample} training images in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    } catch (error) {
+      // The runs are trained: a landscape that fails must not cost the experiment its report.
+      options.reporter.message(`[${name}] no loss landscape: ${(error as Error).message}`);
+    }
   }
 }
 

@@ -13,8 +13,8 @@
  */
 import { existsSync } from 'node:fs';
 
-import { type Batch, DataLoader, subset } from '../data/index.js';
-import { loadCheckpoint } from '../io/index.js';
+import { type Batch, DataLoader, type DatasetSplits, subset } from '../data/index.js';
+import { checkFiniteWeights, loadCheckpoint, readCheckpointStep } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import { type LandscapeFile, RunDirectory, type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
 import {
@@ -168,7 +168,7 @@ export function lossLandscape(
 
 /** The sample a run's landscape is computed on: normalised like its training images, without augmentation. */
 function landscapeSample(config: TrainConfig, splits: Awaited<ReturnType<typeof prepareRun>>, options: LandscapeOptions): Batch[] {
-  const images = subset(splits.splits.train, options.sample, options.seed);
+  const images = subset(splits.trainSplit, options.sample, options.seed);
   const loader = new DataLoader(images, { batchSize: 250, shuffle: false, normalization: splits.normalization });
   return [...loader.epoch(0)].map((b) => ({ x: keep(b.x), y: keep(b.y) }));
 }
@@ -185,38 +185,47 @@ export function hasLandscape(path: string, options: LandscapeOptions): boolean {
   const file = dir.readJson<LandscapeFile>('landscape.json');
   const wanted = { ...options, precision: landscapePrecision(options, dir.readJson<TrainConfig>('config.json')) };
   const same = (Object.keys(LANDSCAPE_DEFAULTS) as (keyof LandscapeOptions)[]).every((k) => (k === 'sample' ? file.sampleAsked : file[k]) === wanted[k]);
-  return same && file.step === dir.status().step;
+  return same && file.step === readCheckpointStep(dir.checkpointPath);
 }
 
 /** The landscape of a run's last checkpoint, written to the run's landscape.json. */
-export async function landscapeOfRun(path: string, given: Partial<LandscapeOptions> = {}, onPoint?: LandscapeProgress): Promise<LandscapeFile> {
+export async function landscapeOfRun(
+  path: string, given: Partial<LandscapeOptions> = {}, onPoint?: LandscapeProgress, datasets?: Map<string, DatasetSplits>,
+): Promise<LandscapeFile> {
   const problems = landscapeProblems(given);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
   const options = { ...LANDSCAPE_DEFAULTS, ...given };
   const dir = new RunDirectory(path);
   if (!dir.exists()) throw new Error(`${path} is not a run directory (no config.json): give a folder written by skipstudio train or experiment`);
   const config = resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: path });
-  const prepared = await prepareRun(config);
-  const checkpoint = loadCheckpoint(dir.checkpointPath);
+  // A run in training changes its checkpoint under the landscape: its lock says whether one is.
+  const lock = dir.lock();
+  const prepared = await prepareRun(config, datasets);
+  let step: number;
+  let sample: Batch[] = [];
   try {
-    prepared.model.loadStateDict(checkpoint.modelState);
-  } finally {
-    checkpoint.dispose();
-  }
-  const precision = landscapePrecision(options, config);
-  const memoryFormat = trainingMemoryFormat({ ...config, precision });
-  prepared.model.to({ memoryFormat });
-  const sample = landscapeSample(config, prepared, options);
-  const started = performance.now();
-  try {
+    const checkpoint = loadCheckpoint(dir.checkpointPath);
+    try {
+      checkFiniteWeights(checkpoint.modelState, dir.checkpointPath);
+      prepared.model.loadStateDict(checkpoint.modelState);
+      step = checkpoint.step;
+    } finally {
+      checkpoint.dispose();
+    }
+    const precision = landscapePrecision(options, config);
+    const memoryFormat = trainingMemoryFormat({ ...config, precision });
+    prepared.model.to({ memoryFormat });
+    sample = landscapeSample(config, prepared, options);
+    const started = performance.now();
     const landscape = lossLandscape(prepared.model, sample, { ...options, precision, memoryFormat }, onPoint);
     const file: LandscapeFile = {
-      ...options, precision, sample: sample.reduce((n, b) => n + b.y.shape[0]!, 0), sampleAsked: options.sample, step: dir.status().step,
+      ...options, precision, sample: sample.reduce((n, b) => n + b.y.shape[0]!, 0), sampleAsked: options.sample, step,
       ...landscape, seconds: (performance.now() - started) / 1000,
     };
     dir.writeJson('landscape.json', file);
     return file;
   } finally {
     dispose([sample.map((b) => [b.x, b.y]), prepared.model.parameters(), prepared.model.buffers()]);
+    lock.release();
   }
 }

@@ -108,7 +108,11 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
     return await run.train();
   } catch (error) {
     // A run that an error ended says so, instead of "running" until its process is found gone.
-    if (writer && run !== undefined) run.writeStatus('failed', { message: `${(error as Error).message}; fix the cause and continue with --resume` });
+    try {
+      if (writer && run !== undefined) run.writeStatus('failed', { message: `${(error as Error).message}; fix the cause and continue with --resume` });
+    } catch {
+      // The same fault (a full disk, say) may stop this write too: the error that ended the run is the one to report.
+    }
     throw isInitialized() ? await namingFailedRanks(error) : error;
   } finally {
     // The Reducer's hooks and buckets belong to this run's model: an experiment's next run makes its own.

@@ -82,10 +82,10 @@ describe('the depth study\'s sentences', () => {
     ]);
     assert.equal(sentences[0], 'Depth, hw5net (lr 0.1), from 5 to 20 SkipBlocks (63 to 213 learnable layers): test accuracy 88.00% -> 88.00%, ' +
       'a change of 0.00 points (95% interval 0.00 to 0.00 points; McNemar\'s exact test on the 100 paired test predictions, p = 1.000): ' +
-      'not significant at 5%: these runs show no change of accuracy with depth. Final training loss 0.500 -> 0.500; gradient norm at the input 1.00e-1 -> 1.00e-1.');
+      'not significant at 5%: these runs show no significant change of accuracy with depth. Final training loss 0.500 -> 0.500; gradient norm at the input 1.00e-1 -> 1.00e-1.');
     assert.equal(sentences[1], 'Depth, hw5net-plain (lr 0.1), from 5 to 20 SkipBlocks (63 to 213 learnable layers): test accuracy 88.00% -> 85.00%, ' +
       'a change of -3.00 points (95% interval -6.34 to 0.34 points; McNemar\'s exact test on the 100 paired test predictions, p = 0.250): ' +
-      'not significant at 5%: these runs show no change of accuracy with depth. Final training loss 0.500 -> 0.500; gradient norm at the input 1.00e-1 -> 1.00e-1.');
+      'not significant at 5%: these runs show no significant change of accuracy with depth. Final training loss 0.500 -> 0.500; gradient norm at the input 1.00e-1 -> 1.00e-1.');
     assert.equal(sentences[2], 'The exercise\'s premise, that plain networks stop improving as they deepen and SkipBlock networks do not, is not shown at this budget: ' +
       'no plain network lost accuracy significantly from its shallowest to its deepest run.');
   });
@@ -179,5 +179,8 @@ describe('the loss landscape\'s measures', () => {
     const c = run({ model: 'hw5net-plain', depth: 6, right: 80, landscape: landscapeFile([1, 0, 1]) });
     assert.deepEqual(S.landscapeGroups([a, b, c, run({ model: 'hw5net', depth: 1, right: 1 })]).map((g) => g.map((r) => r.name)),
       [['hw5net-d6-lr0.1-s0', 'hw5net-plain-d6-lr0.1-s0'], ['net3-d10-lr0.1-s0']]);
+    assert.deepEqual(S.landscapeGroups([c, a]).map((g) => g.map((r) => r.name)), [['hw5net-d6-lr0.1-s0', 'hw5net-plain-d6-lr0.1-s0']], 'the plain run first');
+    const other = run({ model: 'hw5net-plain', depth: 6, right: 80, landscape: { ...landscapeFile([1, 0, 1]), seed: 3 } });
+    assert.deepEqual(S.landscapeGroups([a, other]).map((g) => g.length), [1, 1], 'landscapes computed differently are not compared');
   });
 });

@@ -72,6 +72,16 @@ describe('planning an experiment', () => {
     ]);
   });
 
+  it('merges a recipe over the preset\'s setting by setting, a one-grid lrs replaces its learning rates, and its notes go with any change', () => {
+    const momentum = S.experimentFromPreset('default', '/tmp/x', { recipes: { 'hw5net-plain': { momentum: 0.8 } } });
+    assert.deepEqual(momentum.recipes['hw5net-plain'], { lrs: [0.1], momentum: 0.8 });
+    assert.equal(momentum.notes, undefined, 'the notes describe the preset\'s recipes, not this one');
+    const grid = S.experimentFromPreset('default', '/tmp/x', { lrs: [0.05] });
+    assert.deepEqual(S.planExperiment(grid).filter((p) => p.model === 'net3').map((p) => p.lr), [0.05, 0.05, 0.05, 0.05]);
+    assert.ok(S.experimentFromPreset('default', '/tmp/x', {}).notes?.length, 'the preset as it is keeps its notes');
+    assert.equal(S.applyToEveryModel(S.experimentFromPreset('default', '/tmp/x'), {}, [0.05]).notes, undefined);
+  });
+
   it('picks the deepest skip and plain pair for the loss landscape', () => {
     assert.deepEqual(S.landscapeRuns(plan()).map((p) => basename(p.out)), ['hw5net-d6-lr0.1-s0', 'hw5net-plain-d6-lr0.1-s0']);
     assert.deepEqual(S.landscapeRuns(plan({ models: ['hw5net', 'net3'] })).map((p) => basename(p.out)), [], 'no plain twin, no pair');
