@@ -19,7 +19,7 @@ import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type Tra
 import {
   PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, checkpointEvalConfig, createReporter, evaluateCheckpoint,
   evaluateRun, experimentFromPreset, formatEvaluation, parseDepths, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
-  SWEEPS, type Sweep, LANDSCAPE_DEFAULTS, MAX_SEEDS, landscapeOfRun,
+  SWEEPS, type Sweep, LANDSCAPE_SETTINGS, MAX_SEEDS, landscapeOfRun, progressEvery,
 } from '../train/index.js';
 import { afterTraining, registerServeExport } from './serve-export.js';
 
@@ -87,9 +87,17 @@ function stopOnInterrupt(): StopFlag {
   return stop;
 }
 
-/** The command-line option of a setting of the table (runs/settings.ts): its flag, help, parser or choices. */
+/** The command-line option of a training setting of the table (runs/settings.ts): its flag, help, parser or choices. */
 function settingOption(name: SettingName): Option {
-  const setting = TRAIN_SETTINGS[name] as Setting<unknown>;
+  return optionOf(name, TRAIN_SETTINGS[name] as Setting<unknown>);
+}
+
+/**
+ * The option of a setting of any table: its flag, help, parser or choices;
+ * the value checked at the flag unless `checkAtFlag` is false (the landscape's
+ * library names its own settings' problems).
+ */
+function optionOf(name: string, setting: Setting<unknown>, checkAtFlag = true): Option {
   const option = new Option(setting.flag ? `${flagName(name)} ${setting.flag}` : flagName(name), setting.help);
   if (setting.choices) return option.choices(setting.choices);
   const { parse } = setting;
@@ -102,7 +110,7 @@ function settingOption(name: SettingName): Option {
     } catch (error) {
       throw new InvalidArgumentError((error as Error).message);
     }
-    const problem = setting.check(parsed);
+    const problem = checkAtFlag ? setting.check(parsed) : undefined;
     if (problem !== undefined) throw new InvalidArgumentError(problem);
     return parsed;
   });
@@ -330,26 +338,15 @@ program
     if (flags.run !== undefined && !flags.json) console.log(`\nsaved in ${flags.run}/eval.json`);
   });
 
-program
+const landscape = program
   .command('landscape')
   .description('the loss landscape around a trained run (Li et al. 2018): training loss along filter-normalised random directions, into the run\'s landscape.json')
-  .requiredOption('--run <dir>', 'a run directory (its last checkpoint)')
-  .option('--points <n>', 'points of the 1-D slice on [-range, range] (odd)', integerIn(3, 1001), LANDSCAPE_DEFAULTS.points)
-  .option('--grid <n>', 'points a side of the 2-D grid (odd; 0: no grid)', integerIn(0, 201), LANDSCAPE_DEFAULTS.grid)
-  .option('--sample <n>', 'training images the loss is averaged over', integerIn(1, 1_000_000), LANDSCAPE_DEFAULTS.sample)
-  .option('--range <x>', 'how far each direction goes either side, in filter norms', (v: string) => Number(v), LANDSCAPE_DEFAULTS.range)
-  .option('--seed <n>', 'seed of the directions and of the sample', integerIn(0, 2 ** 32 - 1), LANDSCAPE_DEFAULTS.seed)
-  .addOption(new Option('--precision <p>', 'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)')
-    .choices(['run', 'fp32', 'bf16']).default(LANDSCAPE_DEFAULTS.precision))
+  .requiredOption('--run <dir>', 'a run directory (its last checkpoint)');
+for (const [name, setting] of Object.entries(LANDSCAPE_SETTINGS)) landscape.addOption(optionOf(name, setting as Setting<unknown>, false).default(setting.default));
+landscape
   .action(async (flags: { run: string; points: number; grid: number; sample: number; range: number; seed: number; precision: 'run' | 'fp32' | 'bf16' }) => {
     const { run, ...options } = flags;
-    let shown = 0;
-    const file = await landscapeOfRun(run, options, (done, total) => {
-      if (done - shown >= Math.ceil(total / 10) || done === total) {
-        shown = done;
-        console.log(`${done} of ${total} points`);
-      }
-    });
+    const file = await landscapeOfRun(run, options, progressEvery(0.1, (done, total) => console.log(`${done} of ${total} points`)));
     console.log(formatLandscape(file));
     console.log(`saved in ${run}/landscape.json; \`skipstudio report\` draws it`);
   });

@@ -331,9 +331,8 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
   const decodeOne = (id: number) => limit(async () => {
     const file = coco.images.get(id)!;
     const path = resolve(imagesFolder, file);
-    const inside = relative(imagesFolder, path);
     // readCocoAnnotations refuses such a file_name already; this guards the join itself.
-    if (inside.split(/[\\/]/)[0] === '..' || isAbsolute(inside)) {
+    if (!isInside(imagesFolder, path)) {
       throw new RangeError(`data coco: image ${id}'s file_name ${JSON.stringify(file)} leads outside --images ${options.images}`);
     }
     // The same rule for symbolic links: the file really read must lie inside --images, unless links are allowed out of it.

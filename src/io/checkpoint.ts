@@ -64,15 +64,19 @@ export function saveCheckpoint(path: string, options: SaveCheckpointOptions): vo
   });
 }
 
-/** The training config a checkpoint was saved with, read from its header alone (undefined when it has none). */
-export function readCheckpointConfig(path: string): unknown {
-  const { metadata } = readSafetensorsHeader(path);
+/** A checkpoint header's training metadata, its format checked: what a checkpoint says about itself without its tensors. */
+function trainingMetadata(path: string, metadata: Record<string, string>): TrainingMetadata {
   if (metadata.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: not a skipstudio checkpoint: format is ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
   try {
-    return (JSON.parse(metadata.training ?? '') as TrainingMetadata).config;
+    return JSON.parse(metadata.training ?? '') as TrainingMetadata;
   } catch {
     throw new Error(`${path}: not a skipstudio checkpoint: its training metadata is not JSON`);
   }
+}
+
+/** The training config a checkpoint was saved with, read from its header alone (undefined when it has none). */
+export function readCheckpointConfig(path: string): unknown {
+  return trainingMetadata(path, readSafetensorsHeader(path).metadata).config;
 }
 
 /**
@@ -87,34 +91,28 @@ const CHECKPOINT_TENSOR = /^(model\.[\w.]+|optimizer\.\d+\.\w+|rng_state)$/;
 /** The training step a checkpoint was saved at, from its header alone (undefined: no checkpoint there). */
 export function readCheckpointStep(path: string): number | undefined {
   if (!existsSync(path)) return undefined;
-  const { metadata } = readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
   try {
-    return (JSON.parse(metadata.training ?? '') as TrainingMetadata).step;
+    return trainingMetadata(path, readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES }).metadata).step;
   } catch {
     return undefined;
   }
 }
 
 export function loadCheckpoint(path: string): Checkpoint {
-  // The format and the names are checked from the header, before any tensor is built.
-  const header = readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
-  if (header.metadata.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${path}: not a skipstudio checkpoint: format is ${JSON.stringify(header.metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
-  }
-  const unexpected = header.entries.find((e) => !CHECKPOINT_TENSOR.test(e.name));
-  if (unexpected !== undefined) throw new Error(`${path}: not a skipstudio checkpoint: unexpected tensor '${unexpected.name}'`);
-  const { tensors, metadata } = loadSafetensorsWithMetadata(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES });
+  // The format, the metadata and the names are checked from the header, before any tensor is built.
+  let training!: TrainingMetadata;
+  const { tensors } = loadSafetensorsWithMetadata(path, {
+    maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES,
+    checkHeader: (header) => {
+      training = trainingMetadata(path, header.metadata);
+      const unexpected = header.entries.find((e) => !CHECKPOINT_TENSOR.test(e.name));
+      if (unexpected !== undefined) throw new Error(`${path}: not a skipstudio checkpoint: unexpected tensor '${unexpected.name}'`);
+    },
+  });
   const fail = (problem: string): never => {
     dispose(tensors);
     throw new Error(`${path}: not a skipstudio checkpoint: ${problem}`);
   };
-  if (metadata.format !== CHECKPOINT_FORMAT) fail(`format is ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
-  let training: TrainingMetadata;
-  try {
-    training = JSON.parse(metadata.training ?? '') as TrainingMetadata;
-  } catch {
-    return fail('its training metadata is not JSON');
-  }
   if (!Number.isInteger(training.epoch) || !Number.isInteger(training.step)) fail('epoch and step must be integers');
   const modelState: StateDict = {};
   const optimizerTensors: Record<string, ParamState> = {};
@@ -123,9 +121,9 @@ export function loadCheckpoint(path: string): Checkpoint {
     if (key.startsWith('model.')) modelState[key.slice('model.'.length)] = t;
     else if (key === 'rng_state') rngState = t;
     else {
-      const match = /^optimizer\.(\d+)\.(\w+)$/.exec(key);
-      if (match === null) fail(`unexpected tensor '${key}'`);
-      (optimizerTensors[match![1]!] ??= {})[match![2]!] = t;
+      // Every name matched CHECKPOINT_TENSOR in the header: the rest are optimizer.<index>.<name>.
+      const [, index, name] = /^optimizer\.(\d+)\.(\w+)$/.exec(key)!;
+      (optimizerTensors[index!] ??= {})[name!] = t;
     }
   }
   let optimizerState: OptimizerStateDict<{ lr: number }> | undefined;

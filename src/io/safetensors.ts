@@ -174,6 +174,8 @@ export interface LoadedSafetensors {
 export interface ReadOptions {
   /** Refuse a header longer than this (default MAX_HEADER_BYTES), before parsing it. */
   maxHeaderBytes?: number;
+  /** Called with the validated header before any tensor is read: a caller's own checks (names, format) throw here, cheaply. */
+  checkHeader?: (header: SafetensorsHeader) => void;
 }
 
 /** Reads the header only (names, dtypes, shapes, metadata), for inspecting a file cheaply. */
@@ -191,6 +193,7 @@ export function loadSafetensorsWithMetadata(path: string, options: ReadOptions =
   const fd = openSync(path, 'r');
   try {
     const header = readHeader(fd, path, options.maxHeaderBytes);
+    options.checkHeader?.(header);
     const blobs = header.entries.map((e) => {
       const bytes = new Uint8Array(e.end - e.start);
       const read = readSync(fd, bytes, 0, bytes.length, header.dataOffset + e.start);

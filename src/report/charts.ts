@@ -9,7 +9,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 
 import type { RunData } from './load.js';
 import { describeSample } from './statistics.js';
-import type { RunGroup } from './study.js';
+import { type RunGroup, layerGradientMeans } from './study.js';
 
 const FONT = 'DejaVu Sans';
 /** PNGs are rendered at twice the SVG's size, for print. */
@@ -64,7 +64,7 @@ function groupLabel(group: RunGroup): string {
   return `${group.label} (lr ${group.lr}${group.runs.length > 1 ? `, ${group.runs.length} seeds` : ''})`;
 }
 
-interface LineChartOptions {
+export interface LineChartOptions {
   /** vega-lite encodings of the x and y fields; the series field is always `run`. */
   x: object;
   y: object;
@@ -77,10 +77,10 @@ interface LineChartOptions {
   band?: boolean;
 }
 
-type Row = { run: string } & Record<string, number | string>;
+export type Row = { run: string } & Record<string, number | string>;
 
 /** A line chart of { run, ...fields } rows: one line per run, with an optional band around each. */
-function lineChart(id: string, caption: string, values: Row[], options: LineChartOptions): Chart {
+export function lineChart(id: string, caption: string, values: Row[], options: LineChartOptions): Chart {
   const color = { field: 'run', type: 'nominal', title: options.legend };
   const line = {
     mark: { type: 'line', point: options.points ?? values.length < 40 },
@@ -229,16 +229,11 @@ export function confusionHeatmap(run: RunData): Chart | undefined {
 export function gradientFlow(runs: RunData[]): Chart | undefined {
   const values = runs.flatMap((run) => {
     if (run.gradients.length === 0) return [];
-    const layers = run.model.gradientLayers;
-    const points: { depth: number; norm: number; layer: string; run: string }[] = [];
-    let depth = 0;
-    layers.forEach((layer, i) => {
-      const norms = run.gradients.map((g) => g.norms[i]).filter((n): n is number => n !== null && n !== undefined && n > 0);
-      if (norms.length === 0) return;
-      depth += 1;
-      points.push({ depth, norm: norms.reduce((a, b) => a + b, 0) / norms.length, layer, run: `${run.config.model} (${lrLabel(run)})` });
-    });
-    return points;
+    const means = layerGradientMeans(run);
+    return run.model.gradientLayers
+      .map((layer, i) => ({ layer, norm: means[i] }))
+      .filter((p): p is { layer: string; norm: number } => p.norm !== undefined)
+      .map((p, k) => ({ depth: k + 1, ...p, run: `${run.config.model} (${lrLabel(run)})` }));
   });
   if (values.length === 0) return undefined;
   return lineChart(

@@ -10,9 +10,10 @@
  */
 import { hasSkipConnections } from '../models/catalog.js';
 import { formatPercent } from '../nn/format.js';
-import type { Chart } from './charts.js';
+import { type Chart, lineChart } from './charts.js';
 import type { RunData } from './load.js';
-import { type Comparison, type RunGroup, compareGroups, formatPValue, points } from './study.js';
+import { meanOf } from './statistics.js';
+import { type Comparison, type RunGroup, compareGroups, formatPValue, layerGradientMeans, points } from './study.js';
 
 export interface DepthPoint {
   group: RunGroup;
@@ -36,27 +37,25 @@ export interface DepthSeries {
   points: DepthPoint[];
 }
 
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
-const defined = <T>(xs: (T | undefined)[]) => xs.filter((x): x is T => x !== undefined);
 
 /** A run's training loss at its end: the mean of the loss records over its last tenth of iterations (at least the last one). */
 export function finalTrainingLoss(run: RunData): number | undefined {
   const last = run.iterations.at(-1);
   if (last === undefined) return run.epochs.at(-1)?.trainLoss;
   const from = 0.9 * last.step;
-  return mean(run.iterations.filter((r) => r.step >= from && Number.isFinite(r.loss)).map((r) => r.loss));
+  return meanOf(run.iterations.filter((r) => r.step >= from).map((r) => r.loss));
 }
 
-/** The mean gradient norm of the first recorded weight (the one nearest the input) over a run's gradient records. */
+/** The mean gradient norm of the weight nearest the input over a run's gradient records. */
 export function inputGradientNorm(run: RunData): number | undefined {
-  return mean(run.gradients.map((g) => g.norms[0]).filter((n): n is number => typeof n === 'number' && Number.isFinite(n)));
+  return layerGradientMeans(run)[0];
 }
 
 function depthPoint(group: RunGroup): DepthPoint {
   const model = group.runs[0]!.model;
   return {
     group, learnableLayers: model.learnableLayers, weightLayers: model.weightLayers, skipBlocks: model.skipBlocks,
-    finalTrainLoss: mean(defined(group.runs.map(finalTrainingLoss))), inputGradient: mean(defined(group.runs.map(inputGradientNorm))),
+    finalTrainLoss: meanOf(group.runs.map(finalTrainingLoss)), inputGradient: meanOf(group.runs.map(inputGradientNorm)),
   };
 }
 
@@ -185,13 +184,9 @@ export function depthChart(series: DepthSeries[], measure: Measure): Chart | und
     return [{ layers: p.learnableLayers, value: y, lo: ci ? 100 * ci[0] : y, hi: ci ? 100 * ci[1] : y, run: s.label, depth: p.group.label }];
   }));
   if (values.length === 0) return undefined;
-  const x = { field: 'layers', type: 'quantitative', title: 'learnable layers (parameters().length)' };
-  const color = { field: 'run', type: 'nominal', title: 'model' };
-  const line = {
-    mark: { type: 'line', point: true },
-    encoding: { x, y: { field: 'value', type: 'quantitative', title: m.title, scale: m.log ? { type: 'log' } : { zero: false } }, color, tooltip: [{ field: 'depth' }, { field: 'value' }] },
-  };
-  const band = { mark: { type: 'area', opacity: 0.2 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } };
-  const layered = values.some((v) => v.lo !== v.hi) ? { layer: [band, line] } : line;
-  return { id: m.id, caption: m.caption, spec: { width: 480, height: 260, data: { values }, ...layered } as Chart['spec'] };
+  return lineChart(m.id, m.caption, values, {
+    x: { field: 'layers', type: 'quantitative', title: 'learnable layers (parameters().length)' },
+    y: { field: 'value', type: 'quantitative', title: m.title, scale: m.log ? { type: 'log' } : { zero: false } },
+    legend: 'model', points: true, band: true, tooltip: [{ field: 'depth' }, { field: 'value' }],
+  });
 }

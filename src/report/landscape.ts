@@ -11,7 +11,7 @@ import type { TopLevelSpec } from 'vega-lite';
 
 import { catalogEntry, hasModelSources } from '../models/catalog.js';
 import { type LandscapeFile, configuredDepth } from '../runs/index.js';
-import type { Chart } from './charts.js';
+import { type Chart, lineChart } from './charts.js';
 import type { RunData } from './load.js';
 
 /** The loss on the 1-D slice at alpha, linearly interpolated between its points. */
@@ -81,20 +81,12 @@ export function landscapeLineChart(id: string, landscapes: LabelledLandscape[]):
   if (landscapes.length === 0) return undefined;
   const values = landscapes.flatMap(({ label, file }) => file.alphas.map((alpha, i) => ({ alpha, loss: file.line[i]!, run: label })));
   const first = landscapes[0]!.file;
-  return {
-    id,
-    caption: `Loss landscape, 1-D: the training loss on ${first.sample.toLocaleString('en-US')} training images (batch norm in eval mode) as the weights move ` +
-      'along one filter-normalised random direction (Li et al. 2018); 0 is the trained network, 1 moves every filter by its own norm. Log scale.',
-    spec: {
-      width: 480, height: 260, data: { values },
-      mark: { type: 'line', point: values.length < 120 },
-      encoding: {
-        x: { field: 'alpha', type: 'quantitative', title: 'distance along the direction (filter norms)' },
-        y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { type: 'log' } },
-        color: { field: 'run', type: 'nominal', title: 'run', legend: { orient: 'bottom', columns: 1 } },
-      },
-    } as TopLevelSpec,
-  };
+  return lineChart(id, `Loss landscape, 1-D: the training loss on ${first.sample.toLocaleString('en-US')} training images (batch norm in eval mode) as the weights move ` +
+    'along one filter-normalised random direction (Li et al. 2018); 0 is the trained network, 1 moves every filter by its own norm. Log scale.', values, {
+    x: { field: 'alpha', type: 'quantitative', title: 'distance along the direction (filter norms)' },
+    y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { type: 'log' } },
+    legend: 'run', points: values.length < 120,
+  });
 }
 
 /** Contour levels shared by several surfaces: evenly spaced in log(loss) from the lowest to the highest value. */

@@ -23,9 +23,9 @@ import { depthChart, depthObservations, depthSeries } from './depth.js';
 import { landscapeContourChart, landscapeGroups, landscapeLineChart, landscapeObservation, landscapeRow } from './landscape.js';
 import { addSourceAppendix } from './listings.js';
 import { renderHtml, renderPdf } from './render.js';
-import type { SampleSummary } from './statistics.js';
+import { type SampleSummary, meanOf } from './statistics.js';
 import {
-  type RunGroup, bestAccuracy, bestGroups, compareGroups, describeDifference, describeTimeToAccuracy, groupRuns, points, timeToAccuracyHeader,
+  type RunGroup, bestAccuracy, layerGradientMeans, bestGroups, compareGroups, describeDifference, describeTimeToAccuracy, groupRuns, points, timeToAccuracyHeader,
 } from './study.js';
 
 /** Groups the per-class table shows side by side before it narrows to each model's deepest, best group. */
@@ -73,14 +73,10 @@ function models(runs: RunData[]): string[] {
 
 /** Mean gradient norm of the first and last quarter of a run's layers: how much the gradient fades. */
 function gradientFade(run: RunData): { inputSide: number; outputSide: number } | undefined {
-  const means = run.model.gradientLayers
-    .map((_, i) => run.gradients.map((g) => g.norms[i]).filter((n): n is number => typeof n === 'number' && n > 0))
-    .filter((n) => n.length > 0)
-    .map((n) => n.reduce((a, b) => a + b, 0) / n.length);
+  const means = layerGradientMeans(run).filter((m): m is number => m !== undefined);
   if (means.length < 4) return undefined;
   const quarter = Math.max(1, Math.floor(means.length / 4));
-  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { inputSide: avg(means.slice(0, quarter)), outputSide: avg(means.slice(-quarter)) };
+  return { inputSide: meanOf(means.slice(0, quarter))!, outputSide: meanOf(means.slice(-quarter))! };
 }
 
 /** The sentence on a model's learning rates (at one depth): the best one against the runner-up, with the difference's certainty. */
@@ -232,7 +228,7 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
     ['model', 'learning rate', 'seeds', 'final test accuracy', '95% interval', 'best epoch (mean)', 'wall time (mean)', ...(timeHeader ? [timeHeader] : []), 'state'],
     groups.map((g) => [
       g.label, String(g.lr), String(g.runs.length), meanAndSpread(g.accuracy), interval(g.accuracy),
-      formatPercent(mean(g.runs.map(bestAccuracy))), `${mean(g.runs.map((r) => r.status.wallSeconds))?.toFixed(0) ?? '-'} s`,
+      formatPercent(meanOf(g.runs.map(bestAccuracy))), `${meanOf(g.runs.map((r) => r.status.wallSeconds))?.toFixed(0) ?? '-'} s`,
       ...(timeHeader ? [describeTimeToAccuracy(times(g))] : []), groupState(g),
     ]));
   await addFigure(builder, chart(finalAccuracyChart(groups)), figures);
@@ -243,7 +239,7 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
     const classes = evaluated[0]!.runs.find((r) => r.evaluation)!.evaluation!.classes;
     builder.table(`Per-class test accuracy (the mean over the seeds)${wide ? ', of each model at its deepest depth and best learning rate' : ''}.`,
       ['class', ...evaluated.map((g) => `${g.label} lr ${g.lr}`)],
-      classes.map((name, i) => [name, ...evaluated.map((g) => formatPercent(mean(g.runs.map((r) => r.evaluation?.perClassAccuracy[i]))))]));
+      classes.map((name, i) => [name, ...evaluated.map((g) => formatPercent(meanOf(g.runs.map((r) => r.evaluation?.perClassAccuracy[i]))))]));
   }
   for (const run of runs) await addFigure(builder, chart(confusionHeatmap(run)), figures);
   const missing = runs.filter((r) => r.evaluation === undefined);
@@ -293,12 +289,6 @@ async function landscapeSection(runs: RunData[], builder: DocumentBuilder, figur
     await addFigure(builder, chart(landscapeLineChart(`landscape-line${suffix}`, labelled)), figures);
     await addFigure(builder, chart(landscapeContourChart(`landscape-contours${suffix}`, labelled)), figures);
   }
-}
-
-/** The mean of the values that are there, undefined when none is. */
-function mean(values: (number | undefined)[]): number | undefined {
-  const present = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
-  return present.length ? present.reduce((a, b) => a + b, 0) / present.length : undefined;
 }
 
 /** Side-by-side comparison of the same models across experiments (e.g. datasets). */

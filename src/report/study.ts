@@ -8,7 +8,7 @@
 import { formatPercent } from '../nn/format.js';
 import { type TimeToAccuracy, configuredDepth } from '../runs/index.js';
 import type { RunData } from './load.js';
-import { type SampleSummary, describeSample, mcnemarExact, welchTest } from './statistics.js';
+import { type SampleSummary, describeSample, mcnemarExact, meanOf, welchTest } from './statistics.js';
 
 /** The runs of one model at one depth (its options) and one learning rate: one per seed. */
 export interface RunGroup {
@@ -43,9 +43,13 @@ export function accuracySummary(accuracies: number[]): SampleSummary {
   return summary.interval95 ? { ...summary, interval95: clip(summary.interval95, 0, 1) } : summary;
 }
 
-/** A run's depth: the value of its model's depth option in its options (undefined: the model's default or none). */
-export function runDepth(run: RunData): number | undefined {
-  return configuredDepth(run.config);
+/**
+ * Each recorded weight's gradient norm, the mean over the run's gradient
+ * records, input side first; undefined for a weight that never got one (an
+ * unused in2out convolution).
+ */
+export function layerGradientMeans(run: RunData): (number | undefined)[] {
+  return run.model.gradientLayers.map((_, i) => meanOf(run.gradients.map((g) => g.norms[i]).map((n) => (typeof n === 'number' && n > 0 ? n : undefined))));
 }
 
 const optionsKey = (run: RunData) => JSON.stringify(Object.entries(run.config.modelOptions).sort(([a], [b]) => a.localeCompare(b)));
@@ -53,7 +57,7 @@ const optionsKey = (run: RunData) => JSON.stringify(Object.entries(run.config.mo
 /** A group's label: the model alone, or with its depth (or options) when the runs hold the model in several shapes. */
 function groupLabel(run: RunData, shapes: number): string {
   if (shapes <= 1) return run.config.model;
-  const depth = runDepth(run);
+  const depth = configuredDepth(run.config);
   if (depth !== undefined) return `${run.config.model}-d${depth}`;
   return `${run.config.model} (${Object.entries(run.config.modelOptions).map(([k, v]) => `${k} ${v}`).join(', ') || 'default options'})`;
 }
@@ -72,7 +76,7 @@ export function groupRuns(runs: RunData[]): RunGroup[] {
     return {
       model: first.config.model,
       label: groupLabel(first, shapes.get(first.config.model)!.size),
-      depth: runDepth(first),
+      depth: configuredDepth(first.config),
       lr: first.config.lr,
       runs: members,
       accuracy: accuracySummary(members.map(finalAccuracy).filter((a): a is number => a !== undefined)),

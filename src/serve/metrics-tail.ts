@@ -64,6 +64,10 @@ export class MetricsTail {
     this.#skipping = false;
   }
 
+  #tooLong(): string {
+    return `${this.path}:${this.#line}: a line longer than ${MAX_LINE_BYTES / 1024 / 1024} MB is no metrics record; it is skipped`;
+  }
+
   read(): TailRead {
     const stat = statSync(this.path, { throwIfNoEntry: false });
     let reset = false;
@@ -109,7 +113,7 @@ export class MetricsTail {
       this.#line += 1;
       if (!line.trim()) continue;
       if (line.length > MAX_LINE_BYTES) {
-        errors.push(`${this.path}:${this.#line}: a line longer than ${MAX_LINE_BYTES / 1024 / 1024} MB is no metrics record; it is skipped`);
+        errors.push(this.#tooLong());
         continue;
       }
       try {
@@ -120,7 +124,7 @@ export class MetricsTail {
     }
     if (this.#pending.length > MAX_LINE_BYTES) {
       this.#line += 1;
-      errors.push(`${this.path}:${this.#line}: a line longer than ${MAX_LINE_BYTES / 1024 / 1024} MB is no metrics record; it is skipped`);
+      errors.push(this.#tooLong());
       this.#pending = Buffer.alloc(0);
       this.#skipping = true;
     }

@@ -19,7 +19,7 @@ import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
 import { measureParallelRuns } from './parallel-choice.js';
 import { type ParallelOutcome, trainInParallel } from './parallel-runs.js';
-import { LANDSCAPE_DEFAULTS, type LandscapeOptions, hasLandscape, landscapeOfRun, landscapeProblems } from './landscape.js';
+import { LANDSCAPE_DEFAULTS, type LandscapeOptions, hasLandscape, landscapeOfRun, landscapeProblems, progressEvery } from './landscape.js';
 import { datasetKey, loadRunDataset } from './prepare.js';
 import { type StopFlag, train } from './trainer.js';
 
@@ -139,12 +139,15 @@ export function experimentFromPreset(preset: PresetName, out: string, overrides:
     sweep: overrides.sweep ?? base.sweep,
     landscape: 'landscape' in overrides ? overrides.landscape : base.landscape,
     // The preset's notes describe its own set-up: any change to what is trained makes them untrue.
-    notes: overrides.notes ?? (CHANGES_SETUP.every((k) => overrides[k] === undefined || (k === 'recipes' && Object.keys(overrides.recipes!).length === 0)) ? base.notes : undefined),
+    notes: overrides.notes ?? (changesSetup(overrides) ? undefined : base.notes),
   };
 }
 
-/** What a preset's notes speak of: overriding any of these leaves them untrue. */
-const CHANGES_SETUP = ['models', 'lrs', 'recipes', 'depths', 'sweep', 'seeds'] as const;
+/** Whether overrides change what a preset's notes speak of (its models, learning rates, recipes, depths, sweep or seeds). */
+function changesSetup(overrides: Partial<Omit<ExperimentConfig, 'out'>>): boolean {
+  const { models, lrs, recipes, depths, sweep, seeds } = overrides;
+  return [models, lrs, depths, sweep, seeds].some((v) => v !== undefined) || Object.keys(recipes ?? {}).length > 0;
+}
 
 /**
  * A preset's recipes with those given over them, setting by setting (a given momentum keeps the preset's learning
@@ -268,18 +271,23 @@ function resolvedRecipe(config: ExperimentConfig, model: string): { settings: Pa
   };
 }
 
+/** The values a list holds more than once, each named once. */
+function repeated<T>(list: readonly T[]): T[] {
+  return [...new Set(list.filter((x, i) => list.indexOf(x) !== i))];
+}
+
 /** Checks every run's configuration before the first one starts; the runs in order model, learning rate, seed. */
 export function planExperiment(config: ExperimentConfig): TrainConfig[] {
   const problems: string[] = [];
   if (config.models.length === 0) problems.push('the experiment names no model');
   if (!(Number.isInteger(config.seeds) && config.seeds >= 1 && config.seeds <= MAX_SEEDS)) problems.push(`seeds must be an integer from 1 to ${MAX_SEEDS}, got ${config.seeds}`);
   for (const [what, list] of [['models', config.models], ['lrs', config.lrs ?? []]] as const) {
-    const twice = (list as readonly unknown[]).filter((x, i) => list.indexOf(x as never) !== i);
-    if (twice.length > 0) problems.push(`${what} lists ${[...new Set(twice)].join(', ')} twice: each run would be trained again under the same name`);
+    const twice = repeated<unknown>(list);
+    if (twice.length > 0) problems.push(`${what} lists ${twice.join(', ')} twice: each run would be trained again under the same name`);
   }
   for (const [model, recipe] of Object.entries(config.recipes)) {
-    const twice = (recipe.lrs ?? []).filter((x, i) => recipe.lrs!.indexOf(x) !== i);
-    if (twice.length > 0) problems.push(`${model}'s recipe lists learning rate ${[...new Set(twice)].join(', ')} twice`);
+    const twice = repeated(recipe.lrs ?? []);
+    if (twice.length > 0) problems.push(`${model}'s recipe lists learning rate ${twice.join(', ')} twice`);
   }
   const unknownRecipes = Object.keys(config.recipes).filter((m) => !config.models.includes(m));
   if (unknownRecipes.length > 0) problems.push(`recipes for models the experiment does not train: ${unknownRecipes.join(', ')}`);
@@ -431,16 +439,10 @@ async function landscapes(
       options.reporter.message(`[${name}] loss landscape already computed; kept`);
       continue;
     }
-    const started = performance.now();
-    let shown = 0;
     try {
-      const file = await landscapeOfRun(plan.out, settings, (done, total) => {
-        if (done === total || done - shown >= Math.ceil(total / 4)) {
-          shown = done;
-          options.reporter.message(`[${name}] loss landscape: ${done} of ${total} points`);
-        }
-      }, datasets);
-      options.reporter.message(`[${name}] loss landscape on ${file.sample} training images in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      const progress = progressEvery(0.25, (done, total) => options.reporter.message(`[${name}] loss landscape: ${done} of ${total} points`));
+      const file = await landscapeOfRun(plan.out, settings, progress, datasets);
+      options.reporter.message(`[${name}] loss landscape on ${file.sample} training images in ${file.seconds.toFixed(0)} s`);
     } catch (error) {
       // The runs are trained: a landscape that fails must not cost the experiment its report.
       options.reporter.message(`[${name}] no loss landscape: ${(error as Error).message}`);

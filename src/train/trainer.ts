@@ -172,12 +172,13 @@ class TrainingRun {
     const parts: TrainingRun['parts'] = {
       model, optimizer, scheduler, config, memoryFormat, gradientWeights: gradientWeights(model).map(([, t]) => t), trainLoader, testLoader, totalSteps,
     };
-    const described = describeModel(model, config, splits, normalization);
+    // describeModel traces a forward pass: made only where model.json is to be written.
+    const described = () => describeModel(model, config, splits, normalization);
     // Every file a resumed run needs at its end is there before it trains: model.json is remade from the model it describes.
-    if (options.resume && !existsSync(dir.file('model.json'))) dir.writeJson('model.json', described);
+    if (options.resume && !existsSync(dir.file('model.json'))) dir.writeJson('model.json', described());
     const position = options.resume && existsSync(dir.checkpointPath)
       ? restore(dir, model, optimizer, scheduler)
-      : begin(dir, config, described, { threads: threadsUsed, concurrentRuns: options.concurrentRuns ?? 1 });
+      : begin(dir, config, described(), { threads: threadsUsed, concurrentRuns: options.concurrentRuns ?? 1 });
     let dataParallel: DataParallel | undefined;
     if (shard) {
       await agreeOnStart(position.step, config.precision);

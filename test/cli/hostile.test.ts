@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -310,14 +310,8 @@ async function inBatches<T>(jobs: (() => Promise<T>)[], size: number): Promise<T
   return results;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether a process of this machine still runs (the run lock's test). */
+const alive = (pid: number) => S.processAlive(pid, hostname());
 
 async function eventually(ok: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;

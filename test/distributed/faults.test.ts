@@ -7,13 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { writeTinyFashionMnist } from '../helpers.js';
 import { barrier, destroyProcessGroup, initProcessGroup } from '../../src/distributed/index.js';
+import { processAlive } from '../../src/runs/index.js';
 import { freePort, runNode } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,14 +28,8 @@ function joinGroup(init: string, then = '') {
   return runNode(['--input-type=module', '-e', code], { timeoutMs: 60_000 });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether a process of this machine still runs (the run lock's test). */
+const alive = (pid: number) => processAlive(pid, hostname());
 
 describe('a worker that dies', () => {
   it('stops the other within the timeout, naming it; --resume with 1 process finishes the run', async () => {
