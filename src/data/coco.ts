@@ -229,6 +229,18 @@ function outputFolderProblem(out: string, force: boolean): string | undefined {
   return undefined;
 }
 
+const SKIP_WORDS: Record<ImageSkip, string> = { missing: 'missing', corrupt: 'not decodable', notRegularFile: 'not a regular file' };
+
+/** The images a class skipped, by reason, each naming its first files: '; skipped 2 missing (COCO/train2017/a.jpg, ...)'. */
+function skipSummary(skipped: [ImageSkip, string][], folder: string): string {
+  const parts = (Object.keys(SKIP_WORDS) as ImageSkip[]).flatMap((why) => {
+    const files = skipped.filter(([w]) => w === why).map(([, file]) => join(folder, file));
+    if (files.length === 0) return [];
+    return [`${files.length} ${SKIP_WORDS[why]} (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', ...' : ''})`];
+  });
+  return parts.length === 0 ? '' : `; skipped ${parts.join(', ')}`;
+}
+
 /** A path with every link resolved, or undefined where it does not exist (a missing image is skipped later, as missing). */
 function realPathOrUndefined(path: string): string | undefined {
   try {
@@ -377,14 +389,14 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
   for (const [k, name] of options.classes.entries()) {
     const { pool, accepted, skippedHere } = perClass[k]!;
     for (const [why, file] of skippedHere) skipped[why].push(file);
-    if (accepted.length < wanted) shortfalls.push(`${name}: ${accepted.length} of ${wanted} (${pool.length} candidate images)`);
+    if (accepted.length < wanted) shortfalls.push(`${name}: ${accepted.length} of ${wanted} (${pool.length} candidate images${skipSummary(skippedHere, options.images)})`);
     accepted.forEach((image, i) => {
       const split = i < options.trainPerClass ? splits.train : splits.val;
       split.pixels.push(image.pixels);
       split.labels.push(k);
       split.entries.push({ id: image.id, file: image.file, class: name });
     });
-    log(`${name}: ${accepted.length} images (${pool.length} candidates)`);
+    log(`${name}: ${accepted.length} images (${pool.length} candidates${skipSummary(skippedHere, options.images)})`);
   }
   log(`decoded and resized ${acceptedTotal.toLocaleString('en-US')} images in ${decodeSeconds.toFixed(1)} s ` +
     `(${(acceptedTotal / Math.max(decodeSeconds, 1e-9)).toFixed(0)} images/s)`);

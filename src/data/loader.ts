@@ -34,8 +34,8 @@ export interface Batch {
   y: Tensor;
 }
 
-/** splitmix32: a small, well-mixed PRNG for data order. */
-function prng(seed: number): () => number {
+/** splitmix32: a small, well-mixed PRNG for data order (and for generated data: the COCO stand-in). Numbers in [0, 1). */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x9e3779b9) >>> 0;
@@ -49,7 +49,7 @@ function prng(seed: number): () => number {
 /** The order of examples in an epoch: a Fisher-Yates shuffle seeded by (seed, epoch). */
 export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
   const order = Int32Array.from({ length: count }, (_, i) => i);
-  const random = prng(seed * 1_000_003 + epoch);
+  const random = seededRandom(seed * 1_000_003 + epoch);
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     const t = order[i]!;

@@ -19,6 +19,15 @@ export function formatPercent(x: number | undefined): string {
   return x === undefined || !Number.isFinite(x) ? '-' : `${(100 * x).toFixed(2)}%`;
 }
 
+/** A duration as people say it: 45 s, 7 min 44 s, 2 h 05 min. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
 export interface TextTableOptions {
   /** Columns aligned to the left (words); the others align to the right (numbers). Default: the first. */
   left?: number[];

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import {
-  DEFAULT_TRAIN_CONFIG, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
+  DEFAULT_TRAIN_CONFIG, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
   type Predictions, RunDirectory, type StatusFile, type TrainConfig,
 } from '../runs/index.js';
 
@@ -36,6 +36,8 @@ export interface ExperimentData {
   command?: string;
   /** Why the experiment is set up as it is (experiment.json's notes). */
   notes?: string[];
+  /** The forecast printed before training, with the actual times once the experiment ended (forecast.json; older experiments have none). */
+  forecast?: ExperimentForecast;
   runs: RunData[];
 }
 
@@ -81,5 +83,6 @@ export function loadExperiment(path: string): ExperimentData {
   }
   const runs = runDirs.map(loadRun);
   if (order !== undefined) runs.sort((a, b) => order!.indexOf(a.name) - order!.indexOf(b.name));
-  return { dir: path, name: basename(path), command, notes, runs };
+  const forecast = existsSync(join(path, FORECAST_FILE)) ? new RunDirectory(path).readJson<ExperimentForecast>(FORECAST_FILE) : undefined;
+  return { dir: path, name: basename(path), command, notes, forecast, runs };
 }

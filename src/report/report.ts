@@ -11,7 +11,7 @@ import { hw5SubsetCommand } from '../data/hw5.js';
 import { studyComparisons } from '../models/catalog.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { makeFolder } from '../io/folders.js';
-import { formatCount, formatFlops, formatPercent } from '../nn/format.js';
+import { formatCount, formatDuration, formatFlops, formatPercent } from '../nn/format.js';
 import { checkOutputFile, describePrecision, describeRecipe, formatMachine, timeToAccuracy, trainingMemoryFormat } from '../runs/index.js';
 import {
   type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison,
@@ -232,6 +232,7 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
       ...(timeHeader ? [describeTimeToAccuracy(times(g))] : []), groupState(g),
     ]));
   await addFigure(builder, chart(finalAccuracyChart(groups)), figures);
+  forecastTable(experiment, builder);
   // A depth sweep has more groups than a page is wide: each model at its deepest depth and best learning rate then.
   const wide = groups.length > PER_CLASS_COLUMNS;
   const evaluated = (wide ? bestGroups(groups) : groups).filter((g) => g.runs.some((r) => r.evaluation !== undefined));
@@ -255,6 +256,28 @@ async function experimentSections(experiment: ExperimentData, builder: DocumentB
 
   builder.section(`Observations${label}`);
   builder.list(observations(runs));
+}
+
+/** The ratio of an actual time to its forecast, as the table prints it. */
+function ratio(actual: number | undefined, forecast: number): string {
+  return actual === undefined || !(forecast > 0) ? '-' : `${(actual / forecast).toFixed(2)}x`;
+}
+
+/** The forecast printed before training against the times measured, run by run and in all. */
+export function forecastTable(experiment: Pick<ExperimentData, 'forecast'>, builder: DocumentBuilder): void {
+  const { forecast } = experiment;
+  if (forecast?.actual === undefined) return;
+  const { actual } = forecast;
+  const row = (what: string, predicted: number, measured: number | undefined) => [what, formatDuration(predicted), measured === undefined ? '-' : formatDuration(measured), ratio(measured, predicted)];
+  const rows = [
+    ...forecast.runs.map((r) => row(r.name, r.seconds, actual.runs[r.name])),
+    row(`training (${forecast.parallelRuns > 1 ? `${forecast.parallelRuns} runs at once` : 'one run at a time'})`, forecast.trainingSeconds, actual.trainingSeconds),
+    ...(forecast.landscapeSeconds > 0 ? [row('loss landscapes', forecast.landscapeSeconds, actual.landscapeSeconds)] : []),
+    row('in all', forecast.seconds, actual.seconds),
+  ];
+  builder.table('Time: the forecast printed before training (from a few training steps and a test batch of each kind of run, measured on this machine) ' +
+    'against the wall time measured; a run\'s time is its own, from its start to its end, so runs trained at once overlap.',
+  ['run', 'forecast', 'actual', 'actual / forecast'], rows);
 }
 
 type ChartPrefix = (c: Chart | undefined) => Chart | undefined;

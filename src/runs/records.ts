@@ -47,6 +47,9 @@ export interface EpochRecord {
   wallSeconds?: number;
   imagesPerSecond: number;
   dataWaitShare: number;
+  /** The training process's resident memory (MiB) and its live tensors at the epoch's end: both stay flat over a long run (absent in older records). */
+  rssMiB?: number;
+  liveTensors?: number;
 }
 
 export interface GradientRecord {
@@ -155,4 +158,28 @@ export interface RunSummary {
   /** Time to accuracy: the first epoch whose test accuracy reached the run's targetAccuracy and the wall seconds to its end (null: not reached); absent without a target. */
   timeToAccuracy?: TimeToAccuracy;
   divergedAt?: { epoch: number; step: number; loss: number };
+}
+
+/** The experiment's forecast file (in its folder), written before training and completed with the actual times. */
+export const FORECAST_FILE = 'forecast.json';
+
+export interface RunForecast {
+  name: string;
+  epochs: number;
+  seconds: number;
+}
+
+export interface ExperimentTimes {
+  trainingSeconds: number;
+  landscapeSeconds: number;
+  seconds: number;
+}
+
+export interface ExperimentForecast extends ExperimentTimes {
+  /** Runs trained at once, and the threads each had when measured. */
+  parallelRuns: number;
+  threadsPerRun: number;
+  runs: RunForecast[];
+  /** Written when the experiment ends: what it took, and each run's wall time. */
+  actual?: ExperimentTimes & { runs: Record<string, number> };
 }

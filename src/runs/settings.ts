@@ -23,6 +23,8 @@ export interface Setting<T> {
   choices?: readonly string[];
   /** A numeric setting's least and greatest value. */
   range?: [number, number];
+  /** The default in words where its value depends on the machine (the reference shows this, not this machine's value). */
+  defaultText?: string;
 }
 
 const got = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
@@ -119,7 +121,7 @@ export const TRAIN_SETTINGS = {
   targetAccuracy: real(0, 1, 'test accuracy whose time to reach is recorded (wall seconds to the first epoch at or above it; 0: none)', 0, '<acc>'),
   precision: choice(PRECISIONS, 'auto', `auto (bf16 where the CPU computes it natively: ${NATIVE_BF16_FLAGS.join(' or ')}; else fp32), fp32, or bf16 autocast with channels-last`),
   memoryFormat: choice(MEMORY_FORMATS, 'contiguous', 'layout of images and conv weights (channelsLast: faster for wide convs; bf16 always trains channels-last)', '<f>'),
-  threads: integer(1, 1024, 'CPU threads (default: every core; more than the cores are capped)', availableParallelism()),
+  threads: { ...integer(1, 1024, 'CPU threads (default: every core; more than the cores are capped)', availableParallelism()), defaultText: 'every core' },
   seed: integer(0, 2 ** 32 - 1, 'random seed (weights, data order, augmentation)', 0),
   logEvery: integer(1, 1e9, 'average the loss over this many iterations per log record', 50),
   gradEvery: integer(1, 1e9, 'record every weight\'s gradient norm every this many iterations', 100),

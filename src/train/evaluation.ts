@@ -21,6 +21,9 @@ export interface Evaluation {
   predictions: Predictions;
 }
 
+/** Test images evaluated at once, in training and by `skipstudio eval`. */
+export const EVAL_BATCH_SIZE = 500;
+
 type EvalSettings = Pick<TrainConfig, 'precision' | 'memoryFormat'> & Partial<Pick<TrainConfig, 'flipTest'>>;
 
 /** Evaluates a model on a loader: mean loss, the classification report and every prediction. */
@@ -119,7 +122,7 @@ export async function evaluateCheckpoint(checkpointPath: string, config: TrainCo
     checkpoint.dispose();
   }
   model.to({ memoryFormat: trainingMemoryFormat(config) });
-  const loader = new DataLoader(splits.test, { batchSize: 500, shuffle: false, normalization });
+  const loader = new DataLoader(splits.test, { batchSize: EVAL_BATCH_SIZE, shuffle: false, normalization });
   const { loss, report, predictions } = evaluate(model, loader, config);
   dispose(model.parameters());
   return { split: 'test', loss, classes: splits.test.classes, checkpoint: checkpointPath, ...report, predictions };

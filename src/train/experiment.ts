@@ -14,13 +14,15 @@ import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/in
 import { barrier, getRank, isInitialized } from '../distributed/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { type Recipe, catalogEntry, depthOption, designedRecipe } from '../models/catalog.js';
-import { RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, configuredDepth, summarizeRun } from '../runs/index.js';
+import { type ExperimentForecast, FORECAST_FILE, RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, configuredDepth, summarizeRun } from '../runs/index.js';
 import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
+import { forecastExperiment, forecastLines } from './forecast.js';
 import { measureParallelRuns } from './parallel-choice.js';
 import { type ParallelOutcome, trainInParallel } from './parallel-runs.js';
 import { LANDSCAPE_DEFAULTS, type LandscapeOptions, hasLandscape, landscapeOfRun, landscapeProblems, progressEvery } from './landscape.js';
 import { datasetKey, loadRunDataset } from './prepare.js';
+import { SpeedMeter } from './speed.js';
 import { type StopFlag, train } from './trainer.js';
 
 export interface ExperimentConfig {
@@ -344,6 +346,8 @@ export interface ExperimentOptions {
   syncBatchNorm?: boolean;
   /** Runs trained at once in worker processes, the threads divided between them; auto: chosen by a short measurement (default 1). */
   parallelRuns?: number | 'auto';
+  /** Measure each kind of run first and print the experiment's duration (forecast.json; the CLI's default). */
+  forecast?: boolean;
 }
 
 export interface ExperimentResult {
@@ -391,17 +395,47 @@ async function runPlans(
   const kept = plans.map(summaryOfExisting);
   for (const k of kept) if (k !== undefined) reporter.message(`[${k.name}] already ${k.status}; kept`);
   const pending = plans.filter((_, i) => kept[i] === undefined);
-  const slots = await parallelRuns(pending, datasets, options);
+  const meter = new SpeedMeter(datasets);
+  const slots = await parallelRuns(pending, datasets, options, meter);
+  const forecast = writer && options.forecast ? await experimentForecast(config, plans, pending, slots, datasets, meter, reporter) : undefined;
   const progress = { total: plans.length, done: plans.length - pending.length };
   reporter.experimentProgress?.(progress.done, progress.total);
+  const trainingStarted = performance.now();
   const outcome = slots > 1
     ? await trainInParallel(pending.map((plan) => ({ plan, resume: new RunDirectory(plan.out).exists() })), slots, { reporter, stop: options.stop, ...progress })
     : await trainInTurn(pending, datasets, options, progress);
+  const trainingSeconds = (performance.now() - trainingStarted) / 1000;
   let next = 0;
   const runs = kept.map((k) => k ?? outcome.summaries[next++]).filter((r): r is RunSummary => r !== undefined);
   if (writer) writeFileAtomic(join(config.out, 'results.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
+  const landscapeStarted = performance.now();
   if (writer && !outcome.stopped && config.landscape !== undefined) await landscapes(config, plans, runs, options, datasets);
+  if (forecast !== undefined && !outcome.stopped) {
+    const landscapeSeconds = (performance.now() - landscapeStarted) / 1000;
+    const trained = new Set(pending.map((p) => p.out));
+    forecast.actual = {
+      trainingSeconds, landscapeSeconds, seconds: trainingSeconds + landscapeSeconds,
+      runs: Object.fromEntries(runs.filter((r) => trained.has(r.dir)).map((r) => [r.name, r.wallSeconds])),
+    };
+    writeFileAtomic(join(config.out, FORECAST_FILE), `${JSON.stringify(forecast, null, 2)}\n`);
+  }
   return { out: config.out, runs, stopped: outcome.stopped || (options.stop?.requested ?? false) };
+}
+
+/** The forecast of the runs still to train and the landscapes after them, printed and written (none when nothing is left to train). */
+async function experimentForecast(
+  config: ExperimentConfig, plans: TrainConfig[], pending: TrainConfig[], slots: number,
+  datasets: Map<string, DatasetSplits>, meter: SpeedMeter, reporter: TrainingReporter,
+): Promise<ExperimentForecast | undefined> {
+  // Data-parallel ranks share the cores with one another: a measurement in one of them would say nothing of the run.
+  if (pending.length === 0 || isInitialized()) return undefined;
+  const forecast = await forecastExperiment({
+    pending, slots, threads: Math.min(Math.max(...pending.map((p) => p.threads)), availableParallelism()),
+    landscapes: landscapeRuns(plans), landscape: config.landscape === undefined ? undefined : { ...LANDSCAPE_DEFAULTS, ...config.landscape },
+  }, datasets, meter);
+  for (const line of forecastLines(forecast)) reporter.message(line);
+  writeFileAtomic(join(config.out, FORECAST_FILE), `${JSON.stringify(forecast, null, 2)}\n`);
+  return forecast;
 }
 
 /**
@@ -455,7 +489,7 @@ async function landscapes(
  * (auto); one in data-parallel training, where the processes already share
  * the cores. The library's default is one at a time; the CLI's is auto.
  */
-async function parallelRuns(pending: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions): Promise<number> {
+async function parallelRuns(pending: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions, meter: SpeedMeter): Promise<number> {
   const asked = options.parallelRuns ?? 1;
   if (isInitialized() || pending.length < 2 || options.stop?.requested) return 1;
   if (asked !== 'auto') {
@@ -463,7 +497,7 @@ async function parallelRuns(pending: TrainConfig[], datasets: Map<string, Datase
     if (asked > cores) options.reporter.message(`parallel runs: ${asked} asked for, ${cores} cores here: ${cores} at once`);
     return Math.min(asked, cores);
   }
-  const choice = await measureParallelRuns(pending, datasets);
+  const choice = await measureParallelRuns(pending, datasets, meter);
   options.reporter.message(`parallel runs: ${choice.reason}`);
   return choice.runs;
 }

@@ -9,3 +9,5 @@ export * from './recipes.js';
 export * from './parallel-choice.js';
 export * from './parallel-runs.js';
 export * from './landscape.js';
+export * from './forecast.js';
+export * from './speed.js';

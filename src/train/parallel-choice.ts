@@ -8,11 +8,10 @@
  */
 import { availableParallelism } from 'node:os';
 
-import { DataLoader, type DatasetSplits } from '../data/index.js';
-import { type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
-import { dispose, getNumThreads, manualSeed, setNumThreads } from '../tensor/index.js';
-import { datasetKey, gradientWeights, makeOptimizer, prepareRun } from './prepare.js';
-import { trainingStep } from './step.js';
+import type { DatasetSplits } from '../data/index.js';
+import type { TrainConfig } from '../runs/index.js';
+import { trainImages } from './prepare.js';
+import { type SpeedMeter, kindOf } from './speed.js';
 
 /** A kind of run and the work the experiment has of it. */
 export interface RunKind {
@@ -72,61 +71,22 @@ export function chooseParallelRuns(kinds: RunKind[], threads: number, runs: numb
   return best;
 }
 
-/** Training speed of a run at a thread count: a few real steps on its first batch, after two to warm up. */
-async function measureRate(plan: TrainConfig, datasets: Map<string, DatasetSplits>, threads: number): Promise<number> {
-  setNumThreads(threads);
-  manualSeed(plan.seed);
-  const { trainSplit, normalization, model } = await prepareRun(plan, datasets);
-  const memoryFormat = trainingMemoryFormat(plan);
-  model.to({ memoryFormat });
-  const optimizer = makeOptimizer(plan, model.parameters());
-  const batches = new DataLoader(trainSplit, { batchSize: plan.batchSize, shuffle: false, dropLast: true, normalization }).epoch(0);
-  const batch = batches.next().value;
-  batches.return(undefined);
-  if (batch === undefined) throw new Error(`${plan.out}: the training split holds no full batch of ${plan.batchSize}`);
-  const parts = { model, optimizer, scheduler: undefined, config: plan, memoryFormat, gradientWeights: gradientWeights(model).map(([, t]) => t) };
-  try {
-    for (let i = 0; i < 2; i++) trainingStep(parts, batch, false);
-    const start = performance.now();
-    let steps = 0;
-    while (steps < 3 || (steps < 20 && performance.now() - start < 1000)) {
-      trainingStep(parts, batch, false);
-      steps += 1;
-    }
-    return (steps * plan.batchSize) / ((performance.now() - start) / 1000);
-  } finally {
-    dispose([batch.x, batch.y, ...model.parameters()]);
-  }
-}
-
-/** The kind of a run, for measuring: runs of one kind train at one speed. */
-function kindOf(plan: TrainConfig): string {
-  const options = Object.entries(plan.modelOptions).map(([k, v]) => `${k} ${v}`).join(', ');
-  return `${plan.model}${options ? ` (${options})` : ''}, batch ${plan.batchSize}, ${plan.precision}, ${trainingMemoryFormat(plan)}`;
-}
-
 /** Measures each kind of the plans' runs at every thread share the candidates need, then chooses. */
-export async function measureParallelRuns(plans: TrainConfig[], datasets: Map<string, DatasetSplits>): Promise<ParallelChoice> {
+export async function measureParallelRuns(plans: TrainConfig[], datasets: Map<string, DatasetSplits>, meter: SpeedMeter): Promise<ParallelChoice> {
   // The trainer caps threads at the cores: so does the measurement.
   const threads = Math.min(Math.max(...plans.map((p) => p.threads)), availableParallelism());
   if (candidateCounts(threads, plans.length).length < 2) return { runs: 1, speedup: 1, reason: `1 at once (${threads} thread${threads > 1 ? 's' : ''}: nothing to divide)` };
   const shares = [...new Set(candidateCounts(threads, plans.length).map((n) => Math.max(1, Math.floor(threads / n))))];
-  const before = getNumThreads();
   const kinds = new Map<string, RunKind>();
-  try {
-    for (const plan of plans) {
-      const label = kindOf(plan);
-      const trainImages = plan.trainSubset || datasets.get(datasetKey(plan))!.train.labels.length;
-      let kind = kinds.get(label);
-      if (kind === undefined) {
-        kind = { label, images: 0, rates: new Map() };
-        for (const share of shares) kind.rates.set(share, await measureRate(plan, datasets, share));
-        kinds.set(label, kind);
-      }
-      kind.images += trainImages * plan.epochs;
+  for (const plan of plans) {
+    const label = kindOf(plan);
+    let kind = kinds.get(label);
+    if (kind === undefined) {
+      kind = { label, images: 0, rates: new Map() };
+      for (const share of shares) kind.rates.set(share, (await meter.speed(plan, share)).trainImagesPerSecond);
+      kinds.set(label, kind);
     }
-  } finally {
-    setNumThreads(before);
+    kind.images += trainImages(plan, datasets) * plan.epochs;
   }
   return chooseParallelRuns([...kinds.values()], threads, plans.length);
 }

@@ -20,6 +20,12 @@ export function datasetKey(config: Pick<TrainConfig, 'dataset' | 'dataDir'>): st
   return `${config.dataset}:${config.dataDir ?? ''}`;
 }
 
+/** The images a run trains on per epoch: its subset, else the whole training split (of a loaded dataset). */
+export function trainImages(plan: TrainConfig, datasets: Map<string, DatasetSplits>): number {
+  const total = datasets.get(datasetKey(plan))!.train.labels.length;
+  return plan.trainSubset > 0 ? Math.min(plan.trainSubset, total) : total;
+}
+
 /** Refuses splits that disagree in image shape or classes: a mismatch found before training, not after an epoch. */
 export function checkDatasetShapes(splits: DatasetSplits, config: Pick<TrainConfig, 'dataset' | 'dataDir'>): void {
   const { train, test } = splits;

@@ -30,9 +30,9 @@ import {
 import {
   DistributedDataParallel, allReduce, barrier, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized, syncBuffers,
 } from '../distributed/index.js';
-import { buildInfo, manualSeed, setNumThreads, tensor } from '../tensor/index.js';
+import { buildInfo, manualSeed, memory, setNumThreads, tensor } from '../tensor/index.js';
 import { resolveTrainConfig } from './config.js';
-import { type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
+import { EVAL_BATCH_SIZE, type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
 import { describeModel, gradientWeights, makeOptimizer, makeScheduler, prepareRun } from './prepare.js';
 import type { TrainingReporter } from './progress.js';
 import { StepStats } from './stats.js';
@@ -164,7 +164,7 @@ class TrainingRun {
     const trainLoader = new DataLoader(trainSplit, {
       batchSize: config.batchSize / (shard?.worldSize ?? 1), shuffle: true, dropLast: true, seed: config.seed, normalization, augment: config.augment, shard,
     });
-    const testLoader = new DataLoader(splits.test, { batchSize: 500, shuffle: false, normalization, shard });
+    const testLoader = new DataLoader(splits.test, { batchSize: EVAL_BATCH_SIZE, shuffle: false, normalization, shard });
     if (trainLoader.length === 0) throw new Error(`the training split (${trainSplit.labels.length} images) holds no full batch of ${config.batchSize}`);
     const totalSteps = trainLoader.length * config.epochs;
     const optimizer = makeOptimizer(config, model.parameters());
@@ -330,6 +330,7 @@ class TrainingRun {
       type: 'epoch', epoch: position.epoch, step: position.step, trainLoss: stats.meanLoss, trainAccuracy: stats.accuracy,
       testLoss: evaluation.loss, testAccuracy: evaluation.report.accuracy, lr: this.parts.optimizer.paramGroups[0]!.lr, seconds: stats.seconds,
       wallSeconds: this.wallSeconds, imagesPerSecond: stats.imagesPerSecond, dataWaitShare: stats.dataWaitShare,
+      rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20), liveTensors: memory().tensors,
     };
     this.dir.append(record);
     this.options.reporter.epochEnded(this.name, record);

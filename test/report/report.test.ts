@@ -39,8 +39,9 @@ describe('the report', () => {
     const figures = [...html.matchAll(/<figcaption>Figure (\d+)\. /g)].map((m) => Number(m[1]));
     const tables = [...html.matchAll(/<caption>Table (\d+)\. /g)].map((m) => Number(m[1]));
     assert.deepEqual(figures, figures.map((_, i) => i + 1));
-    // Set-up, recipes, models, results, per-class accuracy.
-    assert.deepEqual(tables, [1, 2, 3, 4, 5]);
+    // Set-up, recipes, models, results, the forecast against the time taken, per-class accuracy.
+    assert.deepEqual(tables, [1, 2, 3, 4, 5, 6]);
+    assert.match(html, /<caption>Table \d+\. Time: the forecast printed before training/);
     // 2 loss figures (one per model), comparison, accuracy per epoch, final accuracy, 4 confusion matrices, gradient flow.
     assert.equal(figures.length, 10);
     assert.match(html, /Training loss of net1 against iterations, one curve per learning rate/);

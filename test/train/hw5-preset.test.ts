@@ -41,6 +41,7 @@ describe('--preset hw5 on a COCO subset', () => {
     assert.equal(build.status, 0, build.stderr);
     const run = skipstudio('experiment', '--preset', 'hw5', '--epochs', '1', '--batch-size', '5', '--threads', '1', '--log-every', '1', '--grad-every', '1');
     assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /forecast: 4 runs to train/, 'the forecast is printed before training');
     const out = join(root, 'runs/coco-hw5');
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs as S.RunSummary[];
     assert.deepEqual(results.map((r) => r.name), ['hw5net-lr0.1-s0', 'hw5net-lr0.02-s0', 'net3-lr0.001-s0', 'net3-lr0.0001-s0']);
@@ -55,6 +56,7 @@ describe('--preset hw5 on a COCO subset', () => {
     for (const name of CLASSES) assert.ok(svg.includes(`>${name}<`), `the confusion matrix names ${name}`);
     assert.match(html, /hw5net against net3 \(the plain deep CNN of HW4, at its own recipe\)/);
     assert.match(html, /HW5Net \(hw5net\) has 213 learnable layers \(parameters\(\)\.length\)/);
+    assert.match(html, /Time: the forecast printed before training/, 'the report sets the forecast against the time taken');
     assert.doesNotMatch(html, /The assignment itself trains on a COCO subset/, 'a COCO report does not tell how to get to COCO');
   });
 });
