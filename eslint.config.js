@@ -6,7 +6,7 @@ import stylistic from '@stylistic/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'runs/', 'native/', '**/*.mjs', 'test/fixtures/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'runs/', 'native/', '**/*.mjs', 'test/fixtures/', 'reports/', '.stryker-tmp/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -123,8 +123,9 @@ function runFigures(runs: RunSummary[]) {
       name: run.name, model: run.model, lr: run.lr, finalTestAccuracy: run.finalTestAccuracy, bestTestAccuracy: run.bestTestAccuracy, wallSeconds: run.wallSeconds,
       epochSeconds: records.map((r) => Math.round(r.seconds * 10) / 10),
       rssMiB: rss, liveTensors: records.map((r) => r.liveTensors ?? Number.NaN),
-      // Flat memory: the growth from the second epoch's end to the last (the first allocates what training keeps).
-      rssGrowthMiB: rss.length >= 2 ? rss[rss.length - 1]! - rss[1]! : 0,
+      // Flat memory: the range after the first epoch (which allocates what training keeps). RSS swings by the addon's cache
+      // of freed blocks, returned to the system after 4 s unused; a leak shows as a maximum that climbs epoch after epoch.
+      rssAfterFirstMiB: rss.length >= 2 ? [Math.min(...rss.slice(1)), Math.max(...rss.slice(1))] : [],
     };
   });
 }
@@ -164,7 +165,9 @@ function printSummary(r: { machine: { cores: number; avx512bf16: boolean }; stan
     `${formatDuration(r.experiment.forecastSeconds)}; peak ${peak(r.experiment.peakMiB)} over ${r.experiment.peakMiB.length} processes`);
   for (const run of r.experiment.runs) {
     const mean = run.epochSeconds.reduce((a, b) => a + b, 0) / Math.max(1, run.epochSeconds.length);
-    console.log(`    ${run.name.padEnd(18)} ${(100 * run.finalTestAccuracy).toFixed(2)}%  ${mean.toFixed(1)} s/epoch  RSS ${run.rssMiB.join(' ')} MiB (growth after epoch 2: ${run.rssGrowthMiB} MiB)`);
+    const tensors = [...new Set(run.liveTensors)].join(', ');
+    console.log(`    ${run.name.padEnd(18)} ${(100 * run.finalTestAccuracy).toFixed(2)}%  ${mean.toFixed(1)} s/epoch  RSS ${run.rssMiB.join(' ')} MiB ` +
+      `(after epoch 1: ${run.rssAfterFirstMiB.join(' to ')} MiB), live tensors ${tensors}`);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Memory over long loops, the figures behind the README's Memory paragraph:
+ * Memory over long loops, the figures behind the guide's Memory paragraph (docs/guide.md):
  * forgotten tensors in a synchronous loop (how many are alive at once, the RSS
  * peak), loops that dispose or scope their tensors (RSS growth), a small
  * training loop over many steps, and RSS after an idle pause that follows a

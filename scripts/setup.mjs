@@ -13,9 +13,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADDON, buildAddon } from './addon.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -116,25 +116,22 @@ function writeStamp(stampPath, key) {
 }
 
 function ensureNativeAddon() {
-  const addon = join(root, 'build/Release/skipstudio_native.node');
   const stamp = join(root, 'build/.skipstudio-stamp');
   const key = `LIBTORCH=${process.env.LIBTORCH ?? ''}`;
   const sources = ['native', 'binding.gyp', 'scripts/libtorch-paths.mjs'];
-  if (existsSync(addon) && stampIsCurrent(stamp, sources, key)) return;
+  if (existsSync(join(root, ADDON)) && stampIsCurrent(stamp, sources, key)) return;
   log('building the native addon (node-gyp; about a minute)');
-  const nodeGyp = join(root, 'node_modules/node-gyp/bin/node-gyp.js');
-  const gypArgs = ['rebuild', '-j', String(availableParallelism())];
-  // Build against the headers of the running Node when it ships them, since
-  // node-gyp would otherwise download them (there may be no internet).
-  const prefix = process.env.npm_config_nodedir ?? dirname(dirname(process.execPath));
-  if (existsSync(join(prefix, 'include/node/node_api.h'))) gypArgs.push(`--nodedir=${prefix}`);
-  run(process.execPath, [nodeGyp, ...gypArgs]);
+  const status = buildAddon(root, join(root, 'node_modules/node-gyp/bin/node-gyp.js'));
+  if (status !== 0) {
+    log('failed: node-gyp rebuild');
+    process.exit(status);
+  }
   writeStamp(stamp, key);
 }
 
 function ensureTypeScript() {
   const stamp = join(root, 'dist/.skipstudio-stamp');
-  const sources = ['src', 'test', 'bench', 'tsconfig.json'];
+  const sources = ['src', 'test', 'bench', 'examples', 'tsconfig.json'];
   if (existsSync(join(root, 'dist/src/index.js')) && stampIsCurrent(stamp, sources, 'tsc')) return;
   log('compiling TypeScript');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root]);

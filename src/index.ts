@@ -9,3 +9,4 @@ export * from './runs/index.js';
 export * from './train/index.js';
 export * from './report/index.js';
 export * from './distributed/index.js';
+export * from './export/index.js';

@@ -186,7 +186,7 @@ async function launchOrJoin(flags: LaunchFlags): Promise<number | undefined> {
 
 type TrainingFlags = Partial<TrainConfig> & { json?: boolean };
 
-const TRAINING_FLAGS: readonly string[] = [...SHARED_SETTINGS, 'dataDir'];
+const TRAINING_FLAGS: readonly string[] = [...SHARED_SETTINGS, 'dataDir', 'tensorboard'];
 
 /** A resumed run keeps the settings it saved: flags that would change them are refused, not silently ignored. */
 function refuseSettingsWithResume(flags: TrainingFlags & { config?: string; model?: string; lr?: number; out?: string }): void {
@@ -254,7 +254,7 @@ addTrainingFlags(addLaunchFlags(
   if (flags.resume === undefined) resolveTrainConfig(partial); // fail on bad settings before loading any data
   try {
     const result = await train(partial, { reporter, stop, resume: flags.resume !== undefined, syncBatchNorm: flags.syncBatchnorm });
-    await afterTraining(out, flags);
+    afterTraining(out, flags);
     if (result.status === 'diverged') process.exitCode = 2;
   } finally {
     reporter.close();
@@ -318,7 +318,7 @@ addTrainingFlags(addLaunchFlags(
       const report = await writeReport([result.out]);
       if (!flags.json) console.log(`Report: ${report.pdf} (${report.pages} pages), ${report.html}, figures in ${result.out}/figures/`);
     }
-    await afterTraining(result.out, flags);
+    afterTraining(result.out, flags);
   } finally {
     reporter.close();
   }

@@ -62,19 +62,16 @@ export function registerServeExport(program: Command): void {
 
   for (const name of ['train', 'experiment']) {
     program.commands.find((c) => c.name() === name)
-      ?.option('--tensorboard <dir>', 'when training ends, also write each run\'s loss, accuracy and learning rate as TensorBoard event files under this folder (a sub-folder per run)');
+      ?.option('--tensorboard <dir>', 'also append each run\'s loss, accuracy and learning rate to TensorBoard event files under this folder (a sub-folder per run) as the run logs them');
   }
 }
 
 /**
  * What train and experiment print last: the serve command that shows the
- * runs, and with --tensorboard, the TensorBoard scalars of the runs written.
+ * runs, and with --tensorboard, where their TensorBoard scalars went.
  */
-export async function afterTraining(out: string, flags: { json?: boolean; tensorboard?: string }): Promise<void> {
-  if (flags.tensorboard !== undefined) {
-    const { writeTensorBoard } = await import('../export/tensorboard.js');
-    const files = writeTensorBoard(out, flags.tensorboard);
-    if (!flags.json) console.log(`TensorBoard scalars: ${files.length} event files under ${flags.tensorboard} (tensorboard --logdir ${flags.tensorboard})`);
-  }
-  if (!flags.json) console.log(`Dashboard: ${shellCommand(['skipstudio', 'serve', out])}  (then open http://127.0.0.1:6006/)`);
+export function afterTraining(out: string, flags: { json?: boolean; tensorboard?: string }): void {
+  if (flags.json) return;
+  if (flags.tensorboard !== undefined) console.log(`TensorBoard scalars under ${flags.tensorboard}, appended as the runs logged (${shellCommand(['tensorboard', '--logdir', flags.tensorboard])})`);
+  console.log(`Dashboard: ${shellCommand(['skipstudio', 'serve', out])}  (then open http://127.0.0.1:6006/)`);
 }

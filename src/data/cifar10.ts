@@ -40,6 +40,10 @@ function readBatches(dir: string, files: string[], classes: string[]): ImageData
   return { name: 'cifar10', images, labels, shape: { channels: 3, height: 32, width: 32 }, classes };
 }
 
+/**
+ * Reads CIFAR-10's binary version from a folder: the five data batches as the training split, test_batch.bin as the test split.
+ * Class names come from batches.meta.txt when present. As torchvision.datasets.CIFAR10.
+ */
 export function loadCifar10(dir: string): DatasetSplits {
   const meta = join(dir, 'batches.meta.txt');
   const classes = existsSync(meta)

@@ -40,6 +40,7 @@ export interface CocoEntry {
   name: FieldValue;
 }
 
+/** How far the scan of an annotation file has come: bytes read of the file's total, and seconds since it began. */
 export interface CocoScanProgress {
   bytesRead: number;
   totalBytes: number;

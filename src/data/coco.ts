@@ -26,7 +26,9 @@ import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.
 import { type ImageSkip, concurrencyLimit, loadImageFile } from './images.js';
 import { epochOrder } from './loader.js';
 
+/** The format tag of a built subset's manifest.json; loading and --force replacing check it. */
 export const COCO_SUBSET_FORMAT = 'skipstudio-coco-subset/1';
+/** How an image with several chosen categories gets its one class, in words (recorded in the manifest). */
 export const ASSIGNMENT_RULE =
   'an image holding several of the chosen categories goes to the one whose annotations cover the largest total area (ties: the category listed first)';
 
@@ -35,9 +37,11 @@ export const ASSIGNMENT_RULE =
  * (any safe integer, as COCO's JSON allows) are kept exactly: an Int32Array
  * would wrap an id of 2^31 or more.
  */
-class Column {
+export class Column {
   #data = new Float64Array(1024);
+  /** The number of values pushed. */
   length = 0;
+  /** Appends a value, doubling the storage when it is full. */
   push(value: number): void {
     if (this.length === this.#data.length) {
       const bigger = new Float64Array(this.#data.length * 2);
@@ -46,11 +50,16 @@ class Column {
     }
     this.#data[this.length++] = value;
   }
+  /** The value at index i. */
   get(i: number): number {
     return this.#data[i]!;
   }
 }
 
+/**
+ * What readCocoAnnotations keeps of an instances file: image id -> file name, the categories, the annotations as columns
+ * (image id, category id, area; entry i of each column is annotation i), and the file's size in bytes and SHA-256.
+ */
 export interface CocoAnnotations {
   images: Map<number, string>;
   categories: { id: number; name: string }[];
@@ -61,6 +70,7 @@ export interface CocoAnnotations {
   sha256: string;
 }
 
+/** readCocoAnnotations's settings: a progress callback and how often it is called, and the read size. */
 export interface CocoReadOptions {
   /** Called about once a second while the file is read, and once at the end. */
   progress?: (progress: CocoScanProgress) => void;
@@ -147,6 +157,10 @@ function unsafeFileName(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * buildCocoSubset's settings (the `data coco` command's flags): the annotation file and image folder, the classes, images per class
+ * in each split, the square side in pixels, the seed and the output folder.
+ */
 export interface CocoBuildOptions {
   annotations: string;
   images: string;
@@ -169,6 +183,7 @@ export interface CocoBuildOptions {
   imageTimeoutSeconds?: number;
   /** How often progress lines (bytes read, images decoded, with a rate) go to log, in ms (default 1000). */
   progressIntervalMs?: number;
+  /** Receives the progress lines and summaries (default: discarded). */
   log?: (line: string) => void;
 }
 
@@ -178,6 +193,10 @@ interface SplitImages {
   entries: { id: number; file: string; class: string }[];
 }
 
+/**
+ * manifest.json of a built subset: its format, classes and COCO category ids, the build options, the annotation file's identity,
+ * and each split's images (id, file, class).
+ */
 export interface CocoManifest {
   format: string;
   classes: string[];

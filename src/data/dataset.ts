@@ -10,6 +10,7 @@ export interface ImageShape {
   width: number;
 }
 
+/** An in-memory image dataset: uint8 pixels in [N, C, H, W] order, one label (class index) per image, and the class names. */
 export interface ImageDataset {
   name: string;
   /** Pixels, N * C * H * W bytes, image after image, channel planes within an image. */

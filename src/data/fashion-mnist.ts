@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.js';
 import { readIdxImages, readIdxLabels } from './idx.js';
 
+/** Where Debian's dataset-fashion-mnist package installs the IDX files: the default folder of loadFashionMnist. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
+/** Fashion-MNIST's ten class names, in label order. */
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ];
@@ -44,6 +46,7 @@ function loadSplit(dir: string, split: 'train' | 't10k'): ImageDataset {
   };
 }
 
+/** Reads Fashion-MNIST's training (60,000) and test (10,000) splits from the IDX files in a folder, gzipped or not. As torchvision.datasets.FashionMNIST. */
 export function loadFashionMnist(dir = FASHION_MNIST_DIR): DatasetSplits {
   return { train: loadSplit(dir, 'train'), test: loadSplit(dir, 't10k') };
 }

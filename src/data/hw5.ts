@@ -5,6 +5,7 @@
  */
 import { shellCommand } from '../nn/format.js';
 
+/** The five COCO classes of the assignment's subset, in label order. */
 export const HW5_CLASSES = ['boat', 'cake', 'couch', 'dog', 'motorcycle'];
 
 /** Where `--preset hw5` looks for its COCO subset, and where the `data coco` command it suggests builds it. */

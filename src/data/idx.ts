@@ -8,7 +8,9 @@ import { gunzipSync } from 'node:zlib';
 
 import { DataFileError } from './dataset.js';
 
+/** The magic number that opens an IDX image file. */
 export const IDX_IMAGES_MAGIC = 2051;
+/** The magic number that opens an IDX label file. */
 export const IDX_LABELS_MAGIC = 2049;
 
 function readMaybeGzipped(path: string): Buffer {
@@ -33,6 +35,7 @@ function readIdx(path: string, kind: 'image' | 'label', magic: number, headerByt
   return data;
 }
 
+/** The images of an IDX file: their count, rows and columns, and the pixels (count * rows * cols bytes). */
 export interface IdxImages {
   count: number;
   rows: number;
@@ -40,6 +43,7 @@ export interface IdxImages {
   pixels: Uint8Array;
 }
 
+/** Reads an IDX image file, plain or gzipped, checking its magic number and sizes; throws a DataFileError naming the file otherwise. */
 export function readIdxImages(path: string): IdxImages {
   const data = readIdx(path, 'image', IDX_IMAGES_MAGIC, 16);
   const count = data.readUInt32BE(4);
@@ -52,6 +56,7 @@ export function readIdxImages(path: string): IdxImages {
   return { count, rows, cols, pixels: new Uint8Array(data.buffer, data.byteOffset + 16, count * rows * cols) };
 }
 
+/** Reads an IDX label file, plain or gzipped, checking its magic number, its size and that every label is below numClasses. */
 export function readIdxLabels(path: string, numClasses: number): Uint8Array {
   const data = readIdx(path, 'label', IDX_LABELS_MAGIC, 8);
   const count = data.readUInt32BE(4);

@@ -11,6 +11,7 @@ import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.
 import { decodeImage, mapLimited } from './images.js';
 
 const EXTENSIONS = /\.(jpe?g|png|webp)$/i;
+/** The side, in pixels, that loadImageFolder resizes images to by default. */
 export const IMAGE_FOLDER_SIZE = 64;
 
 async function loadSplit(folder: string, classes: string[], size: number): Promise<ImageDataset> {
@@ -35,6 +36,10 @@ async function loadSplit(folder: string, classes: string[], size: number): Promi
   return { name: 'imagefolder', images, labels: Uint8Array.from(files, (f) => f.label), shape: { channels: 3, height: size, width: size }, classes };
 }
 
+/**
+ * Reads root/train/<class>/ and root/test/ (or root/val/) into RGB images resized to size x size; classes are train/'s sub-folders, sorted.
+ * As torchvision.datasets.ImageFolder.
+ */
 export async function loadImageFolder(root: string, size = IMAGE_FOLDER_SIZE): Promise<DatasetSplits> {
   const trainFolder = join(root, 'train');
   const testFolder = ['test', 'val'].map((s) => join(root, s)).find((p) => existsSync(p));

@@ -4,6 +4,7 @@ export * from './fashion-mnist.js';
 export * from './loader.js';
 export * from './cifar10.js';
 export * from './coco.js';
+export type { CocoScanProgress } from './coco-json.js';
 export * from './registry.js';
 export * from './inspect.js';
 export * from './images.js';

@@ -9,6 +9,7 @@ import { textTableLines } from '../nn/format.js';
 import type { DatasetSplits, ImageDataset } from './dataset.js';
 import { computeNormalization, epochOrder, type Normalization } from './loader.js';
 
+/** What `skipstudio data info` shows: a dataset's name, image shape, classes, images per class in each split and the training split's normalisation. */
 export interface DatasetInfoReport {
   name: string;
   shape: { channels: number; height: number; width: number };
@@ -23,6 +24,7 @@ function countPerClass(dataset: ImageDataset): number[] {
   return counts;
 }
 
+/** Counts each split's images per class and computes the training split's per-channel normalisation. */
 export function describeDataset(splits: DatasetSplits): DatasetInfoReport {
   return {
     name: splits.train.name,
@@ -33,6 +35,7 @@ export function describeDataset(splits: DatasetSplits): DatasetInfoReport {
   };
 }
 
+/** The text `skipstudio data info` prints: the shape, the per-channel mean and std, and a table of images per class and split. */
 export function formatDatasetInfo(info: DatasetInfoReport): string {
   const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const table = textTableLines(['class', '  train', '   test'], [

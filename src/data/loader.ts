@@ -8,11 +8,16 @@
 import { type Tensor, dispose, gatherBatchInBackground, keep, rand, randint, scope, stack, tensor, where } from '../tensor/index.js';
 import type { ImageDataset } from './dataset.js';
 
+/** Per-channel mean and standard deviation of pixels scaled to [0, 1]: a batch is normalised as (x / 255 - mean) / std. */
 export interface Normalization {
   mean: number[];
   std: number[];
 }
 
+/**
+ * DataLoader's settings. Defaults: shuffle true, dropLast false, seed 0, normalization mean 0 and std 1 (pixels only scaled to [0, 1]),
+ * no augmentation, no sharding.
+ */
 export interface LoaderOptions {
   batchSize: number;
   shuffle?: boolean;
@@ -29,6 +34,7 @@ export interface LoaderOptions {
   shard?: { rank: number; worldSize: number };
 }
 
+/** One batch: x float32 images [B, C, H, W], y int64 labels [B]. */
 export interface Batch {
   x: Tensor;
   y: Tensor;
@@ -116,6 +122,7 @@ function augmentBatch(x: Tensor): Tensor {
   return stack(crops, 0);
 }
 
+/** Batches of an ImageDataset as tensors, in a seeded per-epoch order, normalised and optionally augmented. As torch.utils.data.DataLoader. */
 export class DataLoader {
   readonly #pixels: Tensor;
   readonly #labels: Tensor;

@@ -8,6 +8,7 @@ import type { DatasetSplits, ImageShape } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadImageFolder } from './image-folder.js';
 
+/** A dataset the CLI knows: its name, image shape, class count, a description, and how to load it. */
 export interface DatasetInfo {
   name: string;
   shape: ImageShape;
@@ -44,10 +45,12 @@ const DATASETS: DatasetInfo[] = [
   },
 ];
 
+/** The names of the datasets the CLI knows. */
 export function datasetNames(): string[] {
   return DATASETS.map((d) => d.name);
 }
 
+/** The dataset of this name (case-insensitive); throws a RangeError listing the known names if there is none. */
 export function getDatasetInfo(name: string): DatasetInfo {
   const info = DATASETS.find((d) => d.name === name.toLowerCase());
   if (info === undefined) throw new RangeError(`unknown dataset '${name}': choose one of ${datasetNames().join(', ')}`);

@@ -15,6 +15,10 @@ import { BatchNorm2d } from '../nn/layers.js';
 import { type NativeReducer, native } from '../tensor/native.js';
 import { Tensor, cat, handleOf, noGrad, scope } from '../tensor/index.js';
 
+/**
+ * initProcessGroup's settings; those not given come from torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT),
+ * else rank 0 of a world of 1 at 127.0.0.1:29500. Only the gloo backend is available.
+ */
 export interface ProcessGroupOptions {
   backend?: 'gloo';
   rank?: number;
@@ -25,6 +29,7 @@ export interface ProcessGroupOptions {
   timeoutMs?: number;
 }
 
+/** How allReduce combines the ranks' tensors; 'avg' is the sum divided by the world size. */
 export type ReduceOp = 'sum' | 'avg' | 'product' | 'min' | 'max';
 
 function envInt(name: string): number | undefined {
@@ -70,18 +75,22 @@ export async function initProcessGroup(options: ProcessGroupOptions = {}): Promi
   await native.distInit(rank, worldSize, masterAddr, masterPort, timeoutMs, iface);
 }
 
+/** Whether this process has joined a process group. As torch.distributed.is_initialized. */
 export function isInitialized(): boolean {
   return native.distInfo() !== undefined;
 }
 
+/** This process's rank in the group (0 without one). As torch.distributed.get_rank. */
 export function getRank(): number {
   return native.distInfo()?.rank ?? 0;
 }
 
+/** The number of ranks in the group (1 without one). As torch.distributed.get_world_size. */
 export function getWorldSize(): number {
   return native.distInfo()?.worldSize ?? 1;
 }
 
+/** Leaves the default process group. As torch.distributed.destroy_process_group. */
 export function destroyProcessGroup(): void {
   native.distDestroy();
 }
@@ -114,6 +123,7 @@ export async function allGather(tensor: Tensor): Promise<Tensor[]> {
   return (await native.distAllGather(handleOf(tensor, 'allGather'))).map((h) => new Tensor(h));
 }
 
+/** Resolves once every rank has reached the barrier. As torch.distributed.barrier. */
 export async function barrier(): Promise<void> {
   await native.distBarrier();
 }
@@ -133,6 +143,7 @@ export function allReduceSumDifferentiable(t: Tensor): Tensor {
 }
 
 
+/** DistributedDataParallel's settings. */
 export interface DataParallelOptions {
   /** Bucket size of the gradient all-reduce (default 25 MiB, as PyTorch). */
   bucketCapMB?: number;
@@ -158,6 +169,7 @@ export class DistributedDataParallel {
     this.#reducer = reducer;
   }
 
+  /** Makes every rank's parameters and buffers rank 0's, then wraps the module; the process group must be initialised first. */
   static async create(module: Module, options: DataParallelOptions = {}): Promise<DistributedDataParallel> {
     if (!isInitialized()) throw new Error('DistributedDataParallel: call initProcessGroup first');
     await syncState(module);
@@ -175,6 +187,7 @@ export class DistributedDataParallel {
     return output;
   }
 
+  /** Frees the native Reducer; forward() throws afterwards. Calling it again does nothing. */
   release(): void {
     if (this.#reducer !== undefined) native.ddpRelease(this.#reducer);
     this.#reducer = undefined;
@@ -213,6 +226,7 @@ async function broadcastInPlace(tensors: Tensor[], src: number): Promise<void> {
  * backward sums the statistics' gradients over the ranks too.
  */
 export class SyncBatchNorm2d extends BatchNorm2d {
+  /** A SyncBatchNorm2d sharing bn's weight, bias and running statistics, with its settings and training mode. */
   static from(bn: BatchNorm2d): SyncBatchNorm2d {
     const sync = new SyncBatchNorm2d(bn.numFeatures, { eps: bn.eps, momentum: bn.momentum, affine: bn.weight !== undefined, trackRunningStats: bn.running_mean !== undefined });
     for (const t of [sync.weight, sync.bias, sync.running_mean, sync.running_var, sync.num_batches_tracked]) t?.dispose();

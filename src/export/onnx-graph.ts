@@ -8,12 +8,10 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 
+import { IR_VERSION, OPSET } from './onnx-version.js';
+
 const { onnx } = onnxProto;
 
-/** The opset the exporter writes: Conv, BatchNormalization (inference), Relu, Add, Concat, MaxPool, Gemm, Flatten, GlobalAveragePool... */
-export const OPSET = 17;
-/** ONNX IR version 8 goes with opsets up to 17. */
-export const IR_VERSION = 8;
 
 /** A value in the graph: its name and shape, the batch dimension written as -1. */
 export interface Value {

@@ -21,7 +21,8 @@ import {
 } from '../nn/index.js';
 import { DEFAULT_TRAIN_CONFIG, type ModelInfo, RunDirectory, type TrainConfig } from '../runs/index.js';
 import { type Tensor, dispose, scope } from '../tensor/index.js';
-import { OPSET, OnnxGraph, type Value } from './onnx-graph.js';
+import { OnnxGraph, type Value } from './onnx-graph.js';
+import { OPSET } from './onnx-version.js';
 
 /** What the exported file says about its input and output. */
 export interface OnnxModelDescription {
@@ -36,6 +37,7 @@ export interface OnnxModelDescription {
   metadata?: Record<string, string>;
 }
 
+/** An exported ONNX model: its bytes and what the graph holds. */
 export interface OnnxExport {
   bytes: Uint8Array;
   /** How many nodes of each operator type the graph holds. */

@@ -10,7 +10,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import protobuf from 'protobufjs';
 
@@ -108,17 +108,26 @@ export function eventFileBytes(records: MetricRecord[], wallTime: (record: Metri
   return Buffer.concat(parts);
 }
 
-/** Appends scalar events to a new event file in `dir`, as they come. */
+/** The event file of a run in a TensorBoard log folder: one fixed name, so writing a run again replaces its events. */
+export function runEventFile(logdir: string, runName: string): string {
+  return join(logdir, runName, 'events.out.tfevents.skipstudio');
+}
+
+/**
+ * Appends scalar events to an event file as they come, each write reaching
+ * the file at once (a reader sees it while training goes on). The file is
+ * made afresh: the file-version event, then the scalars of `earlier` records.
+ */
 export class TensorBoardWriter {
   readonly path: string;
   #fd: number | undefined;
 
-  constructor(dir: string) {
+  constructor(dir: string, file = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`, earlier: MetricRecord[] = []) {
     mkdirSync(dir, { recursive: true });
+    this.path = join(dir, file);
     const now = Date.now() / 1000;
-    this.path = join(dir, `events.out.tfevents.${Math.floor(now)}.${hostname()}.${process.pid}`);
+    writeFileAtomic(this.path, eventFileBytes(earlier, () => now));
     this.#fd = openSync(this.path, 'a');
-    this.#write(encodeEvent({ wallTime: now, fileVersion: FILE_VERSION }));
   }
 
   #write(bytes: Buffer): void {
@@ -127,6 +136,7 @@ export class TensorBoardWriter {
     while (written < bytes.length) written += writeSync(this.#fd, bytes, written, bytes.length - written);
   }
 
+  /** Appends one scalar event (e.g. tag 'loss/train') at a step. */
   scalar(tag: string, value: number, step: number, wallTime = Date.now() / 1000): void {
     this.#write(encodeEvent({ wallTime, step, summary: { value: [{ tag, simpleValue: value }] } }));
   }
@@ -136,6 +146,7 @@ export class TensorBoardWriter {
     for (const [tag, value] of recordScalars(record)) this.scalar(tag, value, record.step, wallTime);
   }
 
+  /** Closes the file; later writes are an error. */
   close(): void {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
@@ -143,11 +154,54 @@ export class TensorBoardWriter {
 }
 
 /**
- * For the trainer: a function to call with each metrics record as it is
- * appended, writing its scalars to an event file in `dir` at once (so
- * TensorBoard shows a run while it trains). `close()` closes the file.
+ * A run directory whose records also go to the run's TensorBoard event file
+ * as they are appended (`train --tensorboard DIR`). The trainer truncates the
+ * records when a run begins or resumes; the event file is then rewritten from
+ * the records kept, so a resumed run's events match its metrics.jsonl.
  */
-export function tensorboardSink(dir: string): ((record: MetricRecord) => void) & { close(): void; path: string } {
+export class TensorBoardRunDirectory extends RunDirectory {
+  #writer: TensorBoardWriter | undefined;
+
+  constructor(path: string, readonly logdir: string) {
+    super(path);
+  }
+
+  override truncateRecords(step: number): void {
+    super.truncateRecords(step);
+    this.close();
+    const file = runEventFile(this.logdir, basename(this.path));
+    this.#writer = new TensorBoardWriter(dirname(file), basename(file), this.records());
+  }
+
+  override append(record: MetricRecord): void {
+    super.append(record);
+    this.#writer?.record(record);
+  }
+
+  /** Closes the event file (the run directory's records go on being written without it). */
+  close(): void {
+    this.#writer?.close();
+    this.#writer = undefined;
+  }
+}
+
+/** A function to call with each metrics record, writing its scalars to an event file at once. */
+export interface TensorBoardSink {
+  /** Writes the record's scalars (see recordScalars). */
+  (record: MetricRecord): void;
+  /** Closes the event file. */
+  close(): void;
+  /** The event file. */
+  readonly path: string;
+}
+
+/**
+ * For a training loop of your own: a sink for its metrics records, writing
+ * their scalars to a new event file in `dir` as they come (so TensorBoard
+ * shows the run while it trains). The CLI's `--tensorboard` uses
+ * {@link TensorBoardRunDirectory} instead.
+ */
+export function tensorboardSink(dir: string): TensorBoardSink {
   const writer = new TensorBoardWriter(dir);
   return Object.assign((record: MetricRecord) => writer.record(record), { close: () => writer.close(), path: writer.path });
 }
@@ -172,7 +226,7 @@ export function writeRunScalars(runPath: string, logdir: string): string {
   }
   if (!Number.isFinite(started)) started = Date.now() / 1000;
   const lastStep = Math.max(1, ...records.map((r) => r.step));
-  const path = join(logdir, basename(runPath), `events.out.tfevents.${Math.floor(started)}.skipstudio`);
+  const path = runEventFile(logdir, basename(runPath));
   writeFileAtomic(path, eventFileBytes(records, (r) => started + (wallSeconds * (r.step ?? 0)) / lastStep));
   return path;
 }

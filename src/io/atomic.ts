@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 
 import { fileError, makeFolder } from './folders.js';
 
+/** Writes a file atomically: a temporary file beside it, fsynced, renamed over it, then the folder fsynced. Makes the folder if needed. */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const folder = dirname(path);
   makeFolder(folder);

@@ -12,8 +12,10 @@ import type { LRScheduler, Optimizer, OptimizerStateDict, ParamState, SchedulerS
 import { type Tensor, dispose, getRngState, scope, setRngState } from '../tensor/index.js';
 import { loadSafetensorsWithMetadata, readSafetensorsHeader, saveSafetensors } from './safetensors.js';
 
+/** The format tag in a checkpoint's metadata; loading refuses a file with any other. */
 export const CHECKPOINT_FORMAT = 'skipstudio-checkpoint/1';
 
+/** Where a checkpoint was taken (epoch, step), the run's config, and anything else the trainer stored. */
 export interface CheckpointInfo {
   epoch: number;
   step: number;
@@ -22,6 +24,7 @@ export interface CheckpointInfo {
   extra?: Record<string, unknown>;
 }
 
+/** What saveCheckpoint stores: the model, optionally its optimizer and scheduler, and the checkpoint's info. */
 export interface SaveCheckpointOptions extends CheckpointInfo {
   model: Module;
   optimizer?: Optimizer<{ lr: number }>;
@@ -33,6 +36,7 @@ interface TrainingMetadata extends CheckpointInfo {
   scheduler?: SchedulerState;
 }
 
+/** A loaded checkpoint: its info, the model's state dict, the optimizer's and scheduler's state where saved, and the random generator's state. */
 export interface Checkpoint extends CheckpointInfo {
   modelState: StateDict;
   optimizerState?: OptimizerStateDict<{ lr: number }>;
@@ -42,6 +46,10 @@ export interface Checkpoint extends CheckpointInfo {
   dispose(): void;
 }
 
+/**
+ * Saves the model's weights, the optimizer's and scheduler's state (where given), the epoch, step, config and libtorch's RNG state to one
+ * safetensors file, written atomically with a SHA-256 checksum of its data.
+ */
 export function saveCheckpoint(path: string, options: SaveCheckpointOptions): void {
   scope(() => {
     const tensors: Record<string, Tensor> = {};
@@ -98,6 +106,7 @@ export function readCheckpointStep(path: string): number | undefined {
   }
 }
 
+/** Loads a checkpoint written by saveCheckpoint, checking its format, tensor names and checksum before building its tensors; dispose() frees them. */
 export function loadCheckpoint(path: string): Checkpoint {
   // The format, the metadata and the names are checked from the header, before any tensor is built.
   let training!: TrainingMetadata;
@@ -162,6 +171,7 @@ export function checkFiniteWeights(state: StateDict, path: string): void {
   }
 }
 
+/** What restoreCheckpoint puts a checkpoint's state back into: the model, and optionally its optimizer, scheduler and the random generator. */
 export interface RestoreTargets {
   model: Module;
   optimizer?: Optimizer<{ lr: number }>;

@@ -21,6 +21,7 @@ const ITEM_SIZE: Record<string, number> = { F32: 4, F64: 8, BF16: 2, F16: 2, I64
 /** Headers larger than this are refused (the reference implementation's limit is 100 MB). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
+/** The error for a file that is not valid safetensors: names the file and what is wrong with it. */
 export class SafetensorsError extends Error {
   constructor(path: string, problem: string) {
     super(`${path}: not a valid safetensors file: ${problem}`);
@@ -28,7 +29,8 @@ export class SafetensorsError extends Error {
   }
 }
 
-interface Entry {
+/** One tensor of a safetensors header: its name, dtype, shape and byte range [start, end) within the data section. */
+export interface Entry {
   name: string;
   dtype: DType;
   shape: number[];
@@ -36,6 +38,7 @@ interface Entry {
   end: number;
 }
 
+/** A validated safetensors header: its tensors in header order, its string metadata, and the file offset where the data section starts. */
 export interface SafetensorsHeader {
   entries: Entry[];
   metadata: Record<string, string>;
@@ -166,11 +169,13 @@ function readHeader(fd: number, path: string, maxHeaderBytes = MAX_HEADER_BYTES)
   return { entries, metadata, dataOffset };
 }
 
+/** The tensors of a safetensors file by name, and its metadata. */
 export interface LoadedSafetensors {
   tensors: Record<string, Tensor>;
   metadata: Record<string, string>;
 }
 
+/** Options for reading a safetensors file: a header size limit, and a check run on the header before any tensor is read. */
 export interface ReadOptions {
   /** Refuse a header longer than this (default MAX_HEADER_BYTES), before parsing it. */
   maxHeaderBytes?: number;

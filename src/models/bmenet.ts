@@ -15,6 +15,10 @@ export interface BMEnetOptions extends ClassifierShape {
   depth?: number;
 }
 
+/**
+ * DLStudio's BMEnet: a 3x3 stem, three stages of `depth` SkipBlocks (default 8) at 64, 128 and 256 channels joined by two downsampling blocks,
+ * then two fully connected layers. Images default to 32x32x3, classes to 10.
+ */
 export class BMEnet extends Module {
   conv: Conv2d;
   skip64_arr: SkipBlock[];

@@ -20,6 +20,7 @@ export interface Recipe extends Partial<RecipeSettings> {
   lrs?: number[];
 }
 
+/** What the project knows of a model besides how to build it: its name in prose, source files, recipe, comparisons and depth option. */
 export interface CatalogEntry {
   name: string;
   /** How the report names the model in prose. */
@@ -38,6 +39,7 @@ export interface CatalogEntry {
   depthOption?: DepthOption;
 }
 
+/** The model option that sets a model's depth, and what one step of it adds. */
 export interface DepthOption {
   name: string;
   /** What one step of the option adds, for prose: "SkipBlocks a stage". */
@@ -106,6 +108,7 @@ export function modelsWithSources(): string[] {
   return CATALOG.map((e) => e.name);
 }
 
+/** Whether the catalog has an entry (and so source files) for this model. */
 export function hasModelSources(model: string): boolean {
   return entry(model) !== undefined;
 }

@@ -8,8 +8,10 @@ import { Conv2d, Linear, MaxPool2d, Module } from '../nn/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { checkClassifierShape, type ClassifierShape } from './shapes.js';
 
+/** The options of Net1 and Net2: image size (default 64x64), input channels (default 3) and classes (default 10). */
 export type HW4Options = ClassifierShape;
 
+/** Net3's options: those of Net1 and Net2, and the length of its chain of extra convolutions. */
 export interface Net3Options extends HW4Options {
   /** Number of extra Conv2d(32, 32, 3x3, padding 1) layers (default 10). */
   chainLength?: number;
@@ -47,6 +49,7 @@ abstract class TwoConvNet extends Module {
   /** Inputs of fc1: 6272 for Net1 and 8192 for Net2/Net3 on 64x64 images. */
   readonly flatFeatures: number;
 
+  /** The two convolutions, each followed by ReLU and 2x2 max pooling. */
   protected features(x: Tensor): Tensor {
     const out = this.pool.forward(this.conv1.forward(x).relu());
     return this.pool.forward(this.conv2.forward(out).relu());
@@ -69,18 +72,21 @@ abstract class ShallowNet extends TwoConvNet {
   }
 }
 
+/** HW4's Net1: two unpadded 3x3 convolutions (16 and 32 channels) with ReLU and 2x2 max pooling, then fc1 (64) and fc2. */
 export class Net1 extends ShallowNet {
   constructor(options: HW4Options = {}) {
     super('Net1', options, 0);
   }
 }
 
+/** HW4's Net2: Net1 with padding 1 on both convolutions. */
 export class Net2 extends ShallowNet {
   constructor(options: HW4Options = {}) {
     super('Net2', options, 1);
   }
 }
 
+/** HW4's Net3: Net2 with a chain of extra Conv2d(32, 32, 3x3, padding 1) + ReLU layers (10 by default) before the classifier. */
 export class Net3 extends TwoConvNet {
   conv_chain: Conv2d[];
   fc1: Linear;

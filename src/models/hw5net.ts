@@ -22,6 +22,10 @@ export interface HW5NetOptions extends ClassifierShape {
   blocksPerStage?: number;
 }
 
+/**
+ * The exercise's network: a stem convolution, three stages of SkipBlocks at width, 2*width and 4*width channels joined by downsampling
+ * SkipBlocks, global average pooling and one linear layer. Defaults: width 8, 6 blocks per stage, 32x32x3 images, 10 classes.
+ */
 export class HW5Net extends Module {
   stem: Conv2d;
   stem_bn: BatchNorm2d;

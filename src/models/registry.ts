@@ -9,11 +9,13 @@ import { Net1, Net2, Net3 } from './hw4.js';
 import { HW5Net } from './hw5net.js';
 import type { ImageShape } from '../data/dataset.js';
 
+/** A registered model: its name, a description, the options it takes and its builder. */
 export interface ModelSpec {
   name: string;
   description: string;
   /** Options the model takes beyond shape and classes, e.g. width for hw5net. */
   options: string[];
+  /** Builds the model for images of this shape and this many classes. */
   build(shape: ImageShape, numClasses: number, options?: Record<string, number>): Module;
 }
 
@@ -57,14 +59,17 @@ const SPECS: Omit<ModelSpec, 'description'>[] = [
   },
 ];
 
+/** The names of the registered models. */
 export function modelNames(): string[] {
   return SPECS.map((s) => s.name);
 }
 
+/** Every registered model, with its description from the catalog. */
 export function modelSpecs(): readonly ModelSpec[] {
   return SPECS.map((spec) => ({ ...spec, description: catalogEntry(spec.name).description }));
 }
 
+/** The registered model of this name (case-insensitive); throws a RangeError listing the known names if there is none. */
 export function getModelSpec(name: string): ModelSpec {
   const spec = modelSpecs().find((s) => s.name === name.toLowerCase());
   if (spec === undefined) throw new RangeError(`unknown model '${name}': choose one of ${modelNames().join(', ')}`);

@@ -11,11 +11,16 @@
 import { Conv2d, BatchNorm2d, Module } from '../nn/index.js';
 import { type Tensor, cat } from '../tensor/index.js';
 
+/** SkipBlock's options: downsample (stride-2 1x1 convolutions, default false) and skipConnections (default true). */
 export interface SkipBlockOptions {
   downsample?: boolean;
   skipConnections?: boolean;
 }
 
+/**
+ * DLStudio's SkipBlock: two 3x3 convolutions with batch norm and ReLU, plus a shortcut: the identity, a 1x1 convolution (in2out) where the channels
+ * change, or the input concatenated with itself where a downsampling block doubles them (none where it keeps them). Without skipConnections, the plain stage.
+ */
 export class SkipBlock extends Module {
   readonly inCh: number;
   readonly outCh: number;

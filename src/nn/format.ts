@@ -28,13 +28,20 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
+/** Options of textTableLines and formatTextTable. */
 export interface TextTableOptions {
   /** Columns aligned to the left (words); the others align to the right (numbers). Default: the first. */
   left?: number[];
 }
 
 /** The lines of a text table: every column padded to its widest cell, two spaces between columns. */
-export function textTableLines(header: string[], rows: string[][], options: TextTableOptions = {}): { line: (cells: string[]) => string; header: string; rows: string[]; width: number } {
+export function textTableLines(header: string[], rows: string[][], options: TextTableOptions = {}): {
+  /** Formats one row of cells with the table's column widths and alignment. */
+  line: (cells: string[]) => string;
+  header: string;
+  rows: string[];
+  width: number
+} {
   const left = new Set(options.left ?? [0]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();

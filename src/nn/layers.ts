@@ -31,6 +31,7 @@ function positiveInteger(value: number, what: string): number {
   return value;
 }
 
+/** Options of Conv2d; the defaults are PyTorch's: stride 1, padding 0, dilation 1, groups 1, bias true. */
 export interface Conv2dLayerOptions {
   stride?: Pair;
   padding?: Pair;
@@ -39,6 +40,10 @@ export interface Conv2dLayerOptions {
   bias?: boolean;
 }
 
+/**
+ * A 2-D convolution layer, as torch.nn.Conv2d: weight [outChannels, inChannels / groups, kH, kW] and an optional bias
+ * [outChannels], initialised as PyTorch does (kaiming-uniform with a = sqrt(5)).
+ */
 export class Conv2d extends Module {
   weight: Tensor;
   bias: Tensor | undefined;
@@ -74,6 +79,7 @@ export class Conv2d extends Module {
   }
 }
 
+/** Options of BatchNorm2d; the defaults are PyTorch's: eps 1e-5, momentum 0.1, affine true, trackRunningStats true. */
 export interface BatchNorm2dOptions {
   eps?: number;
   momentum?: number;
@@ -81,6 +87,10 @@ export interface BatchNorm2dOptions {
   trackRunningStats?: boolean;
 }
 
+/**
+ * Batch normalisation per channel, as torch.nn.BatchNorm2d. In training it normalises with the batch statistics and updates
+ * the running ones; in eval it uses `running_mean` and `running_var`. The fields keep PyTorch's snake_case names so state-dict keys match.
+ */
 export class BatchNorm2d extends Module {
   weight: Tensor | undefined;
   bias: Tensor | undefined;
@@ -118,6 +128,7 @@ export class BatchNorm2d extends Module {
   }
 }
 
+/** A fully connected layer, as torch.nn.Linear: weight [outFeatures, inFeatures], optional bias [outFeatures], PyTorch's default initialisation. */
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | undefined;
@@ -138,12 +149,14 @@ export class Linear extends Module {
   }
 }
 
+/** max(0, x), as torch.nn.ReLU. */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return x.relu();
   }
 }
 
+/** x for x >= 0, negativeSlope * x otherwise (default slope 0.01), as torch.nn.LeakyReLU. */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
@@ -154,6 +167,7 @@ export class LeakyReLU extends Module {
   }
 }
 
+/** 2-D max pooling, as torch.nn.MaxPool2d; the stride defaults to the kernel size. */
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {}) {
     super();
@@ -164,6 +178,7 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** 2-D average pooling, as torch.nn.AvgPool2d; the stride defaults to the kernel size. */
 export class AvgPool2d extends Module {
   constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}) {
     super();
@@ -174,6 +189,7 @@ export class AvgPool2d extends Module {
   }
 }
 
+/** Average pooling to a fixed output size whatever the input's, as torch.nn.AdaptiveAvgPool2d. */
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Pair) {
     super();
@@ -184,6 +200,7 @@ export class AdaptiveAvgPool2d extends Module {
   }
 }
 
+/** Flattens dimensions startDim to endDim into one (default 1 to -1, keeping the batch dimension), as torch.nn.Flatten. */
 export class Flatten extends Module {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
@@ -194,6 +211,7 @@ export class Flatten extends Module {
   }
 }
 
+/** Zeroes each element with probability p (default 0.5) in training mode, scaling the rest by 1/(1-p); identity in eval. As torch.nn.Dropout. */
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
@@ -250,6 +268,7 @@ export class ModuleList extends Module {
     return this.items.length;
   }
 
+  /** The module at index (negative counts from the end, as Array.prototype.at); undefined when out of range. */
   at(index: number): Module | undefined {
     return this.items.at(index);
   }

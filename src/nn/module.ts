@@ -10,18 +10,25 @@ import { type DType, type MemoryFormat, Tensor, keep, noGrad, scope, zeroGrads }
 // Tensors created through Module.buffer(): state that is saved but not trained.
 const bufferTensors = new WeakSet<Tensor>();
 
+/** Tensors by PyTorch state-dict key, such as `bn1.running_mean`. */
 export type StateDict = Record<string, Tensor>;
 
+/** Options of Module.loadStateDict. */
 export interface LoadStateDictOptions {
   /** Require exactly the model's keys (default true). */
   strict?: boolean;
 }
 
+/** What Module.loadStateDict found: the model's keys the state dict lacked, and the state dict's keys the model lacks (both empty when strict). */
 export interface LoadStateDictResult {
   missingKeys: string[];
   unexpectedKeys: string[];
 }
 
+/**
+ * The base of every layer and network, as torch.nn.Module. Subclasses define forward; parameters, buffers and child modules
+ * are found from the fields in declaration order, so state-dict keys are PyTorch's for the same attribute names.
+ */
 export abstract class Module {
   #training = true;
 
@@ -49,6 +56,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Sets evaluation mode on this module and every descendant: train(false), as torch.nn.Module.eval. */
   eval(): this {
     return this.train(false);
   }
@@ -71,6 +79,7 @@ export abstract class Module {
     return out;
   }
 
+  /** The direct child modules, in the order of namedChildren. */
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
@@ -84,6 +93,7 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and all its descendants, depth first. */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
@@ -103,6 +113,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Every trainable tensor with its state-dict key, in PyTorch's order. */
   namedParameters(): [string, Tensor][] {
     return this.#namedTensors(['parameter']);
   }
@@ -112,10 +123,12 @@ export abstract class Module {
     return this.namedParameters().map(([, t]) => t);
   }
 
+  /** Every buffer (saved, not trained, e.g. batch-norm running statistics) with its state-dict key, in PyTorch's order. */
   namedBuffers(): [string, Tensor][] {
     return this.#namedTensors(['buffer']);
   }
 
+  /** Every buffer, in the order of namedBuffers. */
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, t]) => t);
   }

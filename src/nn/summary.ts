@@ -9,6 +9,7 @@ import { type Tensor, noGrad, scope, zeros } from '../tensor/index.js';
 import { Conv2d, Linear } from './layers.js';
 import { Module } from './module.js';
 
+/** One row of a summary: a module's dotted name, class name, nesting depth and output shape (empty if forward never called it). */
 export interface LayerSummary {
   name: string;
   type: string;
@@ -20,6 +21,7 @@ export interface LayerSummary {
   flops: number;
 }
 
+/** What summary returns: every layer, the totals, and the printed table. */
 export interface ModelSummary {
   model: string;
   inputShape: number[];

@@ -18,6 +18,7 @@ import {
 } from '../tensor/index.js';
 import { type GroupInput, Optimizer, type ParamGroup } from './optimizer.js';
 
+/** Adam's and AdamW's hyper-parameters. Defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, amsgrad false; weightDecay 0 for Adam, 1e-2 for AdamW. */
 export interface AdamOptions {
   lr: number;
   betas: [number, number];
@@ -87,12 +88,14 @@ class AdamBase extends Optimizer<AdamOptions> {
   }
 }
 
+/** Adam, with weight decay added to the gradient (L2) and optional amsgrad. As torch.optim.Adam. */
 export class Adam extends AdamBase {
   constructor(params: Tensor[] | GroupInput<AdamOptions>[], options: Partial<AdamOptions> = {}) {
     super(params, options, false);
   }
 }
 
+/** Adam with decoupled weight decay (p *= 1 - lr * weightDecay before the update). As torch.optim.AdamW. */
 export class AdamW extends AdamBase {
   constructor(params: Tensor[] | GroupInput<AdamOptions>[], options: Partial<AdamOptions> = {}) {
     super(params, options, true);

@@ -6,21 +6,29 @@
  */
 import { Tensor, dispose, gradsOf, keep, noGrad, scope, zeroGrads } from '../tensor/index.js';
 
+/** Per-parameter optimizer state (e.g. momentum_buffer, exp_avg, step), keyed by PyTorch's state names. */
 export type ParamState = Record<string, Tensor | number>;
 
+/** One parameter group as passed to an optimizer's constructor: its parameters and optional hyper-parameter overrides. */
 export interface GroupInput<H> {
   params: Tensor[];
   /** Hyper-parameters that override the optimizer's defaults for this group. */
   options?: Partial<H>;
 }
 
+/** A parameter group as the optimizer holds it: its full hyper-parameters and its parameters. As an entry of torch.optim.Optimizer.param_groups. */
 export type ParamGroup<H> = H & { params: Tensor[] };
 
+/** An optimizer's saved state in PyTorch's layout: state by parameter index, and each group's hyper-parameters with the indices of its parameters. */
 export interface OptimizerStateDict<H> {
   state: Record<number, ParamState>;
   paramGroups: (H & { params: number[] })[];
 }
 
+/**
+ * Base of the optimizers: parameter groups with their own hyper-parameters, per-parameter state, and step / zeroGrad / stateDict / loadStateDict.
+ * As torch.optim.Optimizer.
+ */
 export abstract class Optimizer<H extends { lr: number }> {
   readonly paramGroups: ParamGroup<H>[];
   readonly state = new Map<Tensor, ParamState>();
@@ -59,6 +67,7 @@ export abstract class Optimizer<H extends { lr: number }> {
     );
   }
 
+  /** Clears the gradients of every parameter: drops them when setToNone (the default), else fills them with zeros. As torch.optim.Optimizer.zero_grad. */
   zeroGrad(setToNone = true): void {
     for (const group of this.paramGroups) zeroGrads(group.params, setToNone);
   }

@@ -5,13 +5,16 @@
  */
 import type { Optimizer } from './optimizer.js';
 
+/** A scheduler's saved state: the epoch (steps taken) and each group's base learning rate. */
 export interface SchedulerState {
   lastEpoch: number;
   baseLrs: number[];
 }
 
-type AnyOptimizer = Optimizer<{ lr: number }>;
+/** Any optimizer whose hyper-parameters include a learning rate; what a scheduler drives. */
+export type AnyOptimizer = Optimizer<{ lr: number }>;
 
+/** Base of the learning-rate schedules: sets each parameter group's lr from a closed form of the epoch. As torch.optim.lr_scheduler.LRScheduler. */
 export abstract class LRScheduler {
   lastEpoch = 0;
   readonly baseLrs: number[];
@@ -30,19 +33,23 @@ export abstract class LRScheduler {
     });
   }
 
+  /** Advances one epoch (one batch for OneCycleLR) and sets the new learning rates; call it after optimizer.step(). */
   step(): void {
     this.lastEpoch += 1;
     this.apply();
   }
 
+  /** The learning rate each parameter group has now. As get_last_lr(). */
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
 
+  /** The epoch and base learning rates, for a checkpoint. */
   stateDict(): SchedulerState {
     return { lastEpoch: this.lastEpoch, baseLrs: [...this.baseLrs] };
   }
 
+  /** Restores a state from stateDict() and sets the learning rates for its epoch. */
   loadStateDict(state: SchedulerState): void {
     this.lastEpoch = state.lastEpoch;
     this.baseLrs.splice(0, this.baseLrs.length, ...state.baseLrs);
@@ -103,6 +110,7 @@ export class LinearLR extends LRScheduler {
   }
 }
 
+/** OneCycleLR's settings. Defaults: pctStart 0.3, divFactor 25, finalDivFactor 1e4, cycleMomentum true, baseMomentum 0.85, maxMomentum 0.95. */
 export interface OneCycleOptions {
   pctStart?: number;
   divFactor?: number;

@@ -7,6 +7,7 @@
 import { type Tensor, foreachAdd, foreachAdd_, foreachMul_, keep } from '../tensor/index.js';
 import { type GroupInput, Optimizer, type ParamGroup } from './optimizer.js';
 
+/** SGD's hyper-parameters; all but lr default to 0 (nesterov to false). */
 export interface SGDOptions {
   lr: number;
   momentum: number;
@@ -15,6 +16,7 @@ export interface SGDOptions {
   nesterov: boolean;
 }
 
+/** Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and weight decay. As torch.optim.SGD. */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Tensor[] | GroupInput<SGDOptions>[], options: Partial<SGDOptions> & { lr: number }) {
     super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options });

@@ -23,6 +23,7 @@ const CONFIG = {
   background: 'white',
 };
 
+/** A report figure before rendering: its file stem, caption and vega-lite specification. */
 export interface Chart {
   /** File stem under figures/, e.g. 'loss-hw5net'. */
   id: string;
@@ -32,6 +33,7 @@ export interface Chart {
   pdfWidthShare?: number;
 }
 
+/** A chart rendered by renderChart: its SVG, its PNG (at PNG_SCALE times the SVG's size) and the SVG's width and height. */
 export interface RenderedChart extends Chart {
   svg: string;
   png: Buffer;

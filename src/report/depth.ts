@@ -15,6 +15,7 @@ import type { RunData } from './load.js';
 import { meanOf } from './statistics.js';
 import { type Comparison, type RunGroup, compareGroups, formatPValue, layerGradientMeans, points } from './study.js';
 
+/** One depth of a depth series: the group of its runs (one per seed), the model's size at that depth and its mean final training loss and input gradient. */
 export interface DepthPoint {
   group: RunGroup;
   learnableLayers: number;
@@ -27,6 +28,7 @@ export interface DepthPoint {
   inputGradient: number | undefined;
 }
 
+/** One model at one learning rate trained at two or more depths: its points, shallowest first. */
 export interface DepthSeries {
   model: string;
   lr: number;
@@ -82,6 +84,10 @@ export interface DepthChange {
   verdict: 'degrades' | 'improves' | 'no change' | 'not tested';
 }
 
+/**
+ * Tests a series' deepest point against its shallowest (see compareGroups) and says whether test accuracy degrades, improves
+ * or does not change significantly at 5%, or could not be tested.
+ */
 export function depthChange(series: DepthSeries): DepthChange {
   const shallow = series.points[0]!;
   const deep = series.points.at(-1)!;
@@ -157,7 +163,8 @@ export function depthObservations(groups: RunGroup[]): string[] {
   return [...changes.map(depthObservation), ...(premise ? [premise] : [])];
 }
 
-type Measure = 'accuracy' | 'trainLoss' | 'inputGradient';
+/** What a depth figure plots against depth: final test accuracy, final training loss or the gradient norm at the input. */
+export type Measure = 'accuracy' | 'trainLoss' | 'inputGradient';
 
 const MEASURES: Record<Measure, { id: string; title: string; caption: string; log: boolean; value: (p: DepthPoint) => number | undefined }> = {
   accuracy: {

@@ -6,6 +6,7 @@
  */
 import type { RenderedChart } from './charts.js';
 
+/** One block of a report section: a paragraph, a list, or a numbered table, figure or code listing. */
 export type Block =
   | { kind: 'paragraph'; text: string }
   | { kind: 'list'; items: string[] }
@@ -14,6 +15,7 @@ export type Block =
   /** Source code, one string per line (no newlines); the renderers number the lines from 1. */
   | { kind: 'listing'; number: number; caption: string; lines: string[] };
 
+/** A titled section of the report and its blocks, in order. */
 export interface Section {
   title: string;
   blocks: Block[];
@@ -27,11 +29,13 @@ export interface ReportDocument {
 
 /** Builds sections while numbering tables, figures and listings (each on its own counter) in order of appearance. */
 export class DocumentBuilder {
+  /** The sections added so far, in order. */
   readonly sections: Section[] = [];
   #tables = 0;
   #figures = 0;
   #listings = 0;
 
+  /** Starts a new section; the blocks added next go into it. */
   section(title: string): this {
     this.sections.push({ title, blocks: [] });
     return this;
@@ -43,11 +47,13 @@ export class DocumentBuilder {
     return section;
   }
 
+  /** Adds a paragraph to the current section. */
   paragraph(text: string): this {
     this.#current().blocks.push({ kind: 'paragraph', text });
     return this;
   }
 
+  /** Adds a bulleted list to the current section (nothing when items is empty). */
   list(items: string[]): this {
     if (items.length > 0) this.#current().blocks.push({ kind: 'list', items });
     return this;
@@ -76,10 +82,12 @@ export class DocumentBuilder {
     return this.#listings;
   }
 
+  /** The number of tables added so far. */
   get tableCount(): number {
     return this.#tables;
   }
 
+  /** The number of code listings added so far. */
   get listingCount(): number {
     return this.#listings;
   }

@@ -1,6 +1,7 @@
 export * from './report.js';
 export * from './load.js';
-export { PNG_SCALE } from './charts.js';
+export { type Chart, PNG_SCALE, type RenderedChart } from './charts.js';
+export { type Block, DocumentBuilder, type Section } from './document.js';
 export { formatResultsTable } from './results-table.js';
 export * from './statistics.js';
 export { type Comparison, type RunGroup, compareGroups, groupRuns } from './study.js';

@@ -52,6 +52,10 @@ export function nonConvexShare(surface: number[][]): number | undefined {
   return bent / (n - 2) ** 2;
 }
 
+/**
+ * What the report reads off a landscape: the loss at the trained weights, its rise at distances 0.5 and 1, and the share
+ * of the surface that is not convex.
+ */
 export interface LandscapeSummary {
   /** The loss at the trained weights. */
   origin: number;
@@ -61,6 +65,7 @@ export interface LandscapeSummary {
   nonConvex: number | undefined;
 }
 
+/** Summarises a run's landscape.json: the loss at 0, the rise at 0.5 and 1 where the slice reaches them, and the non-convex share of the surface. */
 export function summarizeLandscape(file: LandscapeFile): LandscapeSummary {
   const reach = Math.max(...file.alphas.map(Math.abs));
   return {
@@ -71,6 +76,7 @@ export function summarizeLandscape(file: LandscapeFile): LandscapeSummary {
   };
 }
 
+/** A run's landscape with the label its figures show. */
 export interface LabelledLandscape {
   label: string;
   file: LandscapeFile;
@@ -99,7 +105,11 @@ export function sharedLevels(surfaces: number[][][], count = 12): number[] {
   return Array.from({ length: count }, (_, k) => Math.exp(lo + ((k + 0.5) * (hi - lo)) / count));
 }
 
-interface ContourPoint { alpha: number; beta: number; level: number; path: string; order: number; run: string }
+/**
+ * One point of a contour line of the landscape's contour chart: its position (alpha, beta), the loss level, the path it
+ * belongs to, its order on that path, and the run.
+ */
+export interface ContourPoint { alpha: number; beta: number; level: number; path: string; order: number; run: string }
 
 /**
  * A surface's contour lines as points of paths in (alpha, beta). d3-contour

@@ -12,6 +12,10 @@ import {
   type Predictions, RunDirectory, type StatusFile, type TrainConfig,
 } from '../runs/index.js';
 
+/**
+ * A run directory as the report reads it: its configuration, model description, status, metric records, and the evaluation, environment, predictions
+ * and landscape where present.
+ */
 export interface RunData {
   name: string;
   dir: string;
@@ -30,6 +34,7 @@ export interface RunData {
   landscape?: LandscapeFile;
 }
 
+/** An experiment directory (or a single run) as the report reads it: its name, command, notes, forecast and runs. */
 export interface ExperimentData {
   dir: string;
   name: string;

@@ -31,6 +31,7 @@ import {
 /** Groups the per-class table shows side by side before it narrows to each model's deepest, best group. */
 const PER_CLASS_COLUMNS = 6;
 
+/** What writeReport wrote: the paths of report.html and report.pdf, the rendered figures, the PDF's page count and the number of tables. */
 export interface ReportResult {
   html: string;
   pdf: string;
@@ -326,6 +327,7 @@ function comparisonSection(experiments: ExperimentData[], builder: DocumentBuild
     })]));
 }
 
+/** Writes the report of one or more experiment or run directories to outDir (default: the first): report.html, report.pdf and figures/ (SVG and PNG). */
 export async function writeReport(dirs: string[], outDir: string = dirs[0]!): Promise<ReportResult> {
   if (dirs.length === 0) throw new Error('report: give at least one experiment or run directory');
   const experiments = dirs.map(loadExperiment);

@@ -114,6 +114,7 @@ export function meanOf(values: readonly (number | undefined)[]): number | undefi
   return present.length ? present.reduce((a, b) => a + b, 0) / present.length : undefined;
 }
 
+/** Size, mean, sample standard deviation and two-sided 95% Student t-interval of a sample; throws a RangeError on a non-finite value. */
 export function describeSample(xs: ArrayLike<number>): SampleSummary {
   checkFinite(xs, 'describeSample');
   const { n, mean, ss } = moments(xs);

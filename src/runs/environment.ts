@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 
+/** environment.json: the machine a run trained on (CPU, cores, memory in GiB, CPU flags), the Node and libtorch versions and the precision. */
 export interface EnvironmentRecord {
   host: string;
   cpu: string;
@@ -43,6 +44,7 @@ function readCpuinfo(): string {
   }
 }
 
+/** This machine's environment record, with the given libtorch version and precision, stamped with the current time. */
 export function describeEnvironment(libtorch: string, precision: string): EnvironmentRecord {
   return {
     host: hostname(), cpu: cpus()[0]?.model ?? 'unknown CPU', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30),

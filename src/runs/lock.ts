@@ -7,6 +7,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 
+/** What a lock file holds: the owner's pid and host, and when it took the lock (ISO time). */
 export interface LockOwner {
   pid: number;
   host: string;
@@ -63,6 +64,7 @@ export class RunLock {
     throw new Error(`${what}: could not take the lock ${path}; if no skipstudio process uses it, delete that file`);
   }
 
+  /** Deletes the lock file; calling it again does nothing. */
   release(): void {
     if (this.#released) return;
     this.#released = true;

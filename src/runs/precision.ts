@@ -9,11 +9,13 @@ import type { MemoryFormat } from '../tensor/tensor.js';
 import { cpuFeatures } from './environment.js';
 import type { TrainConfig } from './settings.js';
 
+/** The precision a run trains in once 'auto' is resolved: fp32, or bf16 autocast. */
 export type TrainingPrecision = 'fp32' | 'bf16';
 
 /** The /proc/cpuinfo flags that mean native bf16 arithmetic. */
 export const NATIVE_BF16_FLAGS = ['avx512_bf16', 'amx_bf16'] as const;
 
+/** A precision made concrete, with the reason for it. */
 export interface PrecisionChoice {
   precision: TrainingPrecision;
   /** Why, in words for the progress line, config.json and the report. */

@@ -8,6 +8,7 @@ import type { Normalization } from '../data/loader.js';
 /** failed: an error ended the run (its message says which); --resume continues it from its last checkpoint once the cause is fixed. */
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'diverged' | 'failed';
 
+/** status.json: the run's state, its progress counters (epochs done, step of totalSteps) and wall time, rewritten as training goes. */
 export interface StatusFile {
   status: RunStatus;
   epochsDone: number;
@@ -22,6 +23,7 @@ export interface StatusFile {
   host?: string;
 }
 
+/** A metrics.jsonl record for a window of training iterations: loss, learning rate, throughput and the share of time spent waiting for data. */
 export interface IterationRecord {
   type: 'iteration';
   epoch: number;
@@ -33,6 +35,7 @@ export interface IterationRecord {
   dataWaitShare: number;
 }
 
+/** A metrics.jsonl record written at each epoch's end (epoch counts from 0): train and test loss and accuracy, learning rate, seconds and throughput. */
 export interface EpochRecord {
   type: 'epoch';
   epoch: number;
@@ -52,6 +55,7 @@ export interface EpochRecord {
   liveTensors?: number;
 }
 
+/** A metrics.jsonl record of the gradient norm of each weight at one step. */
 export interface GradientRecord {
   type: 'gradients';
   epoch: number;
@@ -60,6 +64,7 @@ export interface GradientRecord {
   norms: (number | null)[];
 }
 
+/** A metrics.jsonl record written when the training loss diverged: where, and the loss it reached. */
 export interface DivergedRecord {
   type: 'diverged';
   epoch: number;
@@ -67,6 +72,7 @@ export interface DivergedRecord {
   loss: number;
 }
 
+/** Any line of metrics.jsonl, told apart by its type. */
 export type MetricRecord = IterationRecord | EpochRecord | GradientRecord | DivergedRecord;
 
 /** model.json: what was trained. */
@@ -131,6 +137,7 @@ export interface LandscapeFile {
   seconds: number;
 }
 
+/** When a run first reached its target test accuracy: the epoch (counted from 1) and the wall seconds at its end, both null if it never did. */
 export interface TimeToAccuracy {
   target: number;
   epoch: number | null;
@@ -163,18 +170,21 @@ export interface RunSummary {
 /** The experiment's forecast file (in its folder), written before training and completed with the actual times. */
 export const FORECAST_FILE = 'forecast.json';
 
+/** One run's forecast: its name, its epochs and the seconds it is expected to take. */
 export interface RunForecast {
   name: string;
   epochs: number;
   seconds: number;
 }
 
+/** An experiment's time in seconds: training, loss landscapes, and the two together. */
 export interface ExperimentTimes {
   trainingSeconds: number;
   landscapeSeconds: number;
   seconds: number;
 }
 
+/** forecast.json: the experiment's forecast times, how its runs were laid out, each run's forecast, and the actual times once it ends. */
 export interface ExperimentForecast extends ExperimentTimes {
   /** Runs trained at once, and the threads each had when measured. */
   parallelRuns: number;

@@ -31,9 +31,11 @@ function realPath(path: string): string {
   return existsSync(folder) ? join(realpathSync(folder), basename(path)) : resolve(path);
 }
 
+/** A run's folder and the files it holds (config.json, metrics.jsonl, status.json, checkpoints/last.safetensors, ...), with readers and writers for them. */
 export class RunDirectory {
   constructor(readonly path: string) {}
 
+  /** The path of a file in the run's folder. */
   file(name: string): string {
     return join(this.path, name);
   }
@@ -42,10 +44,12 @@ export class RunDirectory {
     return this.file('checkpoints/last.safetensors');
   }
 
+  /** Whether the run exists, i.e. its config.json does. */
   exists(): boolean {
     return existsSync(this.file('config.json'));
   }
 
+  /** Makes the run's folder and its checkpoints/ folder. */
   create(): void {
     makeFolder(this.file('checkpoints'));
   }
@@ -64,10 +68,12 @@ export class RunDirectory {
     return RunLock.acquire(this.file('lock'), this.path);
   }
 
+  /** Writes a value as indented JSON to a file of the run, atomically. */
   writeJson(name: string, value: unknown): void {
     writeFileAtomic(this.file(name), `${JSON.stringify(value, null, 2)}\n`);
   }
 
+  /** Reads a JSON file of the run, throwing an error naming the path if it is missing or not valid JSON. */
   readJson<T>(name: string): T {
     const path = this.file(name);
     if (!existsSync(path)) throw new Error(`${path} does not exist`);
@@ -90,6 +96,7 @@ export class RunDirectory {
     return status;
   }
 
+  /** Appends one record as a line of metrics.jsonl. */
   append(record: MetricRecord): void {
     try {
       appendFileSync(this.file('metrics.jsonl'), `${JSON.stringify(record)}\n`);

@@ -11,8 +11,10 @@ import { availableParallelism } from 'node:os';
 import type { MemoryFormat } from '../tensor/tensor.js';
 import { NATIVE_BF16_FLAGS } from './precision.js';
 
+/** One row of the settings table: a setting's default, help text, flag, parser, check and range. */
 export interface Setting<T> {
   default: T;
+  /** The flag's help text, also the reference's. */
   help: string;
   /** The command-line flag's value name, e.g. '<n>'; absent for a switch (boolean) or a setting with no flag. */
   flag?: string | false;
@@ -20,6 +22,7 @@ export interface Setting<T> {
   parse?: (text: string) => T;
   /** The problem with a value, or undefined when it is fine ("must be a positive integer, got 0"). */
   check: (value: unknown) => string | undefined;
+  /** The values a choice setting takes. */
   choices?: readonly string[];
   /** A numeric setting's least and greatest value. */
   range?: [number, number];
@@ -76,9 +79,13 @@ function text(fallback: string, help: string, flag: string | false = '<name>'): 
   return { default: fallback, help, flag, parse: (t) => t, check: (v) => (typeof v === 'string' && v.length > 0 ? undefined : `must be a non-empty string, got ${got(v)}`) };
 }
 
+/** The optimizers a run can train with. */
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
+/** The learning-rate schedules, stepped every iteration. */
 export const SCHEDULES = ['constant', 'cosine', 'onecycle', 'step'] as const;
+/** Training precisions: auto (bf16 where the CPU computes it natively, else fp32), fp32, bf16. */
 export const PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
+/** Layouts of images and convolution weights. */
 export const MEMORY_FORMATS = ['contiguous', 'channelsLast'] as const satisfies readonly MemoryFormat[];
 
 const betas: Setting<[number, number]> = {
@@ -129,19 +136,26 @@ export const TRAIN_SETTINGS = {
   out: text('runs/train', 'the run directory', '<dir>'),
 } as const;
 
-type ValueOf<S> = S extends Setting<infer T> ? T : never;
+/** The type of a setting's value. */
+export type SettingValue<S> = S extends Setting<infer T> ? T : never;
 
-export type TrainConfig = { -readonly [K in keyof typeof TRAIN_SETTINGS]: ValueOf<(typeof TRAIN_SETTINGS)[K]> } & {
+/** A run's resolved settings: one field per row of {@link TRAIN_SETTINGS}, and the folders that are not in the table. */
+export type TrainConfig = { -readonly [K in keyof typeof TRAIN_SETTINGS]: SettingValue<(typeof TRAIN_SETTINGS)[K]> } & {
   /** Folder of the dataset's files (default for fashion-mnist: Debian's dataset-fashion-mnist). */
   dataDir?: string;
+  /** A TensorBoard log folder: the run's scalars are appended to `<tensorboard>/<run name>/` as they are logged. */
+  tensorboard?: string;
   /** Why the run trains in its precision ("auto: the CPU computes bf16 natively ..."), set when `auto` is resolved. */
   precisionReason?: string;
 };
 
+/** The name of a row of {@link TRAIN_SETTINGS}. */
 export type SettingName = keyof typeof TRAIN_SETTINGS;
 
+/** Every training setting's name, in the table's order. */
 export const SETTING_NAMES = Object.keys(TRAIN_SETTINGS) as SettingName[];
 
+/** Every training setting at its default. */
 export const DEFAULT_TRAIN_CONFIG = Object.fromEntries(SETTING_NAMES.map((k) => [k, TRAIN_SETTINGS[k].default])) as TrainConfig;
 
 /** A setting's command-line flag: batchSize -> --batch-size. */
@@ -151,13 +165,15 @@ export function flagName(setting: string): string {
 
 /** The problems of a configuration's values, by the table's checks, each naming its setting. */
 export function settingProblems(config: Record<string, unknown>): string[] {
-  const known = [...SETTING_NAMES, 'dataDir', 'precisionReason'];
+  const known = [...SETTING_NAMES, 'dataDir', 'tensorboard', 'precisionReason'];
   const problems = Object.keys(config).filter((k) => !known.includes(k)).map((k) => `unknown setting '${k}' (known: ${known.join(', ')})`);
   for (const name of SETTING_NAMES) {
     const problem = TRAIN_SETTINGS[name].check(config[name]);
     if (problem !== undefined) problems.push(`${name} ${problem}`);
   }
-  if (config.dataDir !== undefined && typeof config.dataDir !== 'string') problems.push(`dataDir must be a folder name, got ${got(config.dataDir)}`);
+  for (const folder of ['dataDir', 'tensorboard'] as const) {
+    if (config[folder] !== undefined && typeof config[folder] !== 'string') problems.push(`${folder} must be a folder name, got ${got(config[folder])}`);
+  }
   if (config.precisionReason !== undefined && typeof config.precisionReason !== 'string') problems.push(`precisionReason must be text, got ${got(config.precisionReason)}`);
   return problems;
 }

@@ -12,6 +12,7 @@ export function configuredDepth(config: Pick<TrainConfig, 'model' | 'modelOption
   return option === undefined ? undefined : config.modelOptions[option];
 }
 
+/** Reads a run's summary row from its directory: status, model size, final and best test accuracy, throughput and time to accuracy. */
 export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary {
   const status = dir.status();
   const model = dir.readJson<ModelInfo>('model.json');

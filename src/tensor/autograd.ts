@@ -30,10 +30,12 @@ export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn, 'enableGrad');
 }
 
+/** Whether operations are recorded for autograd now (false inside noGrad), as torch.is_grad_enabled. */
 export function isGradEnabled(): boolean {
   return native.isGradEnabled();
 }
 
+/** Options of grad(), as torch.autograd.grad's grad_outputs, retain_graph, create_graph and allow_unused (the flags default to false). */
 export interface GradOptions {
   /** Weights for non-scalar outputs (the vector of the vector-Jacobian product). */
   gradOutputs?: Tensor[];

@@ -7,18 +7,22 @@ import { type DType, dtypeCode, dtypeOfTypedArray } from './dtype.js';
 import { native } from './native.js';
 import { type NestedArray, Tensor, handleOf } from './tensor.js';
 
+/** Options of the creation functions: dtype (each function's own default otherwise), device and requiresGrad. */
 export interface CreationOptions {
   dtype?: DType;
   /** 'cpu' (the default) or any device libtorch knows, e.g. 'cuda:0' with a CUDA libtorch. */
   device?: string;
+  /** Whether autograd records operations on the new tensor, as requiresGrad_() (default false). */
   requiresGrad?: boolean;
 }
 
+/** Options of `tensor()`: CreationOptions plus the shape. */
 export interface TensorOptions extends CreationOptions {
   /** The shape of a flat typed array or array (default: inferred). */
   shape?: number[];
 }
 
+/** Checks that shape is an array of non-negative integers and returns it; throws a TypeError or RangeError naming op. */
 export function checkShape(shape: unknown, op: string): number[] {
   if (!Array.isArray(shape)) throw new TypeError(`${op}: the shape must be an array of sizes, got ${typeof shape}`);
   for (const size of shape) {
@@ -113,10 +117,12 @@ export function scalarTensor(value: number, options: CreationOptions = {}): Tens
   return finish(new Tensor(native.full([], value, code(options, 'float32'), options.device)), options);
 }
 
+/** A tensor of zeros, float32 unless options.dtype says otherwise, as torch.zeros. */
 export function zeros(shape: number[], options: CreationOptions = {}): Tensor {
   return finish(new Tensor(native.zeros(checkShape(shape, 'zeros'), code(options, 'float32'), options.device)), options);
 }
 
+/** A tensor of ones, float32 unless options.dtype says otherwise, as torch.ones. */
 export function ones(shape: number[], options: CreationOptions = {}): Tensor {
   return finish(new Tensor(native.ones(checkShape(shape, 'ones'), code(options, 'float32'), options.device)), options);
 }
@@ -147,11 +153,13 @@ export function arange(start: number, end?: number, step = 1, options: CreationO
   );
 }
 
+/** steps values evenly spaced from start to end, both included (float32 by default), as torch.linspace. */
 export function linspace(start: number, end: number, steps: number, options: CreationOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError('linspace: steps must be a non-negative integer');
   return finish(new Tensor(native.linspace(start, end, steps, code(options, 'float32'), options.device)), options);
 }
 
+/** An n x m matrix (m defaults to n) with ones on the diagonal, float32 by default, as torch.eye. */
 export function eye(n: number, m: number = n, options: CreationOptions = {}): Tensor {
   checkShape([n, m], 'eye');
   return finish(new Tensor(native.eye(n, m, code(options, 'float32'), options.device)), options);
@@ -184,16 +192,19 @@ export function randperm(n: number, options: CreationOptions = {}): Tensor {
   return finish(new Tensor(native.randperm(n, code(options, 'int64'), options.device)), options);
 }
 
+/** Zeros of like's shape, on like's device and in its dtype unless options.dtype says otherwise, as torch.zeros_like. */
 export function zerosLike(like: Tensor, options: CreationOptions = {}): Tensor {
   const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
   return finish(new Tensor(native.zerosLike(handleOf(like, 'zerosLike'), dtype)), options);
 }
 
+/** Ones of like's shape, on like's device and in its dtype unless options.dtype says otherwise, as torch.ones_like. */
 export function onesLike(like: Tensor, options: CreationOptions = {}): Tensor {
   const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
   return finish(new Tensor(native.onesLike(handleOf(like, 'onesLike'), dtype)), options);
 }
 
+/** value in like's shape, on like's device and in its dtype unless options.dtype says otherwise, as torch.full_like. */
 export function fullLike(like: Tensor, value: number | boolean, options: CreationOptions = {}): Tensor {
   const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
   return finish(new Tensor(native.fullLike(handleOf(like, 'fullLike'), value, dtype)), options);

@@ -21,8 +21,10 @@ const CODES: Record<DType, number> = {
 
 const NAMES = new Map<number, DType>(Object.entries(CODES).map(([name, code]) => [code, name as DType]));
 
+/** Every dtype name skipstudio supports, in ascending order of libtorch code. */
 export const DTYPES = Object.keys(CODES) as DType[];
 
+/** libtorch's c10::ScalarType code for a dtype name; throws a TypeError for an unknown name. */
 export function dtypeCode(dtype: DType): number {
   const code = CODES[dtype];
   if (code === undefined) {
@@ -31,6 +33,7 @@ export function dtypeCode(dtype: DType): number {
   return code;
 }
 
+/** The dtype name of a libtorch c10::ScalarType code; throws a TypeError for a code skipstudio has no name for. */
 export function dtypeName(code: number): DType {
   const name = NAMES.get(code);
   if (name === undefined) throw new TypeError(`libtorch dtype code ${code} has no name in skipstudio`);
@@ -52,6 +55,7 @@ export type TypedArrayFor<D extends DType> = D extends 'float64'
             ? Int8Array
             : Uint8Array;
 
+/** Any typed array that `data()` or `viewBuffer` returns: the union of `TypedArrayFor` over every dtype. */
 export type AnyTypedArray =
   | Float64Array | Float32Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 

@@ -28,6 +28,7 @@ export function foreachAdd(self: Tensor[], other: Tensor[], alpha = 1): Tensor[]
   return native.foreachAdd(a!, b!, alpha).map((h) => new Tensor(h!));
 }
 
+/** self[i] *= other[i], or self[i] *= scalar (torch._foreach_mul_). */
 export function foreachMul_(self: Tensor[], other: Tensor[] | number): void {
   if (typeof other === 'number') native.foreachMul_(handlesOf(self, 'foreachMul_'), other);
   else {
@@ -36,6 +37,7 @@ export function foreachMul_(self: Tensor[], other: Tensor[] | number): void {
   }
 }
 
+/** self[i] /= other[i], or self[i] /= scalar (torch._foreach_div_). */
 export function foreachDiv_(self: Tensor[], other: Tensor[] | number): void {
   if (typeof other === 'number') native.foreachDiv_(handlesOf(self, 'foreachDiv_'), other);
   else {
@@ -56,15 +58,18 @@ export function foreachAddcdiv_(self: Tensor[], t1: Tensor[], t2: Tensor[], valu
   native.foreachAddcdiv_(a!, b!, c!, value);
 }
 
+/** Fills every tensor of self with zeros (torch._foreach_zero_). */
 export function foreachZero_(self: Tensor[]): void {
   native.foreachZero_(handlesOf(self, 'foreachZero_'));
 }
 
+/** self[i].copy_(source[i]) for each i (as torch._foreach_copy_). */
 export function foreachCopy_(self: Tensor[], source: Tensor[]): void {
   const [a, b] = lists('foreachCopy_', self, source);
   native.foreachCopy_(a!, b!);
 }
 
+/** [sqrt(self[i])] as new tensors (torch._foreach_sqrt). */
 export function foreachSqrt(self: Tensor[]): Tensor[] {
   return native.foreachSqrt(handlesOf(self, 'foreachSqrt')).map((h) => new Tensor(h));
 }

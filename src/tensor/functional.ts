@@ -6,7 +6,9 @@
 import { native } from './native.js';
 import { Tensor, handleOf } from './tensor.js';
 
+/** A size for both spatial dimensions: one integer for both, or a [height, width] pair. */
 export type Pair = number | [number, number];
+/** How a loss reduces its per-element values: their 'mean', their 'sum', or 'none' (keep them all). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 function pair(value: Pair, name: string): [number, number] {
@@ -30,6 +32,7 @@ function reductionCode(reduction: Reduction, op: string): number {
   }
 }
 
+/** Options of conv2d, as F.conv2d: stride (default 1), padding (default 0), dilation (default 1) and groups (default 1). */
 export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair;
@@ -50,6 +53,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   );
 }
 
+/**
+ * Options of batchNorm, as F.batch_norm: affine weight and bias, running statistics, training (default false),
+ * momentum (default 0.1) and eps (default 1e-5).
+ */
 export interface BatchNormOptions {
   weight?: Tensor;
   bias?: Tensor;
@@ -61,6 +68,10 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
+/**
+ * Normalises each channel of x [N, C, ...], with batch statistics while training, running ones in eval mode (the default,
+ * which needs runningMean and runningVar). As F.batch_norm.
+ */
 export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   const training = options.training ?? false;
   if (!training && (options.runningMean === undefined || options.runningVar === undefined)) {
@@ -75,6 +86,7 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   );
 }
 
+/** Options of maxPool2d and avgPool2d: stride, padding (default 0) and ceilMode (default false). */
 export interface Pool2dOptions {
   /** Defaults to the kernel size, as in PyTorch. */
   stride?: Pair;
@@ -82,6 +94,7 @@ export interface Pool2dOptions {
   ceilMode?: boolean;
 }
 
+/** 2-d max pooling of x [N, C, H, W] with a kernelSize window (options.dilation defaults to 1), as F.max_pool2d. */
 export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions & { dilation?: Pair } = {}): Tensor {
   const kernel = pair(kernelSize, 'maxPool2d: kernelSize');
   return new Tensor(
@@ -93,6 +106,10 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions & 
   );
 }
 
+/**
+ * 2-d average pooling of x [N, C, H, W]; padding counts in each average unless options.countIncludePad is false.
+ * As F.avg_pool2d.
+ */
 export function avgPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions & { countIncludePad?: boolean } = {}): Tensor {
   const kernel = pair(kernelSize, 'avgPool2d: kernelSize');
   return new Tensor(
@@ -103,6 +120,7 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions & 
   );
 }
 
+/** Average pooling of x [N, C, H, W] to a fixed outputSize, whatever the input size, as F.adaptive_avg_pool2d. */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   return new Tensor(native.adaptiveAvgPool2d(handleOf(x, 'adaptiveAvgPool2d'), pair(outputSize, 'adaptiveAvgPool2d: outputSize')));
 }
@@ -118,21 +136,26 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   return new Tensor(native.dropout(handleOf(x, 'dropout'), p, training));
 }
 
+/** Softmax along dim, as F.softmax. */
 export function softmax(x: Tensor, dim: number): Tensor {
   return new Tensor(native.softmax(handleOf(x, 'softmax'), dim));
 }
 
+/** The logarithm of softmax along dim, as F.log_softmax. */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   return new Tensor(native.logSoftmax(handleOf(x, 'logSoftmax'), dim));
 }
 
+/** Options of the losses: reduction (default 'mean'). */
 export interface LossOptions {
   reduction?: Reduction;
 }
 
+/** Options of crossEntropy and nllLoss: LossOptions plus class weights and ignoreIndex. */
 export interface ClassLossOptions extends LossOptions {
   /** Per-class weights [C]. */
   weight?: Tensor;
+  /** Targets equal to it are left out of the loss and of its mean (default -100). */
   ignoreIndex?: number;
 }
 
@@ -158,6 +181,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: ClassLossOpti
   );
 }
 
+/** Squared error between input and target, reduced by options.reduction (default 'mean'), as F.mse_loss. */
 export function mseLoss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
   return new Tensor(
     native.mseLoss(handleOf(input, 'mseLoss'), handleOf(target, 'mseLoss'), reductionCode(options.reduction ?? 'mean', 'mseLoss')),

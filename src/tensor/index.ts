@@ -1,6 +1,6 @@
 /** The tensor engine's public surface. */
 export * from './dtype.js';
-export { scope, keep, dispose, memory, emptyCache, type MemoryInfo } from './memory.js';
+export { scope, keep, dispose, memory, emptyCache, type MemoryInfo, type ScopedResource } from './memory.js';
 export * from './tensor.js';
 export * from './creation.js';
 export * from './ops.js';

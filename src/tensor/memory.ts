@@ -14,12 +14,15 @@ export abstract class ScopedResource {
   /** Set by keep(): no scope frees this resource. */
   kept = false;
 
+  /** Registers the new resource with the innermost open scope, if any. */
   constructor() {
     const top = scopeStack[scopeStack.length - 1];
     if (top !== undefined) top.push(this);
   }
 
+  /** Frees the resource now. */
   abstract dispose(): void;
+  /** Whether dispose() has freed the resource. */
   abstract get isDisposed(): boolean;
   /** Called when the resource outlives every scope: from then on only dispose() or the GC frees it. */
   abstract escapeScopes(): void;
@@ -110,6 +113,7 @@ export function dispose(value: unknown): void {
   for (const resource of found) resource.dispose();
 }
 
+/** Native memory in use, as memory() reports it. */
 export interface MemoryInfo {
   /** Tensor handles alive in native code (not yet disposed nor collected). */
   tensors: number;
@@ -123,6 +127,7 @@ export interface MemoryInfo {
   cachedBytes: number;
 }
 
+/** The number of live native tensors, the bytes their storages hold and the bytes cached for reuse (see MemoryInfo). */
 export function memory(): MemoryInfo {
   return native.stats();
 }

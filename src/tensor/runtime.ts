@@ -6,11 +6,16 @@ import { type DType, dtypeCode } from './dtype.js';
 import { native } from './native.js';
 import { Tensor, handleOf } from './tensor.js';
 
+/**
+ * Sets the number of CPU threads libtorch uses within an op, as torch.set_num_threads.
+ * At load it is SKIPSTUDIO_THREADS, or else the available parallelism.
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: need a positive integer, got ${n}`);
   native.setNumThreads(n);
 }
 
+/** The number of CPU threads libtorch uses within an op, as torch.get_num_threads. */
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
@@ -26,10 +31,12 @@ export function getRngState(): Tensor {
   return new Tensor(native.getRngState());
 }
 
+/** Restores the CPU generator's state from a tensor that getRngState returned, as torch.set_rng_state. */
 export function setRngState(state: Tensor): void {
   native.setRngState(handleOf(state, 'setRngState'));
 }
 
+/** Options of autocast: the lower-precision dtype and whether autocast is on (default true). */
 export interface AutocastOptions {
   /** bfloat16 (the default; AVX512-BF16 CPUs run it fastest) or float16. */
   dtype?: DType;
@@ -57,6 +64,7 @@ export function autocast<T>(fn: () => T, options: AutocastOptions = {}): T {
   }
 }
 
+/** How the loaded libtorch was built, as buildInfo() reports it. */
 export interface BuildInfo {
   torchVersion: string;
   parallelInfo: string;
@@ -64,6 +72,7 @@ export interface BuildInfo {
   mkldnnAvailable: boolean;
 }
 
+/** The loaded libtorch's version, its parallel settings (at::get_parallel_info) and whether it has CUDA and MKL-DNN. */
 export function buildInfo(): BuildInfo {
   return native.buildInfo();
 }

@@ -9,13 +9,17 @@ import { type AnyTypedArray, type DType, dtypeCode, dtypeName, viewBuffer } from
 import { ScopedResource, insideScope } from './memory.js';
 import { type NativeHandle, native } from './native.js';
 
+/** A memory layout: 'contiguous' is row-major, 'channelsLast' is NHWC in memory (as torch.contiguous_format, torch.channels_last). */
 export type MemoryFormat = 'contiguous' | 'channelsLast';
+/** A number or boolean, passed to libtorch as a scalar operand. */
 export type Scalar = number | boolean;
+/** An operand that is a tensor or a scalar, as PyTorch ops take a tensor or a Python number. */
 export type TensorOrScalar = Tensor | Scalar;
 
 /** A nested array of numbers or booleans, as `toArray()` returns it. */
 export type NestedArray = number | boolean | NestedArray[];
 
+/** Options of `Tensor.to`: the target dtype and/or device (e.g. 'cpu', 'cuda:0'). */
 export interface ToOptions {
   dtype?: DType;
   device?: string;
@@ -23,15 +27,19 @@ export interface ToOptions {
   copy?: boolean;
 }
 
+/** Options of the reductions (sum, mean, max, ...). */
 export interface ReduceOptions {
+  /** Keep each reduced dimension with size 1 (default false), as PyTorch's keepdim. */
   keepdim?: boolean;
 }
 
+/** Options of `std` and `var`: ReduceOptions plus Bessel's correction. */
 export interface VarianceOptions extends ReduceOptions {
   /** Bessel's correction: true (the default) divides by N-1, false by N. */
   unbiased?: boolean;
 }
 
+/** Options of `Tensor.backward`, as PyTorch's retain_graph and create_graph (both default false). */
 export interface BackwardOptions {
   retainGraph?: boolean;
   createGraph?: boolean;
@@ -55,6 +63,7 @@ export function handleOf(value: Tensor, op: string): NativeHandle {
   return value.handle;
 }
 
+/** The native handles of an array of tensors, with a TypeError for a non-array or any element that is not a Tensor. */
 export function handlesOf(values: readonly Tensor[], op: string): NativeHandle[] {
   if (!Array.isArray(values)) throw new TypeError(`${op}: expected an array of Tensors, got ${describe(values)}`);
   return values.map((value) => handleOf(value, op));
@@ -65,6 +74,10 @@ function dims(dim: number | number[] | undefined): number[] | undefined {
   return Array.isArray(dim) ? dim : [dim];
 }
 
+/**
+ * A handle to one libtorch tensor with PyTorch's method names, as torch.Tensor. Made inside `scope()`, it is freed when the scope
+ * returns (unless returned or kept); otherwise it lives until `dispose()` or garbage collection.
+ */
 export class Tensor extends ScopedResource {
   #handle: NativeHandle;
   #disposed = false;
@@ -124,6 +137,7 @@ export class Tensor extends ScopedResource {
     return shape[d]!;
   }
 
+  /** Whether the elements lie densely in the given memory format (default 'contiguous'), as torch.Tensor.is_contiguous. */
   isContiguous(memoryFormat: MemoryFormat = 'contiguous'): boolean {
     return native.isContiguous(this.#handle, memoryFormat === 'channelsLast');
   }
@@ -169,12 +183,14 @@ export class Tensor extends ScopedResource {
     return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})\n${native.format(this.#handle)}`;
   }
 
+  /** Node's util.inspect hook: console.log shows `toString()`, values included. */
   [inspect.custom](): string {
     return this.toString();
   }
 
   // ---- lifetime -----------------------------------------------------------
 
+  /** Frees the native tensor now; calling it again does nothing. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
@@ -194,106 +210,139 @@ export class Tensor extends ScopedResource {
 
   // ---- elementwise math ---------------------------------------------------
 
+  /** this + alpha * other (alpha defaults to 1), broadcasting, as torch.add. */
   add(other: TensorOrScalar, alpha?: number): Tensor {
     return new Tensor(native.add(this.#handle, operand(other, 'add'), alpha));
   }
+  /** this - alpha * other (alpha defaults to 1), broadcasting, as torch.sub. */
   sub(other: TensorOrScalar, alpha?: number): Tensor {
     return new Tensor(native.sub(this.#handle, operand(other, 'sub'), alpha));
   }
+  /** Elementwise product with a tensor (broadcasting) or a scalar, as torch.mul. */
   mul(other: TensorOrScalar): Tensor {
     return new Tensor(native.mul(this.#handle, operand(other, 'mul')));
   }
+  /** Elementwise true division by a tensor (broadcasting) or a scalar, as torch.div. */
   div(other: TensorOrScalar): Tensor {
     return new Tensor(native.div(this.#handle, operand(other, 'div')));
   }
+  /** Elementwise power by a tensor (broadcasting) or a scalar exponent, as torch.pow. */
   pow(exponent: TensorOrScalar): Tensor {
     return new Tensor(native.pow(this.#handle, operand(exponent, 'pow')));
   }
+  /** Elementwise remainder with the sign of the divisor (Python's %), as torch.remainder. */
   remainder(other: TensorOrScalar): Tensor {
     return new Tensor(native.remainder(this.#handle, operand(other, 'remainder')));
   }
+  /** Elementwise maximum of two tensors (broadcasting), as torch.maximum. */
   maximum(other: Tensor): Tensor {
     return new Tensor(native.maximum(this.#handle, handleOf(other, 'maximum')));
   }
+  /** Elementwise minimum of two tensors (broadcasting), as torch.minimum. */
   minimum(other: Tensor): Tensor {
     return new Tensor(native.minimum(this.#handle, handleOf(other, 'minimum')));
   }
+  /** Matrix product, with broadcast batch dimensions, as torch.matmul. */
   matmul(other: Tensor): Tensor {
     return new Tensor(native.matmul(this.#handle, handleOf(other, 'matmul')));
   }
+  /** Elementwise negation, as torch.neg. */
   neg(): Tensor {
     return new Tensor(native.neg(this.#handle));
   }
+  /** Elementwise absolute value, as torch.abs. */
   abs(): Tensor {
     return new Tensor(native.abs(this.#handle));
   }
+  /** Elementwise e^x, as torch.exp. */
   exp(): Tensor {
     return new Tensor(native.exp(this.#handle));
   }
+  /** Elementwise natural logarithm, as torch.log. */
   log(): Tensor {
     return new Tensor(native.log(this.#handle));
   }
+  /** Elementwise square root, as torch.sqrt. */
   sqrt(): Tensor {
     return new Tensor(native.sqrt(this.#handle));
   }
+  /** Elementwise 1 / sqrt(x), as torch.rsqrt. */
   rsqrt(): Tensor {
     return new Tensor(native.rsqrt(this.#handle));
   }
+  /** Elementwise x * x, as torch.square. */
   square(): Tensor {
     return new Tensor(native.square(this.#handle));
   }
+  /** Elementwise sign (-1, 0 or 1), as torch.sign. */
   sign(): Tensor {
     return new Tensor(native.sign(this.#handle));
   }
+  /** Elementwise rounding down, as torch.floor. */
   floor(): Tensor {
     return new Tensor(native.floor(this.#handle));
   }
+  /** Elementwise logistic sigmoid 1 / (1 + e^-x), as torch.sigmoid. */
   sigmoid(): Tensor {
     return new Tensor(native.sigmoid(this.#handle));
   }
+  /** Elementwise hyperbolic tangent, as torch.tanh. */
   tanh(): Tensor {
     return new Tensor(native.tanh(this.#handle));
   }
+  /** Elementwise max(x, 0), as torch.relu. */
   relu(): Tensor {
     return new Tensor(native.relu(this.#handle));
   }
+  /** Elementwise x for x >= 0, else negativeSlope * x (default 0.01), as F.leaky_relu. */
   leakyRelu(negativeSlope = 0.01): Tensor {
     return new Tensor(native.leakyRelu(this.#handle, negativeSlope));
   }
+  /** Elementwise GELU, exact ('none', the default) or with the tanh approximation, as F.gelu. */
   gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
     return new Tensor(native.gelu(this.#handle, approximate));
   }
+  /** Clamps each element into [min, max]; either bound may be left out, not both. As torch.clamp. */
   clamp(min?: number, max?: number): Tensor {
     if (min === undefined && max === undefined) throw new TypeError('clamp: give min, max or both');
     return new Tensor(native.clamp(this.#handle, min, max));
   }
+  /** A bool tensor, true where an element is NaN, as torch.isnan. */
   isnan(): Tensor {
     return new Tensor(native.isnan(this.#handle));
   }
+  /** A bool tensor, true where an element is neither infinite nor NaN, as torch.isfinite. */
   isfinite(): Tensor {
     return new Tensor(native.isfinite(this.#handle));
   }
+  /** A bool tensor, true where an element is zero (or false), as torch.logical_not. */
   logicalNot(): Tensor {
     return new Tensor(native.logicalNot(this.#handle));
   }
 
   // ---- comparisons ---------------------------------------------------------
 
+  /** Elementwise this == other (a tensor, broadcasting, or a scalar) as a bool tensor, as torch.eq. */
   eq(other: TensorOrScalar): Tensor {
     return new Tensor(native.eq(this.#handle, operand(other, 'eq')));
   }
+  /** Elementwise this != other (a tensor, broadcasting, or a scalar) as a bool tensor, as torch.ne. */
   ne(other: TensorOrScalar): Tensor {
     return new Tensor(native.ne(this.#handle, operand(other, 'ne')));
   }
+  /** Elementwise this < other (a tensor, broadcasting, or a scalar) as a bool tensor, as torch.lt. */
   lt(other: TensorOrScalar): Tensor {
     return new Tensor(native.lt(this.#handle, operand(other, 'lt')));
   }
+  /** Elementwise this <= other (a tensor, broadcasting, or a scalar) as a bool tensor, as torch.le. */
   le(other: TensorOrScalar): Tensor {
     return new Tensor(native.le(this.#handle, operand(other, 'le')));
   }
+  /** Elementwise this > other (a tensor, broadcasting, or a scalar) as a bool tensor, as torch.gt. */
   gt(other: TensorOrScalar): Tensor {
     return new Tensor(native.gt(this.#handle, operand(other, 'gt')));
   }
+  /** Elementwise this >= other (a tensor, broadcasting, or a scalar) as a bool tensor, as torch.ge. */
   ge(other: TensorOrScalar): Tensor {
     return new Tensor(native.ge(this.#handle, operand(other, 'ge')));
   }
@@ -304,10 +353,12 @@ export class Tensor extends ScopedResource {
 
   // ---- reductions ----------------------------------------------------------
 
+  /** The sum of all elements, or over dim(s); options.dtype casts the input first (torch.sum's dtype). As torch.sum. */
   sum(dim?: number | number[], options: ReduceOptions & { dtype?: DType } = {}): Tensor {
     const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
     return new Tensor(native.sum(this.#handle, dims(dim), options.keepdim ?? false, dtype));
   }
+  /** The mean of all elements, or over dim(s), as torch.mean. */
   mean(dim?: number | number[], options: ReduceOptions = {}): Tensor {
     return new Tensor(native.mean(this.#handle, dims(dim), options.keepdim ?? false));
   }
@@ -315,29 +366,36 @@ export class Tensor extends ScopedResource {
   max(dim?: number, options: ReduceOptions = {}): Tensor {
     return new Tensor(native.max(this.#handle, dim, options.keepdim ?? false));
   }
+  /** The smallest element, or the smallest along dim (values only; argmin gives indices). */
   min(dim?: number, options: ReduceOptions = {}): Tensor {
     return new Tensor(native.min(this.#handle, dim, options.keepdim ?? false));
   }
+  /** The index of the largest element (in the flattened tensor when dim is left out), or indices along dim, as torch.argmax. */
   argmax(dim?: number, options: ReduceOptions = {}): Tensor {
     return new Tensor(native.argmax(this.#handle, dim, options.keepdim ?? false));
   }
+  /** The index of the smallest element (in the flattened tensor when dim is left out), or indices along dim, as torch.argmin. */
   argmin(dim?: number, options: ReduceOptions = {}): Tensor {
     return new Tensor(native.argmin(this.#handle, dim, options.keepdim ?? false));
   }
+  /** The standard deviation of all elements, or over dim(s), with Bessel's correction unless options.unbiased is false. As torch.std. */
   std(dim?: number | number[], options: VarianceOptions = {}): Tensor {
     const correction = (options.unbiased ?? true) ? 1 : 0;
     return new Tensor(native.std(this.#handle, dims(dim), correction, options.keepdim ?? false));
   }
+  /** The variance of all elements, or over dim(s), with Bessel's correction unless options.unbiased is false. As torch.var. */
   var(dim?: number | number[], options: VarianceOptions = {}): Tensor {
     const correction = (options.unbiased ?? true) ? 1 : 0;
     return new Tensor(native.var(this.#handle, dims(dim), correction, options.keepdim ?? false));
   }
+  /** The p-norm (default 2) of all elements, or over dim(s), as torch.norm. */
   norm(p = 2, dim?: number | number[], options: ReduceOptions = {}): Tensor {
     return new Tensor(native.norm(this.#handle, p, dims(dim), options.keepdim ?? false));
   }
 
   // ---- shape -----------------------------------------------------------------
 
+  /** The elements in a new shape (one size may be -1): a view where the strides allow, else a copy. As torch.reshape. */
   reshape(shape: number[]): Tensor {
     return new Tensor(native.reshape(this.#handle, shape));
   }
@@ -345,18 +403,23 @@ export class Tensor extends ScopedResource {
   view(shape: number[]): Tensor {
     return new Tensor(native.view(this.#handle, shape));
   }
+  /** Merges dimensions startDim..endDim (default all) into one, as torch.flatten. */
   flatten(startDim = 0, endDim = -1): Tensor {
     return new Tensor(native.flatten(this.#handle, startDim, endDim));
   }
+  /** Removes dimensions of size 1: every one, or only dim. As torch.squeeze. */
   squeeze(dim?: number): Tensor {
     return new Tensor(native.squeeze(this.#handle, dim));
   }
+  /** Inserts a dimension of size 1 at dim, as torch.unsqueeze. */
   unsqueeze(dim: number): Tensor {
     return new Tensor(native.unsqueeze(this.#handle, dim));
   }
+  /** A view with the dimensions reordered as dims, as torch.permute. */
   permute(dims: number[]): Tensor {
     return new Tensor(native.permute(this.#handle, dims));
   }
+  /** A view with dimensions dim0 and dim1 swapped, as torch.transpose. */
   transpose(dim0: number, dim1: number): Tensor {
     return new Tensor(native.transpose(this.#handle, dim0, dim1));
   }
@@ -364,24 +427,31 @@ export class Tensor extends ScopedResource {
   contiguous(memoryFormat: MemoryFormat = 'contiguous'): Tensor {
     return new Tensor(native.contiguous(this.#handle, memoryFormat === 'channelsLast'));
   }
+  /** A view of length elements from start along dim, as torch.narrow. */
   narrow(dim: number, start: number, length: number): Tensor {
     return new Tensor(native.narrow(this.#handle, dim, start, length));
   }
+  /** A view of the slice at index along dim, without that dimension, as torch.select. */
   select(dim: number, index: number): Tensor {
     return new Tensor(native.select(this.#handle, dim, index));
   }
+  /** A copy of the entries along dim at the positions in index (a 1-d integer tensor), as torch.index_select. */
   indexSelect(dim: number, index: Tensor): Tensor {
     return new Tensor(native.indexSelect(this.#handle, dim, handleOf(index, 'indexSelect')));
   }
+  /** The values along dim at the positions in index (an int64 tensor), as torch.gather. */
   gather(dim: number, index: Tensor): Tensor {
     return new Tensor(native.gather(this.#handle, dim, handleOf(index, 'gather')));
   }
+  /** A view broadcast to shape without copying (-1 keeps a size), as torch.Tensor.expand. */
   expand(shape: number[]): Tensor {
     return new Tensor(native.expand(this.#handle, shape));
   }
+  /** A copy tiled repeats[i] times along each dimension, as torch.Tensor.repeat. */
   repeat(repeats: number[]): Tensor {
     return new Tensor(native.repeat(this.#handle, repeats));
   }
+  /** A copy with the order of elements reversed along dims, as torch.flip. */
   flip(dims: number[]): Tensor {
     return new Tensor(native.flip(this.#handle, dims));
   }
@@ -398,60 +468,74 @@ export class Tensor extends ScopedResource {
     const dtype = options.dtype === undefined ? undefined : dtypeCode(options.dtype);
     return new Tensor(native.to(this.#handle, dtype, options.device, options.copy ?? false));
   }
+  /** The tensor as float32: shorthand for `to('float32')`. */
   float(): Tensor {
     return this.to('float32');
   }
+  /** A copy with its own storage (recorded by autograd), as torch.clone. */
   clone(): Tensor {
     return new Tensor(native.clone(this.#handle));
   }
 
   // ---- in place ------------------------------------------------------------------
 
+  /** In place: this += alpha * other (alpha defaults to 1); returns this. As torch.Tensor.add_. */
   add_(other: TensorOrScalar, alpha?: number): this {
     native.add_(this.#handle, operand(other, 'add_'), alpha);
     return this;
   }
+  /** In place: this -= alpha * other (alpha defaults to 1); returns this. As torch.Tensor.sub_. */
   sub_(other: TensorOrScalar, alpha?: number): this {
     native.sub_(this.#handle, operand(other, 'sub_'), alpha);
     return this;
   }
+  /** In place: this *= other (a tensor or a scalar); returns this. As torch.Tensor.mul_. */
   mul_(other: TensorOrScalar): this {
     native.mul_(this.#handle, operand(other, 'mul_'));
     return this;
   }
+  /** In place: this /= other (a tensor or a scalar); returns this. As torch.Tensor.div_. */
   div_(other: TensorOrScalar): this {
     native.div_(this.#handle, operand(other, 'div_'));
     return this;
   }
+  /** In place: this += value * tensor1 * tensor2 (value defaults to 1); returns this. As torch.Tensor.addcmul_. */
   addcmul_(tensor1: Tensor, tensor2: Tensor, value = 1): this {
     native.addcmul_(this.#handle, handleOf(tensor1, 'addcmul_'), handleOf(tensor2, 'addcmul_'), value);
     return this;
   }
+  /** In place: this += value * tensor1 / tensor2 (value defaults to 1); returns this. As torch.Tensor.addcdiv_. */
   addcdiv_(tensor1: Tensor, tensor2: Tensor, value = 1): this {
     native.addcdiv_(this.#handle, handleOf(tensor1, 'addcdiv_'), handleOf(tensor2, 'addcdiv_'), value);
     return this;
   }
+  /** In place: copies source's values into this tensor (broadcasting, converting dtype and device); returns this. As torch.Tensor.copy_. */
   copy_(source: Tensor): this {
     native.copy_(this.#handle, handleOf(source, 'copy_'));
     return this;
   }
+  /** In place: fills with zeros; returns this. As torch.Tensor.zero_. */
   zero_(): this {
     native.zero_(this.#handle);
     return this;
   }
+  /** In place: fills with value; returns this. As torch.Tensor.fill_. */
   fill_(value: Scalar): this {
     native.fill_(this.#handle, value);
     return this;
   }
+  /** In place: clamps each element into [min, max] (either bound may be left out, not both); returns this. As torch.Tensor.clamp_. */
   clamp_(min?: number, max?: number): this {
     if (min === undefined && max === undefined) throw new TypeError('clamp_: give min, max or both');
     native.clamp_(this.#handle, min, max);
     return this;
   }
+  /** In place: fills with uniform samples in [low, high) (default [0, 1)); returns this. As torch.Tensor.uniform_. */
   uniform_(low = 0, high = 1): this {
     native.uniform_(this.#handle, low, high);
     return this;
   }
+  /** In place: fills with normal samples of the given mean and std (default 0 and 1); returns this. As torch.Tensor.normal_. */
   normal_(mean = 0, std = 1): this {
     native.normal_(this.#handle, mean, std);
     return this;
@@ -465,6 +549,7 @@ export class Tensor extends ScopedResource {
   set requiresGrad(flag: boolean) {
     native.requiresGrad_(this.#handle, flag);
   }
+  /** Sets whether autograd records operations on this tensor (default true); returns this. As torch.Tensor.requires_grad_. */
   requiresGrad_(flag = true): this {
     native.requiresGrad_(this.#handle, flag);
     return this;

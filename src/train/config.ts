@@ -7,6 +7,7 @@ import { getDatasetInfo } from '../data/registry.js';
 import { getModelSpec } from '../models/index.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig, settingProblems, withResolvedPrecision } from '../runs/index.js';
 
+/** Invalid settings: every problem found, each naming its setting. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);

@@ -14,6 +14,7 @@ import { resolveTrainConfig } from './config.js';
 import { classificationReport } from './metrics.js';
 import { prepareRun } from './prepare.js';
 
+/** A test split's evaluation: the mean loss, the classification report and each image's prediction. */
 export interface Evaluation {
   loss: number;
   report: ClassificationReport;
@@ -24,7 +25,8 @@ export interface Evaluation {
 /** Test images evaluated at once, in training and by `skipstudio eval`. */
 export const EVAL_BATCH_SIZE = 500;
 
-type EvalSettings = Pick<TrainConfig, 'precision' | 'memoryFormat'> & Partial<Pick<TrainConfig, 'flipTest'>>;
+/** What evaluation takes from a run's settings: its precision, memory format and flip test-time augmentation. */
+export type EvalSettings = Pick<TrainConfig, 'precision' | 'memoryFormat'> & Partial<Pick<TrainConfig, 'flipTest'>>;
 
 /** Evaluates a model on a loader: mean loss, the classification report and every prediction. */
 export function evaluate(model: Module, loader: DataLoader, config: EvalSettings): Evaluation {

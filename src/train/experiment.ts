@@ -25,6 +25,7 @@ import { datasetKey, loadRunDataset } from './prepare.js';
 import { SpeedMeter } from './speed.js';
 import { type StopFlag, train } from './trainer.js';
 
+/** An experiment: models x depths x learning rates x seeds, each model by its recipe, on one dataset, into one folder. */
 export interface ExperimentConfig {
   /** The experiment directory. */
   out: string;
@@ -58,11 +59,14 @@ export interface ExperimentConfig {
   landscape?: Partial<LandscapeOptions>;
 }
 
+/** How depths and learning rates combine: every pair, or every depth at the first learning rate and the others at the deepest. */
 export const SWEEPS = ['grid', 'one-at-a-time'] as const;
 /** Runs per model and learning rate at most: beyond this an experiment is a typo, not a study. */
 export const MAX_SEEDS = 1000;
+/** One of {@link SWEEPS}. */
 export type Sweep = (typeof SWEEPS)[number];
 
+/** A preset: default (the depth study), full (the long study, 3 seeds) or hw5 (the assignment on its COCO subset). */
 export type PresetName = 'default' | 'full' | 'hw5';
 
 /**
@@ -71,11 +75,11 @@ export type PresetName = 'default' | 'full' | 'hw5';
  * Net3 with 0 to 20 extra convolutions, one epoch of Fashion-MNIST each at
  * its recipe's better learning rate, HW5Net's second learning rate at its
  * deepest, one seed, then the loss landscape of the deepest skip and plain
- * pair: about 8 minutes on 2 cores with bf16 (README).
+ * pair: about 8 minutes on 2 cores with bf16 (docs/benchmarks.md).
  * full: the same grid for 20 epochs with augmentation, flip test-time
  * augmentation and 3 seeds, HW5Net at width 16 in channels-last (11% faster
  * at that width): the long, best-accuracy study (about 20 hours on 2 AVX2
- * cores, estimated: README), with each run's time to 94.5%.
+ * cores, estimated: docs/benchmarks.md), with each run's time to 94.5%.
  * hw5: the assignment itself on its COCO subset (5 classes, 64x64):
  * HW5Net at two learning rates against Net3 at HW4's recipe.
  */
@@ -84,7 +88,7 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
     models: ['hw5net', 'hw5net-plain', 'net3'],
     notes: [
       'The depth sweep trains each recipe at one learning rate, the better of its two in the two-learning-rate study this preset ran before ' +
-      '(one epoch, one seed; README): the SkipBlock recipe at 0.1 (HW5Net 89.69% against 89.54% at 0.02, not significant; its plain twin 82.18% ' +
+      '(one epoch, one seed; docs/benchmarks.md): the SkipBlock recipe at 0.1 (HW5Net 89.69% against 89.54% at 0.02, not significant; its plain twin 82.18% ' +
       'against 82.60%, not significant either, so both train at 0.1 and differ only in their skips), HW4\'s recipe at 1e-3 (Net3 80.37% against ' +
       '67.51% at 1e-4). HW5Net also trains at 0.02 at its deepest depth: the exercise\'s comparison of two learning rates.',
     ],
@@ -102,7 +106,7 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
     seeds: 3,
     base: {
       dataset: 'fashion-mnist', epochs: 20, batchSize: 64, augment: true, memoryFormat: 'channelsLast', logEvery: 100, gradEvery: 100,
-      // Flip test-time augmentation: +0.29 points for HW5Net (93.37% -> 93.66%, README); and the time to 94.5% in the report.
+      // Flip test-time augmentation: +0.29 points for HW5Net (93.37% -> 93.66%, docs/benchmarks.md); and the time to 94.5% in the report.
       flipTest: true, targetAccuracy: 0.945,
     },
     modelOptions: { 'hw5net': { width: 16, blocksPerStage: 6 }, 'hw5net-plain': { width: 16, blocksPerStage: 6 } },
@@ -120,6 +124,7 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
   },
 };
 
+/** The presets `experiment --preset` knows. */
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 /** A preset with a file's or the command line's choices over it (base settings merge; the rest replace). */
@@ -192,7 +197,8 @@ export function applyToEveryModel(config: ExperimentConfig, settings: Partial<Tr
 
 const FILE_KEYS = ['out', 'models', 'lrs', 'recipes', 'seeds', 'base', 'modelOptions', 'depths', 'sweep', 'landscape', 'notes'] as const;
 
-type ExperimentFile = Partial<ExperimentConfig>;
+/** An experiment file's fields: any part of an {@link ExperimentConfig}. */
+export type ExperimentFile = Partial<ExperimentConfig>;
 
 /** Reads an experiment file (`--config`), checking the shape of each field so a mistake names the file and the field. */
 export function readExperimentFile(path: string): ExperimentFile {
@@ -337,6 +343,7 @@ function summaryOfExisting(plan: TrainConfig): RunSummary | undefined {
   return status === 'finished' || status === 'diverged' ? summarizeRun(dir, plan) : undefined;
 }
 
+/** How an experiment is run: its progress display, stop flag, parallelism and forecast. */
 export interface ExperimentOptions {
   reporter: TrainingReporter;
   stop?: StopFlag;
@@ -350,6 +357,7 @@ export interface ExperimentOptions {
   forecast?: boolean;
 }
 
+/** An experiment's outcome: its folder, each run's summary, and whether it was stopped before the end. */
 export interface ExperimentResult {
   out: string;
   runs: RunSummary[];
@@ -374,6 +382,10 @@ async function loadDatasets(plans: TrainConfig[]): Promise<Map<string, DatasetSp
   return datasets;
 }
 
+/**
+ * Trains every run of the experiment that is not finished (resuming stopped ones), writes results.json and the
+ * landscapes, and returns the summaries; the report is written by the caller.
+ */
 export async function runExperiment(config: ExperimentConfig, options: ExperimentOptions): Promise<ExperimentResult> {
   const plans = planExperiment(config);
   const datasets = await loadDatasets(plans);

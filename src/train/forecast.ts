@@ -36,6 +36,7 @@ export function landscapeImages(settings: Pick<LandscapeOptions, 'points' | 'gri
   return (settings.points + settings.grid * settings.grid) * settings.sample;
 }
 
+/** What a forecast covers: the runs still to train, the landscapes after them, and how the machine is shared. */
 export interface ForecastPlan {
   /** The runs still to train. */
   pending: TrainConfig[];

@@ -23,6 +23,7 @@ import {
 import { resolveTrainConfig } from './config.js';
 import { prepareRun } from './prepare.js';
 
+/** How a loss landscape is computed (Li et al. 2018): its resolution, sample, extent, seed and precision. */
 export interface LandscapeOptions {
   /** Points of the 1-D slice, evenly spaced on [-range, range]; odd, so the trained weights are one of them. */
   points: number;
@@ -34,7 +35,7 @@ export interface LandscapeOptions {
   range: number;
   /** Seed of the random directions and of the sample. */
   seed: number;
-  /** The run's own precision ('run'), or fp32 or bf16 autocast: bf16 halves the time where the CPU has it natively (README), and in one run moved the rise at distance 0.5 by 2% (4.45 against 4.53 in fp32). */
+  /** The run's own precision ('run'), or fp32 or bf16 autocast: bf16 halves the time where the CPU has it natively (docs/benchmarks.md), and in one run moved the rise at distance 0.5 by 2% (4.45 against 4.53 in fp32). */
   precision: 'run' | 'fp32' | 'bf16';
 }
 
@@ -61,9 +62,9 @@ const PRECISIONS = ['run', 'fp32', 'bf16'] as const;
 /**
  * Every landscape setting, declared once: default, range, parser and help,
  * for the library, the experiment's `landscape` field and the command's flags.
- * The defaults are Li et al.'s resolution (the README gives their time).
+ * The defaults are Li et al.'s resolution (docs/benchmarks.md gives their time).
  */
-export const LANDSCAPE_SETTINGS = {
+export const LANDSCAPE_SETTINGS: { readonly [K in keyof LandscapeOptions]: Setting<LandscapeOptions[K]> } = {
   points: { default: 41, flag: '<n>', help: 'points of the 1-D slice on [-range, range] (odd)', parse: integerText, check: bounded(oddAtLeast3, 'an odd integer >= 3', 1001) },
   grid: {
     default: 21, flag: '<n>', help: 'points a side of the 2-D grid (odd; 0: no grid)', parse: integerText,
@@ -76,8 +77,9 @@ export const LANDSCAPE_SETTINGS = {
     default: 'run', flag: '<p>', help: 'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)', choices: PRECISIONS,
     check: (v: unknown) => ((PRECISIONS as readonly unknown[]).includes(v) ? undefined : `must be run, fp32 or bf16, got ${JSON.stringify(v)}`),
   },
-} as const satisfies Record<keyof LandscapeOptions, Setting<unknown>>;
+};
 
+/** Li et al.'s resolution: every landscape setting at its default. */
 export const LANDSCAPE_DEFAULTS = Object.fromEntries(Object.entries(LANDSCAPE_SETTINGS).map(([k, v]) => [k, v.default])) as unknown as LandscapeOptions;
 
 /** The problems of landscape settings, each naming the setting. */
@@ -127,6 +129,7 @@ export function landscapeDirections(model: Module, seed: number, count: 1 | 2): 
   }
 }
 
+/** A computed landscape: the training loss along one filter-normalised direction and over a grid of two. */
 export interface LossLandscape {
   /** The 1-D slice: loss at origin + alpha * d1 for each alpha. */
   alphas: number[];
@@ -150,7 +153,9 @@ function sampleLoss(model: Module, batches: Batch[], options: { precision: strin
   return sum / count;
 }
 
+/** Called as the landscape's points are computed: how many of how many. */
 export interface LandscapeProgress {
+  /** `done` of `total` points computed. */
   (done: number, total: number): void;
 }
 

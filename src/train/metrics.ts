@@ -4,6 +4,7 @@ import type { ClassificationReport } from '../runs/records.js';
 
 export type { ClassificationReport };
 
+/** Accuracy, per-class accuracy and the confusion matrix (rows: true class, columns: predicted) of a set of predictions. */
 export function classificationReport(predicted: ArrayLike<number>, actual: ArrayLike<number>, numClasses: number): ClassificationReport {
   if (predicted.length !== actual.length) throw new RangeError(`classificationReport: ${predicted.length} predictions for ${actual.length} labels`);
   const confusionMatrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));

@@ -22,6 +22,7 @@ export interface RunKind {
   rates: Map<number, number>;
 }
 
+/** How many runs to train at once, the speed-up predicted from the measurements, and why, in words. */
 export interface ParallelChoice {
   runs: number;
   /** Predicted end-to-end speed-up over one run at a time. */

@@ -16,12 +16,14 @@ import type { TrainingReporter } from './progress.js';
 import type { WorkerReply, WorkerRequest } from './run-worker.js';
 import type { StopFlag } from './trainer.js';
 
+/** A run to train on a worker process. */
 export interface RunJob {
   plan: TrainConfig;
   /** Continue the run from its checkpoint (an earlier invocation started it). */
   resume: boolean;
 }
 
+/** What the worker pool trained. */
 export interface ParallelOutcome {
   /** Each job's summary, in the jobs' order; undefined for a job never started (the experiment was stopped or a run failed). */
   summaries: (RunSummary | undefined)[];

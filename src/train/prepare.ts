@@ -62,6 +62,7 @@ export async function prepareRun(config: TrainConfig, datasets?: Map<string, Dat
   return { info, splits, trainSplit, normalization, model };
 }
 
+/** The optimizer the run's settings name (SGD with Nesterov momentum, Adam or AdamW) over the given parameters. */
 export function makeOptimizer(config: TrainConfig, params: Tensor[]): Optimizer<{ lr: number }> {
   switch (config.optimizer) {
     case 'sgd': return new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.momentum > 0 });

@@ -8,17 +8,20 @@ import cliProgress from 'cli-progress';
 
 import type { EpochRecord, IterationRecord } from '../runs/index.js';
 
+/** What a run says when it starts: its name, model, learning rate, length, and where a resumed run picks up. */
 export interface RunStartInfo {
   name: string;
   model: string;
   lr: number;
   epochs: number;
   totalSteps: number;
+  /** The step a resumed run continues from (0 for a new run). */
   startStep: number;
   /** The precision trained in and why, e.g. "bf16 (auto: the CPU computes bf16 natively (avx512_bf16), so bf16 autocast, channels-last)". */
   precision: string;
 }
 
+/** One training step as the progress display sees it: position, loss, the epoch's running accuracy, speed and time left. */
 export interface StepInfo {
   /** The run's name (an experiment may train several at once). */
   run: string;
@@ -31,16 +34,23 @@ export interface StepInfo {
   etaSeconds: number;
 }
 
+/** How the trainer shows its progress; it talks to nothing else. */
 export interface TrainingReporter {
+  /** A run starts (or resumes). */
   runStarted(info: RunStartInfo): void;
   /** Called after every step (bars and JSON lines throttle themselves; a parallel run's worker sends at most ten a second). */
   step(info: StepInfo): void;
+  /** A window of `logEvery` steps was written to metrics.jsonl. */
   logged(run: string, record: IterationRecord): void;
+  /** An epoch ended and was evaluated. */
   epochEnded(run: string, record: EpochRecord): void;
+  /** A run ended: finished, stopped or diverged, with a line saying what next. */
   runEnded(name: string, status: string, detail: string): void;
+  /** A line for the user (a capped thread count, a choice made). */
   message(line: string): void;
   /** For experiments: how many runs there are and how many are done. */
   experimentProgress?(done: number, total: number): void;
+  /** Stops the display (bars are cleared from the terminal). */
   close(): void;
 }
 
@@ -188,6 +198,7 @@ export class TtyReporter implements TrainingReporter {
   }
 }
 
+/** JSON lines with `json`; else live bars on a terminal and plain lines elsewhere. */
 export function createReporter(json: boolean): TrainingReporter {
   if (json) return new JsonReporter();
   return process.stdout.isTTY ? new TtyReporter() : new PlainReporter();

@@ -81,6 +81,7 @@ export class SpeedMeter {
   #speeds = new Map<string, RunSpeed>();
   constructor(private readonly datasets: Map<string, DatasetSplits>) {}
 
+  /** The speed of the plan's kind of run at `threads` threads: measured the first time, then remembered. */
   async speed(plan: TrainConfig, threads: number): Promise<RunSpeed> {
     const key = `${kindOf(plan)}; ${threads} threads`;
     let speed = this.#speeds.get(key);

@@ -23,6 +23,7 @@ import { type Batch, DataLoader, type DatasetSplits } from '../data/index.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../io/index.js';
 import { type Module, shellCommand } from '../nn/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
+import { TensorBoardRunDirectory } from '../export/tensorboard.js';
 import {
   type EpochRecord, type ModelInfo, RunDirectory, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
   describePrecision, summarizeRun, trainingMemoryFormat,
@@ -43,6 +44,7 @@ export interface StopFlag {
   requested: boolean;
 }
 
+/** How a run is trained: its progress display, stop flag, resumption, shared datasets and parallelism. */
 export interface TrainOptions {
   reporter: TrainingReporter;
   stop?: StopFlag;
@@ -94,10 +96,15 @@ function runConfig(partial: Partial<TrainConfig>, resume: boolean): TrainConfig 
   return saved.precisionReason === undefined ? config : { ...config, precisionReason: saved.precisionReason };
 }
 
+/**
+ * Trains one run into its folder (`partial.out`): the settings resolved and checked, the folder locked, a checkpoint every
+ * `checkpointEvery` steps and each epoch's end, an evaluation after each epoch. With `resume` it continues from the last
+ * checkpoint with the settings saved. Returns the run's summary (finished, stopped or diverged).
+ */
 export async function train(partial: Partial<TrainConfig>, options: TrainOptions): Promise<RunSummary> {
   const config = runConfig(partial, options.resume ?? false);
   const writer = getRank() === 0;
-  const dir = writer ? new RunDirectory(config.out) : new ReadOnlyRunDirectory(config.out);
+  const dir = runDirectory(config, writer);
   const lock = writer ? dir.lock() : undefined;
   let run: TrainingRun | undefined;
   try {
@@ -118,7 +125,14 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
     // The Reducer's hooks and buckets belong to this run's model: an experiment's next run makes its own.
     run?.dataParallel?.ddp.release();
     lock?.release();
+    if (dir instanceof TensorBoardRunDirectory) dir.close();
   }
+}
+
+/** Where a run's records go: its folder (and with `tensorboard`, a TensorBoard event file too); read only on ranks other than 0. */
+function runDirectory(config: TrainConfig, writer: boolean): RunDirectory {
+  if (!writer) return new ReadOnlyRunDirectory(config.out);
+  return config.tensorboard === undefined ? new RunDirectory(config.out) : new TensorBoardRunDirectory(config.out, config.tensorboard);
 }
 
 /** A run being trained: its parts, its position, and the handlers for each way a run ends. */

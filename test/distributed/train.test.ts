@@ -29,6 +29,9 @@ describe('skipstudio train --nproc-per-node 2', () => {
     const steps = records.filter((r) => r.type === 'iteration').map((r) => r.step);
     assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8], 'each step logged once, by rank 0');
     const sharded = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) as { loss: number; accuracy: number; confusionMatrix: number[][] };
+    type Predictions = { labels: number[]; predicted: number[] };
+    const shardedPredictions = JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')) as Predictions;
+    // eval --run evaluates the checkpoint in one process and writes its own eval.json and predictions.json over the sharded ones.
     const single = await runNode([main, 'eval', '--run', out, '--json'], { timeoutMs: 120_000 });
     assert.equal(single.code, 0, single.stderr);
     const one = JSON.parse(single.stdout) as { loss: number; accuracy: number; confusionMatrix: number[][] };
@@ -36,5 +39,11 @@ describe('skipstudio train --nproc-per-node 2', () => {
     assert.deepEqual(sharded.confusionMatrix, one.confusionMatrix);
     assert.equal(sharded.confusionMatrix.flat().reduce((a, b) => a + b, 0), 61);
     assert.ok(Math.abs(sharded.loss - one.loss) < 1e-6, `loss ${sharded.loss} against ${one.loss}`);
+    // Image by image, in the test split's order: McNemar's paired test between runs depends on it, where accuracy does not.
+    const onePredictions = JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')) as Predictions;
+    assert.equal(shardedPredictions.labels.length, 61);
+    assert.deepEqual(shardedPredictions.labels, onePredictions.labels, 'the labels in the split\'s order');
+    assert.deepEqual(shardedPredictions.predicted, onePredictions.predicted, 'each image\'s prediction where one process puts it');
+    assert.notDeepEqual(shardedPredictions.labels, [...shardedPredictions.labels].sort((x, y) => x - y), 'labels not already sorted (an order to get wrong)');
   });
 });

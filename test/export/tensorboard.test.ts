@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import type { MetricRecord } from '../../src/runs/index.js';
-import { crc32c, maskedCrc32c, tensorboardSink, writeTensorBoard } from '../../src/export/tensorboard.js';
+import { TensorBoardRunDirectory, crc32c, maskedCrc32c, runEventFile, tensorboardSink, writeTensorBoard } from '../../src/export/tensorboard.js';
 import { writeTinyFashionMnist } from '../helpers.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -172,22 +172,44 @@ describe('TensorBoard scalars', () => {
     }
   });
 
-  it('skipstudio train --tensorboard DIR writes the run\'s scalars and prints the serve command', () => {
+  it('a run directory with a TensorBoard log folder rewrites the events from the records kept when a run resumes, then appends', () => {
+    const run = join(root, 'resumed', 'net1-lr0.1-s0');
+    mkdirSync(run, { recursive: true });
+    writeFileSync(join(run, 'metrics.jsonl'), RECORDS.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const logdir = join(root, 'resumed-tb');
+    const dir = new TensorBoardRunDirectory(run, logdir);
+    dir.truncateRecords(10); // as a resume from the checkpoint at step 10 does: the records after it go
+    const file = runEventFile(logdir, 'net1-lr0.1-s0');
+    assert.deepEqual(scalarsOf(readEventFile(file)), EXPECTED.filter((s) => s.step <= 10));
+    dir.append(RECORDS[2]!);
+    assert.deepEqual(scalarsOf(readEventFile(file)), EXPECTED.slice(0, 4), 'an appended record is in the file at once');
+    dir.close();
+  });
+
+  it('skipstudio train --tensorboard DIR appends the scalars while the run trains, the same as its metrics', async () => {
     const data = writeTinyFashionMnist(join(root, 'data'));
     const run = join(root, 'runs', 'tiny');
     const logdir = join(root, 'tb');
-    const result = spawnSync(process.execPath, [main, 'train', '--data-dir', data, '--model', 'net1', '--lr', '0.01', '--epochs', '1',
-      '--batch-size', '64', '--log-every', '1', '--threads', '1', '--out', run, '--tensorboard', logdir], { encoding: 'utf8' });
-    assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /TensorBoard scalars: 1 event files under .*tb/);
-    assert.match(result.stdout, new RegExp(`Dashboard: skipstudio serve ${run.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    const [file] = readdirSync(join(logdir, 'tiny'));
-    const scalars = scalarsOf(readEventFile(join(logdir, 'tiny', file!)));
+    // 1,000 epochs of 4 steps: a run that is still training when the test looks, then stopped by Ctrl-C.
+    const child = spawn(process.execPath, [main, 'train', '--data-dir', data, '--model', 'net1', '--lr', '0.01', '--epochs', '1000',
+      '--batch-size', '64', '--log-every', '1', '--threads', '1', '--out', run, '--tensorboard', logdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const file = runEventFile(logdir, 'tiny');
+    const trainingLosses = () => (existsSync(file) ? scalarsOf(readEventFile(file)).filter((s) => s.tag === 'loss/train') : []);
+    const deadline = Date.now() + 60_000;
+    while (trainingLosses().length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(trainingLosses().length >= 8, 'eight logged losses in the event file within a minute');
+    assert.ok(scalarsOf(readEventFile(file)).some((s) => s.tag === 'accuracy/test'), 'an epoch\'s test accuracy too');
+    assert.equal(child.exitCode, null, 'read while the run was still training');
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.match(stdout, /TensorBoard scalars under .*tb, appended as the runs logged \(tensorboard --logdir /);
     const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRecord);
     const losses = records.filter((r) => r.type === 'iteration').map((r) => ({ step: r.step, value: Math.fround((r as { loss: number }).loss) }));
-    assert.equal(losses.length, 4);
-    assert.deepEqual(scalars.filter((s) => s.tag === 'loss/train').map(({ step, value }) => ({ step, value })), losses);
-    const epoch = records.find((r) => r.type === 'epoch') as { testAccuracy: number };
-    assert.deepEqual(scalars.filter((s) => s.tag === 'accuracy/test').map((s) => s.value), [Math.fround(epoch.testAccuracy)]);
+    assert.deepEqual(trainingLosses().map(({ step, value }) => ({ step, value })), losses, 'every logged loss, once');
+    const epochs = records.filter((r) => r.type === 'epoch') as { testAccuracy: number }[];
+    assert.deepEqual(scalarsOf(readEventFile(file)).filter((s) => s.tag === 'accuracy/test').map((s) => s.value), epochs.map((e) => Math.fround(e.testAccuracy)));
   });
 });

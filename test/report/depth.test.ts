@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import * as S from '../../src/index.js';
 import type { RunData } from '../../src/report/load.js';
 import { observations } from '../../src/report/report.js';
-import { bestGroups, groupRuns } from '../../src/report/study.js';
+import { bestGroups, describeDifference, groupRuns } from '../../src/report/study.js';
 
 interface Synthetic {
   model: string;
@@ -123,6 +123,19 @@ describe('the depth study\'s sentences', () => {
     ]);
     assert.deepEqual(groups.map((g) => [g.label, g.depth, g.lr]), [['hw5net-d1', 1, 0.1], ['hw5net-d6', 6, 0.1], ['hw5net-d6', 6, 0.02]]);
     assert.deepEqual(bestGroups(groups).map((g) => [g.label, g.lr]), [['hw5net-d6', 0.02]], 'the best learning rate at the deepest depth, not the shallow run\'s better accuracy');
+  });
+
+  it('calls a change significant only below p = 0.05, on both sides of it', () => {
+    // Prefix predictions make every discordant pair go one way: McNemar's exact p = 2 * 0.5^n for n of them.
+    const verdict = (right: number) => depthSentences([run({ model: 'hw5net-plain', depth: 1, right: 90 }), run({ model: 'hw5net-plain', depth: 6, right })])[0]!;
+    assert.match(verdict(85), /p = 0\.063\): not significant at 5%: these runs show no significant change/, '5 discordant pairs: p = 0.0625');
+    assert.match(verdict(84), /p = 0\.031\): significant at 5%: degradation/, '6 discordant pairs: p = 0.03125');
+  });
+
+  it('says a difference between two models is significant only below p = 0.05', () => {
+    const comparison = (pValue: number) => ({ difference: 0.01, interval95: [0.001, 0.019], pValue, test: 'a test' }) as unknown as Parameters<typeof describeDifference>[0];
+    assert.match(describeDifference(comparison(0.0499), 'a', 'b'), /p = 0\.050\): significant at 5%$/);
+    assert.match(describeDifference(comparison(0.0501), 'a', 'b'), /p = 0\.050\): not significant at 5%: these runs do not show either one better$/);
   });
 });
 
