@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { COCO_2017, type SplitShape, type StandInRecord, writeCocoStandIn } from './coco-standin.js';
 import { statusKb } from './peak-rss.js';
 import {
-  type CocoManifest, type EpochRecord, type ExperimentForecast, HW5_SUBSET, PRESETS, RunDirectory, type RunSummary, formatDuration, hw5SubsetArgs,
+  type CocoManifest, type EpochRecord, type ExperimentForecast, HW5_CLASSES, HW5_SUBSET, PRESETS, RunDirectory, type RunSummary, formatDuration, hw5SubsetArgs,
 } from '../src/index.js';
 
 const { values: flags } = parseArgs({
@@ -142,13 +142,15 @@ async function main(): Promise<void> {
   const built = subsetCounts.trainPerClass + subsetCounts.valPerClass;
   const decoded = /decoded and resized [\d,]+ images in [\d.]+ s \((\d+) images\/s\)/.exec(build.output);
   const labels = labelCheck(generated.record);
+  // A rehearsal measures a whole experiment: runs kept from an earlier one would be reported as if trained now.
+  rmSync(experimentDir, { recursive: true, force: true });
   const experiment = await runCli('experiment', ['experiment', '--preset', 'hw5', '--data-dir', subsetDir, '--out', experimentDir, '--epochs', String(epochs)]);
   const results = JSON.parse(readFileSync(join(experimentDir, 'results.json'), 'utf8')) as { runs: RunSummary[] };
   const forecast = JSON.parse(readFileSync(join(experimentDir, 'forecast.json'), 'utf8')) as ExperimentForecast;
   const rehearsal = {
     date: new Date().toISOString(), machine, epochs, scale,
     standIn: { seconds: generated.seconds, peakMiB: generated.peakMiB, reused: generated.reused, splits: generated.record.splits.train2017 && { images: generated.record.splits.train2017.images, annotations: generated.record.splits.train2017.annotations, bytes: generated.record.splits.train2017.bytes } },
-    subset: { seconds: build.seconds, peakMiB: build.peakMiB, images: built * 5, imagesPerSecond: (built * 5) / build.seconds, decodeImagesPerSecond: decoded ? Number(decoded[1]) : null, labels },
+    subset: { seconds: build.seconds, peakMiB: build.peakMiB, images: built * HW5_CLASSES.length, imagesPerSecond: (built * HW5_CLASSES.length) / build.seconds, decodeImagesPerSecond: decoded ? Number(decoded[1]) : null, labels },
     experiment: { seconds: experiment.seconds, peakMiB: experiment.peakMiB, forecastSeconds: forecast.seconds, actualSeconds: forecast.actual?.seconds ?? null, runs: runFigures(results.runs) },
   };
   writeFileSync(join(out, 'rehearsal.json'), `${JSON.stringify(rehearsal, null, 2)}\n`);

@@ -33,7 +33,10 @@ class SmallResNet extends Module {
 /** The value after `--steps`, or every batch of the epoch. */
 function stepLimit(argv: string[]): number {
   const at = argv.indexOf('--steps');
-  return at < 0 ? Infinity : Number(argv[at + 1]);
+  if (at < 0) return Infinity;
+  const steps = Number(argv[at + 1]);
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`--steps must be a positive integer, got ${argv[at + 1]}`);
+  return steps;
 }
 
 manualSeed(0);

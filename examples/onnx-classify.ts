@@ -3,11 +3,12 @@
  * with ONNX Runtime, as any ONNX consumer would: the skipstudio engine is
  * used only to export.
  *
- *   node dist/examples/onnx-classify.js [--run DIR] [--image N]
+ *   node dist/examples/onnx-classify.js [--run DIR] [--image N] [--out model.onnx]
  *
- * Without `--run` it first trains Net1 briefly (640 images) in a temporary folder.
+ * Without `--run` it first trains Net1 briefly (640 images) in a temporary folder, removed at the end;
+ * the model is written to `--out` (default: model.onnx in the working folder).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -41,13 +42,13 @@ function probabilities(logits: Float32Array): number[] {
   return exps.map((e) => e / sum);
 }
 
-let run = option('--run');
-if (run === undefined) {
-  run = join(mkdtempSync(join(tmpdir(), 'skipstudio-example-')), 'net1');
+const scratch = option('--run') === undefined ? mkdtempSync(join(tmpdir(), 'skipstudio-example-')) : undefined;
+const run = option('--run') ?? join(scratch!, 'net1');
+if (scratch !== undefined) {
   await train({ model: 'net1', lr: 0.05, epochs: 1, batchSize: 64, trainSubset: 640, out: run }, { reporter: new PlainReporter() });
 }
 const exported = exportRunToOnnx(run);
-const file = join(run, '..', 'model.onnx');
+const file = option('--out') ?? 'model.onnx';
 writeFileSync(file, exported.bytes);
 console.log(`exported ${file}: ${exported.nodes} nodes, opset ${exported.opset}`);
 
@@ -59,3 +60,4 @@ const logits = output['logits']!.data as Float32Array;
 const ranked = probabilities(logits).map((p, c) => ({ p, c })).sort((a, b) => b.p - a.p).slice(0, 3);
 console.log(`true class: ${info.classes[label]}`);
 for (const { p, c } of ranked) console.log(`  ${info.classes[c]!.padEnd(12)} ${(100 * p).toFixed(1)}%`);
+if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });

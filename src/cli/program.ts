@@ -4,6 +4,7 @@
  * flags, checks them, and calls the library; every piece of real work lives
  * in src/.
  */
+import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -184,9 +185,14 @@ async function launchOrJoin(flags: LaunchFlags): Promise<number | undefined> {
   return launchWorkers(options, process.argv[1]!, process.argv.slice(2));
 }
 
-type TrainingFlags = Partial<TrainConfig> & { json?: boolean };
+type TrainingFlags = Partial<TrainConfig> & { json?: boolean; tensorboard?: string };
 
-const TRAINING_FLAGS: readonly string[] = [...SHARED_SETTINGS, 'dataDir', 'tensorboard'];
+/** A folder given on the command line, made absolute: worker processes and resumed runs may start elsewhere. */
+function absolute(folder: string | undefined): string | undefined {
+  return folder === undefined ? undefined : resolve(folder);
+}
+
+const TRAINING_FLAGS: readonly string[] = [...SHARED_SETTINGS, 'dataDir'];
 
 /** A resumed run keeps the settings it saved: flags that would change them are refused, not silently ignored. */
 function refuseSettingsWithResume(flags: TrainingFlags & { config?: string; model?: string; lr?: number; out?: string }): void {
@@ -253,7 +259,7 @@ addTrainingFlags(addLaunchFlags(
   const partial = { ...fromFile, ...trainingOverrides(flags), model: flags.model ?? fromFile.model, lr: flags.lr ?? fromFile.lr, out } as Partial<TrainConfig>;
   if (flags.resume === undefined) resolveTrainConfig(partial); // fail on bad settings before loading any data
   try {
-    const result = await train(partial, { reporter, stop, resume: flags.resume !== undefined, syncBatchNorm: flags.syncBatchnorm });
+    const result = await train(partial, { reporter, stop, resume: flags.resume !== undefined, syncBatchNorm: flags.syncBatchnorm, tensorboard: absolute(flags.tensorboard) });
     afterTraining(out, flags);
     if (result.status === 'diverged') process.exitCode = 2;
   } finally {
@@ -304,7 +310,7 @@ addTrainingFlags(addLaunchFlags(
   try {
     const result = await runExperiment(config, {
       reporter, stop, command: shellCommand(['skipstudio', ...process.argv.slice(2)]), syncBatchNorm: flags.syncBatchnorm, parallelRuns: flags.parallelRuns,
-      forecast: flags.forecast,
+      forecast: flags.forecast, tensorboard: absolute(flags.tensorboard),
     });
     reporter.close();
     if (getRank() !== 0) return; // rank 0 reports for the data-parallel workers

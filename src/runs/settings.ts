@@ -143,8 +143,6 @@ export type SettingValue<S> = S extends Setting<infer T> ? T : never;
 export type TrainConfig = { -readonly [K in keyof typeof TRAIN_SETTINGS]: SettingValue<(typeof TRAIN_SETTINGS)[K]> } & {
   /** Folder of the dataset's files (default for fashion-mnist: Debian's dataset-fashion-mnist). */
   dataDir?: string;
-  /** A TensorBoard log folder: the run's scalars are appended to `<tensorboard>/<run name>/` as they are logged. */
-  tensorboard?: string;
   /** Why the run trains in its precision ("auto: the CPU computes bf16 natively ..."), set when `auto` is resolved. */
   precisionReason?: string;
 };
@@ -165,15 +163,13 @@ export function flagName(setting: string): string {
 
 /** The problems of a configuration's values, by the table's checks, each naming its setting. */
 export function settingProblems(config: Record<string, unknown>): string[] {
-  const known = [...SETTING_NAMES, 'dataDir', 'tensorboard', 'precisionReason'];
+  const known = [...SETTING_NAMES, 'dataDir', 'precisionReason'];
   const problems = Object.keys(config).filter((k) => !known.includes(k)).map((k) => `unknown setting '${k}' (known: ${known.join(', ')})`);
   for (const name of SETTING_NAMES) {
     const problem = TRAIN_SETTINGS[name].check(config[name]);
     if (problem !== undefined) problems.push(`${name} ${problem}`);
   }
-  for (const folder of ['dataDir', 'tensorboard'] as const) {
-    if (config[folder] !== undefined && typeof config[folder] !== 'string') problems.push(`${folder} must be a folder name, got ${got(config[folder])}`);
-  }
+  if (config.dataDir !== undefined && typeof config.dataDir !== 'string') problems.push(`dataDir must be a folder name, got ${got(config.dataDir)}`);
   if (config.precisionReason !== undefined && typeof config.precisionReason !== 'string') problems.push(`precisionReason must be text, got ${got(config.precisionReason)}`);
   return problems;
 }

@@ -23,6 +23,7 @@ import { type ParallelOutcome, trainInParallel } from './parallel-runs.js';
 import { LANDSCAPE_DEFAULTS, type LandscapeOptions, hasLandscape, landscapeOfRun, landscapeProblems, progressEvery } from './landscape.js';
 import { datasetKey, loadRunDataset } from './prepare.js';
 import { SpeedMeter } from './speed.js';
+import { writeRunScalars } from '../export/tensorboard.js';
 import { type StopFlag, train } from './trainer.js';
 
 /** An experiment: models x depths x learning rates x seeds, each model by its recipe, on one dataset, into one folder. */
@@ -355,6 +356,8 @@ export interface ExperimentOptions {
   parallelRuns?: number | 'auto';
   /** Measure each kind of run first and print the experiment's duration (forecast.json; the CLI's default). */
   forecast?: boolean;
+  /** A TensorBoard log folder every run appends its scalars to as it logs (TrainOptions.tensorboard); runs finished before are converted. */
+  tensorboard?: string;
 }
 
 /** An experiment's outcome: its folder, each run's summary, and whether it was stopped before the end. */
@@ -406,6 +409,8 @@ async function runPlans(
   if (writer) writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
   const kept = plans.map(summaryOfExisting);
   for (const k of kept) if (k !== undefined) reporter.message(`[${k.name}] already ${k.status}; kept`);
+  // Runs trained before write no events now: their records are converted instead.
+  if (writer && options.tensorboard !== undefined) for (const k of kept) if (k !== undefined) writeRunScalars(k.dir, options.tensorboard);
   const pending = plans.filter((_, i) => kept[i] === undefined);
   const meter = new SpeedMeter(datasets);
   const slots = await parallelRuns(pending, datasets, options, meter);
@@ -414,7 +419,7 @@ async function runPlans(
   reporter.experimentProgress?.(progress.done, progress.total);
   const trainingStarted = performance.now();
   const outcome = slots > 1
-    ? await trainInParallel(pending.map((plan) => ({ plan, resume: new RunDirectory(plan.out).exists() })), slots, { reporter, stop: options.stop, ...progress })
+    ? await trainInParallel(pending.map((plan) => ({ plan, resume: new RunDirectory(plan.out).exists(), tensorboard: options.tensorboard })), slots, { reporter, stop: options.stop, ...progress })
     : await trainInTurn(pending, datasets, options, progress);
   const trainingSeconds = (performance.now() - trainingStarted) / 1000;
   let next = 0;
@@ -441,9 +446,10 @@ async function experimentForecast(
 ): Promise<ExperimentForecast | undefined> {
   // Data-parallel ranks share the cores with one another: a measurement in one of them would say nothing of the run.
   if (pending.length === 0 || isInitialized()) return undefined;
+  const landscape = config.landscape === undefined ? undefined : { ...LANDSCAPE_DEFAULTS, ...config.landscape };
   const forecast = await forecastExperiment({
     pending, slots, threads: Math.min(Math.max(...pending.map((p) => p.threads)), availableParallelism()),
-    landscapes: landscapeRuns(plans), landscape: config.landscape === undefined ? undefined : { ...LANDSCAPE_DEFAULTS, ...config.landscape },
+    landscapes: landscape === undefined ? [] : landscapeRuns(plans).filter((plan) => !hasLandscape(plan.out, landscape)), landscape,
   }, datasets, meter);
   for (const line of forecastLines(forecast)) reporter.message(line);
   writeFileAtomic(join(config.out, FORECAST_FILE), `${JSON.stringify(forecast, null, 2)}\n`);
@@ -524,7 +530,7 @@ async function trainInTurn(
     const resume = new RunDirectory(plan.out).exists();
     // Every rank decides from the same state before rank 0 starts writing the run.
     if (isInitialized()) await barrier();
-    const result = await train(plan, { reporter: options.reporter, stop: options.stop, resume, datasets, syncBatchNorm: options.syncBatchNorm });
+    const result = await train(plan, { reporter: options.reporter, stop: options.stop, resume, datasets, syncBatchNorm: options.syncBatchNorm, tensorboard: options.tensorboard });
     summaries.push(result);
     if (result.status === 'stopped') return { summaries, stopped: true };
     options.reporter.experimentProgress?.(++progress.done, progress.total);

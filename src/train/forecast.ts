@@ -9,16 +9,30 @@
  * experiment, the actual times are written beside the forecast, and the
  * report shows both.
  */
+import { existsSync } from 'node:fs';
+
 import type { DatasetSplits } from '../data/index.js';
 import { formatDuration } from '../nn/format.js';
-import type { ExperimentForecast, RunForecast, TrainConfig } from '../runs/index.js';
+import { type ExperimentForecast, RunDirectory, type RunForecast, type TrainConfig } from '../runs/index.js';
 import type { LandscapeOptions } from './landscape.js';
 import { datasetKey, trainImages } from './prepare.js';
 import type { RunSpeed, SpeedMeter } from './speed.js';
 
 /** A run's predicted wall seconds from its kind's speed (pure). */
-export function runSeconds(plan: Pick<TrainConfig, 'epochs'>, images: { train: number; test: number }, speed: RunSpeed): number {
-  return speed.setUpSeconds + plan.epochs * (images.train / speed.trainImagesPerSecond + speed.evalWarmUpSeconds + images.test / speed.evalImagesPerSecond);
+export function runSeconds(
+  plan: Pick<TrainConfig, 'epochs' | 'flipTest'>, images: { train: number; test: number }, speed: RunSpeed, remaining = 1,
+): number {
+  // Flip test-time augmentation evaluates each test image twice.
+  const test = images.test * (plan.flipTest ? 2 : 1);
+  return speed.setUpSeconds + remaining * plan.epochs * (images.train / speed.trainImagesPerSecond + speed.evalWarmUpSeconds + test / speed.evalImagesPerSecond);
+}
+
+/** The share of a run still to train: all of a new run, what is left of one an earlier invocation stopped. */
+export function remainingShare(run: Pick<TrainConfig, 'out'>): number {
+  const dir = new RunDirectory(run.out);
+  if (!existsSync(dir.file('status.json'))) return 1;
+  const { step, totalSteps } = dir.status();
+  return totalSteps > 0 ? Math.min(1, Math.max(0, 1 - step / totalSteps)) : 1;
 }
 
 /** The wall time of jobs on `slots` workers, each job given to the first free worker, longest first (pure). */
@@ -53,7 +67,7 @@ export async function forecastExperiment(plan: ForecastPlan, datasets: Map<strin
   const runs: RunForecast[] = [];
   for (const run of plan.pending) {
     const test = datasets.get(datasetKey(run))!.test.labels.length;
-    const seconds = runSeconds(run, { train: trainImages(run, datasets), test }, await meter.speed(run, threadsPerRun));
+    const seconds = runSeconds(run, { train: trainImages(run, datasets), test }, await meter.speed(run, threadsPerRun), remainingShare(run));
     runs.push({ name: runLabel(run), epochs: run.epochs, seconds });
   }
   const trainingSeconds = packedSeconds(runs.map((r) => r.seconds), plan.slots);

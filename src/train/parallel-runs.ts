@@ -21,6 +21,8 @@ export interface RunJob {
   plan: TrainConfig;
   /** Continue the run from its checkpoint (an earlier invocation started it). */
   resume: boolean;
+  /** A TensorBoard log folder the run appends its scalars to (TrainOptions.tensorboard). */
+  tensorboard?: string;
 }
 
 /** What the worker pool trained. */
@@ -59,7 +61,7 @@ function trainOn(worker: ChildProcess, job: RunJob, concurrentRuns: number, repo
     }
     worker.on('message', onMessage);
     worker.on('exit', onExit);
-    worker.send({ type: 'train', plan: job.plan, resume: job.resume, concurrentRuns } satisfies WorkerRequest);
+    worker.send({ type: 'train', plan: job.plan, resume: job.resume, tensorboard: job.tensorboard, concurrentRuns } satisfies WorkerRequest);
   });
 }
 

@@ -12,7 +12,7 @@ import { type StopFlag, train } from './trainer.js';
 
 /** What the parent sends. */
 export type WorkerRequest =
-  | { type: 'train'; plan: TrainConfig; resume: boolean; concurrentRuns: number }
+  | { type: 'train'; plan: TrainConfig; resume: boolean; tensorboard?: string; concurrentRuns: number }
   | { type: 'stop' };
 
 /** What the worker sends back. */
@@ -54,7 +54,7 @@ let training = false;
 async function trainOne(request: Extract<WorkerRequest, { type: 'train' }>): Promise<void> {
   training = true;
   try {
-    const summary = await train(request.plan, { reporter: remoteReporter, stop, resume: request.resume, datasets, concurrentRuns: request.concurrentRuns });
+    const summary = await train(request.plan, { reporter: remoteReporter, stop, resume: request.resume, tensorboard: request.tensorboard, datasets, concurrentRuns: request.concurrentRuns });
     send({ type: 'done', summary });
   } catch (error) {
     send({ type: 'failed', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });

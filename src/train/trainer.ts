@@ -56,6 +56,11 @@ export interface TrainOptions {
   syncBatchNorm?: boolean;
   /** Runs training at once on this machine (`experiment --parallel-runs`): the threads are divided between them. */
   concurrentRuns?: number;
+  /**
+   * A TensorBoard log folder: the run's scalars are appended to `<tensorboard>/<run name>/` as they are logged. An option of
+   * this invocation, not a saved setting, so a resumed run writes them where this invocation says.
+   */
+  tensorboard?: string;
 }
 
 /** This process's place in data-parallel training, when a process group of two or more is initialised. */
@@ -104,7 +109,7 @@ function runConfig(partial: Partial<TrainConfig>, resume: boolean): TrainConfig 
 export async function train(partial: Partial<TrainConfig>, options: TrainOptions): Promise<RunSummary> {
   const config = runConfig(partial, options.resume ?? false);
   const writer = getRank() === 0;
-  const dir = runDirectory(config, writer);
+  const dir = runDirectory(config, writer, options.tensorboard);
   const lock = writer ? dir.lock() : undefined;
   let run: TrainingRun | undefined;
   try {
@@ -130,9 +135,9 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
 }
 
 /** Where a run's records go: its folder (and with `tensorboard`, a TensorBoard event file too); read only on ranks other than 0. */
-function runDirectory(config: TrainConfig, writer: boolean): RunDirectory {
+function runDirectory(config: TrainConfig, writer: boolean, tensorboard: string | undefined): RunDirectory {
   if (!writer) return new ReadOnlyRunDirectory(config.out);
-  return config.tensorboard === undefined ? new RunDirectory(config.out) : new TensorBoardRunDirectory(config.out, config.tensorboard);
+  return tensorboard === undefined ? new RunDirectory(config.out) : new TensorBoardRunDirectory(config.out, tensorboard);
 }
 
 /** A run being trained: its parts, its position, and the handlers for each way a run ends. */

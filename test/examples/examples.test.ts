@@ -41,7 +41,7 @@ describe('the examples', () => {
   });
 
   it('onnx-classify exports a trained run and classifies a test image with ONNX Runtime', () => {
-    const out = example('onnx-classify', '--image', '1');
+    const out = example('onnx-classify', '--image', '1', '--out', join(root, 'model.onnx'));
     assert.match(out, /^exported .*model\.onnx: \d+ nodes, opset 17$/m);
     assert.match(out, /^true class: Pullover$/m, 'test image 1 of Fashion-MNIST is a pullover');
     const ranked = [...out.matchAll(/^ {2}(\S[^%]*?) +(\d+\.\d)%$/gm)].map((m) => Number(m[2]));

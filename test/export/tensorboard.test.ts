@@ -84,12 +84,16 @@ function decodeEvent(bytes: Buffer): DecodedEvent {
   };
 }
 
-/** Reads a TFRecord file, checking each record's length and data against their masked CRC32Cs. */
-function readEventFile(path: string): DecodedEvent[] {
+/**
+ * Reads a TFRecord file, checking each record's length and data against their masked CRC32Cs. A file still being
+ * written (`growing`) may end inside a record: that record is not read yet.
+ */
+function readEventFile(path: string, growing = false): DecodedEvent[] {
   const bytes = readFileSync(path);
   const events: DecodedEvent[] = [];
   let at = 0;
   while (at < bytes.length) {
+    if (growing && (at + 12 > bytes.length || at + 16 + Number(bytes.readBigUInt64LE(at)) > bytes.length)) return events;
     const lengthBytes = bytes.subarray(at, at + 8);
     assert.equal(bytes.readUInt32LE(at + 8), referenceMask(referenceCrc32c(lengthBytes)), `length CRC at byte ${at}`);
     const length = Number(bytes.readBigUInt64LE(at));
@@ -197,14 +201,19 @@ describe('TensorBoard scalars', () => {
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const file = runEventFile(logdir, 'tiny');
-    const trainingLosses = () => (existsSync(file) ? scalarsOf(readEventFile(file)).filter((s) => s.tag === 'loss/train') : []);
-    const deadline = Date.now() + 60_000;
-    while (trainingLosses().length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(trainingLosses().length >= 8, 'eight logged losses in the event file within a minute');
-    assert.ok(scalarsOf(readEventFile(file)).some((s) => s.tag === 'accuracy/test'), 'an epoch\'s test accuracy too');
-    assert.equal(child.exitCode, null, 'read while the run was still training');
-    child.kill('SIGINT');
-    assert.equal(await exited, 0);
+    const scalarsSoFar = () => (existsSync(file) ? scalarsOf(readEventFile(file, true)) : []);
+    const trainingLosses = () => scalarsSoFar().filter((s) => s.tag === 'loss/train');
+    try {
+      const deadline = Date.now() + 60_000;
+      while (trainingLosses().length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(trainingLosses().length >= 8, 'eight logged losses in the event file within a minute');
+      assert.ok(scalarsSoFar().some((s) => s.tag === 'accuracy/test'), 'an epoch\'s test accuracy too');
+      assert.equal(child.exitCode, null, 'read while the run was still training');
+      child.kill('SIGINT');
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL'); // a failed assertion leaves no 1,000-epoch run behind
+    }
     assert.match(stdout, /TensorBoard scalars under .*tb, appended as the runs logged \(tensorboard --logdir /);
     const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRecord);
     const losses = records.filter((r) => r.type === 'iteration').map((r) => ({ step: r.step, value: Math.fround((r as { loss: number }).loss) }));

@@ -134,8 +134,9 @@ describe('the depth study\'s sentences', () => {
 
   it('says a difference between two models is significant only below p = 0.05', () => {
     const comparison = (pValue: number) => ({ difference: 0.01, interval95: [0.001, 0.019], pValue, test: 'a test' }) as unknown as Parameters<typeof describeDifference>[0];
-    assert.match(describeDifference(comparison(0.0499), 'a', 'b'), /p = 0\.050\): significant at 5%$/);
-    assert.match(describeDifference(comparison(0.0501), 'a', 'b'), /p = 0\.050\): not significant at 5%: these runs do not show either one better$/);
+    assert.match(describeDifference(comparison(0.049), 'a', 'b'), /p = 0\.049\): significant at 5%$/);
+    assert.match(describeDifference(comparison(0.05), 'a', 'b'), /p = 0\.050\): not significant at 5%: these runs do not show either one better$/, 'p = 0.05 is not below 5%');
+    assert.match(describeDifference(comparison(0.051), 'a', 'b'), /p = 0\.051\): not significant at 5%/);
   });
 });
 

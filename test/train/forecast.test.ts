@@ -6,16 +6,17 @@
  * the report's table.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 
 import * as S from '../../src/index.js';
 import { DocumentBuilder } from '../../src/report/document.js';
 import { writeTinyFashionMnist } from '../helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-forecast-'));
+after(() => rmSync(root, { recursive: true, force: true }));
 
 /** How far a forecast may be from the actual time on a small experiment, either way (measured: 0.7-1.4x on 2 cores). */
 const FACTOR = 2.5;
@@ -23,7 +24,17 @@ const FACTOR = 2.5;
 describe('the forecast\'s arithmetic', () => {
   it('times a run as its set-up plus, each epoch, its training images, the evaluation\'s warm-up and its test images', () => {
     const speed = { trainImagesPerSecond: 100, evalImagesPerSecond: 400, setUpSeconds: 2, evalWarmUpSeconds: 0.5 };
-    assert.equal(S.runSeconds({ epochs: 3 }, { train: 1000, test: 200 }, speed), 2 + 3 * (10 + 0.5 + 0.5));
+    assert.equal(S.runSeconds({ epochs: 3, flipTest: false }, { train: 1000, test: 200 }, speed), 2 + 3 * (10 + 0.5 + 0.5));
+    assert.equal(S.runSeconds({ epochs: 3, flipTest: true }, { train: 1000, test: 200 }, speed), 2 + 3 * (10 + 0.5 + 1), 'flip test-time augmentation: each test image twice');
+    assert.equal(S.runSeconds({ epochs: 3, flipTest: false }, { train: 1000, test: 200 }, speed, 0.25), 2 + 0.25 * 3 * 11, 'a resumed run: what is left of it');
+  });
+
+  it('counts what is left of a run an earlier invocation stopped', () => {
+    const run = join(root, 'stopped');
+    mkdirSync(run, { recursive: true });
+    assert.equal(S.remainingShare({ out: run }), 1, 'a new run: all of it');
+    writeFileSync(join(run, 'status.json'), JSON.stringify({ status: 'stopped', epochsDone: 0, step: 30, totalSteps: 40, wallSeconds: 9, updatedAt: '' }));
+    assert.equal(S.remainingShare({ out: run }), 0.25);
   });
 
   it('packs runs longest first onto the slots that free first', () => {
