@@ -185,6 +185,13 @@ async function launchOrJoin(flags: LaunchFlags): Promise<number | undefined> {
   return launchWorkers(options, process.argv[1]!, process.argv.slice(2));
 }
 
+/** Whether this process launched the data-parallel workers (its exit code is theirs, set here) rather than training itself. */
+async function launchedWorkers(flags: LaunchFlags): Promise<boolean> {
+  const launched = await launchOrJoin(flags);
+  if (launched !== undefined) process.exitCode = launched;
+  return launched !== undefined;
+}
+
 type TrainingFlags = Partial<TrainConfig> & { json?: boolean; tensorboard?: string };
 
 /** A folder given on the command line, made absolute: worker processes and resumed runs may start elsewhere. */
@@ -247,11 +254,7 @@ addTrainingFlags(addLaunchFlags(
     .option('--resume <dir>', 'continue a stopped run from its last checkpoint, with the settings it saved (with any number of processes)'),
 )).action(async (flags: TrainingFlags & LaunchFlags & { config?: string; model?: string; lr?: number; out?: string; resume?: string }) => {
   if (flags.resume !== undefined) refuseSettingsWithResume(flags);
-  const launched = await launchOrJoin(flags);
-  if (launched !== undefined) {
-    process.exitCode = launched;
-    return;
-  }
+  if (await launchedWorkers(flags)) return;
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();
   const fromFile = flags.config ? readJsonObject(flags.config, 'config file') : {};
@@ -297,11 +300,7 @@ addTrainingFlags(addLaunchFlags(
   });
   const config = applyToEveryModel(fromPreset, trainingOverrides(flags), flags.lrs);
   config.out = flags.out ?? fromFile.out ?? `runs/${config.base.dataset ?? 'fashion-mnist'}-${flags.preset}`;
-  const launched = await launchOrJoin(flags);
-  if (launched !== undefined) {
-    process.exitCode = launched;
-    return;
-  }
+  if (await launchedWorkers(flags)) return;
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();
   if (config.seeds === 1 && !flags.json) {

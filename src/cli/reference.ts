@@ -72,8 +72,13 @@ function commandSection(command: Command, facts: FlagFacts): string[] {
 }
 
 /** The anchor GitHub gives a command's heading. */
+/** GitHub's anchor for a markdown heading: lower case, punctuation dropped, spaces to hyphens. */
+export function githubSlug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+}
+
 function anchor(command: Command): string {
-  return fullName(command).toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+  return githubSlug(fullName(command));
 }
 
 /** The whole reference, as docs/cli.md holds it. */

@@ -179,7 +179,7 @@ export class TensorBoardRunDirectory extends RunDirectory {
   }
 
   /** Closes the event file (the run directory's records go on being written without it). */
-  close(): void {
+  override close(): void {
     this.#writer?.close();
     this.#writer = undefined;
   }

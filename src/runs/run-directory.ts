@@ -138,6 +138,9 @@ export class RunDirectory {
     const kept = this.records().filter((r) => r.step <= step && r.type !== 'diverged');
     writeFileAtomic(this.file('metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
+
+  /** Releases what the directory holds open while a run writes it (nothing here; a subclass may mirror the records elsewhere). */
+  close(): void {}
 }
 
 /**

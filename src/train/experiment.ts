@@ -18,7 +18,7 @@ import { type ExperimentForecast, FORECAST_FILE, RECIPE_SETTINGS, RunDirectory, 
 import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
 import { forecastExperiment, forecastLines } from './forecast.js';
-import { measureParallelRuns } from './parallel-choice.js';
+import { measureParallelRuns, threadsUsed } from './parallel-choice.js';
 import { type ParallelOutcome, trainInParallel } from './parallel-runs.js';
 import { LANDSCAPE_DEFAULTS, type LandscapeOptions, hasLandscape, landscapeOfRun, landscapeProblems, progressEvery } from './landscape.js';
 import { datasetKey, loadRunDataset } from './prepare.js';
@@ -434,7 +434,7 @@ async function runPlans(
       trainingSeconds, landscapeSeconds, seconds: trainingSeconds + landscapeSeconds,
       runs: Object.fromEntries(runs.filter((r) => trained.has(r.dir)).map((r) => [r.name, r.wallSeconds])),
     };
-    writeFileAtomic(join(config.out, FORECAST_FILE), `${JSON.stringify(forecast, null, 2)}\n`);
+    writeForecast(config.out, forecast);
   }
   return { out: config.out, runs, stopped: outcome.stopped || (options.stop?.requested ?? false) };
 }
@@ -448,12 +448,17 @@ async function experimentForecast(
   if (pending.length === 0 || isInitialized()) return undefined;
   const landscape = config.landscape === undefined ? undefined : { ...LANDSCAPE_DEFAULTS, ...config.landscape };
   const forecast = await forecastExperiment({
-    pending, slots, threads: Math.min(Math.max(...pending.map((p) => p.threads)), availableParallelism()),
+    pending, slots, threads: threadsUsed(pending),
     landscapes: landscape === undefined ? [] : landscapeRuns(plans).filter((plan) => !hasLandscape(plan.out, landscape)), landscape,
   }, datasets, meter);
   for (const line of forecastLines(forecast)) reporter.message(line);
-  writeFileAtomic(join(config.out, FORECAST_FILE), `${JSON.stringify(forecast, null, 2)}\n`);
+  writeForecast(config.out, forecast);
   return forecast;
+}
+
+/** forecast.json in the experiment's folder: written before training, and again with the actual times at the end. */
+function writeForecast(out: string, forecast: ExperimentForecast): void {
+  writeFileAtomic(join(out, FORECAST_FILE), `${JSON.stringify(forecast, null, 2)}\n`);
 }
 
 /**

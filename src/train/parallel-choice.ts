@@ -72,10 +72,14 @@ export function chooseParallelRuns(kinds: RunKind[], threads: number, runs: numb
   return best;
 }
 
+/** The threads the plans' runs share: the most any asks for, capped at the cores as the trainer caps them. */
+export function threadsUsed(plans: TrainConfig[]): number {
+  return Math.min(Math.max(...plans.map((p) => p.threads)), availableParallelism());
+}
+
 /** Measures each kind of the plans' runs at every thread share the candidates need, then chooses. */
 export async function measureParallelRuns(plans: TrainConfig[], datasets: Map<string, DatasetSplits>, meter: SpeedMeter): Promise<ParallelChoice> {
-  // The trainer caps threads at the cores: so does the measurement.
-  const threads = Math.min(Math.max(...plans.map((p) => p.threads)), availableParallelism());
+  const threads = threadsUsed(plans);
   if (candidateCounts(threads, plans.length).length < 2) return { runs: 1, speedup: 1, reason: `1 at once (${threads} thread${threads > 1 ? 's' : ''}: nothing to divide)` };
   const shares = [...new Set(candidateCounts(threads, plans.length).map((n) => Math.max(1, Math.floor(threads / n))))];
   const kinds = new Map<string, RunKind>();

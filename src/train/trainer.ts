@@ -130,7 +130,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
     // The Reducer's hooks and buckets belong to this run's model: an experiment's next run makes its own.
     run?.dataParallel?.ddp.release();
     lock?.release();
-    if (dir instanceof TensorBoardRunDirectory) dir.close();
+    dir.close();
   }
 }
 

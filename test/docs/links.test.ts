@@ -9,13 +9,11 @@ import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { githubSlug as slug } from '../../src/cli/reference.js';
+
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const pages = ['README.md', ...readdirSync(join(repo, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
-/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
-export function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
-}
 
 /** The anchors of a markdown file's headings (outside code blocks). */
 function anchors(path: string): Set<string> {
