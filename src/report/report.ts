@@ -61,14 +61,16 @@ function runState(run: RunData): string {
 }
 
 /** The states of a group's runs, e.g. "finished" or "2 finished, 1 diverged at step 40". */
-function groupState(group: RunGroup): string {
+export function groupState(group: RunGroup): string {
   const counts = new Map<string, number>();
   for (const run of group.runs) counts.set(runState(run), (counts.get(runState(run)) ?? 0) + 1);
+  // Stryker disable next-line ConditionalExpression: a group's runs number at least its states, so with one run there is one state and `counts.size === 1` always holds
   if (counts.size === 1 && group.runs.length === 1) return [...counts.keys()][0]!;
   return [...counts.entries()].map(([state, n]) => `${n} ${state}`).join(', ');
 }
 
-function models(runs: RunData[]): string[] {
+/** The models of the runs, each once, in the order they first appear. */
+export function models(runs: RunData[]): string[] {
   return [...new Set(runs.map((r) => r.config.model))];
 }
 

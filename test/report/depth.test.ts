@@ -140,6 +140,109 @@ describe('the depth study\'s sentences', () => {
   });
 });
 
+describe('the depth study\'s numbers', () => {
+  const pointsOf = (runs: RunData[]) => S.depthSeries(groupRuns(runs)).map((s) => [s.label, s.skipConnections, s.points.map((p) => p.group.label)]);
+
+  it('the final training loss is the mean over the last tenth of iterations, else the last epoch\'s', () => {
+    const r = run({ model: 'hw5net', depth: 1, right: 90, losses: [9, 9, 9, 9, 9, 9, 9, 9, 3, 1] }); // steps 10..100: steps 90 and 100 count
+    assert.equal(S.finalTrainingLoss(r), 2);
+    const epochs = [{ type: 'epoch' as const, epoch: 0, step: 1, trainLoss: 0.7, trainAccuracy: 0, testLoss: 0, testAccuracy: 0, lr: 0.1, seconds: 1, imagesPerSecond: 1, dataWaitShare: 0 }];
+    assert.equal(S.finalTrainingLoss({ ...r, iterations: [], epochs: [{ ...epochs[0]!, trainLoss: 0.9 }, { ...epochs[0]!, epoch: 1 }] }), 0.7);
+    assert.equal(S.finalTrainingLoss({ ...r, iterations: [] }), undefined);
+    assert.equal(S.inputGradientNorm(run({ model: 'hw5net', depth: 1, right: 90, inputGradients: [0.1, 0.3] })), 0.2);
+  });
+
+  it('a series per model and learning rate at two or more depths, shallowest first, in the order the models appear', () => {
+    assert.deepEqual(pointsOf([
+      run({ model: 'net3', depth: 20, lr: 0.001, right: 80 }), run({ model: 'hw5net', depth: 6, right: 80 }), run({ model: 'net3', depth: 0, lr: 0.001, right: 80 }),
+      run({ model: 'hw5net', depth: 1, right: 80 }), run({ model: 'hw5net', depth: 6, lr: 0.02, right: 80 }), run({ model: 'hw5net', depth: 3, lr: 0.02, right: 80 }),
+      run({ model: 'hw5net-plain', depth: 2, right: 80 }), run({ model: 'hw5net-plain', depth: 2, seed: 1, right: 80 }),
+    ]), [
+      ['net3 (lr 0.001)', false, ['net3-d0', 'net3-d20']],
+      ['hw5net (lr 0.1)', true, ['hw5net-d1', 'hw5net-d6']],
+      ['hw5net (lr 0.02)', true, ['hw5net-d3', 'hw5net-d6']],
+    ]);
+    const [series] = S.depthSeries(groupRuns([run({ model: 'hw5net', depth: 6, right: 90, losses: [1, 0.2] }), run({ model: 'hw5net', depth: 1, right: 80 })]));
+    const deep = series!.points[1]!;
+    assert.deepEqual([deep.learnableLayers, deep.weightLayers, deep.skipBlocks, deep.finalTrainLoss, deep.inputGradient], [213, 44, 20, 0.2, 0.1]);
+    assert.equal(series!.model, 'hw5net');
+    assert.equal(series!.lr, 0.1);
+  });
+
+  it('a series without paired predictions is not tested, and its sentence says so; missing numbers print as "-"', () => {
+    const bare = (r: RunData): RunData => ({ ...r, predictions: undefined, iterations: [], gradients: [], model: { ...r.model, weightLayers: undefined } });
+    const sentences = depthSentences([bare(run({ model: 'net3', depth: 0, lr: 0.001, right: 60 })), bare(run({ model: 'net3', depth: 20, lr: 0.001, right: 80 }))]);
+    assert.deepEqual(sentences, ['Depth, net3 (lr 0.001), from 8 to 48 learnable layers: test accuracy 60.00% -> 80.00%: not tested (the runs have no paired predictions). ' +
+      'Final training loss - -> -; gradient norm at the input - -> -.']);
+    const change = S.depthChange(S.depthSeries(groupRuns([bare(run({ model: 'net3', depth: 0, right: 60 })), bare(run({ model: 'net3', depth: 20, right: 80 }))]))[0]!);
+    assert.equal(change.verdict, 'not tested');
+    assert.equal(change.comparison, undefined);
+  });
+
+  it('the premise needs both kinds of tested series, and names every series in a list', () => {
+    const pair = (model: string, shallow: number, deep: number, lr = 0.1) => [run({ model, depth: 1, lr, right: shallow }), run({ model, depth: 6, lr, right: deep })];
+    assert.equal(depthSentences([...pair('hw5net', 90, 90)]).length, 1, 'no plain series: no premise sentence');
+    assert.equal(depthSentences([...pair('hw5net-plain', 90, 60)]).length, 1, 'no SkipBlock series: no premise sentence');
+    const untested = [...pair('hw5net', 90, 90)].map((r) => ({ ...r, predictions: undefined }));
+    assert.equal(depthSentences([...untested, ...pair('hw5net-plain', 90, 60)]).length, 2, 'an untested SkipBlock series does not speak to the premise');
+    const three = depthSentences([...pair('hw5net-plain', 90, 60), ...pair('hw5net-plain', 90, 60, 0.02), ...pair('hw5net-plain', 90, 61, 0.5), ...pair('hw5net', 90, 90), ...pair('hw5net', 90, 91, 0.02)]);
+    assert.equal(three.at(-1), 'The exercise\'s premise, that plain networks stop improving as they deepen and SkipBlock networks do not, is shown at this budget: ' +
+      'hw5net-plain (lr 0.1), hw5net-plain (lr 0.02) and hw5net-plain (lr 0.5) lost accuracy from the shallowest to the deepest run; hw5net (lr 0.1) and hw5net (lr 0.02) did not.');
+    const skipOnly = depthSentences([...pair('hw5net-plain', 90, 90), ...pair('hw5net', 90, 60)]);
+    assert.equal(skipOnly.at(-1), 'The exercise\'s premise, that plain networks stop improving as they deepen and SkipBlock networks do not, is not shown at this budget: ' +
+      'hw5net (lr 0.1) with skip connections lost accuracy from its shallowest to its deepest run.');
+  });
+});
+
+describe('the depth figures', () => {
+  const sweep = () => groupRuns([
+    run({ model: 'hw5net', depth: 1, right: 90, losses: [1, 0.3], inputGradients: [0.2] }),
+    run({ model: 'hw5net', depth: 6, right: 80, losses: [1, 0.4], inputGradients: [0.02] }),
+    run({ model: 'hw5net', depth: 6, seed: 1, right: 84, losses: [1, 0.6], inputGradients: [0.04] }),
+  ]);
+  type Spec = { data: { values: Record<string, number | string>[] }; layer?: unknown[]; encoding?: { x: { field: string; title: string }; y: { field: string; title: string; scale: unknown } } };
+  const specOf = (measure: S.Measure) => S.depthChart(S.depthSeries(sweep()), measure)!.spec as unknown as Spec;
+  const lineOf = (spec: Spec) => (spec.layer ? spec.layer[1] : spec) as Spec;
+
+  it('accuracy against learnable layers, with the 95% interval over seeds as its band', () => {
+    const chart = S.depthChart(S.depthSeries(sweep()), 'accuracy')!;
+    assert.equal(chart.id, 'depth-accuracy');
+    assert.match(chart.caption, /^Final test accuracy against depth/);
+    const spec = chart.spec as unknown as Spec;
+    const [shallow, deep] = spec.data.values;
+    assert.deepEqual(shallow, { layers: 63, value: 90, lo: 90, hi: 90, run: 'hw5net (lr 0.1)', depth: 'hw5net-d1' });
+    assert.equal(deep!.layers, 213);
+    assert.ok(Math.abs((deep!.value as number) - 82) < 1e-9);
+    const half = S.tQuantile(0.975, 1) * Math.sqrt(8) / Math.sqrt(2); // sd of 80 and 84 is sqrt(8)
+    assert.ok(Math.abs((deep!.lo as number) - (82 - half)) < 1e-9 && (deep!.hi as number) === 100, 'cut to 100%');
+    assert.ok(spec.layer, 'a band where the seeds differ');
+    const line = lineOf(spec);
+    assert.equal(line.encoding!.x.field, 'layers');
+    assert.deepEqual(line.encoding!.y.scale, { zero: false });
+    assert.equal(line.encoding!.y.title, 'final test accuracy (%)');
+  });
+
+  it('training loss and the input gradient (log scale), with no band', () => {
+    const loss = specOf('trainLoss');
+    assert.deepEqual(loss.data.values.map((v) => [v.layers, v.value, v.lo, v.hi]), [[63, 0.3, 0.3, 0.3], [213, 0.5, 0.5, 0.5]]);
+    assert.equal(loss.layer, undefined);
+    assert.equal(S.depthChart(S.depthSeries(sweep()), 'trainLoss')!.id, 'depth-train-loss');
+    const gradient = specOf('inputGradient');
+    assert.deepEqual(gradient.data.values.map((v) => [v.layers, v.value]), [[63, 0.2], [213, 0.03]]);
+    assert.deepEqual(lineOf(gradient).encoding!.y.scale, { type: 'log' });
+    assert.equal(lineOf(gradient).encoding!.y.title, 'gradient norm at the input');
+    assert.equal(S.depthChart(S.depthSeries(sweep()), 'inputGradient')!.id, 'depth-input-gradient');
+  });
+
+  it('no figure when no point has the measure, and points without it left out', () => {
+    const bare = groupRuns([run({ model: 'hw5net', depth: 1, right: 90, inputGradients: [] }), run({ model: 'hw5net', depth: 6, right: 80, inputGradients: [] })]);
+    assert.equal(S.depthChart(S.depthSeries(bare), 'inputGradient'), undefined);
+    assert.equal(S.depthChart([], 'accuracy'), undefined);
+    const half = groupRuns([run({ model: 'hw5net', depth: 1, right: 90, inputGradients: [] }), run({ model: 'hw5net', depth: 6, right: 80, inputGradients: [0.5] })]);
+    assert.deepEqual((S.depthChart(S.depthSeries(half), 'inputGradient')!.spec as unknown as Spec).data.values.map((v) => v.layers), [213]);
+  });
+});
+
 /** A landscape file with the given slice and surface on [-1, 1]. */
 function landscapeFile(line: number[], surface: number[][] = []): S.LandscapeFile {
   const axis = (n: number) => Array.from({ length: n }, (_, i) => -1 + (2 * i) / (n - 1));

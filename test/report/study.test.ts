@@ -9,7 +9,10 @@ import { describe, it } from 'node:test';
 import * as S from '../../src/index.js';
 import type { RunData } from '../../src/report/load.js';
 import { observations } from '../../src/report/report.js';
-import { bestGroups, compareGroups, describeDifference, formatPValue, groupRuns } from '../../src/report/study.js';
+import {
+  accuracySummary, bestAccuracy, bestGroups, clip, compareGroups, describeDifference, describeTimeToAccuracy, finalAccuracy, formatPValue, groupRuns,
+  layerGradientMeans, points, timeToAccuracyHeader,
+} from '../../src/report/study.js';
 
 interface Synthetic {
   model: string;
@@ -164,5 +167,117 @@ describe('the report\'s sentences', () => {
   it('describes a difference in the direction of its sign', () => {
     const [a, b] = groupRuns([run({ model: 'x', lr: 1, right: rightFirst(10, 3) }), run({ model: 'y', lr: 1, right: rightFirst(10, 8) })]);
     assert.match(describeDifference(compareGroups(a!, b!)!, 'x', 'y'), /^50\.00 points in favour of y /);
+  });
+});
+
+/** An epoch record with the given test accuracy. */
+function epoch(testAccuracy: number, index = 0): RunData['epochs'][number] {
+  return { type: 'epoch', epoch: index, step: 10 * (index + 1), trainLoss: 1, trainAccuracy: 0.5, testLoss: 1, testAccuracy, lr: 0.1, seconds: 1, imagesPerSecond: 1, dataWaitShare: 0 };
+}
+
+describe('a run\'s and a group\'s numbers', () => {
+  it('final accuracy: the evaluation\'s, else the last epoch\'s, else none; best accuracy: the highest epoch\'s', () => {
+    const evaluated = { ...run({ model: 'm', lr: 1, accuracy: 0.7 }), epochs: [epoch(0.9, 0), epoch(0.6, 1)] };
+    assert.equal(finalAccuracy(evaluated), 0.7);
+    assert.equal(bestAccuracy(evaluated), 0.9);
+    const unevaluated = { ...evaluated, evaluation: undefined };
+    assert.equal(finalAccuracy(unevaluated), 0.6);
+    assert.equal(finalAccuracy({ ...unevaluated, epochs: [] }), undefined);
+    assert.equal(bestAccuracy({ ...unevaluated, epochs: [] }), undefined);
+  });
+
+  it('cuts an interval to what its quantity can take, and only then', () => {
+    assert.deepEqual(clip([-0.2, 1.3], 0, 1), [0, 1]);
+    assert.deepEqual(clip([0.2, 0.3], 0, 1), [0.2, 0.3]);
+    // Two seeds at 0.99 and 0.5: the t-interval (mean 0.745, half-width 12.706 * 0.245) reaches far beyond [0, 1].
+    const wide = accuracySummary([0.99, 0.5]);
+    assert.deepEqual(wide.interval95, [0, 1]);
+    assert.ok(Math.abs(wide.mean - 0.745) < 1e-12);
+    const narrow = accuracySummary([0.9, 0.91, 0.92]);
+    assert.ok(narrow.interval95![0] > 0.87 && narrow.interval95![1] < 0.95, `${narrow.interval95}`);
+    assert.equal(accuracySummary([0.8]).interval95, undefined);
+  });
+
+  it('a weight\'s mean gradient norm ignores records without one, and zeros (a weight that got none)', () => {
+    const r = run({ model: 'm', lr: 1, accuracy: 0.5, gradients: [1, 2, 0] });
+    r.gradients.push({ type: 'gradients', epoch: 0, step: 9, norms: [3, 0, null as unknown as number] });
+    assert.deepEqual(layerGradientMeans(r), [2, 2, undefined]);
+  });
+
+  it('groups by model options whatever their order, and labels a model held in several shapes by its options', () => {
+    const shaped = (options: Record<string, number>, seed: number) => {
+      const r = run({ model: 'custom', lr: 1, seed, accuracy: 0.5 + seed / 10 });
+      return { ...r, config: { ...r.config, modelOptions: options } };
+    };
+    const groups = groupRuns([shaped({ a: 1, b: 2 }, 0), shaped({ b: 2, a: 1 }, 1), shaped({}, 2)]);
+    assert.deepEqual(groups.map((g) => [g.label, g.runs.length, g.depth]), [['custom (a 1, b 2)', 2, undefined], ['custom (default options)', 1, undefined]]);
+    assert.deepEqual(groupRuns([shaped({ a: 1 }, 0)]).map((g) => g.label), ['custom'], 'one shape: the model alone');
+    assert.deepEqual(groupRuns([run({ model: 'm', lr: 1, accuracy: 0.5 }), run({ model: 'm', lr: 2, accuracy: 0.5 }), run({ model: 'm', lr: 1, seed: 1, accuracy: 0.7 })])
+      .map((g) => [g.lr, g.runs.length, g.accuracy.mean]), [[1, 2, 0.6], [2, 1, 0.5]], 'the learning rate splits groups, in the order they first appear');
+  });
+
+  it('the best group of each model skips groups without a final accuracy', () => {
+    const noAccuracy = { ...run({ model: 'm', lr: 1, accuracy: 0.5 }), evaluation: undefined };
+    const layers = (r: RunData, learnableLayers: number) => ({ ...r, model: { ...r.model, learnableLayers } });
+    const groups = groupRuns([layers(noAccuracy, 99), run({ model: 'm', lr: 2, accuracy: 0.4 }), run({ model: 'm', lr: 3, accuracy: 0.6 })]);
+    assert.deepEqual(bestGroups(groups).map((g) => g.lr), [3], 'the deeper group without an accuracy does not hide the others');
+  });
+
+  it('compares only runs that scored the same test images', () => {
+    const [a, b] = groupRuns([run({ model: 'x', lr: 1, right: rightFirst(10, 3) }), run({ model: 'y', lr: 1, right: rightFirst(10, 8) })]);
+    const relabelled = { ...b!, runs: [{ ...b!.runs[0]!, predictions: { ...b!.runs[0]!.predictions!, labels: [1, ...b!.runs[0]!.predictions!.labels.slice(1)] } }] };
+    assert.equal(compareGroups(a!, relabelled), undefined, 'a different label');
+    const shorter = { ...b!, runs: [{ ...b!.runs[0]!, predictions: { split: 'test' as const, labels: [0], predicted: [0] } }] };
+    assert.equal(compareGroups(a!, shorter), undefined, 'fewer images');
+    const none = { ...b!, runs: [{ ...b!.runs[0]!, predictions: undefined }] };
+    assert.equal(compareGroups(a!, none), undefined);
+    assert.equal(compareGroups(none, a!), undefined);
+    // One group with several seeds and the other with one: McNemar on the first run that has predictions.
+    const [many] = groupRuns([{ ...run({ model: 'x', lr: 1, right: rightFirst(10, 3) }), predictions: undefined }, run({ model: 'x', lr: 1, seed: 1, right: rightFirst(10, 4) })]);
+    const mixed = compareGroups(many!, b!)!;
+    assert.equal(mixed.meanA, 0.4);
+    assert.match(mixed.test, /^McNemar's exact test on the 10 paired/);
+  });
+
+  it('formats p-values and points at their boundaries', () => {
+    assert.equal(formatPValue(Number.NaN), 'p not defined');
+    assert.equal(formatPValue(Number.POSITIVE_INFINITY), 'p not defined');
+    assert.equal(formatPValue(0.001), 'p = 0.001');
+    assert.equal(formatPValue(0.00099), 'p = 9.9e-4');
+    assert.equal(formatPValue(1), 'p = 1.000');
+    assert.equal(points(0.12345), '12.35');
+    assert.equal(points(-0.005), '-0.50');
+  });
+
+  it('a Welch comparison\'s interval is cut to [-1, 1]', () => {
+    const groups = groupRuns([
+      ...[0.99, 0.2].map((accuracy, seed) => run({ model: 'a', lr: 1, seed, accuracy })),
+      ...[0.1, 0.5].map((accuracy, seed) => run({ model: 'b', lr: 1, seed, accuracy })),
+    ]);
+    const c = compareGroups(groups[0]!, groups[1]!)!;
+    assert.deepEqual(c.interval95, [-1, 1]);
+    assert.ok(Math.abs(c.meanA - 0.595) < 1e-12 && Math.abs(c.meanB - 0.3) < 1e-12);
+    assert.ok(c.pValue > 0.05 && c.pValue < 1);
+  });
+});
+
+describe('time to accuracy in the results table', () => {
+  const reached = (seconds: number, epoch: number) => ({ target: 0.9, seconds, epoch });
+  const missed = { target: 0.9, seconds: null, epoch: null };
+
+  it('the column is headed by the target, and absent without one', () => {
+    assert.equal(timeToAccuracyHeader([undefined, reached(1, 1)]), 'time to 90.00%');
+    assert.equal(timeToAccuracyHeader([undefined]), undefined);
+    assert.equal(timeToAccuracyHeader([]), undefined);
+  });
+
+  it('the mean over the runs that reached it, how many did, or that none did', () => {
+    assert.equal(describeTimeToAccuracy([reached(1000, 7), reached(1468, 8)]), '1,234 s (epoch 7.5)');
+    assert.equal(describeTimeToAccuracy([reached(1000, 7), missed, reached(1468, 8), undefined]), '2 of 3: 1,234 s (epoch 7.5)');
+    assert.equal(describeTimeToAccuracy([reached(10, 1), reached(10, 2), reached(10, 2)]), '10 s (epoch 1.7)');
+    assert.equal(describeTimeToAccuracy([missed, missed]), 'not reached');
+    assert.equal(describeTimeToAccuracy([{ target: 0.9, seconds: 5, epoch: null }]), 'not reached');
+    assert.equal(describeTimeToAccuracy([undefined]), '-');
+    assert.equal(describeTimeToAccuracy([]), '-');
   });
 });
