@@ -76,6 +76,7 @@ export function saveCheckpoint(path: string, options: SaveCheckpointOptions): vo
 function trainingMetadata(path: string, metadata: Record<string, string>): TrainingMetadata {
   if (metadata.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: not a skipstudio checkpoint: format is ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
   try {
+    // Stryker disable next-line StringLiteral: JSON.parse refuses '' and any other non-JSON text alike, and the catch gives one message
     return JSON.parse(metadata.training ?? '') as TrainingMetadata;
   } catch {
     throw new Error(`${path}: not a skipstudio checkpoint: its training metadata is not JSON`);
@@ -98,9 +99,11 @@ const CHECKPOINT_TENSOR = /^(model\.[\w.]+|optimizer\.\d+\.\w+|rng_state)$/;
 
 /** The training step a checkpoint was saved at, from its header alone (undefined: no checkpoint there). */
 export function readCheckpointStep(path: string): number | undefined {
+  // Stryker disable next-line ConditionalExpression: without this check a missing file makes readSafetensorsHeader throw, which the catch turns into the same undefined
   if (!existsSync(path)) return undefined;
   try {
     return trainingMetadata(path, readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES }).metadata).step;
+    // Stryker disable next-line BlockStatement: an empty catch also returns undefined
   } catch {
     return undefined;
   }
