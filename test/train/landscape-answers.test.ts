@@ -437,8 +437,9 @@ describe('a run\'s landscape', () => {
     assert.deepEqual([file.points, file.grid, file.sample, file.sampleAsked, file.seed, file.range, file.precision, file.step], [3, 3, 12, 12, 2, 0.5, 'fp32', 5]);
     assert.deepEqual(file.alphas, [-0.5, 0, 0.5]);
     assert.deepEqual(file.surfaceAxis, [-0.5, 0, 0.5]);
-    file.line.forEach((v, i) => close(v, expected.line[i]!, 1e-5, `line ${i}`));
-    file.surface.flat().forEach((v, i) => close(v, expected.surface.flat()[i]!, 1e-5, `grid ${i}`));
+    // The same images in the same order through the same weights: the same losses, bit for bit.
+    assert.deepEqual(file.line, expected.line);
+    assert.deepEqual(file.surface, expected.surface);
     assert.ok(file.seconds > 0 && file.seconds <= wall, `${file.seconds} s within the call's ${wall} s`);
     assert.deepEqual(JSON.parse(readFileSync(join(path, 'landscape.json'), 'utf8')), file);
     assert.ok(readFileSync(join(path, 'checkpoints/last.safetensors')).equals(checkpoint), 'the checkpoint is untouched');
@@ -458,9 +459,13 @@ describe('a run\'s landscape', () => {
   });
 
   it('in bf16 when asked, on a run that trained in fp32', async () => {
-    const { path } = makeRun('bf16', 4);
+    const { path, model, config } = makeRun('bf16', 4);
     const file = await S.landscapeOfRun(path, { points: 3, grid: 0, sample: 8, precision: 'bf16' });
     assert.equal(file.precision, 'bf16');
+    // bf16 autocast runs channels-last, the model's weights and the images alike (trainingMemoryFormat), as the run trained.
+    model.to({ memoryFormat: 'channelsLast' });
+    const expected = S.lossLandscape(model, await expectedSample(config, 8, 0), { points: 3, grid: 0, precision: 'bf16', memoryFormat: 'channelsLast' });
+    assert.deepEqual(file.line, expected.line);
     assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 8, precision: 'bf16' }), true);
     assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 8, precision: 'run' }), false, 'the run trained in fp32');
     assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 8, precision: 'fp32' }), false);
