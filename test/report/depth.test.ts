@@ -12,6 +12,7 @@ import * as S from '../../src/index.js';
 import type { RunData } from '../../src/report/load.js';
 import { observations } from '../../src/report/report.js';
 import { bestGroups, describeDifference, groupRuns } from '../../src/report/study.js';
+import { bowl, landscapeFile } from './synthetic.js';
 
 interface Synthetic {
   model: string;
@@ -243,21 +244,7 @@ describe('the depth figures', () => {
   });
 });
 
-/** A landscape file with the given slice and surface on [-1, 1]. */
-function landscapeFile(line: number[], surface: number[][] = []): S.LandscapeFile {
-  const axis = (n: number) => Array.from({ length: n }, (_, i) => -1 + (2 * i) / (n - 1));
-  return {
-    points: line.length, grid: surface.length, sample: 1000, sampleAsked: 1000, range: 1, seed: 0, precision: 'fp32', step: 100,
-    alphas: axis(line.length), line, surfaceAxis: surface.length ? axis(surface.length) : [], surface, seconds: 1,
-  };
-}
-
 describe('the loss landscape\'s measures', () => {
-  const bowl = (n: number) => Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => {
-    const [a, b] = [-1 + (2 * i) / (n - 1), -1 + (2 * j) / (n - 1)];
-    return 1 + a * a + 2 * b * b;
-  }));
-
   it('the rise at a distance is the mean of both sides minus the loss at 0, interpolated between points', () => {
     const file = landscapeFile([5, 2, 1, 3, 9]); // alphas -1, -0.5, 0, 0.5, 1
     assert.equal(S.lossRise(file, 1), (5 + 9) / 2 - 1);

@@ -15,22 +15,8 @@ import {
   landscapeObservation, landscapeRow, lineLossAt, lossRise, nonConvexShare, sharedLevels, summarizeLandscape,
 } from '../../src/report/landscape.js';
 import { DEFAULT_TRAIN_CONFIG, type LandscapeFile } from '../../src/runs/index.js';
+import { bowl, landscapeFile } from './synthetic.js';
 
-/** A landscape file with the given slice on [-range, range] (and surface on the same square); the rest as given. */
-function landscapeFile(line: number[], surface: number[][] = [], rest: Partial<LandscapeFile> = {}): LandscapeFile {
-  const range = rest.range ?? 1;
-  const axis = (n: number) => Array.from({ length: n }, (_, i) => -range + (2 * range * i) / (n - 1));
-  return {
-    points: line.length, grid: surface.length, sample: 1000, sampleAsked: 1000, range, seed: 0, precision: 'fp32', step: 100,
-    alphas: axis(line.length), line, surfaceAxis: surface.length ? axis(surface.length) : [], surface, seconds: 1, ...rest,
-  };
-}
-
-/** 1 + a^2 + 2 b^2 on an n x n grid over [-1, 1]^2: convex everywhere. */
-const bowl = (n: number) => Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => {
-  const [a, b] = [-1 + (2 * i) / (n - 1), -1 + (2 * j) / (n - 1)];
-  return 1 + a * a + 2 * b * b;
-}));
 /** A 5 x 5 surface whose interior points next to the centre along an axis curve down: 4 of the 9 interior points (44.4%). */
 const BUMPY = [[9, 9, 9, 9, 9], [9, 1, 5, 1, 9], [9, 5, 0.3, 5, 9], [9, 1, 5, 1, 9], [9, 9, 9, 9, 9]];
 /** Slices on alphas -1, -0.5, 0, 0.5, 1: a gentle one (rise 0.35 at 0.5, 1.4 at 1) and a steep one (6.2 and 44.7). */

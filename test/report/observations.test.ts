@@ -10,54 +10,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import * as S from '../../src/index.js';
 import { landscapeObservation } from '../../src/report/landscape.js';
 import type { RunData } from '../../src/report/load.js';
 import { groupState, interval, meanAndSpread, models, observations } from '../../src/report/report.js';
 import { groupRuns } from '../../src/report/study.js';
-
-interface Synthetic {
-  model: string;
-  lr: number;
-  seed?: number;
-  /** Which of the test images (labels all 0) the run gets right. */
-  right?: boolean[];
-  /** The final test accuracy; none (no eval.json, no epochs) when left out with `right`. */
-  accuracy?: number;
-  /** Gradient norm of each weight, input side first (one gradient record). */
-  gradients?: number[];
-  status?: Partial<RunData['status']>;
-  landscape?: RunData['landscape'];
-}
-
-/** A run as the report loads it: finished unless told otherwise, evaluated when it has an accuracy or predictions. */
-function run({ model, lr, seed = 0, right, accuracy, gradients, status, landscape }: Synthetic): RunData {
-  const acc = accuracy ?? (right ? right.filter(Boolean).length / right.length : undefined);
-  const layers = (gradients ?? []).map((_, i) => `layer${i}.weight`);
-  return {
-    name: `${model}-lr${lr}-s${seed}`,
-    dir: `/nowhere/${model}-lr${lr}-s${seed}`,
-    config: { ...S.DEFAULT_TRAIN_CONFIG, model, lr, seed, epochs: 3 },
-    model: {
-      model, modelOptions: {}, learnableLayers: 10, parameters: 100, skipBlocks: 0, flops: 1, inputShape: [1, 28, 28], classes: ['a', 'b'],
-      normalization: { mean: [0], std: [1] }, gradientLayers: layers,
-    },
-    status: { status: 'finished', epochsDone: 3, step: 30, totalSteps: 30, wallSeconds: 1, updatedAt: '', ...status },
-    iterations: [],
-    epochs: [],
-    gradients: gradients ? [{ type: 'gradients', epoch: 0, step: 5, norms: gradients }] : [],
-    evaluation: acc === undefined ? undefined : {
-      split: 'test', accuracy: acc, perClassAccuracy: [acc, Number.NaN], confusionMatrix: [[0, 0], [0, 0]], count: right?.length ?? 100, loss: 0.5, classes: ['a', 'b'],
-    },
-    predictions: right ? { split: 'test', labels: right.map(() => 0), predicted: right.map((r) => (r ? 0 : 1)) } : undefined,
-    landscape,
-  };
-}
-
-/** n test images: the first `first` right, the rest wrong. */
-function rightFirst(n: number, first: number): boolean[] {
-  return Array.from({ length: n }, (_, i) => i < first);
-}
+import { rightFirst, run } from './synthetic.js';
 
 const summary = (n: number, mean: number, std: number, interval95?: [number, number]) => ({ n, mean, std, ...(interval95 ? { interval95 } : {}) });
 

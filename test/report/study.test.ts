@@ -9,48 +9,11 @@ import { describe, it } from 'node:test';
 import * as S from '../../src/index.js';
 import type { RunData } from '../../src/report/load.js';
 import { observations } from '../../src/report/report.js';
+import { rightFirst, run } from './synthetic.js';
 import {
   accuracySummary, bestAccuracy, bestGroups, clip, compareGroups, describeDifference, describeTimeToAccuracy, finalAccuracy, formatPValue, groupRuns,
   layerGradientMeans, points, timeToAccuracyHeader,
 } from '../../src/report/study.js';
-
-interface Synthetic {
-  model: string;
-  lr: number;
-  seed?: number;
-  /** Which of the test images (labels all 0) the run gets right. */
-  right?: boolean[];
-  accuracy?: number;
-  /** Gradient norm of each of 8 weights, input side first. */
-  gradients?: number[];
-}
-
-/** A finished run with the given test predictions (or only an accuracy), as the report loads it. */
-function run({ model, lr, seed = 0, right, accuracy, gradients }: Synthetic): RunData {
-  const labels = right?.map(() => 0);
-  const acc = accuracy ?? right!.filter(Boolean).length / right!.length;
-  const layers = (gradients ?? []).map((_, i) => `layer${i}.weight`);
-  return {
-    name: `${model}-lr${lr}-s${seed}`,
-    dir: `/nowhere/${model}-lr${lr}-s${seed}`,
-    config: { ...S.DEFAULT_TRAIN_CONFIG, model, lr, seed },
-    model: {
-      model, modelOptions: {}, learnableLayers: 10, parameters: 100, skipBlocks: 0, flops: 1, inputShape: [1, 28, 28], classes: ['a', 'b'],
-      normalization: { mean: [0], std: [1] }, gradientLayers: layers,
-    },
-    status: { status: 'finished', epochsDone: 1, step: 10, totalSteps: 10, wallSeconds: 1, updatedAt: '' },
-    iterations: [],
-    epochs: [],
-    gradients: gradients ? [{ type: 'gradients', epoch: 0, step: 5, norms: gradients }] : [],
-    evaluation: { split: 'test', accuracy: acc, perClassAccuracy: [acc, Number.NaN], confusionMatrix: [[0, 0], [0, 0]], count: right?.length ?? 100, loss: 0.5, classes: ['a', 'b'] },
-    predictions: right ? { split: 'test', labels: labels!, predicted: right.map((r) => (r ? 0 : 1)) } : undefined,
-  };
-}
-
-/** n test images: the first `first` right, the rest wrong. */
-function rightFirst(n: number, first: number): boolean[] {
-  return Array.from({ length: n }, (_, i) => i < first);
-}
 
 describe('comparisons between groups of runs', () => {
   it('McNemar on paired predictions for one seed each: the counts, p-value and interval are those of the disagreements', () => {

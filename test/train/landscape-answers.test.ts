@@ -134,6 +134,16 @@ function smallNet(): S.Module {
   return new S.Sequential(new S.Conv2d(2, 3, 3), new S.BatchNorm2d(3), new S.Flatten(), new S.Linear(12, 5));
 }
 
+/** smallNet seeded, with a kept batch of three 2 x 4 x 4 images it has run forward once (its BatchNorm's statistics set). */
+function warmedNet(seed: number): { model: S.Module; x: S.Tensor; y: S.Tensor } {
+  S.manualSeed(seed);
+  const model = smallNet();
+  const x = S.keep(S.randn([3, 2, 4, 4]));
+  const y = S.keep(S.tensor([0, 4, 2], { dtype: 'int64' }));
+  S.scope(() => S.noGrad(() => model.forward(x)));
+  return { model, x, y };
+}
+
 describe('filter-normalised directions', () => {
   const check = (model: S.Module, direction: S.Tensor[], tol: number) => {
     const named = model.namedParameters();
@@ -336,22 +346,14 @@ describe('the loss landscape of a linear layer', () => {
   });
 
   it('takes the memory format of the run\'s images, with the same losses', () => {
-    S.manualSeed(8);
-    const model = smallNet();
-    const x = S.keep(S.randn([3, 2, 4, 4]));
-    const y = S.keep(S.tensor([0, 4, 2], { dtype: 'int64' }));
-    S.scope(() => S.noGrad(() => model.forward(x)));
+    const { model, x, y } = warmedNet(8);
     const plain = S.lossLandscape(model, { x, y }, { points: 3, grid: 0 });
     const last = S.lossLandscape(model, { x, y }, { points: 3, grid: 0, memoryFormat: 'channelsLast' });
     last.line.forEach((v, i) => close(v, plain.line[i]!, 1e-5, `point ${i}`));
   });
 
   it('leaves the weights, the mode, the generator and native memory as they were', () => {
-    S.manualSeed(10);
-    const model = smallNet();
-    const x = S.keep(S.randn([3, 2, 4, 4]));
-    const y = S.keep(S.tensor([0, 4, 2], { dtype: 'int64' }));
-    S.scope(() => S.noGrad(() => model.forward(x)));
+    const { model, x, y } = warmedNet(10);
     const before = bits(model);
     S.manualSeed(12);
     const next = values(S.randn([4]));
