@@ -56,6 +56,7 @@ export function seededRandom(seed: number): () => number {
 export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
   const order = Int32Array.from({ length: count }, (_, i) => i);
   const random = seededRandom(seed * 1_000_003 + epoch);
+  // Stryker disable next-line EqualityOperator: at i = 0 the only choice is j = 0, a swap with itself
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     const t = order[i]!;
@@ -90,6 +91,7 @@ export function computeNormalization(dataset: ImageDataset): Normalization {
   const squares = new Float64Array(channels);
   const n = dataset.labels.length;
   for (let i = 0; i < n; i++) {
+    // Stryker disable next-line EqualityOperator: a channel past the last writes to sums[channels], which a Float64Array ignores
     for (let c = 0; c < channels; c++) {
       const base = (i * channels + c) * plane;
       let s = 0;

@@ -55,12 +55,15 @@ export function normal_(t: Tensor, mean: number, std: number): Tensor {
 
 /** Fills weight in place from U(-bound, bound) with bound = gain * sqrt(3 / fan), fan being fan_in or fan_out by mode. As torch.nn.init.kaiming_uniform_. */
 export function kaimingUniform_(weight: Tensor, options: KaimingOptions = {}): Tensor {
+  // A weight with no elements has a fan of 0 and no values to draw: a no-op, as PyTorch.
+  if (weight.numel === 0) return weight;
   const bound = Math.sqrt(3) * kaimingStd(weight, options);
   return uniform_(weight, -bound, bound);
 }
 
 /** Fills weight in place from N(0, std^2) with std = gain / sqrt(fan), fan being fan_in or fan_out by mode. As torch.nn.init.kaiming_normal_. */
 export function kaimingNormal_(weight: Tensor, options: KaimingOptions = {}): Tensor {
+  if (weight.numel === 0) return weight;
   return normal_(weight, 0, kaimingStd(weight, options));
 }
 

@@ -58,6 +58,7 @@ class AdamBase extends Optimizer<AdamOptions> {
       return s;
     });
     let g = grads;
+    // Stryker disable next-line ConditionalExpression: with 0, both decays (scale by 1, add 0 times) change no value; the check only saves the work
     if (group.weightDecay !== 0) {
       if (this.decoupled) foreachMul_(params, 1 - group.lr * group.weightDecay);
       else g = foreachAdd(grads, params, group.weightDecay);

@@ -35,6 +35,7 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   constructor(params: Tensor[] | GroupInput<H>[], defaults: H) {
     const groups: GroupInput<H>[] =
+      // Stryker disable next-line EqualityOperator: for an empty list params[0] is undefined, not a Tensor, so `>= 0` takes the same branch
       params.length > 0 && params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as GroupInput<H>[]);
     if (groups.length === 0 || groups.every((g) => g.params.length === 0)) {
       throw new RangeError(`${this.constructor.name}: got an empty parameter list`);

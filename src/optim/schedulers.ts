@@ -147,6 +147,7 @@ export class OneCycleLR extends LRScheduler {
     if (e > this.totalSteps) throw new RangeError(`OneCycleLR: stepped ${e} times, past totalSteps (${this.totalSteps})`);
     const initial = this.maxLr / this.options.divFactor;
     const min = initial / this.options.finalDivFactor;
+    // Stryker disable next-line EqualityOperator: at e = phaseEnd both phases give maxLr
     const lr = e <= this.phaseEnd
       ? cosineAnneal(initial, this.maxLr, e / this.phaseEnd)
       : cosineAnneal(this.maxLr, min, (e - this.phaseEnd) / (this.totalSteps - 1 - this.phaseEnd));
@@ -158,11 +159,13 @@ export class OneCycleLR extends LRScheduler {
     if (!this.options.cycleMomentum) return;
     const { baseMomentum: lo, maxMomentum: hi } = this.options;
     const e = this.lastEpoch;
+    // Stryker disable next-line EqualityOperator: at e = phaseEnd both phases give the base momentum
     const m = e <= this.phaseEnd
       ? cosineAnneal(hi, lo, e / this.phaseEnd)
       : cosineAnneal(lo, hi, (e - this.phaseEnd) / (this.totalSteps - 1 - this.phaseEnd));
     for (const group of this.optimizer.paramGroups as unknown as Record<string, unknown>[]) {
       if (Array.isArray(group.betas)) group.betas = [m, group.betas[1]];
+      // Stryker disable next-line ConditionalExpression: every optimizer here has betas or a momentum; the test guards against a future one
       else if (typeof group.momentum === 'number') group.momentum = m;
     }
   }

@@ -32,6 +32,7 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected updateGroup(group: ParamGroup<SGDOptions>, params: Tensor[], grads: Tensor[]): void {
+    // Stryker disable next-line ConditionalExpression: adding 0 times the parameters changes no value; the check only saves the work
     let g = group.weightDecay !== 0 ? foreachAdd(grads, params, group.weightDecay) : grads;
     if (group.momentum !== 0) {
       const states = params.map((p) => this.stateOf(p));

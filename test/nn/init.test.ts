@@ -157,4 +157,11 @@ describe('defaultLayerInit_', () => {
       init.uniform_(t, -bound, bound);
     }, 'bias', [256]);
   });
+
+  it('leaves the bias at 0 when the weight has no inputs (fan_in 0), as PyTorch', () => {
+    const bias = S.ones([3]);
+    init.defaultLayerInit_(S.empty([3, 0]), bias);
+    assert.deepEqual([...bias.data()], [0, 0, 0]);
+    assert.deepEqual(init.kaimingNormal_(S.empty([0, 4])).shape, [0, 4], 'an empty weight is left as it is');
+  });
 });
