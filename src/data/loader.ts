@@ -73,12 +73,14 @@ export function epochOrder(count: number, seed: number, epoch: number): Int32Arr
  * for the padding) and equally long.
  */
 export function shardOrder(order: Int32Array, rank: number, worldSize: number): Int32Array {
+  // Stryker disable next-line ConditionalExpression: with rank >= 0, `rank >= worldSize` already refuses a world size below 1
   if (!Number.isInteger(worldSize) || worldSize < 1 || !Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
     throw new RangeError(`shardOrder: rank ${rank} of world size ${worldSize}`);
   }
   if (worldSize === 1) return order;
   const perRank = Math.ceil(order.length / worldSize);
   const out = new Int32Array(perRank);
+  // Stryker disable next-line EqualityOperator: out[perRank] is past the Int32Array's end, and a write there is ignored
   for (let i = 0; i < perRank; i++) out[i] = order[(rank + i * worldSize) % order.length]!;
   return out;
 }
@@ -160,6 +162,7 @@ export class DataLoader {
   /** The batch of the given examples: x float32 [B, C, H, W] normalised (and augmented if set), y int64 [B]. */
   batchOf(indices: Int32Array): Batch {
     return scope(() => {
+      // Stryker disable next-line ObjectLiteral: index_select takes int32 indices as well; int64 is PyTorch's usual index type
       const idx = tensor(indices, { dtype: 'int64' });
       const x = this.#pixels.indexSelect(0, idx).to('float32').sub(this.#offset).div(this.#scale);
       return { x: this.options.augment ? augmentBatch(x) : x, y: this.#labels.indexSelect(0, idx) };
@@ -186,6 +189,7 @@ export class DataLoader {
   async *prefetchingEpoch(epoch = 0, startBatch = 0): AsyncGenerator<Batch> {
     const order = this.#order(epoch);
     const start = (b: number) => {
+      // Stryker disable next-line ObjectLiteral: index_select takes int32 indices as well; int64 is PyTorch's usual index type
       const idx = keep(tensor(this.#indices(order, b), { dtype: 'int64' }));
       return gatherBatchInBackground(this.#pixels, this.#labels, idx, this.#offset, this.#scale).finally(() => idx.dispose());
     };

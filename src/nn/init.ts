@@ -63,7 +63,6 @@ export function kaimingUniform_(weight: Tensor, options: KaimingOptions = {}): T
 
 /** Fills weight in place from N(0, std^2) with std = gain / sqrt(fan), fan being fan_in or fan_out by mode. As torch.nn.init.kaiming_normal_. */
 export function kaimingNormal_(weight: Tensor, options: KaimingOptions = {}): Tensor {
-  if (weight.numel === 0) return weight;
   return normal_(weight, 0, kaimingStd(weight, options));
 }
 

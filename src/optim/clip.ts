@@ -13,6 +13,7 @@ export function clipGradNorm(parameters: Tensor[], maxNorm: number): number {
       if (grads.length === 0) return 0;
       const total = stack(foreachNorm(grads)).norm().item();
       const coefficient = maxNorm / (total + 1e-6);
+      // Stryker disable next-line EqualityOperator: a coefficient of exactly 1 scales by 1
       if (coefficient < 1) foreachMul_(grads, coefficient);
       return total;
     }),

@@ -35,9 +35,9 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   constructor(params: Tensor[] | GroupInput<H>[], defaults: H) {
     const groups: GroupInput<H>[] =
-      // Stryker disable next-line EqualityOperator: for an empty list params[0] is undefined, not a Tensor, so `>= 0` takes the same branch
-      params.length > 0 && params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as GroupInput<H>[]);
-    if (groups.length === 0 || groups.every((g) => g.params.length === 0)) {
+      params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as GroupInput<H>[]);
+    // (every() is true of no groups, so an empty list is refused here too)
+    if (groups.every((g) => g.params.length === 0)) {
       throw new RangeError(`${this.constructor.name}: got an empty parameter list`);
     }
     this.paramGroups = groups.map((g) => {

@@ -165,7 +165,6 @@ export class OneCycleLR extends LRScheduler {
       : cosineAnneal(lo, hi, (e - this.phaseEnd) / (this.totalSteps - 1 - this.phaseEnd));
     for (const group of this.optimizer.paramGroups as unknown as Record<string, unknown>[]) {
       if (Array.isArray(group.betas)) group.betas = [m, group.betas[1]];
-      // Stryker disable next-line ConditionalExpression: every optimizer here has betas or a momentum; the test guards against a future one
       else if (typeof group.momentum === 'number') group.momentum = m;
     }
   }

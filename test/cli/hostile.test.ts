@@ -84,7 +84,7 @@ describe('numbers out of range are refused at the flag, before anything starts',
     assert.deepEqual(numeric, numbers);
   });
 
-  it('NaN, -1, 0, 1e308 and a fraction where an integer is due: each refused naming the flag, no run folder made', async () => {
+  it('NaN, -1, 0, 1e308 and a fraction where an integer is due: each refused naming the flag, before the command starts', async () => {
     const cases: [string, string][] = [];
     for (const name of numeric) {
       const setting = S.TRAIN_SETTINGS[name] as S.Setting<number>;
@@ -95,14 +95,34 @@ describe('numbers out of range are refused at the flag, before anything starts',
       }
     }
     assert.ok(cases.length >= 50, `${cases.length} cases`);
-    const outcomes = await inBatches(cases.map(([name, value]) => async () => {
+    // The program itself, in this process: a flag it accepts reaches the action, which throws instead of training.
+    const { program } = await import('../../src/cli/program.js');
+    let stderr = '';
+    for (const command of [program, ...program.commands]) command.exitOverride().configureOutput({ writeErr: (text) => (stderr += text) });
+    program.hook('preAction', () => {
+      throw new Error('accepted: the command would start');
+    });
+    for (const [name, value] of cases) {
+      const flag = S.flagName(name);
+      stderr = '';
       const out = join(root, `range-${name}-${value}`);
+      const args = ['train', ...TRAIN.filter((_, i, a) => a[i] !== flag && a[i - 1] !== flag), flag, value, '--out', out];
+      await assert.rejects(program.parseAsync(args, { from: 'user' }), (e: Error) => e.name === 'CommanderError', `${name} ${value} accepted`);
+      assert.ok(stderr.includes(flag), `${name} ${value}: the message names the flag: ${stderr}`);
+      assert.equal(existsSync(out), false, `${name} ${value}: no run folder`);
+    }
+  });
+
+  it('from the command line, each kind of bad number exits with the flag\'s error and makes no run folder', async () => {
+    const cases = [['epochs', 'NaN'], ['batchSize', '-1'], ['lr', '0'], ['threads', '1e308'], ['epochs', '2.5']] as const;
+    const outcomes = await inBatches(cases.map(([name, value]) => async () => {
+      const out = join(root, `range-cli-${name}-${value}`);
       const flag = S.flagName(name);
       const result = await runCli(['train', ...TRAIN.filter((_, i, a) => a[i] !== flag && a[i - 1] !== flag), flag, value, '--out', out]);
       return { name, value, ...result, made: existsSync(out) };
     }), 4);
     for (const o of outcomes) {
-      assert.notEqual(o.code, 0, `${o.name} ${o.value} accepted`);
+      assert.equal(o.code, 1, `${o.name} ${o.value} accepted`);
       assert.ok(o.stderr.includes(S.flagName(o.name)), `${o.name} ${o.value}: the message names the flag: ${o.stderr}`);
       assert.equal(o.made, false, `${o.name} ${o.value}: no run folder`);
     }
