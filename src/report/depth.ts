@@ -13,7 +13,7 @@ import { formatPercent } from '../nn/format.js';
 import { type Chart, lineChart } from './charts.js';
 import type { RunData } from './load.js';
 import { meanOf } from './statistics.js';
-import { type Comparison, type RunGroup, compareGroups, formatPValue, layerGradientMeans, points } from './study.js';
+import { type Comparison, type RunGroup, compareGroups, formatPValue, isSignificant, layerGradientMeans, points } from './study.js';
 
 /** One depth of a depth series: the group of its runs (one per seed), the model's size at that depth and its mean final training loss and input gradient. */
 export interface DepthPoint {
@@ -92,10 +92,15 @@ export function depthChange(series: DepthSeries): DepthChange {
   const shallow = series.points[0]!;
   const deep = series.points.at(-1)!;
   const comparison = compareGroups(deep.group, shallow.group);
-  const verdict = comparison === undefined ? 'not tested'
-    : comparison.pValue >= 0.05 || comparison.difference === 0 ? 'no change'
-      : comparison.difference < 0 ? 'degrades' : 'improves';
-  return { series, shallow, deep, comparison, verdict };
+  return { series, shallow, deep, comparison, verdict: verdictOf(comparison) };
+}
+
+function verdictOf(comparison: Comparison | undefined): DepthChange['verdict'] {
+  if (comparison === undefined) return 'not tested';
+  if (!isSignificant(comparison.pValue)) return 'no change';
+  // Both tests give p = 1 to a difference of 0, so a significant change is never 0 and its sign alone decides.
+  // Stryker disable next-line EqualityOperator: as above, < 0 and <= 0 agree on every significant difference.
+  return comparison.difference < 0 ? 'degrades' : 'improves';
 }
 
 /** "5 to 20 SkipBlocks (43 to 213 learnable layers)", or in weight layers for a network without SkipBlocks. */
@@ -128,7 +133,7 @@ export function depthObservation(change: DepthChange): string {
 
 function names(changes: DepthChange[]): string {
   const labels = changes.map((c) => c.series.label);
-  return labels.length <= 1 ? (labels[0] ?? '') : `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}`;
+  return labels.length === 1 ? labels[0]! : `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}`;
 }
 
 /**

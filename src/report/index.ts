@@ -1,4 +1,5 @@
 export * from './report.js';
+export * from './observations.js';
 export * from './load.js';
 export { type Chart, PNG_SCALE, type RenderedChart } from './charts.js';
 export { type Block, DocumentBuilder, type Section } from './document.js';

@@ -98,6 +98,12 @@ export function tQuantile(p: number, df: number): number {
   return tQuantileStdlib(p, df);
 }
 
+/** The mean of the values that are there (finite numbers), undefined when none is. */
+export function meanOf(values: readonly (number | undefined)[]): number | undefined {
+  const present = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return present.length ? present.reduce((a, b) => a + b, 0) / present.length : undefined;
+}
+
 /**
  * Summarizes a sample (e.g. a final accuracy per seed) the way the report
  * prints it: n, mean, sample standard deviation (n - 1 divisor) and the
@@ -108,13 +114,6 @@ export function tQuantile(p: number, df: number): number {
  * about the spread. Throws RangeError on a non-finite value (a diverged run
  * must be left out by the caller, not averaged in).
  */
-/** The mean of the values that are there (finite numbers), undefined when none is. */
-export function meanOf(values: readonly (number | undefined)[]): number | undefined {
-  const present = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
-  return present.length ? present.reduce((a, b) => a + b, 0) / present.length : undefined;
-}
-
-/** Size, mean, sample standard deviation and two-sided 95% Student t-interval of a sample; throws a RangeError on a non-finite value. */
 export function describeSample(xs: ArrayLike<number>): SampleSummary {
   checkFinite(xs, 'describeSample');
   const { n, mean, ss } = moments(xs);

@@ -149,6 +149,14 @@ export function compareGroups(a: RunGroup, b: RunGroup): Comparison | undefined 
   };
 }
 
+/** The level below which a p-value is called significant: 5%, as every sentence of the report says. */
+export const SIGNIFICANCE_LEVEL = 0.05;
+
+/** Whether a test's p-value is significant at SIGNIFICANCE_LEVEL (strictly below it). */
+export function isSignificant(pValue: number): boolean {
+  return pValue < SIGNIFICANCE_LEVEL;
+}
+
 /** A p-value as a sentence shows it: three decimals, or a power of ten when it is tiny. */
 export function formatPValue(p: number): string {
   if (!Number.isFinite(p)) return 'p not defined';
@@ -168,8 +176,9 @@ export function points(x: number): string {
  */
 export function describeDifference(comparison: Comparison, nameA: string, nameB: string): string {
   const { difference, interval95, pValue, test } = comparison;
+  // Stryker disable next-line EqualityOperator: a difference of 0 is "no difference" before the sign is read, so > and >= name the same side.
   const favoured = difference === 0 ? 'no difference' : `${points(Math.abs(difference))} points in favour of ${difference > 0 ? nameA : nameB}`;
-  const verdict = pValue < 0.05 ? 'significant at 5%' : 'not significant at 5%: these runs do not show either one better';
+  const verdict = isSignificant(pValue) ? 'significant at 5%' : 'not significant at 5%: these runs do not show either one better';
   return `${favoured} (95% interval ${points(interval95[0])} to ${points(interval95[1])} points; ${test}, ${formatPValue(pValue)}): ${verdict}`;
 }
 

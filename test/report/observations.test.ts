@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 
 import { landscapeObservation } from '../../src/report/landscape.js';
 import type { RunData } from '../../src/report/load.js';
-import { groupState, interval, meanAndSpread, models, observations } from '../../src/report/report.js';
+import { groupState, interval, meanAndSpread, models, observations } from '../../src/report/observations.js';
 import { groupRuns } from '../../src/report/study.js';
 import { rightFirst, run } from './synthetic.js';
 
@@ -205,7 +205,7 @@ describe('what is said about each run', () => {
   it('a diverged status without the step it diverged at still gets its sentence', () => {
     const notes = observations([run({ model: 'b', lr: 1, accuracy: 0.5, status: { status: 'diverged' } })]);
     assert.equal(notes.length, 1);
-    assert.match(notes[0]!, /^b-lr1-s0 diverged: its loss became .* at step .*; its figures stop there\.$/);
+    assert.deepEqual(notes, ['b-lr1-s0 diverged (its status does not say at which step); its figures stop there.']);
   });
 });
 

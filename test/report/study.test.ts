@@ -8,11 +8,11 @@ import { describe, it } from 'node:test';
 
 import * as S from '../../src/index.js';
 import type { RunData } from '../../src/report/load.js';
-import { observations } from '../../src/report/report.js';
+import { observations } from '../../src/report/observations.js';
 import { rightFirst, run } from './synthetic.js';
 import {
   accuracySummary, bestAccuracy, bestGroups, clip, compareGroups, describeDifference, describeTimeToAccuracy, finalAccuracy, formatPValue, groupRuns,
-  layerGradientMeans, points, timeToAccuracyHeader,
+  isSignificant, layerGradientMeans, SIGNIFICANCE_LEVEL, points, timeToAccuracyHeader,
 } from '../../src/report/study.js';
 
 describe('comparisons between groups of runs', () => {
@@ -145,6 +145,7 @@ describe('a run\'s and a group\'s numbers', () => {
     assert.equal(bestAccuracy(evaluated), 0.9);
     const unevaluated = { ...evaluated, evaluation: undefined };
     assert.equal(finalAccuracy(unevaluated), 0.6);
+    assert.equal(finalAccuracy({ ...unevaluated, epochs: [epoch(0.9, 0), epoch(0.6, 1), epoch(0.5, 2)] }), 0.5, 'the last of three epochs');
     assert.equal(finalAccuracy({ ...unevaluated, epochs: [] }), undefined);
     assert.equal(bestAccuracy({ ...unevaluated, epochs: [] }), undefined);
   });
@@ -184,6 +185,8 @@ describe('a run\'s and a group\'s numbers', () => {
     const layers = (r: RunData, learnableLayers: number) => ({ ...r, model: { ...r.model, learnableLayers } });
     const groups = groupRuns([layers(noAccuracy, 99), run({ model: 'm', lr: 2, accuracy: 0.4 }), run({ model: 'm', lr: 3, accuracy: 0.6 })]);
     assert.deepEqual(bestGroups(groups).map((g) => g.lr), [3], 'the deeper group without an accuracy does not hide the others');
+    const level = groupRuns([noAccuracy, run({ model: 'm', lr: 2, accuracy: 0.4 })]);
+    assert.deepEqual(bestGroups(level).map((g) => g.lr), [2], 'nor does one at the same depth listed first');
   });
 
   it('compares only runs that scored the same test images', () => {
@@ -192,6 +195,7 @@ describe('a run\'s and a group\'s numbers', () => {
     assert.equal(compareGroups(a!, relabelled), undefined, 'a different label');
     const shorter = { ...b!, runs: [{ ...b!.runs[0]!, predictions: { split: 'test' as const, labels: [0], predicted: [0] } }] };
     assert.equal(compareGroups(a!, shorter), undefined, 'fewer images');
+    assert.equal(compareGroups(shorter, a!), undefined, 'fewer images, whose labels begin the other\'s');
     const none = { ...b!, runs: [{ ...b!.runs[0]!, predictions: undefined }] };
     assert.equal(compareGroups(a!, none), undefined);
     assert.equal(compareGroups(none, a!), undefined);
@@ -200,6 +204,33 @@ describe('a run\'s and a group\'s numbers', () => {
     const mixed = compareGroups(many!, b!)!;
     assert.equal(mixed.meanA, 0.4);
     assert.match(mixed.test, /^McNemar's exact test on the 10 paired/);
+    assert.match(compareGroups(b!, many!)!.test, /^McNemar's exact test on the 10 paired/, 'one seed first, several second');
+  });
+
+  it('one seed on either side is McNemar\'s, never Welch\'s; a run without a final accuracy is left out of Welch\'s', () => {
+    const [one, other] = groupRuns([run({ model: 'x', lr: 1, right: rightFirst(10, 3) }), run({ model: 'y', lr: 1, right: rightFirst(10, 8) })]);
+    assert.match(compareGroups(one!, other!)!.test, /^McNemar's exact test on the 10 paired/);
+    const groups = groupRuns([
+      ...[0.90, 0.92].map((accuracy, seed) => run({ model: 'a', lr: 1, seed, accuracy })), { ...run({ model: 'a', lr: 1, seed: 2, accuracy: 0.1 }), evaluation: undefined },
+      ...[0.80, 0.84].map((accuracy, seed) => run({ model: 'b', lr: 1, seed, accuracy })),
+    ]);
+    const welch = compareGroups(groups[0]!, groups[1]!)!;
+    assert.equal(welch.test, 'Welch\'s t-test over 2 and 2 seeds');
+    assert.ok(Math.abs(welch.difference - 0.09) < 1e-12, `${welch.difference}`);
+  });
+
+  it('calls a p-value significant strictly below 5%', () => {
+    assert.equal(SIGNIFICANCE_LEVEL, 0.05);
+    assert.equal(isSignificant(0.05), false);
+    assert.equal(isSignificant(0.0499), true);
+    assert.equal(isSignificant(Number.NaN), false);
+  });
+
+  it('the best group of a model is at its deepest, the first of a tie at the same mean', () => {
+    const layers = (r: RunData, learnableLayers: number) => ({ ...r, model: { ...r.model, learnableLayers } });
+    const groups = groupRuns([layers(run({ model: 'm', lr: 1, accuracy: 0.95 }), 10), layers(run({ model: 'm', lr: 2, accuracy: 0.8 }), 20),
+      layers(run({ model: 'm', lr: 3, accuracy: 0.8 }), 20)]);
+    assert.deepEqual(bestGroups(groups).map((g) => g.lr), [2]);
   });
 
   it('formats p-values and points at their boundaries', () => {
@@ -240,6 +271,7 @@ describe('time to accuracy in the results table', () => {
     assert.equal(describeTimeToAccuracy([reached(10, 1), reached(10, 2), reached(10, 2)]), '10 s (epoch 1.7)');
     assert.equal(describeTimeToAccuracy([missed, missed]), 'not reached');
     assert.equal(describeTimeToAccuracy([{ target: 0.9, seconds: 5, epoch: null }]), 'not reached');
+    assert.equal(describeTimeToAccuracy([{ target: 0.9, seconds: null, epoch: 3 }]), 'not reached');
     assert.equal(describeTimeToAccuracy([undefined]), '-');
     assert.equal(describeTimeToAccuracy([]), '-');
   });
