@@ -18,6 +18,7 @@ import type { RunData } from './load.js';
 export function lineLossAt(file: Pick<LandscapeFile, 'alphas' | 'line'>, alpha: number): number {
   const { alphas, line } = file;
   if (alpha <= alphas[0]!) return line[0]!;
+  // Stryker disable next-line EqualityOperator: i = alphas.length reads alphas[i] as undefined, which no alpha is <=, so the loop ends as it would
   for (let i = 1; i < alphas.length; i++) {
     if (alpha <= alphas[i]!) {
       const t = (alpha - alphas[i - 1]!) / (alphas[i]! - alphas[i - 1]!);
@@ -101,6 +102,7 @@ export function sharedLevels(surfaces: number[][][], count = 12): number[] {
   if (values.length === 0) return [];
   const lo = Math.log(Math.min(...values));
   const hi = Math.log(Math.max(...values));
+  // Stryker disable next-line EqualityOperator: a spread of exactly 1e-9 in log(loss) is as flat as one below it
   if (hi - lo < 1e-9) return [];
   return Array.from({ length: count }, (_, k) => Math.exp(lo + ((k + 0.5) * (hi - lo)) / count));
 }
@@ -229,17 +231,19 @@ export function landscapeObservation(skip: RunData, plain: RunData): string {
     ? `; ${share(a.nonConvex)} and ${share(b.nonConvex)} of the surface's interior points curve downward along a direction (not convex)` : '';
   const smoother = (x: LandscapeSummary, y: LandscapeSummary) =>
     x.rise1 !== undefined && y.rise1 !== undefined && x.rise1 < y.rise1 && (x.nonConvex === undefined || y.nonConvex === undefined || x.nonConvex <= y.nonConvex);
-  const opposite = a.nonConvex !== undefined && b.nonConvex !== undefined && a.rise1 !== undefined && b.rise1 !== undefined &&
-    a.nonConvex !== b.nonConvex && a.rise1 !== b.rise1;
+  // Asked only with both rises known and neither surface the smoother: then either the rises tie, or each measure favours
+  // another surface (both non-convex shares known and unequal, as are the rises).
   const disagreement = () => {
+    // Stryker disable next-line EqualityOperator: the shares differ here, so < and <= pick the same surface
     const convexer = a.nonConvex! < b.nonConvex! ? skip : plain;
+    // Stryker disable next-line EqualityOperator: the rises differ here, so < and <= pick the same surface
     const slower = a.rise1! < b.rise1! ? skip : plain;
     return `${convexer.config.model}'s surface is the more nearly convex, ${slower.config.model}'s rises more slowly: the measures do not agree on which surface is the smoother`;
   };
   const verdict = a.rise1 === undefined || b.rise1 === undefined ? 'the slice does not reach distance 1, so the surfaces are not compared'
     : smoother(a, b) ? `${skip.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
       : smoother(b, a) ? `${plain.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
-        : opposite ? disagreement() : 'neither surface is the smoother by both measures (they tie on one)';
+        : a.rise1 !== b.rise1 ? disagreement() : 'neither surface is the smoother by both measures (they tie on one)';
   return `${head}${convex}: ${verdict}.`;
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { describeSample, mcnemarExact, mcnemarFromCounts, tQuantile, welchTest } from '../../src/report/statistics.js';
+import { describeSample, mcnemarExact, mcnemarFromCounts, meanOf, tQuantile, welchTest } from '../../src/report/statistics.js';
 
 /** |actual - expected| <= tol · max(1, |expected|): relative for large values, absolute near 0. */
 function close(actual: number, expected: number, tol = 1e-9, what = ''): void {
@@ -77,7 +77,7 @@ describe('describeSample', () => {
 
   it('rejects non-finite values', () => {
     assert.throws(() => describeSample([0.9, NaN]), RangeError);
-    assert.throws(() => describeSample([Infinity, 1]), RangeError);
+    assert.throws(() => describeSample([Infinity, 1]), { name: 'RangeError', message: 'describeSample: value 0 is Infinity, not a finite number' });
   });
 });
 
@@ -144,7 +144,9 @@ describe('welchTest', () => {
   it('rejects samples of fewer than two values', () => {
     assert.throws(() => welchTest([1], [1, 2]), RangeError);
     assert.throws(() => welchTest([1, 2], []), RangeError);
-    assert.throws(() => welchTest([1, NaN], [1, 2]), RangeError);
+    assert.throws(() => welchTest([1, NaN], [1, 2]), { name: 'RangeError', message: 'welchTest a: value 1 is NaN, not a finite number' });
+    assert.throws(() => welchTest([1, 2], [Infinity, 2]), { name: 'RangeError', message: 'welchTest b: value 0 is Infinity, not a finite number' });
+    assert.throws(() => welchTest([1], [1, 2]), { name: 'RangeError', message: 'welchTest needs at least 2 values per sample, got 1 and 2' });
   });
 });
 
@@ -184,6 +186,7 @@ describe('mcnemarFromCounts', () => {
     assert.throws(() => mcnemarFromCounts(-1, 3), RangeError);
     assert.throws(() => mcnemarFromCounts(1.5, 3), RangeError);
     assert.throws(() => mcnemarFromCounts(NaN, 3), RangeError);
+    assert.throws(() => mcnemarFromCounts(3, -1), { name: 'RangeError', message: 'mcnemarFromCounts needs non-negative integer counts, got b=3, c=-1' });
   });
 });
 
@@ -254,6 +257,16 @@ describe('mcnemarExact', () => {
 
   it('rejects unpaired or empty input', () => {
     assert.throws(() => mcnemarExact([0, 1], [0], [0, 1]), RangeError);
-    assert.throws(() => mcnemarExact([], [], []), RangeError);
+    assert.throws(() => mcnemarExact([], [], []), { name: 'RangeError', message: 'mcnemarExact needs at least one example' });
+    assert.throws(() => mcnemarExact([0, 1], [0, 1], [0]), { name: 'RangeError', message: 'mcnemarExact needs paired arrays, got lengths 2, 2, 1' });
+    assert.throws(() => mcnemarExact([0], [0, 1], [0, 1]), { name: 'RangeError', message: 'mcnemarExact needs paired arrays, got lengths 1, 2, 2' });
+  });
+});
+
+describe('meanOf', () => {
+  it('averages the finite values that are there, and gives undefined when none is', () => {
+    assert.equal(meanOf([1, undefined, Number.NaN, 3, Number.POSITIVE_INFINITY]), 2);
+    assert.equal(meanOf([undefined, Number.NaN]), undefined);
+    assert.equal(meanOf([]), undefined);
   });
 });
