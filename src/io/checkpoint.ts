@@ -104,7 +104,7 @@ export function readCheckpointStep(path: string): number | undefined {
   try {
     return trainingMetadata(path, readSafetensorsHeader(path, { maxHeaderBytes: CHECKPOINT_MAX_HEADER_BYTES }).metadata).step;
   } catch {
-    // A damaged or foreign file has no step to resume from, as no file has none.
+    // A damaged or foreign file has no step to resume from, like a missing one.
   }
   return undefined;
 }

@@ -42,11 +42,6 @@ export function groupState(group: RunGroup): string {
   return [...counts.entries()].map(([state, n]) => `${n} ${state}`).join(', ');
 }
 
-/** The models of the runs, each once, in the order they first appear. */
-export function models(runs: RunData[]): string[] {
-  return [...new Set(runs.map((r) => r.config.model))];
-}
-
 /** Mean gradient norm of the first and last quarter of a run's layers: how much the gradient fades. */
 function gradientFade(run: RunData): { inputSide: number; outputSide: number } | undefined {
   const means = layerGradientMeans(run).filter((m): m is number => m !== undefined);

@@ -22,7 +22,7 @@ import { depthChart, depthSeries } from './depth.js';
 import { landscapeContourChart, landscapeGroups, landscapeLineChart, landscapeRow } from './landscape.js';
 import { addSourceAppendix } from './listings.js';
 import { renderHtml, renderPdf } from './render.js';
-import { groupState, interval, meanAndSpread, models, observations, runState } from './observations.js';
+import { groupState, interval, meanAndSpread, observations, runState } from './observations.js';
 import { meanOf } from './statistics.js';
 import {
   type RunGroup, bestAccuracy, bestGroups, describeTimeToAccuracy, groupRuns, timeToAccuracyHeader,
@@ -40,6 +40,11 @@ export interface ReportResult {
   tables: number;
 }
 
+
+/** The models of the runs, each once, in the order they first appear. */
+export function models(runs: RunData[]): string[] {
+  return [...new Set(runs.map((r) => r.config.model))];
+}
 
 /** Threads per run, and how many runs shared the machine (experiment --parallel-runs). */
 function describeThreads(asked: number, environment: RunData['environment']): string {

@@ -24,18 +24,24 @@ export interface Finished {
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
-  /** Killed (SIGKILL) after this long (default 120 s). */
+  /** Killed (SIGKILL, exit code 137) after this long (default 120 s). */
   timeoutMs?: number;
   /** Called with all of stdout (stderr) so far, on every chunk. */
   onStdout?: (text: string) => void;
   onStderr?: (text: string) => void;
 }
 
-/** Runs `node args...` and resolves when it has exited. */
+/**
+ * Runs `node args...` and resolves when it has exited. coreutils' timeout
+ * enforces the time limit rather than a timer here, so a child outlives this
+ * process by at most that long: a test runner killed mid-test (a mutant that
+ * hangs rank 0 under Stryker) leaves no rank spinning for hours.
+ */
 export function runNode(args: string[], options: RunOptions = {}): Promise<Finished> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const limit = `${(options.timeoutMs ?? 120_000) / 1000}s`;
+    const child = spawn('timeout', ['--signal=KILL', limit, process.execPath, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -46,9 +52,7 @@ export function runNode(args: string[], options: RunOptions = {}): Promise<Finis
       stderr += chunk.toString();
       options.onStderr?.(stderr);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, seconds: (performance.now() - started) / 1000 });
     });
   });

@@ -12,7 +12,8 @@ import { describe, it } from 'node:test';
 
 import { landscapeObservation } from '../../src/report/landscape.js';
 import type { RunData } from '../../src/report/load.js';
-import { groupState, interval, meanAndSpread, models, observations } from '../../src/report/observations.js';
+import { groupState, interval, meanAndSpread, observations } from '../../src/report/observations.js';
+import { models } from '../../src/report/report.js';
 import { groupRuns } from '../../src/report/study.js';
 import { rightFirst, run } from './synthetic.js';
 
