@@ -182,8 +182,9 @@ export function lossLandscape(
   const options = { ...LANDSCAPE_DEFAULTS, memoryFormat: 'contiguous' as const, ...given };
   const batches = Array.isArray(sample) ? sample : [sample];
   const weights = model.parameters();
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a second direction drawn without a grid is never used, and the generator is restored either way
   const [d1, d2 = []] = landscapeDirections(model, options.seed, options.grid > 0 ? 2 : 1) as [Tensor[], Tensor[]?];
-  const origin = weights.map((w) => keep(w.detach().clone()));
+  const origin = scope(() => weights.map((w) => keep(w.detach().clone())));
   const wasTraining = model.training;
   const alphas = landscapeAxis(options.points, options.range);
   const surfaceAxis = options.grid > 0 ? landscapeAxis(options.grid, options.range) : [];
@@ -214,7 +215,11 @@ export function lossLandscape(
 function landscapeSample(splits: Awaited<ReturnType<typeof prepareRun>>, options: LandscapeOptions): Batch[] {
   const images = subset(splits.trainSplit, options.sample, options.seed);
   const loader = new DataLoader(images, { batchSize: 250, shuffle: false, normalization: splits.normalization });
-  return [...loader.epoch(0)].map((b) => ({ x: keep(b.x), y: keep(b.y) }));
+  try {
+    return [...loader.epoch(0)].map((b) => ({ x: keep(b.x), y: keep(b.y) }));
+  } finally {
+    loader.dispose();
+  }
 }
 
 /** The precision a landscape of a run is computed in. */
@@ -258,6 +263,7 @@ export async function landscapeOfRun(
     }
     const precision = landscapePrecision(options, config);
     const memoryFormat = trainingMemoryFormat({ ...config, precision });
+    // Stryker disable next-line ObjectLiteral: the weights' memory format is for speed, as in training; the losses are the same bit for bit (the bf16 test)
     prepared.model.to({ memoryFormat });
     sample = landscapeSample(prepared, options);
     const started = performance.now();

@@ -105,6 +105,17 @@ describe('DataLoader batches', () => {
     assert.deepEqual(labels, [[1, 4 % 3, 7 % 3], [0]], 'examples 1, 4, 7 and the wrapped-around 0');
   });
 
+  it('dispose frees its four tensors (images, labels, offset, scale) at once; a batch it made stays valid', () => {
+    const tensors = S.memory().tensors;
+    const loader = new S.DataLoader(ramp(4, 1), { batchSize: 2, shuffle: false });
+    assert.equal(S.memory().tensors, tensors + 4);
+    const batch = loader.batchOf(Int32Array.from([2]));
+    loader.dispose();
+    assert.equal(S.memory().tensors, tensors + 2, 'only the batch\'s x and y');
+    assert.deepEqual([...batch.y.data()].map(Number), [2]);
+    S.dispose([batch.x, batch.y]);
+  });
+
   it('a prefetching epoch started at its end yields nothing', async () => {
     const loader = new S.DataLoader(ramp(6, 1), { batchSize: 2 });
     const seen: unknown[] = [];

@@ -473,6 +473,17 @@ describe('a run\'s landscape', () => {
     assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 8, precision: 'fp32' }), false);
   });
 
+  it('holds no tensor after it returns: the checkpoint, the sample and the model are freed', async () => {
+    const { path } = makeRun('memory', 2);
+    const options = { points: 3, grid: 0, sample: 8 };
+    await S.landscapeOfRun(path, options); // the first call reads the dataset; this one reads what is read once
+    globalThis.gc?.();
+    const tensors = S.memory().tensors;
+    await S.landscapeOfRun(path, options);
+    // No collection here: each tensor is disposed when done with, not left to the garbage collector.
+    assert.equal(S.memory().tensors, tensors);
+  });
+
   it('refuses a folder that is not a run, and bad settings, before touching anything', async () => {
     await assert.rejects(S.landscapeOfRun(join(root, 'nothing-here')), {
       message: `${join(root, 'nothing-here')} is not a run directory (no config.json): give a folder written by skipstudio train or experiment`,
