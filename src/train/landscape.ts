@@ -182,12 +182,13 @@ export function lossLandscape(
   const options = { ...LANDSCAPE_DEFAULTS, memoryFormat: 'contiguous' as const, ...given };
   const batches = Array.isArray(sample) ? sample : [sample];
   const weights = model.parameters();
+  const alphas = landscapeAxis(options.points, options.range);
+  // A grid of 0 points is no grid: an empty axis.
+  const surfaceAxis = landscapeAxis(options.grid, options.range);
   // Stryker disable next-line ConditionalExpression,EqualityOperator: a second direction drawn without a grid is never used, and the generator is restored either way
-  const [d1, d2 = []] = landscapeDirections(model, options.seed, options.grid > 0 ? 2 : 1) as [Tensor[], Tensor[]?];
+  const [d1, d2 = []] = landscapeDirections(model, options.seed, surfaceAxis.length > 0 ? 2 : 1) as [Tensor[], Tensor[]?];
   const origin = scope(() => weights.map((w) => keep(w.detach().clone())));
   const wasTraining = model.training;
-  const alphas = landscapeAxis(options.points, options.range);
-  const surfaceAxis = options.grid > 0 ? landscapeAxis(options.grid, options.range) : [];
   const total = alphas.length + surfaceAxis.length ** 2;
   let done = 0;
   const lossAt = (alpha: number, beta: number) => {
