@@ -2,10 +2,11 @@
 """The PyTorch side of skipstudio's benchmarks, driven over stdin/stdout.
 
 Each request is one JSON line: {"net": "blocks4"|"blocks20", "precision":
-"fp32"|"bf16", "batch": 32, "steps": 5, "threads": 2} or {"op": "add",
+"fp32"|"bf16", "batch": 32, "steps": 5, "threads": 2, "compile": false} or {"op": "add",
 "iterations": 100000} or {"op": "eval", "net": ..., "precision": ...,
-"images": 1000, "batch": 250, "threads": 2}; the reply is one JSON line with the timings in
-seconds. The networks are the same specification skipstudio implements
+"images": 1000, "batch": 250, "threads": 2} or {"op": "version"}; the reply is one JSON line
+with the timings in seconds. "compile" trains the model through torch.compile
+(PyTorch 2.x; its first step compiles, so warm up before timing). The networks are the same specification skipstudio implements
 (test/fixtures/pytorch_reference.py holds it).
 """
 import json
@@ -43,7 +44,7 @@ cache = {}
 
 
 def setup(req):
-    key = (req["net"], req["precision"], req["batch"])
+    key = (req["net"], req["precision"], req["batch"], req.get("compile", False))
     if key not in cache:
         torch.manual_seed(0)
         model = NETS[req["net"]]()
@@ -53,6 +54,8 @@ def setup(req):
             x = x.contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, 10, (req["batch"],))
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        if req.get("compile", False):
+            model = torch.compile(model)
         cache[key] = (model, x, y, opt)
     return cache[key]
 
@@ -103,8 +106,12 @@ def add_overhead(req):
     return {"perOp": (time.perf_counter() - start) / n}
 
 
+def version(req):
+    return {"version": torch.__version__, "compile": hasattr(torch, "compile")}
+
+
+OPS = {"add": add_overhead, "eval": eval_pass, "version": version}
 for line in sys.stdin:
     request = json.loads(line)
-    op = request.get("op")
-    reply = add_overhead(request) if op == "add" else eval_pass(request) if op == "eval" else train_steps(request)
+    reply = OPS.get(request.get("op"), train_steps)(request)
     print(json.dumps(reply), flush=True)

@@ -10,9 +10,11 @@
  * (eval mode, no autograd, bf16 autocast and channels-last where the CPU
  * has native bf16, data loading and per-image predictions included) against
  * PyTorch's forward under inference_mode on ready tensors. Also times the
- * per-op overhead of a small add.
+ * per-op overhead of a small add. Where the PyTorch is 2.x, the training
+ * steps again with PyTorch's model through torch.compile, the reference a
+ * PyTorch 2 user would reach for (--compile off leaves it out, on asks for it).
  *
- *   npm run bench [-- --rounds 5 --steps 4 --threads 2 --eval-images 1000 --json]
+ *   npm run bench [-- --rounds 5 --steps 4 --threads 2 --eval-images 1000 --compile auto --json]
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -32,6 +34,7 @@ const { values: flags } = parseArgs({
     nets: { type: 'string', default: 'blocks4,blocks20' },
     precisions: { type: 'string' },
     'eval-images': { type: 'string', default: '1000' },
+    compile: { type: 'string', default: 'auto' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -177,6 +180,29 @@ class PyTorchWorker {
   }
 }
 
+/** One network and precision: both engines' steps in alternating rounds after a warm-up, their medians and ratio. */
+async function trainingRow(
+  worker: PyTorchWorker, net: string, precision: Precision, compile: boolean, cache: Map<string, () => number>, log: (line: string) => void,
+) {
+  const request = { net, precision, batch, steps, threads, compile };
+  // Warm-up: first steps allocate, pick oneDNN kernels and fill caches (and, with compile, compile).
+  skipstudioSteps(net, precision, 2, cache);
+  await worker.request({ ...request, steps: 2 });
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    ours.push(...skipstudioSteps(net, precision, steps, cache));
+    theirs.push(...(await worker.request<{ times: number[] }>(request)).times);
+  }
+  const ss = median(ours);
+  const pt = median(theirs);
+  log(
+    `${net.padEnd(10)} ${precision.padEnd(9)} ${(ss * 1000).toFixed(1).padStart(20)} ${(pt * 1000).toFixed(1).padStart(17)}` +
+      `   ${(batch / ss).toFixed(0).padStart(8)} / ${(batch / pt).toFixed(0).padEnd(8)}   ${(pt / ss).toFixed(3).padStart(10)}x`,
+  );
+  return { net, precision, pytorch: compile ? 'torch.compile' : 'eager', skipstudioMs: ss * 1000, pytorchMs: pt * 1000, ratio: pt / ss };
+}
+
 async function main(): Promise<void> {
   S.setNumThreads(threads);
   const worker = new PyTorchWorker();
@@ -189,31 +215,25 @@ async function main(): Promise<void> {
   if (flags.precisions === undefined && !cpuHasBf16()) {
     log('This CPU has no native bfloat16 (avx512_bf16/amx_bf16): bf16 is skipped; --precisions fp32,bf16 measures it anyway.');
   }
-  log(`skipstudio vs PyTorch ${S.buildInfo().torchVersion}: ${threads} threads, batch ${batch}, ${rounds} rounds x ${steps} steps (medians)`);
+  const pytorch = await worker.request<{ version: string; compile: boolean }>({ op: 'version' });
+  log(`skipstudio (libtorch ${S.buildInfo().torchVersion}) vs PyTorch ${pytorch.version}: ${threads} threads, batch ${batch}, ${rounds} rounds x ${steps} steps (medians)`);
   log('network    precision   skipstudio ms/step   PyTorch ms/step   images/s (ss / pt)   ratio (pt time / ss time)');
   const own: Record<string, number> = {};
-  for (const net of flags.nets!.split(',')) {
+  const nets = flags.nets!.split(',');
+  for (const net of nets) {
     for (const precision of precisions) {
-      // Warm-up: first steps allocate, pick oneDNN kernels and fill caches.
-      skipstudioSteps(net, precision, 2, cache);
-      await worker.request({ net, precision, batch, steps: 2, threads });
-      const ours: number[] = [];
-      const theirs: number[] = [];
-      for (let r = 0; r < rounds; r++) {
-        ours.push(...skipstudioSteps(net, precision, steps, cache));
-        theirs.push(...(await worker.request<{ times: number[] }>({ net, precision, batch, steps, threads })).times);
-      }
-      const ss = median(ours);
-      const pt = median(theirs);
-      own[`${net}/${precision}`] = ss;
-      results.push({ net, precision, skipstudioMs: ss * 1000, pytorchMs: pt * 1000, ratio: pt / ss });
-      log(
-        `${net.padEnd(10)} ${precision.padEnd(9)} ${(ss * 1000).toFixed(1).padStart(20)} ${(pt * 1000).toFixed(1).padStart(17)}` +
-          `   ${(batch / ss).toFixed(0).padStart(8)} / ${(batch / pt).toFixed(0).padEnd(8)}   ${(pt / ss).toFixed(3).padStart(10)}x`,
-      );
+      const row = await trainingRow(worker, net, precision, false, cache, log);
+      own[`${net}/${precision}`] = row.skipstudioMs;
+      results.push(row);
     }
     if (own[`${net}/fp32`] !== undefined && own[`${net}/bf16`] !== undefined) {
       log(`${net}: skipstudio bf16 autocast is ${(own[`${net}/fp32`]! / own[`${net}/bf16`]!).toFixed(2)}x its own fp32`);
+    }
+  }
+  if (flags.compile === 'on' || (flags.compile === 'auto' && pytorch.compile)) {
+    log('the same steps with PyTorch\'s model through torch.compile (Inductor; its compiling first steps are the warm-up, not timed):');
+    for (const net of nets) {
+      for (const precision of precisions) results.push(await trainingRow(worker, net, precision, true, cache, log));
     }
   }
   results.push(...await evaluationRows(worker, precisions, cache, log));

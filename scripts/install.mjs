@@ -3,20 +3,16 @@
 // skipstudio): the package carries its addon built against Debian's
 // libtorch-dev; where that one does not load (another libtorch, set with
 // LIBTORCH), it is rebuilt here with npm's own node-gyp.
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADDON, addonLoads, buildAddon } from './addon.mjs';
+import { ADDON, LIBTORCH_PACKAGES, addonLoads, buildAddon, libtorchHeaders } from './addon.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** The Debian packages the addon links and builds against (scripts/setup.mjs installs them in a checkout). */
-const PACKAGES = 'libtorch-dev libopenblas0-openmp libgloo-dev';
 
 if (!addonLoads(root)) {
-  const headers = process.env.LIBTORCH ? join(process.env.LIBTORCH, 'include') : '/usr/include/torch';
-  if (!existsSync(headers)) {
-    console.error(`skipstudio: ${ADDON} does not load and there is no libtorch to build it against (no ${headers}): ` +
-      `install it with\n  apt-get update && apt-get install -y ${PACKAGES}\nor set LIBTORCH to a libtorch tree, then install skipstudio again`);
+  if (!libtorchHeaders()) {
+    console.error(`skipstudio: ${ADDON} does not load and there are no libtorch headers to build it against: ` +
+      `install it with\n  apt-get update && apt-get install -y ${LIBTORCH_PACKAGES.join(' ')}\nor set LIBTORCH to a libtorch tree, then install skipstudio again`);
     process.exit(1);
   }
   const nodeGyp = process.env.npm_config_node_gyp;

@@ -8,14 +8,15 @@
 //   node scripts/setup.mjs [--test] [--bench] [--rebuild]
 //     --test     also install what the tests check against: python3-torch (live exchanges with PyTorch)
 //                and chromium (the dashboard's real-browser test drives Debian's, never a downloaded one)
-//     --bench    also install python3-torch, the PyTorch the benchmarks compare with
+//     --bench    also install python3-torch, the PyTorch the benchmarks compare with, and
+//                python3-setuptools, which torch.compile needs on Debian 13's PyTorch 2.6
 //     --rebuild  rebuild the addon and the TypeScript even if they look current
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADDON, buildAddon } from './addon.mjs';
+import { ADDON, LIBTORCH_PACKAGES, buildAddon } from './addon.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -38,9 +39,10 @@ function run(command, argv, options = {}) {
 function debianPackages() {
   // fonts-dejavu-core: the report's charts are rasterised with real fonts.
   // libgloo-dev: the headers ProcessGroupGloo.hpp includes (data-parallel training).
-  const wanted = ['libopenblas0-openmp', 'libgloo-dev', 'dataset-fashion-mnist', 'fonts-dejavu-core'];
-  if (!process.env.LIBTORCH) wanted.unshift('libtorch-dev');
+  const libtorch = process.env.LIBTORCH ? LIBTORCH_PACKAGES.filter((pkg) => pkg !== 'libtorch-dev') : LIBTORCH_PACKAGES;
+  const wanted = [...libtorch, 'dataset-fashion-mnist', 'fonts-dejavu-core'];
   if (args.has('--bench') || args.has('--test')) wanted.push('python3-torch');
+  if (args.has('--bench')) wanted.push('python3-setuptools');
   if (args.has('--test')) wanted.push('chromium');
   return wanted;
 }

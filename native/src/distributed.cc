@@ -4,6 +4,11 @@
 // torch.distributed lays it out so that a PyTorch process can join the same
 // group. Every blocking call runs on a libuv worker thread and resolves a
 // Promise, so Node's event loop stays free while a collective waits.
+//
+// It builds against libtorch 1.13 and 2.x. What differs between them is kept
+// to three places, each saying which versions it serves: the group's layout
+// in the store (GroupLayout), the process group handed to the Reducer
+// (ReducerGroup), and the store's libuv option (WithoutLibUv).
 // Debian's libtorch is built with Gloo; its header shows the class only under this macro.
 #define USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -14,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,7 +35,8 @@ namespace {
 struct Group {
   c10::intrusive_ptr<c10d::TCPStore> tcp;
   c10::intrusive_ptr<c10d::Store> store;  // "default_pg/" view, as PyTorch's init_process_group
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;   // the collectives
+  c10::intrusive_ptr<c10d::ProcessGroup> reducerPg;  // the same group, as the Reducer takes it
   int rank = 0;
   int worldSize = 1;
   std::chrono::milliseconds timeout{0};
@@ -54,6 +61,27 @@ std::shared_ptr<Group> CurrentGroup() {
   return group;
 }
 
+// libtorch 2.2 added TCPStoreOptions::useLibUV, on by default from 2.4, but
+// Debian's libtorch is built without libuv (PyTorch's own store needs
+// USE_LIBUV=0 there): the classic store is asked for wherever the option
+// exists. Chosen by the option's presence, not by a version number.
+template <typename Options>
+auto WithoutLibUv(Options& options, int) -> decltype(options.useLibUV = false, void()) {
+  options.useLibUV = false;
+}
+template <typename Options>
+void WithoutLibUv(Options&, long) {}
+
+c10d::TCPStoreOptions StoreOptions(int port, bool isServer, bool waitWorkers, std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions o;
+  o.port = static_cast<std::uint16_t>(port);
+  o.isServer = isServer;
+  o.waitWorkers = waitWorkers;
+  o.timeout = timeout;
+  WithoutLibUv(o, 0);
+  return o;
+}
+
 // "1.5 s", "20 s": a timeout as a person writes it.
 std::string Seconds(std::chrono::milliseconds ms) {
   std::string text = std::to_string(ms.count() / 1000);
@@ -72,14 +100,8 @@ std::string BeatKey(int rank) { return "skipstudio/heartbeat/" + std::to_string(
 // that cannot be reached means rank 0 (its host) is gone.
 std::string DiagnoseFailure(const std::shared_ptr<Group>& g) {
   try {
-    auto probe = c10::make_intrusive<c10d::TCPStore>(g->tcp->getHost(), [&] {
-      c10d::TCPStoreOptions o;
-      o.port = g->tcp->getPort();
-      o.isServer = false;
-      o.waitWorkers = false;
-      o.timeout = std::chrono::milliseconds(3000);
-      return o;
-    }());
+    auto probe = c10::make_intrusive<c10d::TCPStore>(
+        g->tcp->getHost(), StoreOptions(g->tcp->getPort(), false, false, std::chrono::milliseconds(3000)));
     std::vector<int64_t> before(g->worldSize), after(g->worldSize);
     for (int r = 0; r < g->worldSize; r++) before[r] = probe->add(BeatKey(r), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -156,11 +178,65 @@ void Wait(const c10::intrusive_ptr<c10d::Work>& work) { work->wait(); }
 const std::string kWorldSizeKey = "skipstudio/world_size";
 const std::string kMismatchKey = "skipstudio/mismatch";
 
+// Where torch.distributed's init_process_group puts the default group's keys
+// in the store, and whether it ends with a store-based barrier, in the
+// PyTorch of the libtorch this is built against (a TCPStore of 1.13 and one
+// of 2.x cannot talk anyway, so a PyTorch rank is always of the same version).
+struct GroupLayout {
+  std::string group;       // the group's prefix under "default_pg"
+  std::string backend;     // the Gloo backend's prefix under the group's ("" for none)
+  std::string barrierKey;  // the store-based barrier's key
+  bool barrier;
+};
+
+GroupLayout DefaultGroupLayout() {
+#if SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 0)
+  // 2.x: PrefixStore("0/") for the group, "cpu/" for its Gloo backend, and the
+  // barrier only when TORCH_DIST_INIT_BARRIER=1 (distributed_c10d.py).
+  const char* barrier = std::getenv("TORCH_DIST_INIT_BARRIER");
+  return {"0/", "cpu/", "store_based_barrier_key:0", barrier != nullptr && std::string(barrier) == "1"};
+#else
+  return {"0", "", "store_based_barrier_key:1", true};
+#endif
+}
+
+// libtorch 2.0 split c10d's ProcessGroup into a front that dispatches by
+// device and the Backends behind it: Gloo is a Backend, and the Reducer takes
+// the front. In 1.13 the Gloo group is itself the ProcessGroup.
+c10::intrusive_ptr<c10d::ProcessGroup> ReducerGroup(const Group& g, const c10::intrusive_ptr<c10d::Store>& groupStore) {
+#if SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 0)
+  auto front = c10::make_intrusive<c10d::ProcessGroup>(groupStore, g.rank, g.worldSize);
+  front->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
+  front->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, g.pg);
+  return front;
+#else
+  return g.pg;
+#endif
+}
+
+// torch.distributed's store-based barrier: every rank adds itself to the key;
+// the last one also sets "<key>:last_worker", which PyTorch 2.x waits on.
+void StoreBarrier(const Group& g, const std::string& key) {
+  if (g.store->add(key, 1) == g.worldSize) g.store->set(key + ":last_worker", std::vector<uint8_t>{'1'});
+  auto start = std::chrono::steady_clock::now();
+  while (g.store->add(key, 0) != g.worldSize) {
+    if (std::chrono::steady_clock::now() - start > g.timeout) {
+      throw std::runtime_error("timed out waiting for all " + std::to_string(g.worldSize) + " ranks to join");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 // The process group over the store, laid out as torch.distributed's
 // init_process_group lays it out ("default_pg" prefix, group "0", then its
-// store-based barrier and sequence number), so a PyTorch rank can join.
+// store-based barrier where that version has one, and the sequence number),
+// so a PyTorch rank can join.
 void JoinGroup(Group& g, const std::string& hostname) {
+  const GroupLayout layout = DefaultGroupLayout();
   g.store = c10::make_intrusive<c10d::PrefixStore>("default_pg", g.tcp);
+  c10::intrusive_ptr<c10d::Store> groupStore = c10::make_intrusive<c10d::PrefixStore>(layout.group, g.store);
+  c10::intrusive_ptr<c10d::Store> glooStore = groupStore;
+  if (!layout.backend.empty()) glooStore = c10::make_intrusive<c10d::PrefixStore>(layout.backend, groupStore);
   auto options = c10d::ProcessGroupGloo::Options::create(g.timeout);
   if (hostname.empty()) {
     options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
@@ -168,19 +244,9 @@ void JoinGroup(Group& g, const std::string& hostname) {
     options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
   }
   options->threads = 2;
-  g.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("0", g.store), g.rank,
-                                                    g.worldSize, options);
-  // PyTorch's init_process_group ends with this store-based barrier and
-  // sequence number; doing the same lets a PyTorch rank share the group.
-  const std::string barrierKey = "store_based_barrier_key:1";
-  g.store->add(barrierKey, 1);
-  auto start = std::chrono::steady_clock::now();
-  while (g.store->add(barrierKey, 0) != g.worldSize) {
-    if (std::chrono::steady_clock::now() - start > g.timeout) {
-      throw std::runtime_error("timed out waiting for all " + std::to_string(g.worldSize) + " ranks to join");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  g.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(glooStore, g.rank, g.worldSize, options);
+  g.reducerPg = ReducerGroup(g, groupStore);
+  if (layout.barrier) StoreBarrier(g, layout.barrierKey);
   g.pg->setSequenceNumberForGroup();
 }
 
@@ -201,14 +267,10 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     g->rank = rank;
     g->worldSize = worldSize;
     g->timeout = timeout;
-    c10d::TCPStoreOptions opts;
-    opts.port = static_cast<std::uint16_t>(port);
-    opts.isServer = rank == 0;
-    opts.numWorkers = worldSize;
     // Rank 0 does not wait in the store for the others (the group's own
     // rendezvous does), so that it can state the world size at once.
-    opts.waitWorkers = rank != 0;
-    opts.timeout = timeout;
+    c10d::TCPStoreOptions opts = StoreOptions(port, rank == 0, rank != 0, timeout);
+    opts.numWorkers = worldSize;
     opts.multiTenant = true;
     try {
       g->tcp = c10::make_intrusive<c10d::TCPStore>(addr, opts);
@@ -254,12 +316,7 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
       }
       throw;
     }
-    c10d::TCPStoreOptions beatOpts;
-    beatOpts.port = static_cast<std::uint16_t>(port);
-    beatOpts.isServer = false;
-    beatOpts.waitWorkers = false;
-    beatOpts.timeout = timeout;
-    g->beatStore = c10::make_intrusive<c10d::TCPStore>(addr, beatOpts);
+    g->beatStore = c10::make_intrusive<c10d::TCPStore>(addr, StoreOptions(port, false, false, timeout));
     Group* raw = g.get();
     g->beat = std::thread([raw] {
       const std::string key = BeatKey(raw->rank);
@@ -415,8 +472,8 @@ Napi::Value DdpReducer(const Napi::CallbackInfo& info) {
   std::reverse(buckets.begin(), buckets.end());
   std::reverse(sizes.begin(), sizes.end());
   auto* box = new ReducerBox();
-  box->pg = g->pg;
-  box->reducer = std::make_unique<c10d::Reducer>(params, buckets, sizes, g->pg, sparse, cap, findUnused, false,
+  box->pg = g->reducerPg;
+  box->reducer = std::make_unique<c10d::Reducer>(params, buckets, sizes, g->reducerPg, sparse, cap, findUnused, false,
                                                  std::unordered_map<size_t, std::string>(), c10d::kDefaultFirstBucketBytes);
   auto external = Napi::External<ReducerBox>::New(info.Env(), box, [](Napi::Env, ReducerBox* b) { delete b; });
   return external;

@@ -20,9 +20,15 @@
 #include <napi.h>
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/version.h>
 
 #include <string>
 #include <vector>
+
+// Whether the libtorch being built against is at least major.minor: for the
+// few calls whose form changed between 1.13 and 2.x (see each use).
+#define SKIPSTUDIO_LIBTORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 namespace skipstudio {
 

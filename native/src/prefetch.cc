@@ -2,6 +2,7 @@
 // casts and normalises them on a libuv worker thread, so the next batch is
 // ready while JavaScript runs the current training step.
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include "handles.h"
 
@@ -38,7 +39,7 @@ class GatherBatchWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       SerialOnThisThread();
-      at::NoGradGuard noGrad;
+      c10::NoGradGuard noGrad;
       x_ = pixels_.index_select(0, index_).to(at::kFloat).sub_(offset_).div_(scale_);
       y_ = labels_.index_select(0, index_);
     } catch (const c10::Error& e) {

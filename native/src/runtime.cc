@@ -91,13 +91,17 @@ int ClassIndex(size_t classPages) {
   return 16 + (k - 4) * 8 + static_cast<int>((classPages >> (k - 3)) - 8);
 }
 
+// c10::Allocator's interface changed in libtorch 2.x: `allocate` lost its
+// const, and `copy_data` (used by Allocator::clone) became pure virtual. Each
+// is declared here in both forms without `override`, so the one the headers
+// ask for overrides it and the other is an unused overload: one class for
+// every libtorch, with no version test to get wrong. A missing override still
+// fails the build (an abstract class cannot be made in Get()).
 class TensorAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t nbytes) const override {
-    if (nbytes == 0) return {nullptr, nullptr, &Free, c10::Device(c10::DeviceType::CPU)};
-    void* data = nbytes + kAlignment < kBlockMinBytes ? AllocateSmall(nbytes) : AllocateBlock(nbytes);
-    return {data, data, &Free, c10::Device(c10::DeviceType::CPU)};
-  }
+  c10::DataPtr allocate(size_t nbytes) const { return Allocate(nbytes); }  // libtorch 1.x
+  c10::DataPtr allocate(size_t nbytes) { return Allocate(nbytes); }        // libtorch 2.x
+  void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
   c10::DeleterFnPtr raw_deleter() const override { return &Free; }
 
@@ -139,6 +143,12 @@ class TensorAllocator final : public c10::Allocator {
 
  private:
   TensorAllocator() = default;
+
+  c10::DataPtr Allocate(size_t nbytes) const {
+    if (nbytes == 0) return {nullptr, nullptr, &Free, c10::Device(c10::DeviceType::CPU)};
+    void* data = nbytes + kAlignment < kBlockMinBytes ? AllocateSmall(nbytes) : AllocateBlock(nbytes);
+    return {data, data, &Free, c10::Device(c10::DeviceType::CPU)};
+  }
 
   static void* AllocateSmall(size_t nbytes) {
     void* base = std::malloc(nbytes + kAlignment + sizeof(Tag));
@@ -262,6 +272,16 @@ Napi::Value EmptyTensorCache(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+}  // namespace
+
+// The libtorch this addon was built against, as text in the file itself: when
+// the addon does not load (another libtorch, or none), scripts/addon.mjs reads
+// it from the file's bytes to say which one it wants.
+extern "C" __attribute__((used)) const char skipstudio_built_against[] =
+    "skipstudio-built-against-libtorch=" TORCH_VERSION ";";
+
+namespace {
+
 Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("torchVersion", TORCH_VERSION);
@@ -317,11 +337,30 @@ Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// CPU autocast. libtorch 2.4 made these calls take the device, and its
+// CPU-named ones, the only ones 1.13 has, print a deprecation warning at
+// every call.
+#if SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 4)
+bool CpuAutocastEnabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
+at::ScalarType CpuAutocastDtype() { return at::autocast::get_autocast_dtype(at::kCPU); }
+void SetCpuAutocast(bool enabled, at::ScalarType dtype) {
+  at::autocast::set_autocast_enabled(at::kCPU, enabled);
+  at::autocast::set_autocast_dtype(at::kCPU, dtype);
+}
+#else
+bool CpuAutocastEnabled() { return at::autocast::is_cpu_enabled(); }
+at::ScalarType CpuAutocastDtype() { return at::autocast::get_autocast_cpu_dtype(); }
+void SetCpuAutocast(bool enabled, at::ScalarType dtype) {
+  at::autocast::set_cpu_enabled(enabled);
+  at::autocast::set_autocast_cpu_dtype(dtype);
+}
+#endif
+
 // Autocast state is [enabled, dtypeCode]; the scoping lives in TypeScript.
 Napi::Value AutocastState(const Napi::CallbackInfo& info) {
   auto out = Napi::Array::New(info.Env(), 2);
-  out.Set(0u, at::autocast::is_cpu_enabled());
-  out.Set(1u, static_cast<int>(at::autocast::get_autocast_cpu_dtype()));
+  out.Set(0u, CpuAutocastEnabled());
+  out.Set(1u, static_cast<int>(CpuAutocastDtype()));
   return out;
 }
 
@@ -331,8 +370,7 @@ Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
   if (dtype != at::kBFloat16 && dtype != at::kHalf) {
     throw Napi::RangeError::New(info.Env(), "autocast: the CPU autocast dtype must be bfloat16 or float16");
   }
-  at::autocast::set_cpu_enabled(enabled);
-  at::autocast::set_autocast_cpu_dtype(dtype);
+  SetCpuAutocast(enabled, dtype);
   return info.Env().Undefined();
 }
 

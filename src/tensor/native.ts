@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * An opaque reference to one libtorch tensor, owned by the addon (a bigint
@@ -226,8 +226,23 @@ function findAddon(): string {
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Loads the addon; when it does not load (built against another libtorch, or
+ * none here), throws the reason and the commands that fix it, from the
+ * package's scripts/addon.mjs (shared with its install step).
+ */
+async function loadAddon(path: string): Promise<NativeBinding> {
+  try {
+    return require(path) as NativeBinding;
+  } catch (error) {
+    const helper = pathToFileURL(join(dirname(dirname(dirname(path))), 'scripts/addon.mjs')).href;
+    const { explainAddonLoad } = await import(helper) as { explainAddonLoad(addon: string, error: unknown): string };
+    throw new Error(explainAddonLoad(path, error), { cause: error });
+  }
+}
+
 /** The loaded addon. */
-export const native: NativeBinding = require(findAddon()) as NativeBinding;
+export const native: NativeBinding = await loadAddon(findAddon());
 
 // libtorch's own default can be a single thread; a user expects every core.
 native.setNumThreads(Number(process.env.SKIPSTUDIO_THREADS) || availableParallelism());

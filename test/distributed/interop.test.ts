@@ -15,8 +15,10 @@ import { freePort } from './helpers.js';
 
 function runPython(rank: number, port: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
+    // USE_LIBUV=0: PyTorch 2.x's store asks for libuv by default, and Debian's
+    // PyTorch is built without it (1.13 has no such option and ignores it).
     const child = spawn('/usr/bin/python3', [fixturePath('torch_dist_peer.py')], {
-      env: { ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) },
+      env: { ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), USE_LIBUV: '0' },
     });
     let stdout = '';
     let stderr = '';
@@ -35,7 +37,11 @@ describe('a skipstudio rank and a PyTorch rank in one Gloo group', { skip: !hasP
     it(`skipstudio as rank ${ourRank}`, async () => {
       const port = await freePort();
       const peer = runPython(1 - ourRank, port);
-      await initProcessGroup({ rank: ourRank, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutMs: 30_000 });
+      await initProcessGroup({ rank: ourRank, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutMs: 30_000 })
+        .catch(async (error: unknown) => {
+          const python = await peer;
+          throw new Error(`${String(error)}\nthe PyTorch rank (exit ${python.code}) said:\n${python.stderr}`);
+        });
       // float32, as torch.tensor([1.0, ...]) on the other side.
       const t = tensor([1, 2, 3], { dtype: 'float32' }).mul(ourRank + 1);
       const b = tensor([ourRank + 10, ourRank + 10], { dtype: 'float32' });
