@@ -90,26 +90,21 @@ export function addonLoadMessage({ addon, error, builtAgainst, libraries, header
   const here = libraries.length === 0
     ? 'this machine has no libtorch'
     : `this machine has ${libraries.map((l) => `libtorch ${l.version ?? '(unversioned)'} (${l.path})`).join(', ')}`;
-  const lines = [
+  const packages = !headers || libraries.length === 0;
+  const commands = [
+    ...(packages ? [`apt-get update && apt-get install -y ${LIBTORCH_PACKAGES.join(' ')}   # as root`] : []),
+    ...(installed
+      ? ['npm install-scripts approve skipstudio   # npm 11 and later: lets npm run its install script', 'npm rebuild skipstudio --foreground-scripts']
+      : ['npm run build']),
+  ];
+  return [
     `skipstudio: the native addon ${addon} does not load:`,
     `  ${String(error).split('\n')[0]}`,
     `It was built against ${wanted}; ${here}.`,
-    installed
-      ? 'Rebuild it against this machine\'s libtorch (about a minute), as root where packages are missing, in your project\'s folder:'
-      : 'Rebuild it against this machine\'s libtorch (about a minute), as root where packages are missing, in the checkout:',
-  ];
-  if (!headers || libraries.length === 0) lines.push(`  apt-get update && apt-get install -y ${LIBTORCH_PACKAGES.join(' ')}`);
-  if (installed) {
-    lines.push(
-      '  npm rebuild skipstudio --foreground-scripts',
-      'npm 11 and later run a dependency\'s install script only once it is approved: first',
-      '  npm install-scripts approve skipstudio',
-      'Another libtorch (a PyTorch 2.x install, a CUDA build): set LIBTORCH to its folder (with include/ and lib/) for the rebuild.',
-    );
-  } else {
-    lines.push('  npm run build', 'Another libtorch (a PyTorch 2.x install, a CUDA build): set LIBTORCH to its folder (with include/ and lib/) for the build.');
-  }
-  return lines.join('\n');
+    `Rebuild it against this machine's libtorch (about a minute), in ${installed ? 'your project\'s folder' : 'the checkout'}:`,
+    ...commands.map((command) => `  ${command}`),
+    `Another libtorch (a PyTorch 2.x install, a CUDA build): set LIBTORCH to its folder (with include/ and lib/) for the ${installed ? 'rebuild' : 'build'}.`,
+  ].join('\n');
 }
 
 /** addonLoadMessage with this machine's facts, for the addon at `addon` that failed to load with `error`. */

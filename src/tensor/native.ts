@@ -237,7 +237,9 @@ async function loadAddon(path: string): Promise<NativeBinding> {
   } catch (error) {
     const helper = pathToFileURL(join(dirname(dirname(dirname(path))), 'scripts/addon.mjs')).href;
     const { explainAddonLoad } = await import(helper) as { explainAddonLoad(addon: string, error: unknown): string };
-    throw new Error(explainAddonLoad(path, error), { cause: error });
+    const failure = new Error(explainAddonLoad(path, error));
+    failure.stack = `Error: ${failure.message}`;  // where in the loader it failed tells a user nothing; the message says what to do
+    throw failure;
   }
 }
 

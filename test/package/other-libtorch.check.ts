@@ -40,9 +40,11 @@ describe('a package built against another libtorch', () => {
     assert.match(failed.stderr, /skipstudio: the native addon .* does not load:/);
     assert.match(failed.stderr, new RegExp(`It was built against libtorch (?!${here.replace('.', '\\.')})[\\d.]+; this machine has libtorch ${here.replace('.', '\\.')} `));
 
-    // The commands are the indented lines after "Rebuild it ..."; the npm 11 approval only where npm is 11 or later.
+    // The commands are the lines indented by two spaces after "Rebuild it ..." (the stack's are by four);
+    // the npm 11 approval only where npm is 11 or later.
     const text = failed.stderr.slice(failed.stderr.indexOf('Rebuild it'));
-    const commands = text.split('\n').slice(1).filter((line) => line.startsWith('  ')).map((line) => line.trim());
+    const commands = text.split('\n').slice(1).filter((line) => /^ {2}\S/.test(line)).map((line) => line.trim());
+    assert.ok(commands.includes('npm rebuild skipstudio --foreground-scripts'), failed.stderr);
     const npmMajor = Number(sh('npm --version').stdout.split('.')[0]);
     for (const command of commands.filter((c) => npmMajor >= 11 || !c.startsWith('npm install-scripts'))) {
       const run = sh(command);
