@@ -10,6 +10,7 @@
 #
 #   SKIPSTUDIO_DEBIAN13_ROOT  where the root lives (default /var/cache/skipstudio/debian13)
 #   SKIPSTUDIO_DEBIAN13_COPY  also copy this file into the root's /root/carried/ (a tarball to install there)
+#   SKIPSTUDIO_DEBIAN13_OUT   a folder here that gets what the command wrote to /root/out there
 #
 # Needs root (debootstrap, mount, chroot) and Debian's package mirror.
 set -euo pipefail
@@ -94,10 +95,9 @@ copy_checkout() {
   find "$dest" -mindepth 1 -maxdepth 1 ! -name node_modules ! -name build -exec rm -rf {} +
   git -C "$checkout" ls-files -z --cached --others --exclude-standard |
     (cd "$checkout" && tar --null --files-from=- --ignore-failed-read -cf -) | tar -xf - -C "$dest"
-  if [[ -n ${SKIPSTUDIO_DEBIAN13_COPY:-} ]]; then
-    mkdir -p "$root/root/carried"
-    cp "$SKIPSTUDIO_DEBIAN13_COPY" "$root/root/carried/"
-  fi
+  rm -rf "$root/root/carried" "$root/root/out"
+  mkdir -p "$root/root/carried" "$root/root/out"
+  if [[ -n ${SKIPSTUDIO_DEBIAN13_COPY:-} ]]; then cp "$SKIPSTUDIO_DEBIAN13_COPY" "$root/root/carried/"; fi
 }
 
 if ! root_is_current; then
@@ -118,3 +118,4 @@ chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   ${SKIPSTUDIO_THREADS:+SKIPSTUDIO_THREADS=$SKIPSTUDIO_THREADS} \
   sh -c 'cd "$0" && exec "$@"' "$work" "${command[@]}"
+if [[ -n ${SKIPSTUDIO_DEBIAN13_OUT:-} ]]; then cp -a "$root/root/out/." "$SKIPSTUDIO_DEBIAN13_OUT/"; fi

@@ -10,15 +10,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { buildInfo } from '../../src/index.js';
+import { compileAndRunExample } from './project.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const tarball = process.env.SKIPSTUDIO_OTHER_LIBTORCH_TARBALL;
 if (!tarball) throw new Error('set SKIPSTUDIO_OTHER_LIBTORCH_TARBALL to a skipstudio tarball built against another libtorch');
 const project = mkdtempSync(join(tmpdir(), 'skipstudio-other-libtorch-'));
@@ -51,16 +50,7 @@ describe('a package built against another libtorch', () => {
       assert.equal(run.status, 0, `${command}: ${run.stdout}${run.stderr}`);
     }
 
-    copyFileSync(join(repo, 'examples/custom-skipblocks.ts'), join(project, 'main.ts'));
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], typeRoots: [join(repo, 'node_modules/@types')] },
-      files: ['main.ts'],
-    }));
-    const tsc = spawnSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', project], { encoding: 'utf8' });
-    assert.equal(tsc.status, 0, `tsc --strict against the rebuilt package: ${tsc.stdout}${tsc.stderr}`);
-    const run = spawnSync(process.execPath, [join(project, 'main.js'), '--steps', '2'], { cwd: project, encoding: 'utf8', timeout: 300_000 });
-    assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /^test accuracy after 2 steps: \d+\.\d\d% of 10000 images$/m);
+    compileAndRunExample(project);
     const versions = sh('node -e "import(\'skipstudio\').then((s) => console.log(s.buildInfo().torchVersion))"');
     assert.equal(versions.stdout.trim(), buildInfo().torchVersion, 'the rebuilt addon is built against this machine\'s libtorch');
   });

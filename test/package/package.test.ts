@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { compileAndRunExample } from './project.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-package-'));
@@ -41,16 +42,7 @@ describe('the packed package', () => {
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-skipstudio', private: true, type: 'module' }));
     npm(['install', '--no-audit', '--no-fund', '--prefer-offline', join(root, packed!.filename)], project);
-    copyFileSync(join(repo, 'examples/custom-skipblocks.ts'), join(project, 'main.ts'));
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], typeRoots: [join(repo, 'node_modules/@types')] },
-      files: ['main.ts'],
-    }));
-    const tsc = spawnSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', project], { encoding: 'utf8' });
-    assert.equal(tsc.status, 0, `tsc --strict against the installed package: ${tsc.stdout}${tsc.stderr}`);
-    const run = spawnSync(process.execPath, [join(project, 'main.js'), '--steps', '2'], { cwd: project, encoding: 'utf8', timeout: 300_000 });
-    assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /^test accuracy after 2 steps: \d+\.\d\d% of 10000 images$/m);
+    compileAndRunExample(project);
     const cli = spawnSync(join(project, 'node_modules/.bin/skipstudio'), ['models'], { encoding: 'utf8' });
     assert.equal(cli.status, 0, cli.stderr);
     assert.match(cli.stdout, /^hw5net +213 /m, 'the installed command works too');
