@@ -102,7 +102,13 @@ describe('an experiment with --parallel-runs 2', () => {
       assert.equal(line, 'parallel runs: 1 at once (1 thread: nothing to divide)');
       return;
     }
-    assert.match(line ?? '', /^parallel runs: [12] at once \(predicted \d+\.\d\dx against one at a time; measured with 2 \/ 1 threads per run: net1, batch 16, fp32, contiguous: \d+ \/ \d+ images\/s; net2, batch 16, fp32, contiguous: \d+ \/ \d+ images\/s\)$/);
+    // Two honest outcomes: the measured choice, or, where something else took the cores while it measured (a
+    // shared CI machine), the measurement distrusted and one run at a time. Each is checked for its whole content.
+    const measured = /^parallel runs: [12] at once \(predicted \d+\.\d\dx against one at a time; measured with 2 \/ 1 threads per run: net1, batch 16, fp32, contiguous: \d+ \/ \d+ images\/s; net2, batch 16, fp32, contiguous: \d+ \/ \d+ images\/s\)$/;
+    const distrusted = /^parallel runs: 1 at once: the measurement predicted (\d+\.\d\d)x for 2 at once, more than 2 runs sharing the cores can give, so other processes were probably using them; training one at a time \(give --parallel-runs N to choose\)$/;
+    const implausible = distrusted.exec(line ?? '');
+    if (implausible) assert.ok(Number(implausible[1]) >= 2.5, line);  // past PLAUSIBLE (1.25) times 2 runs
+    else assert.match(line ?? '', measured);
   });
 
   it('stops every run on Ctrl-C with a checkpoint, and the same command resumes them', async () => {
