@@ -17,7 +17,7 @@ import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, shellCommand, summary, textTableLines } from '../nn/index.js';
 import { formatLandscape, formatResultsTable, writeReport } from '../report/index.js';
 import type { Recipe } from '../models/index.js';
-import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, flagName } from '../runs/index.js';
+import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, checkOutputFile, flagName } from '../runs/index.js';
 import {
   PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, checkpointEvalConfig, createReporter, evaluateCheckpoint,
   evaluateRun, experimentFromPreset, formatEvaluation, parseDepths, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
@@ -409,12 +409,14 @@ data
   .command('show')
   .argument('[dataset]', `${datasetNames().join(', ')}`, 'fashion-mnist')
   .option('--data-dir <dir>', 'folder with the dataset files')
-  .requiredOption('--out <file>', 'the PNG to write, e.g. grid.png')
+  .requiredOption('--out <file>', 'the PNG to write, e.g. grid.png; never one of a run\'s own files, nor a device or folder')
+  .option('--force', 'replace the output file when it exists')
   .option('--per-class <n>', 'images per class', integerIn(1, 1000), 8)
   .option('--split <name>', 'train or test', 'train')
   .description('a labelled grid of sample images per class, to see the data before training on it')
-  .action(async (name: string, flags: { dataDir?: string; out: string; perClass: number; split: string }) => {
+  .action(async (name: string, flags: { dataDir?: string; out: string; force?: boolean; perClass: number; split: string }) => {
     if (flags.split !== 'train' && flags.split !== 'test') throw new Error(`--split must be train or test, got '${flags.split}'`);
+    checkOutputFile(flags.out, { force: flags.force });
     const splits = await loadDataset(dataset(name), flags.dataDir);
     writeFileAtomic(flags.out, await sampleGrid(splits[flags.split], { perClass: flags.perClass }));
     console.log(`wrote ${flags.out}`);

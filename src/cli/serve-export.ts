@@ -45,13 +45,13 @@ export function registerServeExport(program: Command): void {
     .description('write a trained run\'s model as an ONNX graph (opset 17), with its class names and input normalisation in the metadata')
     .requiredOption('--run <dir>', 'the run directory (its last checkpoint)')
     .option('--format <format>', 'onnx (the only format)', 'onnx')
-    .option('--out <file>', 'the file to write (default: <run>/model.onnx); never one of the run\'s own files')
+    .option('--out <file>', 'the file to write (default: <run>/model.onnx); never one of a run\'s own files, nor a device or folder')
     .option('--force', 'replace the output file when it exists')
     .option('--allow-diverged', 'export a run that diverged (its last checkpoint before the divergence)')
     .action(async (flags: { run: string; format: string; out?: string; force?: boolean; allowDiverged?: boolean }) => {
       if (flags.format !== 'onnx') throw new Error(`--format ${flags.format}: only onnx is supported`);
       const out = flags.out ?? `${flags.run.replace(/\/+$/, '')}/model.onnx`;
-      checkOutputFile(out, [flags.run], { force: flags.force });
+      checkOutputFile(out, { force: flags.force });
       const { exportRunToOnnx } = await import('../export/index.js');
       const result = exportRunToOnnx(flags.run, { allowDiverged: flags.allowDiverged });
       writeFileAtomic(out, result.bytes);

@@ -234,8 +234,7 @@ export async function writeReport(dirs: string[], outDir: string = dirs[0]!): Pr
   if (dirs.length === 0) throw new Error('report: give at least one experiment or run directory');
   const experiments = dirs.map(loadExperiment);
   // A report is remade at will, but never into a run's own files (an --out inside a run's checkpoints/, say).
-  const runDirs = experiments.flatMap((e) => e.runs.map((r) => r.dir));
-  for (const name of ['report.html', 'report.pdf']) checkOutputFile(join(outDir, name), runDirs, { force: true });
+  for (const name of ['report.html', 'report.pdf']) checkOutputFile(join(outDir, name), { force: true });
   const builder = new DocumentBuilder();
   const figures: RenderedChart[] = [];
   for (const experiment of experiments) {

@@ -12,7 +12,7 @@
  *   checkpoints/last.safetensors   the last good checkpoint (atomic)
  *   lock               while a process writes the run: its pid and host
  */
-import { appendFileSync, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
@@ -143,17 +143,44 @@ export class RunDirectory {
   close(): void {}
 }
 
-/**
- * Refuses an output path that is one of a run's own files (always), or an
- * existing file (unless force): a command writes over nothing it did not
- * make, and never over the run it reads.
- */
-export function checkOutputFile(out: string, runs: string[], options: { force?: boolean; flag?: string } = {}): void {
-  const flag = options.flag ?? '--out';
-  for (const run of runs) {
-    if (new RunDirectory(run).owns(out)) {
-      throw new Error(`${flag} ${out} is one of the files of the run in ${run}, which this command reads: write to another path`);
-    }
+/** What a path that exists but is not a regular file is, in words; undefined for a regular file or no file. */
+function notARegularFile(path: string): string | undefined {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return undefined;  // a new path (or a dangling link, which the write replaces)
   }
+  if (stat.isFile()) return undefined;
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isFIFO()) return 'a named pipe';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** The run folder (a folder with a config.json) among the path's ancestors that owns it, if any. */
+function owningRun(out: string): string | undefined {
+  for (let folder = dirname(realPath(out)); ; folder = dirname(folder)) {
+    const run = new RunDirectory(folder);
+    if (run.exists() && run.owns(out)) return folder;
+    if (dirname(folder) === folder) return undefined;
+  }
+}
+
+/**
+ * The one rule for every command that writes a file a user names (export,
+ * data show, report, ...): never one of any run's own files (its records, its
+ * lock, anything under its checkpoints/); never over something that is not a
+ * regular file (a device, a folder, a pipe), which a write would replace; and
+ * over an existing file only with force.
+ */
+export function checkOutputFile(out: string, options: { force?: boolean; flag?: string } = {}): void {
+  const flag = options.flag ?? '--out';
+  const run = owningRun(out);
+  if (run !== undefined) throw new Error(`${flag} ${out} is one of the files of the run in ${run}: write to another path`);
+  const kind = notARegularFile(out);
+  if (kind !== undefined) throw new Error(`${flag} ${out} is ${kind}, which this command does not write over: give a new path or a regular file`);
   if (!options.force && existsSync(out)) throw new Error(`${flag} ${out} exists: give --force to replace it, or another ${flag}`);
 }

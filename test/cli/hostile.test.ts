@@ -38,7 +38,7 @@ describe('no command writes over a run\'s own files', () => {
   it('export refuses the run\'s checkpoint and config as --out, and an existing file without --force', () => {
     assert.equal(trained.status, 0, trained.stderr);
     const before = readFileSync(checkpoint);
-    refused(cli('export', '--run', run, '--out', checkpoint), /--out .*last\.safetensors is one of the files of the run in .*run, which this command reads/);
+    refused(cli('export', '--run', run, '--out', checkpoint), /--out .*last\.safetensors is one of the files of the run in .*run: write to another path/);
     refused(cli('export', '--run', run, '--out', join(run, 'config.json')), /config\.json is one of the files of the run/);
     assert.ok(readFileSync(checkpoint).equals(before), 'the checkpoint is untouched');
     const onnx = join(root, 'model.onnx');
