@@ -155,11 +155,18 @@ export function checkpointEvalConfig(path: string, given: { model?: string; data
 export async function evaluateRun(path: string): Promise<EvaluationResult> {
   const dir = new RunDirectory(path);
   const config = resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: path });
-  const result = await evaluateCheckpoint(dir.checkpointPath, config);
-  const { predictions, ...evaluation } = result;
-  dir.writeJson('eval.json', evaluation);
-  dir.writeJson('predictions.json', predictions);
-  return result;
+  // A run in training writes its own evaluation when it ends: its lock keeps this one from landing after that,
+  // or from reading a checkpoint mid-training and saving it as the run's result.
+  const lock = dir.lock();
+  try {
+    const result = await evaluateCheckpoint(dir.checkpointPath, config);
+    const { predictions, ...evaluation } = result;
+    dir.writeJson('eval.json', evaluation);
+    dir.writeJson('predictions.json', predictions);
+    return result;
+  } finally {
+    lock.release();
+  }
 }
 
 /** Accuracy, per-class accuracy and the confusion matrix as text. */
