@@ -15,7 +15,7 @@
 import { appendFileSync, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 
-import { writeFileAtomic } from '../io/atomic.js';
+import { removeLeftoverTemporaries, writeFileAtomic } from '../io/atomic.js';
 import { fileError, makeFolder } from '../io/folders.js';
 import { RunLock, processAlive } from './lock.js';
 import type { MetricRecord, StatusFile } from './records.js';
@@ -62,10 +62,16 @@ export class RunDirectory {
     return (RUN_FILES as readonly string[]).includes(inside) || inside.split(/[\\/]/)[0] === 'checkpoints';
   }
 
-  /** Makes the folder if needed and takes its lock: one writer at a time. */
+  /**
+   * Makes the folder if needed and takes its lock: one writer at a time. The
+   * holder is then the only writer, so what a killed writer's atomic writes
+   * left behind (temporary files of up to a checkpoint's size) is removed.
+   */
   lock(): RunLock {
     makeFolder(this.path);
-    return RunLock.acquire(this.file('lock'), this.path);
+    const lock = RunLock.acquire(this.file('lock'), this.path);
+    for (const folder of [this.path, this.file('checkpoints')]) removeLeftoverTemporaries(folder);
+    return lock;
   }
 
   /** Writes a value as indented JSON to a file of the run, atomically. */
