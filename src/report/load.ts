@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import {
-  DEFAULT_TRAIN_CONFIG, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
+  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
   type Predictions, RunDirectory, type StatusFile, type TrainConfig,
 } from '../runs/index.js';
 
@@ -76,12 +76,12 @@ export function loadExperiment(path: string): ExperimentData {
     .map((entry) => join(path, entry))
     .filter((p) => statSync(p).isDirectory() && new RunDirectory(p).exists());
   if (runDirs.length === 0) throw new Error(`${path} holds no run directories (folders with a config.json written by skipstudio train)`);
-  const experimentFile = join(path, 'experiment.json');
+  const experimentFile = join(path, EXPERIMENT_FILE);
   let command: string | undefined;
   let notes: string[] | undefined;
   let order: string[] | undefined;
   if (existsSync(experimentFile)) {
-    const experiment = new RunDirectory(path).readJson<{ command?: string; notes?: string[]; runs?: string[] }>('experiment.json');
+    const experiment = new RunDirectory(path).readJson<{ command?: string; notes?: string[]; runs?: string[] }>(EXPERIMENT_FILE);
     command = experiment.command;
     notes = experiment.notes;
     order = experiment.runs?.map((r) => basename(r));

@@ -25,6 +25,24 @@ export const RUN_FILES = [
   'config.json', 'model.json', 'environment.json', 'metrics.jsonl', 'status.json', 'eval.json', 'predictions.json', 'landscape.json', 'lock',
 ] as const;
 
+/** The file that makes a folder an experiment's (written by skipstudio experiment; its runs are its sub-folders). */
+export const EXPERIMENT_FILE = 'experiment.json';
+
+/**
+ * Refuses a folder of the other kind as a command's --out: `train` into an
+ * experiment's folder (its report would then read the experiment as one
+ * run), `experiment` into a run's (its report would never mention that run).
+ */
+export function checkOutputFolder(out: string, kind: 'run' | 'experiment'): void {
+  if (kind === 'run' && existsSync(join(out, EXPERIMENT_FILE))) {
+    throw new Error(`--out ${out} is an experiment's folder (it holds ${EXPERIMENT_FILE}), not a run's: give the run a folder of its own, ` +
+      `e.g. ${join(out, 'my-run')}`);
+  }
+  if (kind === 'experiment' && new RunDirectory(out).exists()) {
+    throw new Error(`--out ${out} is a run's folder (it holds config.json), not an experiment's: give the experiment a folder of its own`);
+  }
+}
+
 /** A path with its folder's symbolic links resolved, where the folder exists (the file itself may not yet). */
 function realPath(path: string): string {
   const folder = dirname(resolve(path));

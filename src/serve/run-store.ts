@@ -14,7 +14,7 @@ import { basename, join, relative, sep } from 'node:path';
 
 import type { RunData } from '../report/load.js';
 import {
-  DEFAULT_TRAIN_CONFIG, type EpochRecord, type EvaluationFile, type GradientRecord, type IterationRecord, type MetricRecord, type ModelInfo,
+  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, type EpochRecord, type EvaluationFile, type GradientRecord, type IterationRecord, type MetricRecord, type ModelInfo,
   RunDirectory, type StatusFile, type TrainConfig,
 } from '../runs/index.js';
 import { MetricsTail } from './metrics-tail.js';
@@ -172,14 +172,14 @@ export class RunStore extends EventEmitter {
   }
 
   #readExperiment(experiment: ExperimentState, runDirs: string[]): void {
-    const file = join(experiment.path, 'experiment.json');
+    const file = join(experiment.path, EXPERIMENT_FILE);
     const mtime = experiment.path === runDirs[0] ? undefined : mtimeOf(file);
     const known = this.#experimentFiles.get(experiment.id);
     if (known === undefined || mtime !== known.mtime) {
       let order: string[] = [];
       if (mtime !== undefined) {
         try {
-          const json = new RunDirectory(experiment.path).readJson<{ command?: string; runs?: string[] }>('experiment.json');
+          const json = new RunDirectory(experiment.path).readJson<{ command?: string; runs?: string[] }>(EXPERIMENT_FILE);
           experiment.command = json.command;
           order = (json.runs ?? []).map((r) => basename(r));
         } catch {

@@ -14,7 +14,7 @@ import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/in
 import { barrier, getRank, isInitialized } from '../distributed/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { type Recipe, catalogEntry, depthOption, designedRecipe } from '../models/catalog.js';
-import { type ExperimentForecast, FORECAST_FILE, RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, configuredDepth, summarizeRun } from '../runs/index.js';
+import { EXPERIMENT_FILE, type ExperimentForecast, FORECAST_FILE, RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, checkOutputFolder, configuredDepth, summarizeRun } from '../runs/index.js';
 import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
 import { forecastExperiment, forecastLines } from './forecast.js';
@@ -394,6 +394,7 @@ export async function runExperiment(config: ExperimentConfig, options: Experimen
   const datasets = await loadDatasets(plans);
   // One experiment process per folder; in data-parallel training, rank 0 alone writes it.
   const writer = getRank() === 0;
+  if (writer) checkOutputFolder(config.out, 'experiment');
   const lock = writer ? new RunDirectory(config.out).lock() : undefined;
   try {
     return await runPlans(config, plans, datasets, options, writer);
@@ -406,7 +407,7 @@ async function runPlans(
   config: ExperimentConfig, plans: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions, writer: boolean,
 ): Promise<ExperimentResult> {
   const { reporter } = options;
-  if (writer) writeFileAtomic(join(config.out, 'experiment.json'), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
+  if (writer) writeFileAtomic(join(config.out, EXPERIMENT_FILE), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
   const kept = plans.map(summaryOfExisting);
   for (const k of kept) if (k !== undefined) reporter.message(`[${k.name}] already ${k.status}; kept`);
   // Runs trained before write no events now: their records are converted instead.

@@ -25,7 +25,7 @@ import { type Module, shellCommand } from '../nn/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import { TensorBoardRunDirectory } from '../export/tensorboard.js';
 import {
-  type EpochRecord, type ModelInfo, RunDirectory, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
+  type EpochRecord, type ModelInfo, RunDirectory, checkOutputFolder, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
   describePrecision, summarizeRun, trainingMemoryFormat,
 } from '../runs/index.js';
 import {
@@ -109,6 +109,7 @@ function runConfig(partial: Partial<TrainConfig>, resume: boolean): TrainConfig 
 export async function train(partial: Partial<TrainConfig>, options: TrainOptions): Promise<RunSummary> {
   const config = runConfig(partial, options.resume ?? false);
   const writer = getRank() === 0;
+  if (writer) checkOutputFolder(config.out, 'run');
   const dir = runDirectory(config, writer, options.tensorboard);
   const lock = writer ? dir.lock() : undefined;
   let run: TrainingRun | undefined;

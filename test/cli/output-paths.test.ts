@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -88,5 +88,22 @@ describe('the commands that write a named file', () => {
     assert.equal(cli('data', 'show', '--data-dir', data, '--out', grid).status, 0);
     refused(cli('data', 'show', '--data-dir', data, '--out', grid), /grid\.png exists: give --force to replace it/);
     assert.equal(cli('data', 'show', '--data-dir', data, '--out', grid, '--force').status, 0);
+  });
+});
+
+describe('a folder of the other kind as --out', () => {
+  it('train refuses an experiment\'s folder and experiment refuses a run\'s, each leaving it as it was', () => {
+    const experiment = join(root, 'experiment');
+    mkdirSync(experiment);
+    writeFileSync(join(experiment, 'experiment.json'), '{}');
+    refused(cli('train', '--model', 'net1', '--epochs', '1', '--data-dir', data, '--out', experiment),
+      /--out .*experiment is an experiment's folder \(it holds experiment\.json\), not a run's: give the run a folder of its own, e\.g\. .*experiment\/my-run/);
+    assert.ok(!existsSync(join(experiment, 'config.json')), 'no run written into the experiment\'s root');
+    const run = join(root, 'a-run');
+    mkdirSync(run);
+    writeFileSync(join(run, 'config.json'), '{}');
+    refused(cli('experiment', '--models', 'net1', '--epochs', '1', '--data-dir', data, '--out', run),
+      /--out .*a-run is a run's folder \(it holds config\.json\), not an experiment's: give the experiment a folder of its own/);
+    assert.ok(!existsSync(join(run, 'experiment.json')));
   });
 });
