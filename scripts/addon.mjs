@@ -82,15 +82,24 @@ export function libtorchHeaders(env = process.env) {
  * What a user reads when the addon at `addon` does not load: why (the
  * loader's message; the libtorch it was built against and the ones here) and
  * the commands that fix it. Pure: every fact about the machine is an argument.
- *   facts: { addon, error, builtAgainst?, libraries: [{version?, path}], headers, installed }
+ *   facts: { addon, error, builtAgainst?, libraries: [{version?, path}], headers, installed, libtorch? }
  *   installed: the addon belongs to a package inside a project's node_modules (else a checkout)
+ *   libtorch: $LIBTORCH, where set (its tree is what the build uses, not Debian's packages)
  */
-export function addonLoadMessage({ addon, error, builtAgainst, libraries, headers, installed }) {
+export function addonLoadMessage({ addon, error, builtAgainst, libraries, headers, installed, libtorch }) {
   const wanted = builtAgainst ? `libtorch ${builtAgainst}` : 'a libtorch it does not record';
   const here = libraries.length === 0
     ? 'this machine has no libtorch'
     : `this machine has ${libraries.map((l) => `libtorch ${l.version ?? '(unversioned)'} (${l.path})`).join(', ')}`;
-  const packages = !headers || libraries.length === 0;
+  if (libtorch && !headers) {
+    return [
+      `skipstudio: the native addon ${addon} does not load:`,
+      `  ${String(error).split('\n')[0]}`,
+      `LIBTORCH=${libtorch} has no include/torch to rebuild it against: point LIBTORCH at a libtorch tree (with include/ and lib/),`,
+      'or unset it to use Debian\'s libtorch-dev.',
+    ].join('\n');
+  }
+  const packages = !libtorch && (!headers || libraries.length === 0);
   const commands = [
     ...(packages ? [`apt-get update && apt-get install -y ${LIBTORCH_PACKAGES.join(' ')}   # as root`] : []),
     ...(installed
@@ -117,5 +126,6 @@ export function explainAddonLoad(addon, error) {
     libraries: libtorchLibraries(),
     headers: libtorchHeaders(),
     installed: basename(dirname(packageRoot)) === 'node_modules',
+    libtorch: process.env.LIBTORCH,
   });
 }

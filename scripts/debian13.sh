@@ -16,7 +16,8 @@
 set -euo pipefail
 
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
-root="${SKIPSTUDIO_DEBIAN13_ROOT:-/var/cache/skipstudio/debian13}"
+# Canonical, as /proc/mounts names it: the mount checks below compare with it.
+root="$(realpath -m "${SKIPSTUDIO_DEBIAN13_ROOT:-/var/cache/skipstudio/debian13}")"
 # What the root is made of; a root made from another recipe, or older than
 # MAX_AGE_DAYS (security updates), is made again.
 RECIPE='trixie minbase ca-certificates; nodejs npm g++ make python3 (recipe 1)'
@@ -38,32 +39,45 @@ root_is_current() {
 }
 
 make_root() {
-  command -v debootstrap >/dev/null || { say "installing debootstrap"; apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
-  unmount_root
-  rm -rf "$root.new"
+  command -v debootstrap >/dev/null ||
+    { say "installing debootstrap"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+  unmount_all "$root"
+  unmount_all "$root.new"  # a debootstrap killed earlier leaves its mounts there
+  remove_tree "$root.new"
   say "making a Debian 13 root in $root (debootstrap, about a minute)"
   debootstrap --variant=minbase --include=ca-certificates trixie "$root.new" http://deb.debian.org/debian >"$root.new.log" 2>&1 ||
     { tail -n 20 "$root.new.log" >&2; say "debootstrap failed (log: $root.new.log)"; exit 1; }
-  rm -rf "$root" "$root.new.log"
+  unmount_all "$root.new"
+  remove_tree "$root"
+  rm -f "$root.new.log"
   mv "$root.new" "$root"
 }
 
-mounted() { grep -q " $1 " /proc/mounts; }
+# Removes a root, never what is mounted in it (the host's /dev, bound in).
+remove_tree() {
+  [[ -e $1 ]] || return 0
+  if findmnt -rn -o TARGET | grep -q "^$1/"; then
+    say "$1 still has something mounted in it (findmnt | grep $1): unmount it, then run this again"
+    exit 1
+  fi
+  rm -rf --one-file-system "$1"
+}
 
 mount_root() {
-  mounted "$root/proc" || mount --bind /proc "$root/proc"
-  mounted "$root/sys" || mount --bind /sys "$root/sys"
-  if ! mounted "$root/dev"; then
-    mount --rbind /dev "$root/dev"
-    mount --make-rslave "$root/dev"
-  fi
+  mountpoint -q "$root/proc" || mount --bind /proc "$root/proc"
+  mountpoint -q "$root/sys" || mount --bind /sys "$root/sys"
+  # Bound as a slave at once, so that unmounting it never reaches the host's /dev/pts or /dev/shm.
+  mountpoint -q "$root/dev" || mount --rbind --make-rslave /dev "$root/dev"
 }
 
-unmount_root() {
-  for dir in dev sys proc; do
-    if mounted "$root/$dir"; then umount -R "$root/$dir" || umount -R -l "$root/$dir"; fi
+# Unmounts everything mounted under a root, deepest first.
+unmount_all() {
+  local target
+  findmnt -rn -o TARGET | grep "^$1/" | sort -r | while read -r target; do
+    umount "$target" 2>/dev/null || umount -l "$target"
   done
 }
+unmount_root() { unmount_all "$root"; }
 
 # The machine's CA certificates and npm settings, so apt and npm inside reach
 # the same mirrors as outside.
@@ -72,7 +86,7 @@ trust_like_host() {
     cp /usr/local/share/ca-certificates/* "$root/usr/local/share/ca-certificates/"
     chroot "$root" update-ca-certificates >/dev/null
   fi
-  if [[ -f $HOME/.npmrc ]]; then cp "$HOME/.npmrc" "$root/root/.npmrc"; fi
+  if [[ -f ${HOME:-/root}/.npmrc ]]; then cp "${HOME:-/root}/.npmrc" "$root/root/.npmrc"; fi
 }
 
 install_tools() {
@@ -82,7 +96,9 @@ install_tools() {
   done
   [[ ${#missing[@]} -eq 0 ]] && return
   say "installing ${missing[*]}"
-  chroot "$root" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing[*]}" >/dev/null
+  # dpkg --configure -a: an install killed earlier would otherwise stop every later one.
+  chroot "$root" sh -c "DEBIAN_FRONTEND=noninteractive dpkg --configure -a && apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing[*]}" >/dev/null
 }
 
 # The checkout's files (tracked, and untracked but not ignored) replace the
@@ -100,6 +116,11 @@ copy_checkout() {
   if [[ -n ${SKIPSTUDIO_DEBIAN13_COPY:-} ]]; then cp "$SKIPSTUDIO_DEBIAN13_COPY" "$root/root/carried/"; fi
 }
 
+# One run at a time in a root: a second would unmount /dev under the first and replace its copy.
+mkdir -p "$(dirname "$root")"
+exec {lockfd}>"$root.lock"
+flock -n "$lockfd" || { say "waiting for another run in $root to finish"; flock "$lockfd"; }
+
 if ! root_is_current; then
   make_root
   echo "$RECIPE" >"$root/.skipstudio-root"
@@ -113,9 +134,13 @@ copy_checkout
 command=("$@")
 [[ ${#command[@]} -eq 0 ]] && command=(npm test)
 say "running in Debian 13: ${command[*]}"
-# A clean environment: the host's PATH names tools that are not inside.
+# A clean environment (the host's PATH names tools that are not inside), with
+# the host's proxy settings, if any, so that apt and npm inside reach out as outside.
+passed=()
+for name in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY SKIPSTUDIO_THREADS; do
+  if [[ -n ${!name:-} ]]; then passed+=("$name=${!name}"); fi
+done
 chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" \
-  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  ${SKIPSTUDIO_THREADS:+SKIPSTUDIO_THREADS=$SKIPSTUDIO_THREADS} \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${passed[@]}" \
   sh -c 'cd "$0" && exec "$@"' "$work" "${command[@]}"
 if [[ -n ${SKIPSTUDIO_DEBIAN13_OUT:-} ]]; then cp -a "$root/root/out/." "$SKIPSTUDIO_DEBIAN13_OUT/"; fi

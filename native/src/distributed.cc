@@ -5,10 +5,13 @@
 // group. Every blocking call runs on a libuv worker thread and resolves a
 // Promise, so Node's event loop stays free while a collective waits.
 //
-// It builds against libtorch 1.13 and 2.x. What differs between them is kept
-// to three places, each saying which versions it serves: the group's layout
-// in the store (GroupLayout), the process group handed to the Reducer
-// (ReducerGroup), and the store's libuv option (WithoutLibUv).
+// It builds against libtorch 1.13 and 2.6 (both tested), and is written for
+// 2.6 onwards. What differs between them is kept to three places, each saying
+// which versions it serves: the group's layout in the store (GroupLayout), the
+// process group handed to the Reducer (ReducerGroup), and the store's libuv
+// option (WithoutLibUv). libtorch 2.0 to 2.5 differ again in both of the first
+// two (the ProcessGroup front took Options; init_process_group's barrier), and
+// are refused below rather than built wrong.
 // Debian's libtorch is built with Gloo; its header shows the class only under this macro.
 #define USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -26,6 +29,10 @@
 #include <thread>
 
 #include "handles.h"
+
+#if SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 0) && !SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 6)
+#error "skipstudio's data-parallel code builds against libtorch 1.13 or 2.6 and later; use one of those (Debian 12's or 13's libtorch-dev)"
+#endif
 
 namespace skipstudio {
 
@@ -190,21 +197,23 @@ struct GroupLayout {
 };
 
 GroupLayout DefaultGroupLayout() {
-#if SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 0)
-  // 2.x: PrefixStore("0/") for the group, "cpu/" for its Gloo backend, and the
-  // barrier only when TORCH_DIST_INIT_BARRIER=1 (distributed_c10d.py).
+#if SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 6)
+  // 2.6: PrefixStore("0/") for the group, "cpu/" for its Gloo backend, and the
+  // barrier only when TORCH_DIST_INIT_BARRIER is 1, read as Python's int() reads it
+  // (distributed_c10d.py), so that both kinds of rank agree on whether to wait.
   const char* barrier = std::getenv("TORCH_DIST_INIT_BARRIER");
-  return {"0/", "cpu/", "store_based_barrier_key:0", barrier != nullptr && std::string(barrier) == "1"};
+  return {"0/", "cpu/", "store_based_barrier_key:0", barrier != nullptr && std::strtol(barrier, nullptr, 10) == 1};
 #else
   return {"0", "", "store_based_barrier_key:1", true};
 #endif
 }
 
-// libtorch 2.0 split c10d's ProcessGroup into a front that dispatches by
-// device and the Backends behind it: Gloo is a Backend, and the Reducer takes
-// the front. In 1.13 the Gloo group is itself the ProcessGroup.
+// libtorch 2 split c10d's ProcessGroup into a front that dispatches by device
+// and the Backends behind it: Gloo is a Backend, and the Reducer takes the
+// front (made from store, rank and size as of 2.6). In 1.13 the Gloo group is
+// itself the ProcessGroup.
 c10::intrusive_ptr<c10d::ProcessGroup> ReducerGroup(const Group& g, const c10::intrusive_ptr<c10d::Store>& groupStore) {
-#if SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 0)
+#if SKIPSTUDIO_LIBTORCH_AT_LEAST(2, 6)
   auto front = c10::make_intrusive<c10d::ProcessGroup>(groupStore, g.rank, g.worldSize);
   front->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
   front->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, g.pg);

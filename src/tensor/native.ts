@@ -236,8 +236,14 @@ async function loadAddon(path: string): Promise<NativeBinding> {
     return require(path) as NativeBinding;
   } catch (error) {
     const helper = pathToFileURL(join(dirname(dirname(dirname(path))), 'scripts/addon.mjs')).href;
-    const { explainAddonLoad } = await import(helper) as { explainAddonLoad(addon: string, error: unknown): string };
-    const failure = new Error(explainAddonLoad(path, error));
+    let explained: string;
+    try {
+      const { explainAddonLoad } = await import(helper) as { explainAddonLoad(addon: string, error: unknown): string };
+      explained = explainAddonLoad(path, error);
+    } catch {
+      throw error;  // no explanation to be had (the package's scripts/ is gone): the loader's own error is the best there is
+    }
+    const failure = new Error(explained);
     failure.stack = `Error: ${failure.message}`;  // where in the loader it failed tells a user nothing; the message says what to do
     throw failure;
   }

@@ -18,7 +18,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'skipstudio-addon-load-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 interface Library { version?: string; path: string }
-interface Facts { addon: string; error: string; builtAgainst?: string; libraries: Library[]; headers: boolean; installed: boolean }
+interface Facts { addon: string; error: string; builtAgainst?: string; libraries: Library[]; headers: boolean; installed: boolean; libtorch?: string }
 const helper = await import(pathToFileURL(join(repo, 'scripts/addon.mjs')).href) as {
   ADDON: string;
   LIBTORCH_PACKAGES: string[];
@@ -77,6 +77,12 @@ describe('the message of an addon that does not load', () => {
     assert.ok(none.includes(`folder:\n${apt}\n  npm install-scripts approve skipstudio`), none);
     const runtimeOnly = helper.addonLoadMessage({ ...base, libraries: debian13, headers: false, installed: true });
     assert.ok(runtimeOnly.includes(apt), runtimeOnly);
+  });
+
+  it('points at LIBTORCH, not at Debian\'s packages, when LIBTORCH names a tree without headers', () => {
+    const text = helper.addonLoadMessage({ ...base, libraries: [], headers: false, installed: true, libtorch: '/opt/libtorch' });
+    assert.match(text, /\nLIBTORCH=\/opt\/libtorch has no include\/torch to rebuild it against: point LIBTORCH at a libtorch tree/);
+    assert.doesNotMatch(text, /apt-get|npm rebuild/);
   });
 
   it('says `npm run build` in a checkout, and owns up to an addon that records no version', () => {
