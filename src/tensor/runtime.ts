@@ -22,7 +22,10 @@ export function getNumThreads(): number {
 
 /** Seeds libtorch's CPU generator, making rand/randn/dropout/randperm repeatable. */
 export function manualSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`manualSeed: need a non-negative integer, got ${seed}`);
+  // Past 2^53 - 1 a number is no longer an exact integer, and libtorch would take 2^64 as 0: refused, not wrapped.
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(`manualSeed: need an integer from 0 to 2^53 - 1 (Number.MAX_SAFE_INTEGER), got ${seed}`);
+  }
   native.manualSeed(seed);
 }
 

@@ -181,6 +181,7 @@ export function lossLandscape(
   if (problems.length > 0) throw new RangeError(problems.join('; '));
   const options = { ...LANDSCAPE_DEFAULTS, memoryFormat: 'contiguous' as const, ...given };
   const batches = Array.isArray(sample) ? sample : [sample];
+  if (batches.length === 0) throw new RangeError('lossLandscape: the sample holds no batch: give at least one');
   const weights = model.parameters();
   const alphas = landscapeAxis(options.points, options.range);
   // A grid of 0 points is no grid: an empty axis.

@@ -38,6 +38,14 @@ describe('runtime settings', () => {
     assert.ok(w.grad!.abs().sum().item() > 0);
   });
 
+  it('refuses a seed a JavaScript number cannot hold exactly, which libtorch would take as another (issue 42, defect 13)', () => {
+    for (const seed of [2 ** 64, 2 ** 53, -1, 0.5]) assert.throws(() => S.manualSeed(seed), /^RangeError: manualSeed: need an integer from 0 to 2\^53 - 1 \(Number\.MAX_SAFE_INTEGER\), got /, String(seed));
+    S.manualSeed(Number.MAX_SAFE_INTEGER);
+    const big = S.rand([3]).toArray();
+    S.manualSeed(0);
+    assert.notDeepEqual(S.rand([3]).toArray(), big, 'the largest seed is not seed 0');
+  });
+
   it('reports the libtorch build', () => {
     const info = S.buildInfo();
     assert.match(info.torchVersion, /^\d+\.\d+/);

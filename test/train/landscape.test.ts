@@ -107,6 +107,11 @@ describe('the loss landscape of a tiny network', () => {
     assert.throws(() => S.lossLandscape(model, { x, y }, { points: 4, grid: 1, sample: 0 }),
       /landscape points must be an odd integer >= 3, got 4; landscape grid must be 0 \(none\) or an odd integer >= 3, got 1; landscape sample must be a positive integer, got 0/);
   });
+
+  it('refuses a sample of no batches, whose mean loss would be NaN (issue 42, defect 13)', () => {
+    const { model } = tinySetUp();
+    assert.throws(() => S.lossLandscape(model, [], { points: 3, grid: 0 }), /^RangeError: lossLandscape: the sample holds no batch: give at least one$/);
+  });
 });
 
 describe('skipstudio landscape on a trained run', () => {
