@@ -117,6 +117,12 @@ export class BatchNorm2d extends Module {
 
   forward(x: Tensor): Tensor {
     const useBatchStats = this.training || this.running_mean === undefined;
+    // One value per channel has no variance: its running_var would become NaN (PyTorch refuses it the same way).
+    const perChannel = x.shape.reduce((n, d, i) => (i === 1 ? n : n * d), 1);
+    if (useBatchStats && perChannel === 1) {
+      throw new RangeError(`BatchNorm2d: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]: ` +
+        'train with a batch of 2 or more, or call eval() first');
+    }
     if (this.training && this.num_batches_tracked !== undefined) {
       const counter = this.num_batches_tracked;
       noGrad(() => counter.add_(1));

@@ -40,6 +40,13 @@ export abstract class Optimizer<H extends { lr: number }> {
     if (groups.every((g) => g.params.length === 0)) {
       throw new RangeError(`${this.constructor.name}: got an empty parameter list`);
     }
+    // A parameter given twice would be stepped twice a step (PyTorch refuses it across groups and warns within one).
+    const all = groups.flatMap((g) => g.params);
+    const twice = all.findIndex((p, i) => all.indexOf(p) !== i);
+    if (twice >= 0) {
+      throw new RangeError(`${this.constructor.name}: parameter ${twice} of the list is given more than once (it would be updated twice each step): ` +
+        'give each parameter once, e.g. [...new Set(params)]');
+    }
     this.paramGroups = groups.map((g) => {
       const group = { ...defaults, ...g.options, params: [...g.params] } as ParamGroup<H>;
       this.validate(group);

@@ -100,6 +100,17 @@ describe('Module', () => {
 });
 
 describe('layers', () => {
+  it('BatchNorm2d refuses one value per channel in training, as PyTorch does, and takes it in eval (issue 42, defect 13)', () => {
+    const bn = new S.BatchNorm2d(3);
+    assert.throws(() => bn.forward(S.randn([1, 3, 1, 1])),
+      /^RangeError: BatchNorm2d: expected more than 1 value per channel when training, got input shape \[1, 3, 1, 1\]: train with a batch of 2 or more, or call eval\(\) first$/);
+    assert.deepEqual(bn.running_var!.toArray(), [1, 1, 1], 'running_var untouched');
+    bn.forward(S.randn([2, 3, 1, 1]));
+    bn.forward(S.randn([1, 3, 2, 1]));
+    bn.eval();
+    assert.deepEqual(bn.forward(S.randn([1, 3, 1, 1])).shape, [1, 3, 1, 1]);
+  });
+
   it('initialise exactly as PyTorch does from the same seed', () => {
     const reference = S.loadSafetensors(fixturePath('init.safetensors'));
     S.manualSeed(0);

@@ -32,6 +32,9 @@ describe('optimizer hyper-parameters', () => {
     ['no parameters', () => new S.SGD([], { lr: 0.1 }), /^RangeError: SGD: got an empty parameter list$/],
     ['only empty groups', () => new S.SGD([{ params: [] }, { params: [] }], { lr: 0.1 }), /empty parameter list/],
     ['a bad value in one group', () => new S.SGD([{ params: [param()] }, { params: [param()], options: { momentum: -1 } }], { lr: 0.1 }), /momentum must be >= 0, got -1/],
+    ['a parameter given twice (issue 42, defect 13)', () => { const p = param(); return new S.SGD([param(), p, p], { lr: 0.1 }); },
+      /^RangeError: SGD: parameter 2 of the list is given more than once \(it would be updated twice each step\): give each parameter once/],
+    ['a parameter in two groups', () => { const p = param(); return new S.Adam([{ params: [p] }, { params: [p] }]); }, /^RangeError: Adam: parameter 1 of the list is given more than once/],
   ];
   for (const [what, make, message] of refused) {
     it(`refuses ${what}`, () => assert.throws(make, (e: Error) => message.test(`${e.name}: ${e.message}`)));
