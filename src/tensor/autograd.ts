@@ -4,6 +4,7 @@
  * grad(outputs, inputs) like torch.autograd.grad.
  */
 import { native } from './native.js';
+import { refuseAsync } from './synchronous.js';
 import { Tensor, handlesOf } from './tensor.js';
 
 function withGradMode<T>(enabled: boolean, fn: () => T, op: string): T {
@@ -11,9 +12,7 @@ function withGradMode<T>(enabled: boolean, fn: () => T, op: string): T {
   native.setGradEnabled(enabled);
   try {
     const result = fn();
-    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-      throw new TypeError(`${op}(fn): fn returned a Promise; gradient mode only covers synchronous code`);
-    }
+    refuseAsync(result, `${op}(fn): fn returned a Promise; gradient mode only covers synchronous code`);
     return result;
   } finally {
     native.setGradEnabled(previous);

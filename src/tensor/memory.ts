@@ -8,6 +8,7 @@
  * inside synchronous code too.
  */
 import { native } from './native.js';
+import { refuseAsync } from './synchronous.js';
 
 /** Anything a scope can free: tensors. */
 export abstract class ScopedResource {
@@ -62,10 +63,6 @@ function collectResources(value: unknown, into: Set<ScopedResource>, depth = 0):
   }
 }
 
-function isPromise(value: unknown): value is Promise<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
 /**
  * Runs fn and frees every tensor it created except those it returns (found in
  * arrays, Maps and plain objects) and kept ones. fn must be synchronous: an
@@ -83,9 +80,11 @@ export function scope<T>(fn: () => T): T {
     throw error;
   }
   popScope();
-  if (isPromise(result)) {
+  try {
+    refuseAsync(result, 'scope(fn): fn returned a Promise; scopes only track synchronous code');
+  } catch (error) {
     for (const resource of created) if (!resource.kept) resource.dispose();
-    throw new TypeError('scope(fn): fn returned a Promise; scopes only track synchronous code');
+    throw error;
   }
   const returned = new Set<ScopedResource>();
   collectResources(result, returned);

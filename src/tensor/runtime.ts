@@ -5,6 +5,7 @@
 import { type DType, dtypeCode } from './dtype.js';
 import { native } from './native.js';
 import { Tensor, handleOf } from './tensor.js';
+import { refuseAsync } from './synchronous.js';
 
 /**
  * Sets the number of CPU threads libtorch uses within an op, as torch.set_num_threads.
@@ -57,9 +58,7 @@ export function autocast<T>(fn: () => T, options: AutocastOptions = {}): T {
   native.autocastNesting(1);
   try {
     const result = fn();
-    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-      throw new TypeError('autocast(fn): fn returned a Promise; autocast only covers synchronous code');
-    }
+    refuseAsync(result, 'autocast(fn): fn returned a Promise; autocast only covers synchronous code');
     return result;
   } finally {
     native.autocastNesting(-1);

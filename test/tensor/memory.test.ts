@@ -53,6 +53,21 @@ describe('tensor lifetimes', () => {
     assert.throws(() => S.autocast(async () => 1), /Promise/);
   });
 
+  it('leaves no unhandled rejection behind when the refused async function fails (issue 42, defect 17)', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      for (const wrap of [S.scope, S.noGrad, S.enableGrad, S.autocast] as ((fn: () => unknown) => unknown)[]) {
+        assert.throws(() => wrap(async () => { throw new Error('inside'); }), /fn returned a Promise/);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+    assert.deepEqual(unhandled, []);
+  });
+
   it('reclaims forgotten tensors through the garbage collector', { skip: typeof globalThis.gc !== 'function' && 'needs node --expose-gc (npm test passes it)' }, async () => {
     const gc = globalThis.gc!;
     gc(); // earlier tests' garbage: a collection may free it at any moment, so clear it before counting
