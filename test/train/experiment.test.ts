@@ -176,6 +176,9 @@ describe('recipes from the command line and files', () => {
     assert.deepEqual(S.readExperimentFile(write('good.json', '{"models":["net3"],"recipes":{"net3":{"lrs":[0.001]}},"seeds":2}')),
       { models: ['net3'], recipes: { net3: { lrs: [0.001] } }, seeds: 2 });
     assert.throws(() => S.readExperimentFile(write('null.json', 'null')), /experiment file .*null\.json must hold a JSON object \(\{ \.\.\. \}\), not null/);
+    // Issue 42, defect 21: a byte-order mark is taken; a folder is named, with the reason.
+    assert.deepEqual(S.readExperimentFile(write('bom.json', '\uFEFF{"seeds":2}')), { seeds: 2 });
+    assert.throws(() => S.readExperimentFile(root), new RegExp(`^Error: cannot read the experiment file ${root}: it is a folder, not a file \\(EISDIR\\)$`));
     assert.throws(() => S.readExperimentFile(write('string.json', '{"models":"net1","seeds":1.5,"colour":1}')), (error: Error) => {
       assert.match(error.message, /string\.json: unknown field 'colour'/);
       assert.match(error.message, /string\.json: 'models' must be a list of model names, e.g\. \["hw5net", "net3"\], got "net1"/);
