@@ -74,11 +74,11 @@ function collectRecipe(value: string, recipes: Record<string, Recipe>): Record<s
   }
 }
 
-/** `--depths model:list`, repeatable: the depths by model. */
-function collectDepths(value: string, depths: Record<string, number[]>): Record<string, number[]> {
+/** `--depths model:list`, repeatable: the depths by model; a model given twice gets both lists (a depth in both is refused later). */
+function collectDepths(value: string, depths: Record<string, number[]> = {}): Record<string, number[]> {
   try {
     const [model, list] = parseDepths(value);
-    return { ...depths, [model]: list };
+    return { ...depths, [model]: [...(depths[model] ?? []), ...list] };
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }

@@ -290,7 +290,8 @@ export function planExperiment(config: ExperimentConfig): TrainConfig[] {
   const problems: string[] = [];
   if (config.models.length === 0) problems.push('the experiment names no model');
   if (!(Number.isInteger(config.seeds) && config.seeds >= 1 && config.seeds <= MAX_SEEDS)) problems.push(`seeds must be an integer from 1 to ${MAX_SEEDS}, got ${config.seeds}`);
-  for (const [what, list] of [['models', config.models], ['lrs', config.lrs ?? []]] as const) {
+  // Model names are looked up without regard to case, so NET1 and net1 are one network.
+  for (const [what, list] of [['models', config.models.map((m) => m.toLowerCase())], ['lrs', config.lrs ?? []]] as const) {
     const twice = repeated<unknown>(list);
     if (twice.length > 0) problems.push(`${what} lists ${twice.join(', ')} twice: each run would be trained again under the same name`);
   }
