@@ -68,13 +68,22 @@ function loadRun(path: string): RunData {
   };
 }
 
+/** Whether a path is a folder; a dangling link or a loop of links (a stray entry, not a run) is not. */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Loads an experiment directory, or a single run directory as a one-run experiment. */
 export function loadExperiment(path: string): ExperimentData {
   if (!existsSync(path)) throw new Error(`${path} does not exist`);
   if (new RunDirectory(path).exists()) return { dir: path, name: basename(path), runs: [loadRun(path)] };
   const runDirs = readdirSync(path)
     .map((entry) => join(path, entry))
-    .filter((p) => statSync(p).isDirectory() && new RunDirectory(p).exists());
+    .filter((p) => isFolder(p) && new RunDirectory(p).exists());
   if (runDirs.length === 0) throw new Error(`${path} holds no run directories (folders with a config.json written by skipstudio train)`);
   const experimentFile = join(path, EXPERIMENT_FILE);
   let command: string | undefined;
