@@ -63,6 +63,10 @@ export function encodeSafetensors(record: Record<string, Tensor>, metadata?: Rec
   const blobs: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(record)) {
+    // The header's own key, and the key a JavaScript object cannot hold as data: a file with either would not read back.
+    if (name === '__metadata__' || name === '__proto__') {
+      throw new TypeError(`saveSafetensors: '${name}' cannot name a tensor (${name === '__metadata__' ? 'the header keeps its metadata there' : 'it is JavaScript\'s prototype key'}): rename it`);
+    }
     if (!(t instanceof Tensor)) throw new TypeError(`saveSafetensors: '${name}' is not a Tensor`);
     const tag = DTYPE_TO_TAG[t.dtype];
     if (tag === undefined) throw new TypeError(`saveSafetensors: '${name}' has dtype ${t.dtype}, which safetensors cannot store`);

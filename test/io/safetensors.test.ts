@@ -128,6 +128,16 @@ describe('safetensors', () => {
     // @ts-expect-error deliberately wrong
     assert.throws(() => S.saveSafetensors({ a: [1, 2] }, join(folder, 'x.safetensors')), /'a' is not a Tensor/);
   });
+
+  it('refuses the tensor names that would not read back, before writing (issue 42, defect 13)', () => {
+    const path = join(folder, 'reserved.safetensors');
+    assert.throws(() => S.saveSafetensors({ __metadata__: S.ones([1]) }, path),
+      /^TypeError: saveSafetensors: '__metadata__' cannot name a tensor \(the header keeps its metadata there\): rename it$/);
+    const proto = JSON.parse('{"__proto__": null}') as Record<string, S.Tensor>;
+    proto.__proto__ = S.ones([1]);  // an own key of that name, as JSON.parse makes one
+    assert.throws(() => S.saveSafetensors(proto, path), /'__proto__' cannot name a tensor \(it is JavaScript's prototype key\)/);
+    assert.equal(readdirSync(folder).includes('reserved.safetensors'), false, 'nothing written');
+  });
 });
 
 describe('checkpoints', () => {
