@@ -73,7 +73,7 @@ mount_root() {
 # Unmounts everything mounted under a root, deepest first.
 unmount_all() {
   local target
-  findmnt -rn -o TARGET | grep "^$1/" | sort -r | while read -r target; do
+  findmnt -rn -o TARGET | { grep "^$1/" || true; } | sort -r | while read -r target; do
     umount "$target" 2>/dev/null || umount -l "$target"
   done
 }
