@@ -91,10 +91,10 @@ export function addonLoadMessage({ addon, error, builtAgainst, libraries, header
   const here = libraries.length === 0
     ? 'this machine has no libtorch'
     : `this machine has ${libraries.map((l) => `libtorch ${l.version ?? '(unversioned)'} (${l.path})`).join(', ')}`;
+  const failed = [`skipstudio: the native addon ${addon} does not load:`, `  ${String(error).split('\n')[0]}`];
   if (libtorch && !headers) {
     return [
-      `skipstudio: the native addon ${addon} does not load:`,
-      `  ${String(error).split('\n')[0]}`,
+      ...failed,
       `LIBTORCH=${libtorch} has no include/torch to rebuild it against: point LIBTORCH at a libtorch tree (with include/ and lib/),`,
       'or unset it to use Debian\'s libtorch-dev.',
     ].join('\n');
@@ -107,12 +107,11 @@ export function addonLoadMessage({ addon, error, builtAgainst, libraries, header
       : ['npm run build']),
   ];
   return [
-    `skipstudio: the native addon ${addon} does not load:`,
-    `  ${String(error).split('\n')[0]}`,
+    ...failed,
     `It was built against ${wanted}; ${here}.`,
     `Rebuild it against this machine's libtorch (about a minute), in ${installed ? 'your project\'s folder' : 'the checkout'}:`,
     ...commands.map((command) => `  ${command}`),
-    `Another libtorch (a PyTorch 2.x install, a CUDA build): set LIBTORCH to its folder (with include/ and lib/) for the ${installed ? 'rebuild' : 'build'}.`,
+    `Another libtorch (a PyTorch 2.6 or later install, a CUDA build): set LIBTORCH to its folder (with include/ and lib/) for the ${installed ? 'rebuild' : 'build'}.`,
   ].join('\n');
 }
 

@@ -9,9 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-check() {  # TARBALL: the check, run by node in the current system
-  SKIPSTUDIO_OTHER_LIBTORCH_TARBALL="$1" node --test --test-reporter=spec dist/test/package/other-libtorch.check.js
-}
+# The check, given the tarball in SKIPSTUDIO_OTHER_LIBTORCH_TARBALL; run there and here.
+check='node --test --test-reporter=spec dist/test/package/other-libtorch.check.js'
 
 node scripts/setup.mjs  # the addon built here, against this machine's libtorch
 here="$(mktemp -d)"
@@ -20,6 +19,6 @@ trap 'rm -rf "$here" "$there"' EXIT
 file="$(npm pack --ignore-scripts --silent --pack-destination "$here" | tail -n 1)"
 
 SKIPSTUDIO_DEBIAN13_COPY="$here/$file" SKIPSTUDIO_DEBIAN13_OUT="$there" bash scripts/debian13.sh sh -c \
-  "npm test && SKIPSTUDIO_OTHER_LIBTORCH_TARBALL=/root/carried/$file node --test --test-reporter=spec dist/test/package/other-libtorch.check.js && npm pack --ignore-scripts --silent --pack-destination /root/out"
+  "npm test && SKIPSTUDIO_OTHER_LIBTORCH_TARBALL=/root/carried/$file $check && npm pack --ignore-scripts --silent --pack-destination /root/out"
 echo "[debian13] the package packed in Debian 13 (libtorch 2.6), installed here"
-check "$there/$file"
+SKIPSTUDIO_OTHER_LIBTORCH_TARBALL="$there/$file" $check
