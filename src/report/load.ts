@@ -77,6 +77,20 @@ function isFolder(path: string): boolean {
   }
 }
 
+/**
+ * Refuses a folder whose runs trained on different data (another dataset, or other classes): their accuracies are not comparable, so they are
+ * never seeds or rows of one table. Each can be reported as an experiment of its own, side by side.
+ */
+function checkOneDataset(path: string, runs: RunData[]): void {
+  const dataOf = (r: RunData) => `${r.config.dataset}, ${r.model.classes.length} classes (${r.model.classes.join(', ')})`;
+  const kinds = new Map<string, RunData[]>();
+  for (const run of runs) kinds.set(dataOf(run), [...(kinds.get(dataOf(run)) ?? []), run]);
+  if (kinds.size <= 1) return;
+  const listed = [...kinds.entries()].map(([data, members]) => `${members.map((r) => r.name).join(', ')}: ${data}`).join('; ');
+  throw new Error(`${path} holds runs trained on different data (${listed}); a report compares runs on one dataset. ` +
+    'Move each dataset\'s runs into a folder of their own, then report the folders side by side: skipstudio report FOLDER1 FOLDER2');
+}
+
 /** Loads an experiment directory, or a single run directory as a one-run experiment. */
 export function loadExperiment(path: string): ExperimentData {
   if (!existsSync(path)) throw new Error(`${path} does not exist`);
@@ -96,6 +110,7 @@ export function loadExperiment(path: string): ExperimentData {
     order = experiment.runs?.map((r) => basename(r));
   }
   const runs = runDirs.map(loadRun);
+  checkOneDataset(path, runs);
   if (order !== undefined) runs.sort((a, b) => order!.indexOf(a.name) - order!.indexOf(b.name));
   const forecast = existsSync(join(path, FORECAST_FILE)) ? new RunDirectory(path).readJson<ExperimentForecast>(FORECAST_FILE) : undefined;
   return { dir: path, name: basename(path), command, notes, forecast, runs };

@@ -52,6 +52,12 @@ function describeThreads(asked: number, environment: RunData['environment']): st
   return (environment?.concurrentRuns ?? 1) > 1 ? `${used} per run, ${environment!.concurrentRuns} runs at once` : String(used);
 }
 
+/** A setting as the runs hold it: its one value, or each value once when the runs differ in it (the groups' labels say which run has which). */
+function across(runs: RunData[], describe: (run: RunData) => string): string {
+  const values = [...new Set(runs.map(describe))];
+  return values.length === 1 ? values[0]! : `differs between runs: ${values.join('; ')}`;
+}
+
 function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void {
   const first = experiment.runs[0]!;
   const c = first.config;
@@ -64,11 +70,11 @@ function setupTable(experiment: ExperimentData, builder: DocumentBuilder): void 
     ['classes', `${first.model.classes.length}: ${first.model.classes.join(', ')}`],
     ['training images per epoch', trainImages !== undefined ? formatCount(trainImages) + (c.trainSubset ? ` (subset of ${c.trainSubset})` : '') : '-'],
     ['test images', evaluation ? formatCount(evaluation.count) : '-'],
-    ['epochs, batch size', `${c.epochs}, ${c.batchSize}`],
+    ['epochs, batch size', across(experiment.runs, (r) => `${r.config.epochs}, ${r.config.batchSize}`)],
     ['seeds', `${seeds.length} (${seeds.join(', ')})`],
-    ['augmentation', c.augment ? 'random crop (padding 2), horizontal flip' : 'none'],
-    ['label smoothing, test-time flip', `${c.labelSmoothing || 'none'}, ${c.flipTest ? 'the mean of each test image\'s and its mirror image\'s logits' : 'none'}`],
-    ['precision, memory format, threads', `${describePrecision(c)}, ${trainingMemoryFormat(c)}, ${describeThreads(c.threads, first.environment)}`],
+    ['augmentation', across(experiment.runs, (r) => (r.config.augment ? 'random crop (padding 2), horizontal flip' : 'none'))],
+    ['label smoothing, test-time flip', across(experiment.runs, (r) => `${r.config.labelSmoothing || 'none'}, ${r.config.flipTest ? 'the mean of each test image\'s and its mirror image\'s logits' : 'none'}`)],
+    ['precision, memory format, threads', across(experiment.runs, (r) => `${describePrecision(r.config)}, ${trainingMemoryFormat(r.config)}, ${describeThreads(r.config.threads, r.environment)}`)],
     ['machine (where the first run trained)', first.environment ? formatMachine(first.environment) : 'not recorded (a run made before skipstudio recorded it)'],
     ['libraries', first.environment ? `libtorch ${first.environment.libtorch}, Node.js ${first.environment.node}` : 'not recorded'],
     ['command', experiment.command ?? `skipstudio train (see ${first.dir}/config.json)`],

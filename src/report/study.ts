@@ -54,34 +54,74 @@ export function layerGradientMeans(run: RunData): (number | undefined)[] {
 
 const optionsKey = (run: RunData) => JSON.stringify(Object.entries(run.config.modelOptions).sort(([a], [b]) => a.localeCompare(b)));
 
+/**
+ * Settings that do not change what a run measures: runs that differ only in these (and the seed) are seeds of one setting. Every other setting
+ * (epochs, batch size, optimizer, augmentation, precision, ...) is part of what the group measured.
+ */
+const NOT_CONDITIONS: ReadonlySet<string> = new Set(['seed', 'out', 'threads', 'logEvery', 'gradEvery', 'checkpointEvery', 'dataDir', 'precisionReason', 'targetAccuracy', 'memoryFormat']);
+
+/** The settings that define a run's condition, in a fixed order: model, its options, learning rate and every other setting that changes the result. */
+function conditionOf(run: RunData): [string, unknown][] {
+  return Object.entries(run.config).filter(([k]) => !NOT_CONDITIONS.has(k)).sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => [k, k === 'modelOptions' ? optionsKey(run) : v]);
+}
+
 /** A group's label: the model alone, or with its depth (or options) when the runs hold the model in several shapes. */
-function groupLabel(run: RunData, shapes: number): string {
+function shapeLabel(run: RunData, shapes: number): string {
   if (shapes <= 1) return run.config.model;
   const depth = configuredDepth(run.config);
   if (depth !== undefined) return `${run.config.model}-d${depth}`;
   return `${run.config.model} (${Object.entries(run.config.modelOptions).map(([k, v]) => `${k} ${v}`).join(', ') || 'default options'})`;
 }
 
-/** Groups runs by model, model options (depth) and learning rate, in the order they first appear. */
+/** Settings (besides the model, its options and the learning rate) whose values differ between the given runs. */
+function differingSettings(runs: RunData[]): string[] {
+  const shown = new Set(['model', 'modelOptions', 'lr']);
+  const values = (k: string) => new Set(runs.map((r) => JSON.stringify((r.config as Record<string, unknown>)[k])));
+  return conditionOf(runs[0]!).map(([k]) => k).filter((k) => !shown.has(k) && values(k).size > 1);
+}
+
+/**
+ * Labels the groups: the model (with its depth where it comes in several shapes), then each setting that differs between groups of the same
+ * shape ("net1 (epochs 3)"), then the run's name where two groups would still read alike (the same seed trained twice).
+ */
+function labelGroups(groups: RunData[][]): string[] {
+  const shapes = new Map<string, Set<string>>();
+  for (const [first] of groups) shapes.set(first!.config.model, (shapes.get(first!.config.model) ?? new Set()).add(optionsKey(first!)));
+  const base = groups.map(([first]) => shapeLabel(first!, shapes.get(first!.config.model)!.size));
+  const labels = groups.map(([first], i) => {
+    const differing = differingSettings(groups.filter((_, j) => base[j] === base[i]).map(([f]) => f!));
+    const config = first!.config as Record<string, unknown>;
+    return differing.length ? `${base[i]} (${differing.map((k) => `${k} ${JSON.stringify(config[k])}`).join(', ')})` : base[i]!;
+  });
+  const key = (i: number) => `${labels[i]}\u0000${groups[i]![0]!.config.lr}`;
+  return labels.map((label, i) => (groups.some((_, j) => j !== i && key(j) === key(i)) ? `${label}, ${groups[i]![0]!.name}` : label));
+}
+
+/**
+ * Groups runs by every setting that changes the result (model, depth, learning rate, epochs, optimizer, ...: see NOT_CONDITIONS for what may
+ * differ), in the order they first appear. A group holds one run per seed: a second run of a seed already in its group is not a second seed,
+ * so it starts a group of its own (labelled with its run's name).
+ */
 export function groupRuns(runs: RunData[]): RunGroup[] {
   const groups = new Map<string, RunData[]>();
-  const shapes = new Map<string, Set<string>>();
   for (const run of runs) {
-    const key = `${run.config.model}\u0000${optionsKey(run)}\u0000${run.config.lr}`;
+    const condition = JSON.stringify(conditionOf(run));
+    let repeat = 0;
+    while (groups.get(`${condition}#${repeat}`)?.some((r) => r.config.seed === run.config.seed)) repeat += 1;
+    const key = `${condition}#${repeat}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
-    shapes.set(run.config.model, (shapes.get(run.config.model) ?? new Set()).add(optionsKey(run)));
   }
-  return [...groups.values()].map((members) => {
-    const first = members[0]!;
-    return {
-      model: first.config.model,
-      label: groupLabel(first, shapes.get(first.config.model)!.size),
-      depth: configuredDepth(first.config),
-      lr: first.config.lr,
-      runs: members,
-      accuracy: accuracySummary(members.map(finalAccuracy).filter((a): a is number => a !== undefined)),
-    };
-  });
+  const members = [...groups.values()];
+  const labels = labelGroups(members);
+  return members.map((runs, i) => ({
+    model: runs[0]!.config.model,
+    label: labels[i]!,
+    depth: configuredDepth(runs[0]!.config),
+    lr: runs[0]!.config.lr,
+    runs,
+    accuracy: accuracySummary(runs.map(finalAccuracy).filter((a): a is number => a !== undefined)),
+  }));
 }
 
 /**
