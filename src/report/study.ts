@@ -6,7 +6,7 @@
  * test predictions when they do not.
  */
 import { formatPercent } from '../nn/format.js';
-import { type TimeToAccuracy, configuredDepth } from '../runs/index.js';
+import { type TimeToAccuracy, configuredDepth, differingResultSettings, resultSettings } from '../runs/index.js';
 import type { RunData } from './load.js';
 import { type SampleSummary, describeSample, mcnemarExact, meanOf, welchTest } from './statistics.js';
 
@@ -54,18 +54,6 @@ export function layerGradientMeans(run: RunData): (number | undefined)[] {
 
 const optionsKey = (run: RunData) => JSON.stringify(Object.entries(run.config.modelOptions).sort(([a], [b]) => a.localeCompare(b)));
 
-/**
- * Settings that do not change what a run measures: runs that differ only in these (and the seed) are seeds of one setting. Every other setting
- * (epochs, batch size, optimizer, augmentation, precision, ...) is part of what the group measured.
- */
-const NOT_CONDITIONS: ReadonlySet<string> = new Set(['seed', 'out', 'threads', 'logEvery', 'gradEvery', 'checkpointEvery', 'dataDir', 'precisionReason', 'targetAccuracy', 'memoryFormat']);
-
-/** The settings that define a run's condition, in a fixed order: model, its options, learning rate and every other setting that changes the result. */
-function conditionOf(run: RunData): [string, unknown][] {
-  return Object.entries(run.config).filter(([k]) => !NOT_CONDITIONS.has(k)).sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => [k, k === 'modelOptions' ? optionsKey(run) : v]);
-}
-
 /** A group's label: the model alone, or with its depth (or options) when the runs hold the model in several shapes. */
 function shapeLabel(run: RunData, shapes: number): string {
   if (shapes <= 1) return run.config.model;
@@ -77,8 +65,7 @@ function shapeLabel(run: RunData, shapes: number): string {
 /** Settings (besides the model, its options and the learning rate) whose values differ between the given runs. */
 function differingSettings(runs: RunData[]): string[] {
   const shown = new Set(['model', 'modelOptions', 'lr']);
-  const values = (k: string) => new Set(runs.map((r) => JSON.stringify((r.config as Record<string, unknown>)[k])));
-  return conditionOf(runs[0]!).map(([k]) => k).filter((k) => !shown.has(k) && values(k).size > 1);
+  return resultSettings(runs[0]!.config).map(([k]) => k).filter((k) => !shown.has(k) && runs.some((r) => differingResultSettings(r.config, runs[0]!.config).includes(k)));
 }
 
 /**
@@ -99,14 +86,14 @@ function labelGroups(groups: RunData[][]): string[] {
 }
 
 /**
- * Groups runs by every setting that changes the result (model, depth, learning rate, epochs, optimizer, ...: see NOT_CONDITIONS for what may
+ * Groups runs by every setting that changes the result (model, depth, learning rate, epochs, optimizer, ...: RESULT_NEUTRAL_SETTINGS may
  * differ), in the order they first appear. A group holds one run per seed: a second run of a seed already in its group is not a second seed,
  * so it starts a group of its own (labelled with its run's name).
  */
 export function groupRuns(runs: RunData[]): RunGroup[] {
   const groups = new Map<string, RunData[]>();
   for (const run of runs) {
-    const condition = JSON.stringify(conditionOf(run));
+    const condition = JSON.stringify(resultSettings(run.config));
     let repeat = 0;
     while (groups.get(`${condition}#${repeat}`)?.some((r) => r.config.seed === run.config.seed)) repeat += 1;
     const key = `${condition}#${repeat}`;

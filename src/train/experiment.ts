@@ -3,8 +3,8 @@
  * learning rates x seeds, each model trained by its own recipe (recipes.ts),
  * run one after another or several at once (parallel-runs.ts) into one
  * experiment directory (runs/<name>/<model>[-d<depth>]-lr<lr>-s<seed>/ each),
- * then summarised in results.json, with the loss landscapes it asks for. Re-running an experiment continues it: finished and diverged
- * runs are kept, a stopped one is resumed.
+ * then summarised in results.json, with the loss landscapes it asks for. Re-running an experiment with its settings continues it: finished and diverged
+ * runs are kept, a stopped one is resumed; other settings are refused.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -14,7 +14,10 @@ import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/in
 import { barrier, getRank, isInitialized } from '../distributed/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { type Recipe, catalogEntry, depthOption, designedRecipe } from '../models/catalog.js';
-import { EXPERIMENT_FILE, type ExperimentForecast, FORECAST_FILE, RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, checkOutputFolder, configuredDepth, summarizeRun } from '../runs/index.js';
+import {
+  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, type ExperimentForecast, FORECAST_FILE, RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, checkOutputFolder,
+  configuredDepth, differingResultSettings, summarizeRun,
+} from '../runs/index.js';
 import { ConfigError, resolveTrainConfig } from './config.js';
 import type { TrainingReporter } from './progress.js';
 import { forecastExperiment, forecastLines } from './forecast.js';
@@ -345,6 +348,24 @@ function summaryOfExisting(plan: TrainConfig): RunSummary | undefined {
   return status === 'finished' || status === 'diverged' ? summarizeRun(dir, plan) : undefined;
 }
 
+/**
+ * Refuses to go on when a run the experiment would keep or resume was made with other settings (epochs, optimizer, ...): its records would
+ * then stand in the experiment under settings it never trained with. Names each run and setting, and how to go on.
+ */
+function checkExistingRuns(config: ExperimentConfig, plans: TrainConfig[]): void {
+  const show = (v: unknown) => JSON.stringify(v);
+  const problems = plans.flatMap((plan) => {
+    const dir = new RunDirectory(plan.out);
+    if (!dir.exists()) return [];
+    const saved: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...dir.readJson<Partial<TrainConfig>>('config.json') };
+    const differing = differingResultSettings(saved, plan);
+    return differing.length ? [`${basename(plan.out)} has ${differing.map((k) => `${k} ${show(saved[k])} (this command: ${show(plan[k])})`).join(', ')}`] : [];
+  });
+  if (problems.length === 0) return;
+  throw new Error(`${config.out} holds runs made with other settings than this command asks for:\n  - ${problems.join('\n  - ')}\n` +
+    `To keep and continue them, repeat the command that made them (recorded in ${join(config.out, EXPERIMENT_FILE)}); to train with the new settings, give another --out.`);
+}
+
 /** How an experiment is run: its progress display, stop flag, parallelism and forecast. */
 export interface ExperimentOptions {
   reporter: TrainingReporter;
@@ -398,6 +419,7 @@ export async function runExperiment(config: ExperimentConfig, options: Experimen
   if (writer) checkOutputFolder(config.out, 'experiment');
   const lock = writer ? new RunDirectory(config.out).lock() : undefined;
   try {
+    checkExistingRuns(config, plans);
     return await runPlans(config, plans, datasets, options, writer);
   } finally {
     lock?.release();

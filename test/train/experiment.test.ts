@@ -225,4 +225,22 @@ describe('a 2-seed experiment', () => {
     }
     assert.match(html, /net1: learning rate \S+ did best \(\d+\.\d\d% ± \d+\.\d\d test accuracy\) .*Welch's t-test over 2 and 2 seeds/);
   });
+
+  it('run again with other settings, is refused, naming each run and setting, and leaves experiment.json as it was (issue 42, defect 8)', () => {
+    assert.equal(run.status, 0, run.stderr);
+    const recorded = readFileSync(join(out, 'experiment.json'), 'utf8');
+    const again = spawnSync(process.execPath, [main, 'experiment', '--data-dir', data, '--models', 'net1', '--seeds', '2', '--epochs', '2',
+      '--batch-size', '16', '--threads', '1', '--out', out], { encoding: 'utf8' });
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /holds runs made with other settings than this command asks for/);
+    for (const name of ['net1-lr0.001-s0', 'net1-lr0.001-s1', 'net1-lr0.0001-s0', 'net1-lr0.0001-s1']) {
+      assert.match(again.stderr, new RegExp(`${name.replace(/\./g, '\\.')} has epochs 1 \\(this command: 2\\)`));
+    }
+    assert.match(again.stderr, /repeat the command that made them \(recorded in .*experiment\.json\); to train with the new settings, give another --out/);
+    assert.equal(readFileSync(join(out, 'experiment.json'), 'utf8'), recorded);
+    const same = spawnSync(process.execPath, [main, 'experiment', '--data-dir', data, '--models', 'net1', '--seeds', '2', '--epochs', '1',
+      '--batch-size', '16', '--threads', '2', '--no-forecast', '--out', out], { encoding: 'utf8' });
+    assert.equal(same.status, 0, same.stderr);
+    assert.match(same.stdout + same.stderr, /\[net1-lr0\.001-s0\] already finished; kept/);
+  });
 });
