@@ -20,7 +20,9 @@ export function lineLossAt(file: Pick<LandscapeFile, 'alphas' | 'line'>, alpha: 
   if (alpha <= alphas[0]!) return line[0]!;
   // Stryker disable next-line EqualityOperator: i = alphas.length reads alphas[i] as undefined, which no alpha is <=, so the loop ends as it would
   for (let i = 1; i < alphas.length; i++) {
-    if (alpha <= alphas[i]!) {
+    // A point's own value, not a + 1 * (b - a): that cancels to 0 when a is 1e22 and b is 0.011.
+    if (alpha === alphas[i]) return line[i]!;
+    if (alpha < alphas[i]!) {
       const t = (alpha - alphas[i - 1]!) / (alphas[i]! - alphas[i - 1]!);
       return line[i - 1]! + t * (line[i]! - line[i - 1]!);
     }
@@ -36,45 +38,79 @@ export function lossRise(file: Pick<LandscapeFile, 'alphas' | 'line'>, distance:
 /**
  * The share of the surface's interior points where it curves downward along
  * at least one of the two directions (a negative second difference): 0 for a
- * convex bowl; Li et al.'s chaotic plain networks score high.
+ * convex bowl; Li et al.'s chaotic plain networks score high. Points next to
+ * a loss that is not finite have no second difference and are not counted;
+ * undefined when no point is left.
  */
 export function nonConvexShare(surface: number[][]): number | undefined {
   const n = surface.length;
-  if (n < 3) return undefined;
   let bent = 0;
+  let counted = 0;
   for (let j = 1; j < n - 1; j++) {
     for (let i = 1; i < n - 1; i++) {
       const at = (jj: number, ii: number) => surface[jj]![ii]!;
       const alongAlpha = at(j, i - 1) - 2 * at(j, i) + at(j, i + 1);
       const alongBeta = at(j - 1, i) - 2 * at(j, i) + at(j + 1, i);
+      if (!Number.isFinite(alongAlpha) || !Number.isFinite(alongBeta)) continue;
+      counted++;
       if (alongAlpha < 0 || alongBeta < 0) bent++;
     }
   }
-  return bent / (n - 2) ** 2;
+  return counted === 0 ? undefined : bent / counted;
 }
 
 /**
  * What the report reads off a landscape: the loss at the trained weights, its rise at distances 0.5 and 1, and the share
- * of the surface that is not convex.
+ * of the surface that is not convex. A loss that is not a finite number (the network's outputs overflowed) stays NaN.
  */
 export interface LandscapeSummary {
   /** The loss at the trained weights. */
   origin: number;
-  /** Rise at distance 0.5 and 1 (undefined past the slice's range). */
+  /** Rise at distance 0.5 and 1 (undefined where the slice does not measure it: see riseWhereMeasured). */
   rise05: number | undefined;
   rise1: number | undefined;
   nonConvex: number | undefined;
 }
 
-/** Summarises a run's landscape.json: the loss at 0, the rise at 0.5 and 1 where the slice reaches them, and the non-convex share of the surface. */
+/** The width of the slice's step that holds alpha: 0 at one of its points, infinite past its ends. */
+export function stepAround(alphas: number[], alpha: number): number {
+  if (alphas.some((a) => Math.abs(a - alpha) <= 1e-9 * Math.max(1, Math.abs(alpha)))) return 0;
+  for (let i = 1; i < alphas.length; i++) if (alphas[i - 1]! < alpha && alpha < alphas[i]!) return alphas[i]! - alphas[i - 1]!;
+  return Infinity;
+}
+
+/**
+ * The rise at a distance where the slice measures it: at points of the slice, or interpolated between points at most half
+ * the distance apart. Undefined past the slice's ends and across a wider step, where the loss between two far points is not
+ * known (a 3-point slice over [-100, 100] says nothing of the loss at 0.5).
+ */
+export function riseWhereMeasured(file: Pick<LandscapeFile, 'alphas' | 'line'>, distance: number): number | undefined {
+  const measured = (alpha: number) => stepAround(file.alphas, alpha) <= distance / 2;
+  return measured(-distance) && measured(distance) ? lossRise(file, distance) : undefined;
+}
+
+/** Summarises a run's landscape.json: the loss at 0, the rise at 0.5 and 1 where the slice measures them, and the non-convex share of the surface. */
 export function summarizeLandscape(file: LandscapeFile): LandscapeSummary {
-  const reach = Math.max(...file.alphas.map(Math.abs));
   return {
     origin: lineLossAt(file, 0),
-    rise05: reach >= 0.5 ? lossRise(file, 0.5) : undefined,
-    rise1: reach >= 1 ? lossRise(file, 1) : undefined,
+    rise05: riseWhereMeasured(file, 0.5),
+    rise1: riseWhereMeasured(file, 1),
     nonConvex: nonConvexShare(file.surface),
   };
+}
+
+/**
+ * A landscape as landscape.json holds it, with the losses that were not finite numbers read back as NaN: JSON writes NaN
+ * and infinity as null, which arithmetic would take for a loss of 0.
+ */
+export function landscapeFromJson(file: LandscapeFile): LandscapeFile {
+  const loss = (v: number | null) => (typeof v === 'number' ? v : Number.NaN);
+  return { ...file, line: file.line.map(loss), surface: file.surface.map((row) => row.map(loss)) };
+}
+
+/** Whether a run's landscape is of the weights the run ended with: one taken before the run resumed and trained on is not. */
+export function isCurrentLandscape(run: RunData): boolean {
+  return run.landscape !== undefined && run.landscape.step === run.status.step;
 }
 
 /** A run's landscape with the label its figures show. */
@@ -86,7 +122,9 @@ export interface LabelledLandscape {
 /** The 1-D slices of several runs on one chart (log scale: a plain network's loss can rise a hundredfold). */
 export function landscapeLineChart(id: string, landscapes: LabelledLandscape[]): Chart | undefined {
   if (landscapes.length === 0) return undefined;
-  const values = landscapes.flatMap(({ label, file }) => file.alphas.map((alpha, i) => ({ alpha, loss: file.line[i]!, run: label })));
+  // A loss that is not finite (or not positive) has no place on a log scale: the table says it is not finite.
+  const values = landscapes.flatMap(({ label, file }) => file.alphas.map((alpha, i) => ({ alpha, loss: file.line[i]!, run: label })))
+    .filter((v) => Number.isFinite(v.loss) && v.loss > 0);
   const first = landscapes[0]!.file;
   return lineChart(id, `Loss landscape, 1-D: the training loss on ${first.sample.toLocaleString('en-US')} training images (batch norm in eval mode) as the weights move ` +
     'along one filter-normalised random direction (Li et al. 2018); 0 is the trained network, 1 moves every filter by its own norm. Log scale.', values, {
@@ -186,9 +224,9 @@ export function landscapeContourChart(id: string, landscapes: LabelledLandscape[
 
 const hasTwin = (run: RunData) => hasModelSources(run.config.model) && catalogEntry(run.config.model).plainTwin !== undefined;
 
-/** Runs with a landscape, each SkipBlock model's beside its plain twin's where both have one computed alike; the rest alone. */
+/** Runs with a current landscape (isCurrentLandscape), each SkipBlock model's beside its plain twin's where both have one computed alike; the rest alone. */
 export function landscapeGroups(runs: RunData[]): RunData[][] {
-  const withLandscape = runs.filter((r) => r.landscape !== undefined);
+  const withLandscape = runs.filter(isCurrentLandscape);
   const used = new Set<RunData>();
   const groups: RunData[][] = [];
   const comparable = (a: RunData, b: RunData) => (['range', 'seed', 'sample', 'grid', 'points', 'precision'] as const)
@@ -206,7 +244,7 @@ export function landscapeGroups(runs: RunData[]): RunData[][] {
   return groups;
 }
 
-const fixed = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
+const fixed = (x: number | undefined) => (x === undefined ? '-' : Number.isFinite(x) ? x.toFixed(3) : 'not finite');
 const share = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
 
 /** A table row of one run's landscape: loss at 0, rise at 0.5 and 1, share of the surface not convex. */
@@ -240,7 +278,9 @@ export function landscapeObservation(skip: RunData, plain: RunData): string {
     const slower = a.rise1! < b.rise1! ? skip : plain;
     return `${convexer.config.model}'s surface is the more nearly convex, ${slower.config.model}'s rises more slowly: the measures do not agree on which surface is the smoother`;
   };
-  const verdict = a.rise1 === undefined || b.rise1 === undefined ? 'the slice does not reach distance 1, so the surfaces are not compared'
+  const finite = [a.origin, b.origin, a.rise1, b.rise1].every((x) => x === undefined || Number.isFinite(x));
+  const verdict = !finite ? 'a loss on the slices is not a finite number (the network\'s outputs overflowed), so the surfaces are not compared'
+    : a.rise1 === undefined || b.rise1 === undefined ? 'the slice does not measure distance 1 (it ends before it, or its points are too far apart), so the surfaces are not compared'
     : smoother(a, b) ? `${skip.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
       : smoother(b, a) ? `${plain.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
         : a.rise1 !== b.rise1 ? disagreement() : 'neither surface is the smoother by both measures (they tie on one)';

@@ -11,6 +11,7 @@ import {
   DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
   type Predictions, RunDirectory, type StatusFile, type TrainConfig,
 } from '../runs/index.js';
+import { landscapeFromJson } from './landscape.js';
 
 /**
  * A run directory as the report reads it: its configuration, model description, status, metric records, and the evaluation, environment, predictions
@@ -64,7 +65,7 @@ function loadRun(path: string): RunData {
     evaluation: existsSync(dir.file('eval.json')) ? dir.readJson('eval.json') : undefined,
     predictions: existsSync(dir.file('predictions.json')) ? dir.readJson<Predictions>('predictions.json') : undefined,
     environment: existsSync(dir.file('environment.json')) ? dir.readJson<EnvironmentRecord>('environment.json') : undefined,
-    landscape: existsSync(dir.file('landscape.json')) ? dir.readJson<LandscapeFile>('landscape.json') : undefined,
+    landscape: existsSync(dir.file('landscape.json')) ? landscapeFromJson(dir.readJson<LandscapeFile>('landscape.json')) : undefined,
   };
 }
 

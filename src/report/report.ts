@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { hw5SubsetCommand } from '../data/hw5.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { makeFolder } from '../io/folders.js';
-import { formatCount, formatDuration, formatFlops, formatPercent } from '../nn/format.js';
+import { formatCount, formatDuration, formatFlops, formatPercent, shellCommand } from '../nn/format.js';
 import { checkOutputFile, describePrecision, describeRecipe, formatMachine, timeToAccuracy, trainingMemoryFormat } from '../runs/index.js';
 import {
   type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison,
@@ -19,7 +19,7 @@ import {
 import { DocumentBuilder, type ReportDocument } from './document.js';
 import { type ExperimentData, type RunData, loadExperiment } from './load.js';
 import { depthChart, depthSeries } from './depth.js';
-import { landscapeContourChart, landscapeGroups, landscapeLineChart, landscapeRow } from './landscape.js';
+import { isCurrentLandscape, landscapeContourChart, landscapeGroups, landscapeLineChart, landscapeRow } from './landscape.js';
 import { addSourceAppendix } from './listings.js';
 import { renderHtml, renderPdf } from './render.js';
 import { groupState, interval, meanAndSpread, observations, runState } from './observations.js';
@@ -210,10 +210,19 @@ async function depthSection(groups: RunGroup[], builder: DocumentBuilder, figure
 /** The loss landscapes (Li et al. 2018) of the runs that have one: a table, the 1-D slices and the 2-D contours. */
 async function landscapeSection(runs: RunData[], builder: DocumentBuilder, figures: RenderedChart[], chart: ChartPrefix, label: string): Promise<void> {
   const groups = landscapeGroups(runs);
-  if (groups.length === 0) return;
+  const stale = runs.filter((r) => r.landscape !== undefined && !isCurrentLandscape(r));
+  if (groups.length === 0 && stale.length === 0) return;
   builder.section(`Loss landscape${label}`);
+  for (const run of stale) {
+    builder.paragraph(`${run.name}'s landscape was taken at step ${run.landscape!.step.toLocaleString('en-US')}, and the run trained on to step ` +
+      `${run.status.step.toLocaleString('en-US')}: it is not the trained network's, so it is not shown. Take it again with ` +
+      `\`${shellCommand(['skipstudio', 'landscape', '--run', run.dir])}\`.`);
+  }
+  if (groups.length === 0) return;
   builder.table('Loss landscape of each run: the training loss at the trained weights, its rise at distance 0.5 and 1 along a filter-normalised random ' +
-    'direction (the mean of both sides), and the share of the 2-D grid\'s interior points where the surface curves downward along a direction (not convex).',
+    'direction (the mean of both sides; "-" where the slice does not measure it: past its end, or between points more than half the distance apart), ' +
+    'and the share of the 2-D grid\'s interior points where the surface curves downward along a direction (not convex). A loss that was not a finite ' +
+    'number (the outputs overflowed) is shown as such.',
   ['run', 'loss at 0', 'rise at 0.5', 'rise at 1', 'not convex'], groups.flat().map(landscapeRow));
   for (const [i, group] of groups.entries()) {
     const labelled = group.map((r) => ({ label: r.name, file: r.landscape! }));

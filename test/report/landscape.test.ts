@@ -15,6 +15,7 @@ import {
   landscapeObservation, landscapeRow, lineLossAt, lossRise, nonConvexShare, sharedLevels, summarizeLandscape,
 } from '../../src/report/landscape.js';
 import { DEFAULT_TRAIN_CONFIG, type LandscapeFile } from '../../src/runs/index.js';
+import { landscapeFromJson } from '../../src/report/landscape.js';
 import { bowl, landscapeFile } from './synthetic.js';
 
 /** A 5 x 5 surface whose interior points next to the centre along an axis curve down: 4 of the 9 interior points (44.4%). */
@@ -25,7 +26,8 @@ const STEEP = [40, 5, 0.3, 8, 50];
 
 /** A run as the report loads it, with only what the landscape code reads. */
 function runOf(model: string, landscape: LandscapeFile | undefined, { seed = 0, modelOptions = {} as Record<string, number> } = {}): RunData {
-  return { name: `${model}-s${seed}`, dir: `/nowhere/${model}`, config: { ...DEFAULT_TRAIN_CONFIG, model, seed, modelOptions }, landscape } as unknown as RunData;
+  const status = { step: landscape?.step ?? 0 };
+  return { name: `${model}-s${seed}`, dir: `/nowhere/${model}`, config: { ...DEFAULT_TRAIN_CONFIG, model, seed, modelOptions }, status, landscape } as unknown as RunData;
 }
 
 describe('the loss along the 1-D slice', () => {
@@ -116,21 +118,39 @@ describe('the non-convex share of a surface', () => {
 describe('the summary of a landscape', () => {
   it('reads the loss at 0, the rises at 0.5 and 1 and the non-convex share', () => {
     assert.deepEqual(summarizeLandscape(landscapeFile(GENTLE, BUMPY)), { origin: 0.2, rise05: (0.5 + 0.6) / 2 - 0.2, rise1: (1.5 + 1.7) / 2 - 0.2, nonConvex: 4 / 9 });
-    assert.deepEqual(summarizeLandscape(landscapeFile([4, 1, 6])), { origin: 1, rise05: 2, rise1: 4, nonConvex: undefined });
+    assert.deepEqual(summarizeLandscape(landscapeFile([4, 1, 6])), { origin: 1, rise05: undefined, rise1: 4, nonConvex: undefined });
   });
 
-  it('gives a rise only where the slice reaches its distance, the ends included', () => {
+  it('gives a rise only where the slice measures its distance: at its points, or between points at most half the distance apart', () => {
     const half = summarizeLandscape(landscapeFile([4, 1, 6], [], { range: 0.5 }));
     assert.deepEqual([half.origin, half.rise05, half.rise1], [1, 4, undefined], 'reach 0.5 exactly: the rise at 0.5, none at 1');
     const short = summarizeLandscape(landscapeFile([4, 1, 6], [], { range: 0.25 }));
     assert.deepEqual([short.rise05, short.rise1], [undefined, undefined]);
-    const most = summarizeLandscape(landscapeFile([4, 1, 6], [], { range: 0.75 }));
-    assert.ok(Math.abs(most.rise05! - 8 / 3) < 1e-12, `reach 0.75: (3 + 13 / 3) / 2 - 1 at 0.5, got ${most.rise05}`);
-    assert.equal(most.rise1, undefined);
-    const wide = summarizeLandscape(landscapeFile([4, 1, 6], [], { range: 2 }));
-    assert.deepEqual([wide.rise05, wide.rise1], [(1.75 + 2.25) / 2 - 1, (2.5 + 3.5) / 2 - 1]);
+    // Points at 0, ±0.4, ±0.8, ±1.2: 0.5 lies in a step of 0.4 (more than 0.25), 1 in a step of 0.4 (at most 0.5).
+    const seven = summarizeLandscape(landscapeFile([9, 5, 2, 1, 3, 6, 12], [], { range: 1.2 }));
+    assert.equal(seven.rise05, undefined);
+    assert.ok(Math.abs(seven.rise1! - ((5 + 9) / 2 + (6 + 12) / 2) / 2 + 1) < 1e-12, `halfway between the points at 0.8 and 1.2 on both sides: ${seven.rise1}`);
+    // The probe's coarse slice: 3 points over [-100, 100] say nothing of the loss at 0.5 or 1 (issue 42, defect 9).
+    const coarse = summarizeLandscape(landscapeFile([1.6e22, 0.011, 1.6e22], [], { range: 100 }));
+    assert.deepEqual([coarse.origin, coarse.rise05, coarse.rise1], [0.011, undefined, undefined]);
     const lopsided = summarizeLandscape({ ...landscapeFile([4, 1, 6]), alphas: [-1, 0, 0.25] });
-    assert.equal(lopsided.rise1, (4 + 6) / 2 - 1, 'the reach is the farthest point on either side');
+    assert.equal(lopsided.rise1, undefined, 'past the end on one side: not measured');
+  });
+
+  it('reads a loss that was not finite (null in landscape.json) as such, never as 0', () => {
+    const nan = landscapeFromJson(landscapeFile([null, null, null] as unknown as number[], [[null, null, null], [null, null, null], [null, null, null]] as unknown as number[][]));
+    const summary = summarizeLandscape(nan);
+    assert.ok(Number.isNaN(summary.origin) && Number.isNaN(summary.rise1!), JSON.stringify(summary));
+    assert.equal(summary.nonConvex, undefined);
+    assert.deepEqual(landscapeRow(runOf('hw5net', nan)).slice(1), ['not finite', '-', 'not finite', '-']);
+    assert.match(formatLandscape(nan), /loss not finite at the trained weights, rise - at distance 0\.5 and not finite at 1/);
+    assert.deepEqual(landscapeLineChart('line', [{ label: 'x', file: nan }])!.spec.data, { values: [] }, 'no point of a log-scale chart at a loss of 0');
+  });
+
+  it('counts the non-convex share over the points whose neighbours are all finite', () => {
+    const edge = BUMPY.map((row) => [...row]);
+    edge[0]![2] = Number.NaN; // the top neighbour of interior point (1, 2)
+    assert.equal(nonConvexShare(edge), 3 / 8);
   });
 });
 
@@ -394,9 +414,9 @@ describe('the sentence on a skip network\'s landscape against its plain twin\'s'
   it('a slice that does not reach distance 1, on either side: no comparison, and dashes for what is missing', () => {
     const short = [0.5, 0.2, 0.6];
     assert.equal(observe([short, bowl(5), { range: 0.5 }], [STEEP, BUMPY]), `${head('0.350 and 6.200', '- and 44.700')}${convex('0.0%', '44.4%')}: ` +
-      'the slice does not reach distance 1, so the surfaces are not compared.');
+      'the slice does not measure distance 1 (it ends before it, or its points are too far apart), so the surfaces are not compared.');
     assert.equal(observe([GENTLE, bowl(5)], [[5, 0.3, 8], BUMPY, { range: 0.25 }]), `${head('0.350 and -', '1.400 and -')}${convex('0.0%', '44.4%')}: ` +
-      'the slice does not reach distance 1, so the surfaces are not compared.');
+      'the slice does not measure distance 1 (it ends before it, or its points are too far apart), so the surfaces are not compared.');
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -132,6 +132,24 @@ describe('skipstudio landscape on a trained run', () => {
     assert.deepEqual([file.sample, file.line.length, file.surface.length, file.surface[0]!.length, file.precision], [20, 5, 3, 3, 'fp32']);
     assert.equal(file.line[2], file.surface[1]![1], 'the slice and the grid meet at the trained weights');
     assert.ok(readFileSync(join(runDir, 'checkpoints/last.safetensors')).equals(checkpoint));
+  });
+
+  it('is reported only while it is of the weights the run ended with: one the run trained past is said to be stale (issue 42, defect 9)', () => {
+    const path = join(runDir, 'landscape.json');
+    const taken = readFileSync(path, 'utf8');
+    const file = JSON.parse(taken) as S.LandscapeFile;
+    const report = () => {
+      const made = cli('report', runDir, '--out', join(root, 'report'));
+      assert.equal(made.status, 0, made.stderr);
+      return readFileSync(join(root, 'report', 'report.html'), 'utf8');
+    };
+    assert.match(report(), /Loss landscape of each run/);
+    // As if it had been taken at an earlier checkpoint, before the run was resumed.
+    writeFileSync(path, JSON.stringify({ ...file, step: file.step - 2 }));
+    const html = report();
+    assert.ok(html.includes(`run's landscape was taken at step ${file.step - 2}, and the run trained on to step ${file.step}: it is not the trained network's`), html);
+    assert.doesNotMatch(html, /Loss landscape of each run/);
+    writeFileSync(path, taken);
   });
 
   it('names the folder that is not a run, and the flag that is wrong', () => {
