@@ -58,11 +58,28 @@ export function registerServeExport(program: Command): void {
       const operators = Object.entries(result.operators).map(([op, n]) => `${n} ${op}`).join(', ');
       console.log(`wrote ${out} (${(result.bytes.length / 1e6).toFixed(2)} MB, opset ${result.opset}, ${result.nodes} nodes: ${operators}); ` +
         'input "input" [batch, C, H, W]: pixels / 255, then (x - mean) / std per channel (metadata "normalization"); output "logits" (metadata "classes")');
+      await sayAgreement(flags.run);
     });
 
   for (const name of ['train', 'experiment']) {
     program.commands.find((c) => c.name() === name)
       ?.option('--tensorboard <dir>', 'also append each run\'s loss, accuracy and learning rate to TensorBoard event files under this folder (a sub-folder per run) as the run logs them');
+  }
+}
+
+/**
+ * Where the run's evaluation computed otherwise than the graph (bf16 autocast, flip averaging), says on how many test images
+ * their predictions differ, measured now: the graph's exactness is no promise that it reproduces eval.json.
+ */
+async function sayAgreement(run: string): Promise<void> {
+  const { agreementWithSinglePass } = await import('../train/index.js');
+  try {
+    const agreement = await agreementWithSinglePass(run);
+    if (agreement === undefined) return;
+    console.log(`the graph computes one float32 pass per image; the run's evaluation ran ${agreement.evaluatedAs}: their predictions differ on ` +
+      `${agreement.differ.toLocaleString('en-US')} of ${agreement.count.toLocaleString('en-US')} test images (measured now, float32 in skipstudio against predictions.json)`);
+  } catch (error) {
+    console.log(`the graph computes one float32 pass per image, the run's evaluation did not; how often their predictions differ could not be measured: ${(error as Error).message}`);
   }
 }
 

@@ -4,6 +4,8 @@
  * epoch and for `skipstudio eval` (a run directory, or a checkpoint plus model
  * and dataset names).
  */
+import { existsSync } from 'node:fs';
+
 import { DataLoader } from '../data/index.js';
 import { checkFiniteWeights, loadCheckpoint, readCheckpointConfig } from '../io/index.js';
 import type { Module } from '../nn/index.js';
@@ -167,6 +169,38 @@ export async function evaluateRun(path: string): Promise<EvaluationResult> {
   } finally {
     lock.release();
   }
+}
+
+/** How a run's evaluation differs from one float32 forward pass per image (what an exported graph computes), or undefined when it does not. */
+export function evaluationMode(config: EvalSettings): string | undefined {
+  const ways = [config.precision === 'bf16' ? 'under bf16 autocast' : '', config.flipTest ? 'averaging each image\'s logits with its mirror image\'s' : ''].filter(Boolean);
+  return ways.length ? ways.join(', ') : undefined;
+}
+
+/** How many of a run's recorded test predictions one float32 forward pass per image (no flips) predicts otherwise. */
+export interface PredictionAgreement {
+  /** How the run's own evaluation computed (evaluationMode). */
+  evaluatedAs: string;
+  differ: number;
+  count: number;
+}
+
+/**
+ * Measures how often a float32, single-pass evaluation of the run's last checkpoint (what its ONNX graph computes) predicts a
+ * test image otherwise than the run's predictions.json, which bf16 autocast or flip averaging made. Undefined for a run
+ * evaluated as the graph computes, or one with no predictions.json.
+ */
+export async function agreementWithSinglePass(path: string): Promise<PredictionAgreement | undefined> {
+  const dir = new RunDirectory(path);
+  const config = resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: path });
+  const evaluatedAs = evaluationMode(config);
+  if (evaluatedAs === undefined || !existsSync(dir.file('predictions.json'))) return undefined;
+  const recorded = dir.readJson<Predictions>('predictions.json');
+  const single = await evaluateCheckpoint(dir.checkpointPath, { ...config, precision: 'fp32', flipTest: false });
+  if (single.predictions.predicted.length !== recorded.predicted.length) {
+    throw new Error(`${dir.file('predictions.json')} holds ${recorded.predicted.length} predictions, the test split ${single.predictions.predicted.length}`);
+  }
+  return { evaluatedAs, differ: recorded.predicted.filter((p, i) => p !== single.predictions.predicted[i]).length, count: recorded.predicted.length };
 }
 
 /** Accuracy, per-class accuracy and the confusion matrix as text. */

@@ -150,7 +150,7 @@ describe('ONNX export', () => {
   it('skipstudio export writes a trained run with its classes and normalisation, agreeing with its evaluation', async () => {
     const run = join(root, 'runs', 'net2-run');
     const trained = spawnSync(process.execPath, [main, 'train', '--data-dir', data, '--model', 'net2', '--lr', '0.01', '--optimizer', 'adam',
-      '--epochs', '1', '--batch-size', '16', '--threads', '1', '--out', run], { encoding: 'utf8' });
+      '--epochs', '1', '--batch-size', '16', '--threads', '1', '--precision', 'fp32', '--out', run], { encoding: 'utf8' });
     assert.equal(trained.status, 0, trained.stderr);
     const out = join(root, 'net2.onnx');
     const result = spawnSync(process.execPath, [main, 'export', '--run', run, '--out', out], { encoding: 'utf8' });
@@ -162,7 +162,8 @@ describe('ONNX export', () => {
     assert.deepEqual(JSON.parse(metadata.classes!), info.classes);
     assert.deepEqual(JSON.parse(metadata.normalization!), info.normalization);
     assert.equal(metadata['skipstudio.model'], 'net2');
-    // The exported model predicts every test image as the run's own evaluation did.
+    assert.doesNotMatch(result.stdout, /predictions differ/, 'an fp32 run is evaluated as the graph computes');
+    // The exported model of an fp32 run predicts every test image as the run's own evaluation did.
     const predictions = JSON.parse(readFileSync(join(run, 'predictions.json'), 'utf8')) as S.Predictions;
     const testNormalization = info.normalization;
     const loader = new S.DataLoader(splits.test, { batchSize: 64, shuffle: false, normalization: testNormalization });
@@ -178,5 +179,28 @@ describe('ONNX export', () => {
     const refused = spawnSync(process.execPath, [main, 'export', '--run', run, '--format', 'tflite'], { encoding: 'utf8' });
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /only onnx/);
+  });
+
+  it('says on how many test images the graph predicts otherwise than a bf16, flip-test run\'s evaluation, as counted here (issue 42, defect 10)', async () => {
+    const run = join(root, 'runs', 'net1-bf16');
+    const trained = spawnSync(process.execPath, [main, 'train', '--data-dir', data, '--model', 'net1', '--lr', '0.01', '--epochs', '1', '--batch-size', '16',
+      '--threads', '1', '--precision', 'bf16', '--flip-test', '--out', run], { encoding: 'utf8' });
+    assert.equal(trained.status, 0, trained.stderr);
+    const out = join(root, 'net1-bf16.onnx');
+    const result = spawnSync(process.execPath, [main, 'export', '--run', run, '--out', out], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    const recorded = (JSON.parse(readFileSync(join(run, 'predictions.json'), 'utf8')) as S.Predictions).predicted;
+    const info = JSON.parse(readFileSync(join(run, 'model.json'), 'utf8')) as S.ModelInfo;
+    const loader = new S.DataLoader(splits.test, { batchSize: recorded.length, shuffle: false, normalization: info.normalization });
+    const { x, y } = loader.epoch(0).next().value as S.Batch;
+    const { data: logits } = await onnxLogits(readFileSync(out), x);
+    x.dispose();
+    y.dispose();
+    const differ = recorded.filter((p, i) => {
+      const row = Array.from(logits.subarray(10 * i, 10 * i + 10));
+      return row.indexOf(Math.max(...row)) !== p;
+    }).length;
+    assert.ok(result.stdout.includes('the run\'s evaluation ran under bf16 autocast, averaging each image\'s logits with its mirror image\'s: their predictions ' +
+      `differ on ${differ} of ${recorded.length} test images`), result.stdout);
   });
 });
