@@ -143,9 +143,24 @@ export async function readCocoAnnotations(path: string, options: CocoReadOptions
   }
   const missing = (['images', 'annotations', 'categories'] as const).filter((section) => scanned.counts[section] === 0);
   if (missing.length > 0) throw bad(`it has no ${missing.join(', ')} (a COCO instances file has images, annotations and categories)`);
+  const clash = categoryClash(result.categories);
+  if (clash !== undefined) throw bad(`${clash}: each category of a COCO file has an id and a name of its own, or its images would be labelled by a guess`);
   result.bytes = scanned.bytes;
   result.sha256 = scanned.sha256;
   return result;
+}
+
+/** Two categories that share an id or a name, in words, or undefined where every id and name is used once. */
+export function categoryClash(categories: { id: number; name: string }[]): string | undefined {
+  for (const key of ['id', 'name'] as const) {
+    const first = new Map<number | string, string>();
+    for (const category of categories) {
+      const earlier = first.get(category[key]);
+      if (earlier !== undefined) return `categories ${earlier} and ${JSON.stringify(category.name)} share the ${key} ${JSON.stringify(category[key])}`;
+      first.set(category[key], JSON.stringify(category.name));
+    }
+  }
+  return undefined;
 }
 
 /** Why a COCO file_name could name a file outside the image folder, or undefined where it cannot. */

@@ -36,6 +36,11 @@ async function loadSplit(folder: string, classes: string[], size: number): Promi
   return { name: 'imagefolder', images, labels: Uint8Array.from(files, (f) => f.label), shape: { channels: 3, height: size, width: size }, classes };
 }
 
+/** A split's class folders, sorted. */
+function classFolders(split: string): string[] {
+  return readdirSync(split).filter((d) => statSync(join(split, d)).isDirectory()).sort();
+}
+
 /**
  * Reads root/train/<class>/ and root/test/ (or root/val/) into RGB images resized to size x size; classes are train/'s sub-folders, sorted.
  * As torchvision.datasets.ImageFolder.
@@ -46,8 +51,13 @@ export async function loadImageFolder(root: string, size = IMAGE_FOLDER_SIZE): P
   if (!existsSync(trainFolder) || testFolder === undefined) {
     throw new DataFileError(root, 'an ImageFolder needs train/ and test/ (or val/) folders, each with one folder per class');
   }
-  const classes = readdirSync(trainFolder).filter((d) => statSync(join(trainFolder, d)).isDirectory()).sort();
+  const classes = classFolders(trainFolder);
   if (classes.length === 0) throw new DataFileError(trainFolder, 'has no class folders');
   if (classes.length > 255) throw new DataFileError(trainFolder, `has ${classes.length} class folders; at most 255 are supported`);
+  const unknown = classFolders(testFolder).filter((d) => !classes.includes(d) && readdirSync(join(testFolder, d)).some((f) => EXTENSIONS.test(f)));
+  if (unknown.length > 0) {
+    throw new DataFileError(testFolder, `has images of ${unknown.map((d) => `'${d}'`).join(', ')}, a class train/ does not have: a network never ` +
+      'trained on a class cannot predict it, so its images would only count as wrong. Add its train/ folder, or move it out of the test split');
+  }
   return { train: await loadSplit(trainFolder, classes, size), test: await loadSplit(testFolder, classes, size) };
 }

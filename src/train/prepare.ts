@@ -26,11 +26,17 @@ export function trainImages(plan: TrainConfig, datasets: Map<string, DatasetSpli
   return plan.trainSubset > 0 ? Math.min(plan.trainSubset, total) : total;
 }
 
-/** Refuses splits that disagree in image shape or classes: a mismatch found before training, not after an epoch. */
+/** Refuses an empty split, and splits that disagree in image shape or classes: a mismatch found before training, not after an epoch. */
 export function checkDatasetShapes(splits: DatasetSplits, config: Pick<TrainConfig, 'dataset' | 'dataDir'>): void {
   const { train, test } = splits;
   const where = `${config.dataset}${config.dataDir ? ` in ${config.dataDir}` : ''}`;
   const shape = (s: DatasetSplits['train']) => `${s.shape.channels}x${s.shape.height}x${s.shape.width}`;
+  for (const [name, split] of [['training', train], ['test', test]] as const) {
+    if (split.labels.length > 0) continue;
+    // An empty test split would leave every evaluation NaN, and the run reported as diverged.
+    throw new Error(`${where}: the ${name} split holds no images; a run needs both splits` +
+      (config.dataset === 'coco' ? ` (a subset built with --${name === 'test' ? 'val' : 'train'}-per-class 0 has none: build it again with a count above 0)` : ''));
+  }
   if (shape(train) !== shape(test)) {
     throw new Error(`${where}: the training images are ${shape(train)} but the test images ${shape(test)}; both splits must have one shape`);
   }

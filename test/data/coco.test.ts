@@ -189,6 +189,15 @@ describe('the COCO subset builder on the coco-tiny fixture (real COCO 2017 image
     assert.deepEqual(model.inputShape, [3, 16, 16]);
     assert.deepEqual(model.classes, ['person', 'cup']);
   });
+
+  it('refuses to train on a subset with no validation images, instead of a run reported as diverged (issue 42, defect 11)', () => {
+    const subset = join(root, 'reference'); // built above with --val-per-class 0
+    const run = spawnSync(process.execPath, [main, 'train', '--dataset', 'coco', '--data-dir', subset, '--model', 'net2', '--lr', '0.01', '--epochs', '1',
+      '--batch-size', '2', '--threads', '1', '--out', join(root, 'no-val-run')], { encoding: 'utf8' });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /reference: the test split holds no images; a run needs both splits \(a subset built with --val-per-class 0 has none/);
+    assert.ok(!existsSync(join(root, 'no-val-run/status.json')), 'no run is left to be reported');
+  });
 });
 
 describe('the COCO subset builder does not trust its input or its --out folder', () => {
@@ -298,6 +307,24 @@ describe('the COCO subset builder does not trust its input or its --out folder',
     }
   });
 
+  it('refuses two categories with one id or one name, naming both, instead of labelling images by a guess (issue 42, defect 11)', async () => {
+    const dir = join(root, 'clash');
+    const coco = (categories: { id: number; name: string }[]) => ({
+      images: [{ id: 1, file_name: jpegA }, { id: 2, file_name: jpegB }],
+      annotations: [{ id: 1, image_id: 1, category_id: 17, area: 10 }, { id: 2, image_id: 2, category_id: 18, area: 10 }],
+      categories,
+    });
+    const cases: [string, { id: number; name: string }[], string, RegExp][] = [
+      ['same-id.json', [{ id: 17, name: 'cat' }, { id: 17, name: 'bird' }], 'bird', /same-id\.json: not a COCO instances file: categories "cat" and "bird" share the id 17: each category of a COCO file has an id and a name of its own/],
+      ['same-name.json', [{ id: 17, name: 'cat' }, { id: 18, name: 'cat' }], 'cat', /same-name\.json: not a COCO instances file: categories "cat" and "cat" share the name "cat"/],
+    ];
+    for (const [name, categories, wanted, pattern] of cases) {
+      const out = join(dir, `out-${name}`);
+      await assert.rejects(S.buildCocoSubset({ ...base(out), annotations: write(join(dir, name), coco(categories)), classes: [wanted], trainPerClass: 1, valPerClass: 0 }), pattern);
+      assert.ok(!existsSync(out), 'nothing is written');
+    }
+  });
+
   it('skips a FIFO and a folder named as images: never read, counted, and the build ends', async () => {
     const folder = join(root, 'fifo-images');
     mkdirSync(folder, { recursive: true });
@@ -400,5 +427,17 @@ describe('ImageFolder', () => {
     copyFileSync(join(images, readdirSync(images)[0]!), join(folder, 'test/cat/ok.jpg'));
     await assert.rejects(S.loadImageFolder(folder), /train\/cat\/broken\.png: cannot be decoded as an image/);
     await assert.rejects(S.loadImageFolder(join(folder, 'train')), /needs train\/ and test\/ \(or val\/\) folders/);
+  });
+
+  it('refuses a test class that train/ does not have, instead of dropping its images (issue 42, defect 11)', async () => {
+    const folder = join(root, 'extra-class');
+    const jpeg = join(images, readdirSync(images)[0]!);
+    for (const place of ['train/cat', 'test/cat', 'test/dog']) {
+      mkdirSync(join(folder, place), { recursive: true });
+      copyFileSync(jpeg, join(folder, place, 'a.jpg'));
+    }
+    await assert.rejects(S.loadImageFolder(folder, 16), /extra-class\/test: has images of 'dog', a class train\/ does not have/);
+    rmSync(join(folder, 'test/dog/a.jpg'));
+    assert.deepEqual((await S.loadImageFolder(folder, 16)).test.labels, Uint8Array.from([0]), 'an empty class folder is no class');
   });
 });
