@@ -128,6 +128,7 @@ export const TRAIN_SETTINGS = {
   targetAccuracy: real(0, 1, 'test accuracy whose time to reach is recorded (wall seconds to the first epoch at or above it; 0: none)', 0, '<acc>'),
   precision: choice(PRECISIONS, 'auto', `auto (bf16 where the CPU computes it natively: ${NATIVE_BF16_FLAGS.join(' or ')}; else fp32), fp32, or bf16 autocast with channels-last`),
   memoryFormat: choice(MEMORY_FORMATS, 'contiguous', 'layout of images and conv weights (channelsLast: faster for wide convs; bf16 always trains channels-last)', '<f>'),
+  // The ceiling is setNumThreads's (MAX_THREADS in tensor/runtime.ts, held equal by a test): not imported, as the settings load without the engine.
   threads: { ...integer(1, 1024, 'CPU threads (default: every core; more than the cores are capped)', availableParallelism()), defaultText: 'every core' },
   seed: integer(0, 2 ** 32 - 1, 'random seed (weights, data order, augmentation)', 0),
   logEvery: integer(1, 1e9, 'average the loss over this many iterations per log record', 50),

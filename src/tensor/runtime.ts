@@ -7,12 +7,18 @@ import { native } from './native.js';
 import { Tensor, handleOf } from './tensor.js';
 import { refuseAsync } from './synchronous.js';
 
+/** The most CPU threads an op may use: far above any machine's cores, far below a count that stalls the process. */
+export const MAX_THREADS = 1024;
+
 /**
  * Sets the number of CPU threads libtorch uses within an op, as torch.set_num_threads.
  * At load it is SKIPSTUDIO_THREADS, or else the available parallelism.
  */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: need a positive integer, got ${n}`);
+  // Each thread is an OpenMP worker with its own stack: 100,000 of them stall the first op for minutes, so a count has a ceiling.
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new RangeError(`setNumThreads: need an integer from 1 to ${MAX_THREADS} (threads beyond the cores only slow an op down), got ${n}`);
+  }
   native.setNumThreads(n);
 }
 

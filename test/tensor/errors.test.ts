@@ -57,6 +57,10 @@ describe('bad input becomes a JS error and the process lives on', () => {
     assert.throws(() => S.tensor([[1, 2], [3]]), /ragged/);
     assert.throws(() => S.ones([4]).reshape([3]), /reshape: shape '\[3\]' is invalid for input of size 4/);
     assert.throws(() => S.setNumThreads(0), RangeError);
+    // 100,000 OpenMP workers stalled the first op for minutes (issue 42, defect 15): a count has a ceiling, the settings' own.
+    assert.throws(() => S.setNumThreads(100_000), /setNumThreads: need an integer from 1 to 1024 \(threads beyond the cores only slow an op down\), got 100000/);
+    assert.throws(() => S.setNumThreads(S.MAX_THREADS + 1), RangeError);
+    assert.equal(S.TRAIN_SETTINGS.threads.range![1], S.MAX_THREADS);
   });
 
   it('backward twice through a freed graph, and backward of a non-scalar without a gradient', () => {
