@@ -24,3 +24,21 @@ export function readJsonObject(path: string, what: string): Record<string, unkno
   }
   return value as Record<string, unknown>;
 }
+
+/**
+ * A JSON value shown in a message, at most `max` characters and a few levels deep: a mistake in a file is named without
+ * printing a 50 MB string, or recursing through a list nested 200,000 deep.
+ */
+export function previewJson(value: unknown, max = 80): string {
+  const walk = (v: unknown, depth: number): string => {
+    if (Array.isArray(v)) return depth >= 3 ? `[${v.length ? '...' : ''}]` : `[${v.slice(0, 5).map((x) => walk(x, depth + 1)).join(',')}${v.length > 5 ? ',...' : ''}]`;
+    if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v);
+      if (depth >= 3) return `{${entries.length ? '...' : ''}}`;
+      return `{${entries.slice(0, 5).map(([k, x]) => `${JSON.stringify(k.slice(0, max))}:${walk(x, depth + 1)}`).join(',')}${entries.length > 5 ? ',...' : ''}}`;
+    }
+    return typeof v === 'string' ? JSON.stringify(v.slice(0, max + 1)) : String(JSON.stringify(v));
+  };
+  const text = walk(value, 0);
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}

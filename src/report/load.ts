@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import {
-  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
+  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, MAX_NOTES, boundedNote, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
   type Predictions, RunDirectory, type StatusFile, type TrainConfig,
 } from '../runs/index.js';
 import { landscapeFromJson } from './landscape.js';
@@ -106,8 +106,9 @@ export function loadExperiment(path: string): ExperimentData {
   let order: string[] | undefined;
   if (existsSync(experimentFile)) {
     const experiment = new RunDirectory(path).readJson<{ command?: string; notes?: string[]; runs?: string[] }>(EXPERIMENT_FILE);
-    command = experiment.command;
-    notes = experiment.notes;
+    // Only text is laid out, and only so much of it: an edited experiment.json cannot make the PDF take minutes.
+    command = typeof experiment.command === 'string' ? boundedNote(experiment.command) : undefined;
+    notes = Array.isArray(experiment.notes) ? experiment.notes.filter((n) => typeof n === 'string').slice(0, MAX_NOTES).map(boundedNote) : undefined;
     order = experiment.runs?.map((r) => basename(r));
   }
   const runs = runDirs.map(loadRun);

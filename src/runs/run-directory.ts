@@ -28,6 +28,16 @@ export const RUN_FILES = [
 /** The file that makes a folder an experiment's (written by skipstudio experiment; its runs are its sub-folders). */
 export const EXPERIMENT_FILE = 'experiment.json';
 
+/** The longest note an experiment may carry (experiment.json's notes): the report lays each one out, and 500 KB took its PDF minutes. */
+export const MAX_NOTE_LENGTH = 2000;
+/** The most notes an experiment may carry, for the same reason. */
+export const MAX_NOTES = 50;
+
+/** A note or command from an experiment file as the report lays it out: cut at MAX_NOTE_LENGTH, saying so. */
+export function boundedNote(text: string): string {
+  return text.length <= MAX_NOTE_LENGTH ? text : `${text.slice(0, MAX_NOTE_LENGTH)}... (${(text.length - MAX_NOTE_LENGTH).toLocaleString('en-US')} more characters not shown)`;
+}
+
 /**
  * Refuses a folder of the other kind as a command's --out: `train` into an
  * experiment's folder (its report would then read the experiment as one

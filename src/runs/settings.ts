@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 
+import { previewJson } from '../io/json.js';
 import type { MemoryFormat } from '../tensor/tensor.js';
 import { NATIVE_BF16_FLAGS } from './precision.js';
 
@@ -30,7 +31,8 @@ export interface Setting<T> {
   defaultText?: string;
 }
 
-const got = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+/** A value in a message: short, whatever the file held (a 50 MB string, a list nested 200,000 deep). */
+const got = (v: unknown) => (typeof v === 'string' && v.length <= 80 ? `'${v}'` : previewJson(v));
 
 function number(value: string): number {
   const n = Number(value);

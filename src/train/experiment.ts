@@ -12,10 +12,10 @@ import { basename, join } from 'node:path';
 
 import { type DatasetSplits, HW5_SUBSET_DIR, hw5SubsetCommand } from '../data/index.js';
 import { barrier, getRank, isInitialized } from '../distributed/index.js';
-import { readJsonObject, writeFileAtomic } from '../io/index.js';
+import { previewJson, readJsonObject, writeFileAtomic } from '../io/index.js';
 import { type Recipe, catalogEntry, depthOption, designedRecipe } from '../models/catalog.js';
 import {
-  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, type ExperimentForecast, FORECAST_FILE, RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, checkOutputFolder,
+  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, MAX_NOTE_LENGTH, MAX_NOTES, type ExperimentForecast, FORECAST_FILE, RECIPE_SETTINGS, RunDirectory, type RunSummary, type TrainConfig, checkOutputFolder,
   configuredDepth, differingResultSettings, summarizeRun,
 } from '../runs/index.js';
 import { ConfigError, resolveTrainConfig } from './config.js';
@@ -212,7 +212,7 @@ export function readExperimentFile(path: string): ExperimentFile {
   const isList = (v: unknown, type: string) => Array.isArray(v) && v.every((x) => typeof x === type);
   for (const key of Object.keys(value)) if (!(FILE_KEYS as readonly string[]).includes(key)) problems.push(`unknown field '${key}' (known: ${FILE_KEYS.join(', ')})`);
   const expect = (key: (typeof FILE_KEYS)[number], ok: (v: unknown) => boolean, what: string) => {
-    if (value[key] !== undefined && !ok(value[key])) problems.push(`'${key}' must be ${what}, got ${JSON.stringify(value[key])}`);
+    if (value[key] !== undefined && !ok(value[key])) problems.push(`'${key}' must be ${what}, got ${previewJson(value[key])}`);
   };
   expect('out', (v) => typeof v === 'string' && v.length > 0, 'a folder name');
   expect('models', (v) => isList(v, 'string'), 'a list of model names, e.g. ["hw5net", "net3"]');
@@ -223,7 +223,8 @@ export function readExperimentFile(path: string): ExperimentFile {
   expect('modelOptions', (v) => isObject(v) && Object.values(v as object).every(isObject), 'an object of option objects by model, e.g. { "hw5net": { "width": 16 } }');
   expect('depths', (v) => isObject(v) && Object.values(v as object).every((d) => isList(d, 'number')), 'an object of depth lists by model, e.g. { "hw5net": [1, 2, 4, 6] }');
   expect('sweep', (v) => (SWEEPS as readonly unknown[]).includes(v), `one of ${SWEEPS.map((w) => `"${w}"`).join(', ')}`);
-  expect('notes', (v) => isList(v, 'string'), 'a list of sentences');
+  expect('notes', (v) => isList(v, 'string') && (v as string[]).length <= MAX_NOTES && (v as string[]).every((note) => note.length <= MAX_NOTE_LENGTH),
+    `a list of at most ${MAX_NOTES} sentences, each at most ${MAX_NOTE_LENGTH.toLocaleString('en-US')} characters (the report lays each one out)`);
   expect('landscape', (v) => v === null || isObject(v), 'an object of landscape settings, e.g. { "grid": 11, "points": 21, "sample": 1000 }, or null for none');
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${path}: ${p}`));
   // null in a file turns a preset's landscape off.

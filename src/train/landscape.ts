@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 
 import { type Batch, DataLoader, type DatasetSplits, subset } from '../data/index.js';
-import { checkFiniteWeights, loadCheckpoint, readCheckpointStep } from '../io/index.js';
+import { checkFiniteWeights, loadCheckpoint, previewJson, readCheckpointStep } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import { type LandscapeFile, RunDirectory, type Setting, type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
 import {
@@ -75,7 +75,7 @@ export const LANDSCAPE_SETTINGS: { readonly [K in keyof LandscapeOptions]: Setti
   seed: { default: 0, flag: '<n>', help: 'seed of the directions and of the sample', parse: integerText, check: bounded((v) => Number.isInteger(v) && v >= 0, 'a non-negative integer', 2 ** 32 - 1) },
   precision: {
     default: 'run', flag: '<p>', help: 'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)', choices: PRECISIONS,
-    check: (v: unknown) => ((PRECISIONS as readonly unknown[]).includes(v) ? undefined : `must be run, fp32 or bf16, got ${JSON.stringify(v)}`),
+    check: (v: unknown) => ((PRECISIONS as readonly unknown[]).includes(v) ? undefined : `must be run, fp32 or bf16, got ${previewJson(v)}`),
   },
 };
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -90,6 +90,22 @@ describe('the report', () => {
     assert.match(html, /Final test accuracy of each model \(at its best learning rate, mean over the seeds\) in each experiment/);
     assert.match(html, /Set-up of fixture/);
     assert.match(html, /Set-up of diverged/);
+  });
+
+  it('lays out only so much of an edited experiment.json\'s notes and command (issue 42, defect 16)', () => {
+    const file = join(out, 'experiment.json');
+    const recorded = readFileSync(file, 'utf8');
+    const experiment = JSON.parse(recorded) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...experiment, command: 'c'.repeat(3000), notes: ['x'.repeat(500_000), 7, ...Array.from({ length: 60 }, (_, i) => `note ${i}`)] }));
+    try {
+      const loaded = S.loadExperiment(out);
+      assert.equal(loaded.notes!.length, S.MAX_NOTES, 'at most MAX_NOTES notes, text only');
+      assert.equal(loaded.notes![0], `${'x'.repeat(S.MAX_NOTE_LENGTH)}... (498,000 more characters not shown)`);
+      assert.equal(loaded.notes![1], 'note 0');
+      assert.equal(loaded.command, `${'c'.repeat(S.MAX_NOTE_LENGTH)}... (1,000 more characters not shown)`);
+    } finally {
+      writeFileSync(file, recorded);
+    }
   });
 
   it('fails clearly on a folder that holds no runs', () => {

@@ -186,6 +186,12 @@ describe('recipes from the command line and files', () => {
       return true;
     });
     assert.throws(() => S.readExperimentFile(write('broken.json', '{"models":')), /broken\.json is not valid JSON/);
+    // A list nested 200,000 deep and a 500 KB note are named in a line, not a stack overflow or a PDF that takes minutes (issue 42, defects 16 and 21).
+    const deep = `{"notes":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    assert.throws(() => S.readExperimentFile(write('deep.json', deep)), /deep\.json: 'notes' must be a list of at most 50 sentences, each at most 2,000 characters .*, got \[\[\[\[\.\.\.\]\]\]\]$/);
+    assert.throws(() => S.readExperimentFile(write('long.json', JSON.stringify({ notes: ['x'.repeat(500_000)] }))), (error: Error) =>
+      /long\.json: 'notes' must be a list of at most 50 sentences/.test(error.message) && error.message.length < 400);
+    assert.throws(() => S.resolveTrainConfig({ lr: JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) }), /lr must be a number in \(0, 1e9\], got \[\[\[\[\.\.\.\]\]\]\]/);
   });
 });
 
