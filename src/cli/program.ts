@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { distributedEnvironment, getRank, initProcessGroup } from '../distributed/index.js';
 import { checkLaunchOptions, exitWithLauncher, launchWorkers } from '../distributed/launch.js';
-import { HW5_CLASSES, HW5_SUBSET, buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
+import { COCO_SIZE_RANGE, HW5_CLASSES, HW5_SUBSET, buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, shellCommand, summary, textTableLines } from '../nn/index.js';
@@ -376,7 +376,7 @@ data
   .option('--classes <list>', 'comma-separated COCO category names', (v: string) => v.split(',').map((c) => c.trim()).filter(Boolean), HW5_CLASSES)
   .option('--train-per-class <n>', 'training images per category', nonNegativeInteger, HW5_SUBSET.trainPerClass)
   .option('--val-per-class <n>', 'validation images per category', nonNegativeInteger, HW5_SUBSET.valPerClass)
-  .option('--size <n>', 'resize every image to n x n', integerIn(4, 1024), HW5_SUBSET.size)
+  .option('--size <n>', 'resize every image to n x n', integerIn(...COCO_SIZE_RANGE), HW5_SUBSET.size)
   .option('--seed <n>', 'seed of the choice of images', integerIn(0, 2 ** 32 - 1), 0)
   .requiredOption('--out <dir>', 'the folder to build (an existing folder is refused unless it is empty, or --force and it holds a subset built here)')
   .option('--write-images', 'also write the resized images as JPEGs in class folders')

@@ -28,6 +28,9 @@ import { epochOrder } from './loader.js';
 
 /** The format tag of a built subset's manifest.json; loading and --force replacing check it. */
 export const COCO_SUBSET_FORMAT = 'skipstudio-coco-subset/1';
+/** The least and greatest side a subset's images are resized to: below 8 pixels the models' pooling leaves nothing to classify. */
+export const COCO_SIZE_RANGE: readonly [number, number] = [8, 1024];
+
 /** How an image with several chosen categories gets its one class, in words (recorded in the manifest). */
 export const ASSIGNMENT_RULE =
   'an image holding several of the chosen categories goes to the one whose annotations cover the largest total area (ties: the category listed first)';
@@ -296,7 +299,8 @@ function checkOptions(o: CocoBuildOptions): void {
   for (const [name, v] of [['--train-per-class', o.trainPerClass], ['--val-per-class', o.valPerClass]] as const) {
     if (!Number.isInteger(v) || v < 0) problems.push(`${name} must be a non-negative integer, got ${v}`);
   }
-  if (!Number.isInteger(o.size) || o.size < 8 || o.size > 1024) problems.push(`--size must be an integer from 8 to 1024, got ${o.size}`);
+  const [least, most] = COCO_SIZE_RANGE;
+  if (!Number.isInteger(o.size) || o.size < least || o.size > most) problems.push(`--size must be an integer from ${least} to ${most}, got ${o.size}`);
   if (!existsSync(o.images)) problems.push(`the image folder ${o.images} does not exist`);
   if (o.imageTimeoutSeconds !== undefined && !(o.imageTimeoutSeconds > 0)) problems.push(`the image time limit must be positive, got ${o.imageTimeoutSeconds}`);
   const outProblem = outputFolderProblem(o.out, o.force === true);

@@ -181,6 +181,14 @@ describe('the COCO subset builder on the coco-tiny fixture (real COCO 2017 image
     assert.equal(S.loadCocoSubset(out).train.shape.height, 16);
   });
 
+  it('checks --size at the flag by the builder\'s own range, as its help says (issue 42, defect 21)', () => {
+    const size = (n: string) => spawnSync(process.execPath, [main, 'data', 'coco', '--annotations', annotations, '--images', images, '--classes', 'person',
+      '--train-per-class', '2', '--val-per-class', '1', '--size', n, '--out', join(root, `size-${n}`)], { encoding: 'utf8' });
+    const [least, most] = S.COCO_SIZE_RANGE;
+    for (const n of [least - 1, most + 1]) assert.match(size(String(n)).stderr, new RegExp(`'--size <n>' argument '${n}' is invalid\\. must be an integer from ${least} to 1,024`));
+    assert.equal(size(String(least)).status, 0, 'the least size the flag takes builds');
+  });
+
   it('trains a model on the built subset', () => {
     const out = join(root, 'subset');
     const run = spawnSync(process.execPath, [main, 'train', '--dataset', 'coco', '--data-dir', out, '--model', 'net2', '--lr', '0.01', '--epochs', '1', '--batch-size', '2', '--threads', '1', '--out', join(root, 'coco-run')], { encoding: 'utf8' });
