@@ -83,7 +83,8 @@ export type Row = { run: string } & Record<string, number | string>;
 
 /** A line chart of { run, ...fields } rows: one line per run, with an optional band around each. */
 export function lineChart(id: string, caption: string, values: Row[], options: LineChartOptions): Chart {
-  const color = { field: 'run', type: 'nominal', title: options.legend };
+  // sort: null keeps the series in the order of the rows (by depth, as groupRuns orders them), not by name: d5 before d10 before d20.
+  const color = { field: 'run', type: 'nominal', title: options.legend, sort: null };
   const line = {
     mark: { type: 'line', point: options.points ?? values.length < 40 },
     encoding: { x: options.x, y: options.y, color, ...(options.tooltip ? { tooltip: options.tooltip } : {}) },

@@ -87,7 +87,7 @@ function labelGroups(groups: RunData[][]): string[] {
 
 /**
  * Groups runs by every setting that changes the result (model, depth, learning rate, epochs, optimizer, ...: RESULT_NEUTRAL_SETTINGS may
- * differ), in the order they first appear. A group holds one run per seed: a second run of a seed already in its group is not a second seed,
+ * differ): the models in the order they first appear, each model's groups by depth. A group holds one run per seed: a second run of a seed already in its group is not a second seed,
  * so it starts a group of its own (labelled with its run's name).
  */
 export function groupRuns(runs: RunData[]): RunGroup[] {
@@ -99,7 +99,10 @@ export function groupRuns(runs: RunData[]): RunGroup[] {
     const key = `${condition}#${repeat}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
-  const members = [...groups.values()];
+  const models = [...new Set(runs.map((r) => r.config.model))];
+  // Each model's groups by depth, shallow first (a stable sort keeps learning rates as given): tables and figures read d5, d10, d20, not by name.
+  const members = [...groups.values()].sort((a, b) => models.indexOf(a[0]!.config.model) - models.indexOf(b[0]!.config.model) ||
+    (configuredDepth(a[0]!.config) ?? 0) - (configuredDepth(b[0]!.config) ?? 0));
   const labels = labelGroups(members);
   return members.map((runs, i) => ({
     model: runs[0]!.config.model,

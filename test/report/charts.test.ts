@@ -79,7 +79,7 @@ function group(label: string, lr: number, runs: RunData[], accuracy: RunGroup['a
 const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ run: 'a', x: i, y: i }));
 const X = { field: 'x', type: 'ordinal' };
 const Y = { field: 'y', type: 'quantitative' };
-const COLOR = (title: string) => ({ field: 'run', type: 'nominal', title });
+const COLOR = (title: string) => ({ field: 'run', type: 'nominal', title, sort: null });
 const BAND_NOTE = ' Lines are the mean over the seeds; the band is one standard deviation either side.';
 
 describe('a line chart', () => {

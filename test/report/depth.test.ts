@@ -232,7 +232,7 @@ describe('the depth figures', () => {
       encoding: {
         x: { field: 'layers', type: 'quantitative', title: 'learnable layers (parameters().length)' },
         y: { field: 'value', type: 'quantitative', title: 'final test accuracy (%)', scale: { zero: false } },
-        color: { field: 'run', type: 'nominal', title: 'model' },
+        color: { field: 'run', type: 'nominal', title: 'model', sort: null },
         tooltip: [{ field: 'depth' }, { field: 'value' }],
       },
     });

@@ -14,9 +14,15 @@ import { fileURLToPath } from 'node:url';
 
 import * as S from '../../src/index.js';
 import type { RunData } from '../../src/report/load.js';
+import { accuracyPerEpoch } from '../../src/report/charts.js';
 import { groupRuns } from '../../src/report/study.js';
 import { writeTinyFashionMnist } from '../helpers.js';
 import { run } from './synthetic.js';
+
+/** An epoch record at 50% test accuracy. */
+function epochRecord(): RunData['epochs'][number] {
+  return { type: 'epoch', epoch: 0, step: 10, trainLoss: 1, trainAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, lr: 0.1, seconds: 1, imagesPerSecond: 1, dataWaitShare: 0 };
+}
 
 /** A synthetic run with some settings changed. */
 function withConfig(base: RunData, config: Partial<RunData['config']>, name = base.name): RunData {
@@ -58,6 +64,19 @@ describe('grouping runs into settings and seeds', () => {
     const base = run({ model: 'net1', lr: 0.01, seed: 0, accuracy: 0.5 });
     const other = withConfig(run({ model: 'net1', lr: 0.01, seed: 1, accuracy: 0.6 }), { threads: 7, out: '/elsewhere', logEvery: 3, gradEvery: 9, checkpointEvery: 11 });
     assert.deepEqual(groupRuns([base, other]).map((g) => [g.label, g.accuracy.n]), [['net1', 2]]);
+  });
+});
+
+describe('the order of groups, in tables and figures', () => {
+  it('puts each model\'s depths shallow first, not by name: d5, d10, d20 (issue 42, defect 23)', () => {
+    const atDepth = (depth: number) => withConfig(run({ model: 'net3', lr: 0.01, accuracy: 0.5 }), { modelOptions: { chainLength: depth } }, `net3-d${depth}`);
+    const groups = groupRuns([atDepth(10), atDepth(20), atDepth(5), run({ model: 'hw5net', lr: 0.1, accuracy: 0.6 })]);
+    assert.deepEqual(groups.map((g) => g.label), ['net3-d5', 'net3-d10', 'net3-d20', 'hw5net']);
+    // The figures keep that order for the legend and the colours (vega-lite would sort a nominal field by name).
+    const chart = accuracyPerEpoch(groups.map((g) => ({ ...g, runs: g.runs.map((r) => ({ ...r, epochs: [epochRecord()] })) })));
+    const spec = chart.spec as unknown as { data: { values: { run: string }[] }; encoding: { color: { sort: unknown } } };
+    assert.deepEqual([...new Set(spec.data.values.map((v) => v.run))], ['net3-d5 (lr 0.01)', 'net3-d10 (lr 0.01)', 'net3-d20 (lr 0.01)', 'hw5net (lr 0.1)']);
+    assert.equal(spec.encoding.color.sort, null);
   });
 });
 

@@ -178,7 +178,7 @@ describe('the 1-D chart', () => {
       spec: {
         width: 480, height: 260, data: { values },
         mark: { type: 'line', point: true },
-        encoding: { x, y, color: { field: 'run', type: 'nominal', title: 'run' } },
+        encoding: { x, y, color: { field: 'run', type: 'nominal', title: 'run', sort: null } },
       },
     });
   });
