@@ -14,12 +14,12 @@
  * as images, each within a time limit, and decoded and resized by sharp
  * (libvips) on its worker threads.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, win32 } from 'node:path';
 
 import sharp from 'sharp';
 
-import { loadSafetensorsWithMetadata, saveSafetensors, unwritableProblem, writeFileAtomic } from '../io/index.js';
+import { loadSafetensorsWithMetadata, makeFolder, saveSafetensors, unwritableProblem, writeFileAtomic } from '../io/index.js';
 import { tensor } from '../tensor/index.js';
 import { CONTAINER, type CocoEntry, type CocoScanProgress, scanCocoJson } from './coco-json.js';
 import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.js';
@@ -444,7 +444,7 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
 
   const temporary = join(dirname(options.out), `.${basename(options.out)}.partial-${process.pid}`);
   rmSync(temporary, { recursive: true, force: true });
-  mkdirSync(temporary, { recursive: true });
+  makeFolder(temporary);
   try {
     const manifest: CocoManifest = {
       format: COCO_SUBSET_FORMAT,
@@ -493,7 +493,7 @@ async function writeImages(folder: string, split: SplitImages, size: number): Pr
     const hwc = Buffer.alloc(3 * plane);
     for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) hwc[p * 3 + c] = chw[c * plane + p]!;
     const classFolder = join(folder, entry.class.replace(/[^\w.-]+/g, '_'));
-    mkdirSync(classFolder, { recursive: true });
+    makeFolder(classFolder);
     await sharp(hwc, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 92 }).toFile(join(classFolder, `${entry.id}.jpg`));
   }
 }

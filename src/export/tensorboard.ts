@@ -8,13 +8,13 @@
  * `writeTensorBoard(runOrExperiment, logdir)` converts finished runs, one
  * TensorBoard run (a sub-folder of logdir) per run directory.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 import protobuf from 'protobufjs';
 
-import { writeFileAtomic } from '../io/index.js';
+import { makeFolder, unwritableProblem, writeFileAtomic } from '../io/index.js';
 import { type MetricRecord, RunDirectory } from '../runs/index.js';
 
 /** The part of TensorFlow's event.proto and summary.proto that scalars use, with their field numbers. */
@@ -114,6 +114,21 @@ export function runEventFile(logdir: string, runName: string): string {
 }
 
 /**
+ * Makes a TensorBoard log folder before a run writes anything, so a folder that cannot be made (on a read-only mount,
+ * under /proc) stops the command at once, naming the flag, instead of leaving a run folder with no status.
+ */
+export function prepareTensorBoardFolder(logdir: string): void {
+  try {
+    makeFolder(logdir);
+  } catch (error) {
+    throw new Error(`--tensorboard ${logdir}: ${(error as Error).message}`);
+  }
+  // A folder that exists on a read-only mount is made already, and still takes no file.
+  const problem = unwritableProblem(join(logdir, 'events'));
+  if (problem !== undefined) throw new Error(`--tensorboard ${logdir}: ${problem}`);
+}
+
+/**
  * Appends scalar events to an event file as they come, each write reaching
  * the file at once (a reader sees it while training goes on). The file is
  * made afresh: the file-version event, then the scalars of `earlier` records.
@@ -123,7 +138,7 @@ export class TensorBoardWriter {
   #fd: number | undefined;
 
   constructor(dir: string, file = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`, earlier: MetricRecord[] = []) {
-    mkdirSync(dir, { recursive: true });
+    makeFolder(dir);
     this.path = join(dir, file);
     const now = Date.now() / 1000;
     writeFileAtomic(this.path, eventFileBytes(earlier, () => now));

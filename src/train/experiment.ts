@@ -26,7 +26,7 @@ import { type ParallelOutcome, trainInParallel } from './parallel-runs.js';
 import { LANDSCAPE_DEFAULTS, type LandscapeOptions, hasLandscape, landscapeOfRun, landscapeProblems, progressEvery } from './landscape.js';
 import { datasetKey, loadRunDataset } from './prepare.js';
 import { SpeedMeter } from './speed.js';
-import { writeRunScalars } from '../export/tensorboard.js';
+import { prepareTensorBoardFolder, writeRunScalars } from '../export/tensorboard.js';
 import { type StopFlag, train } from './trainer.js';
 
 /** An experiment: models x depths x learning rates x seeds, each model by its recipe, on one dataset, into one folder. */
@@ -144,7 +144,7 @@ export function experimentFromPreset(preset: PresetName, out: string, overrides:
     lrs: overrides.lrs ?? base.lrs,
     recipes: mergedRecipes(forModels(base.recipes), overrides),
     seeds: overrides.seeds ?? base.seeds,
-    base: { ...base.base, ...overrides.base },
+    base: mergedBase(base.base, overrides.base ?? {}),
     modelOptions: { ...base.modelOptions, ...overrides.modelOptions },
     depths: overrides.depths ?? forModels(base.depths),
     sweep: overrides.sweep ?? base.sweep,
@@ -152,6 +152,16 @@ export function experimentFromPreset(preset: PresetName, out: string, overrides:
     // The preset's notes describe its own set-up: any change to what is trained makes them untrue.
     notes: overrides.notes ?? (changesSetup(overrides) ? undefined : base.notes),
   };
+}
+
+/**
+ * Shared settings with others given over them. A data folder belongs to its dataset: another dataset given without a
+ * folder does not look in the old one (--preset hw5 --dataset fashion-mnist reads Fashion-MNIST from its own place, not data/coco-hw5).
+ */
+function mergedBase(base: Partial<TrainConfig>, given: Partial<TrainConfig>): Partial<TrainConfig> {
+  const merged = { ...base, ...given };
+  if (given.dataset !== undefined && given.dataset !== base.dataset && given.dataDir === undefined) delete merged.dataDir;
+  return merged;
 }
 
 /** Whether overrides change what a preset's notes speak of (its models, learning rates, recipes, depths, sweep or seeds). */
@@ -196,7 +206,7 @@ export function applyToEveryModel(config: ExperimentConfig, settings: Partial<Tr
     [model, Object.fromEntries(Object.entries(recipe).filter(([key]) => !given.has(key)))]));
   // Notes on how the preset's recipes were chosen are untrue once the command line replaces them.
   const replacesRecipes = lrs !== undefined || RECIPE_SETTINGS.some((k) => given.has(k));
-  return { ...config, lrs: lrs ?? config.lrs, recipes, base: { ...config.base, ...settings }, notes: replacesRecipes ? undefined : config.notes };
+  return { ...config, lrs: lrs ?? config.lrs, recipes, base: mergedBase(config.base, settings), notes: replacesRecipes ? undefined : config.notes };
 }
 
 const FILE_KEYS = ['out', 'models', 'lrs', 'recipes', 'seeds', 'base', 'modelOptions', 'depths', 'sweep', 'landscape', 'notes'] as const;
@@ -418,6 +428,7 @@ export async function runExperiment(config: ExperimentConfig, options: Experimen
   // One experiment process per folder; in data-parallel training, rank 0 alone writes it.
   const writer = getRank() === 0;
   if (writer) checkOutputFolder(config.out, 'experiment');
+  if (writer && options.tensorboard !== undefined) prepareTensorBoardFolder(options.tensorboard);
   const lock = writer ? new RunDirectory(config.out).lock() : undefined;
   try {
     checkExistingRuns(config, plans);

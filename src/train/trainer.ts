@@ -23,7 +23,7 @@ import { type Batch, DataLoader, type DatasetSplits } from '../data/index.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../io/index.js';
 import { type Module, shellCommand } from '../nn/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
-import { TensorBoardRunDirectory } from '../export/tensorboard.js';
+import { TensorBoardRunDirectory, prepareTensorBoardFolder } from '../export/tensorboard.js';
 import {
   type EpochRecord, type ModelInfo, RunDirectory, checkOutputFolder, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
   describePrecision, summarizeRun, trainingMemoryFormat,
@@ -110,6 +110,7 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   const config = runConfig(partial, options.resume ?? false);
   const writer = getRank() === 0;
   if (writer) checkOutputFolder(config.out, 'run');
+  if (writer && options.tensorboard !== undefined) prepareTensorBoardFolder(options.tensorboard);
   const dir = runDirectory(config, writer, options.tensorboard);
   const lock = writer ? dir.lock() : undefined;
   let run: TrainingRun | undefined;

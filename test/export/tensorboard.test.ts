@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -220,5 +220,20 @@ describe('TensorBoard scalars', () => {
     assert.deepEqual(trainingLosses().map(({ step, value }) => ({ step, value })), losses, 'every logged loss, once');
     const epochs = records.filter((r) => r.type === 'epoch') as { testAccuracy: number }[];
     assert.deepEqual(scalarsOf(readEventFile(file)).filter((s) => s.tag === 'accuracy/test').map((s) => s.value), epochs.map((e) => Math.fround(e.testAccuracy)));
+  });
+
+  it('a --tensorboard folder that cannot be made stops train and experiment at once, naming the flag; no run is left without a status (issue 42, defect 20)', () => {
+    const data = writeTinyFashionMnist(join(root, 'data-unwritable'), 32, 16);
+    // Under /proc/sys no folder can be made: Node's recursive mkdir loops there forever, the folder-by-folder one fails at once.
+    const logdir = '/proc/sys/skipstudio-tensorboard';
+    for (const command of ['train', 'experiment']) {
+      const out = join(root, `unwritable-${command}`);
+      const args = command === 'train' ? ['--model', 'net1', '--lr', '0.01'] : ['--models', 'net1', '--no-forecast'];
+      const result = spawnSync(process.execPath, [main, command, '--data-dir', data, ...args, '--epochs', '1', '--batch-size', '16', '--threads', '1',
+        '--out', out, '--tensorboard', logdir], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(result.status, 1, `${command}: ${result.stderr}`);
+      assert.match(result.stderr, /--tensorboard \/proc\/sys\/skipstudio-tensorboard: cannot create the folder \/proc\/sys\/skipstudio-tensorboard: .*\(ENOENT\)/);
+      assert.ok(!existsSync(out), `${command}: nothing written`);
+    }
   });
 });

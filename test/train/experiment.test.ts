@@ -131,6 +131,14 @@ describe('planning an experiment', () => {
     assert.ok(plans.every((p) => p.epochs === 3));
   });
 
+  it('drops a preset\'s data folder when another dataset is given without one (issue 42, defect 20)', () => {
+    const hw5 = S.experimentFromPreset('hw5', 'runs/x');
+    assert.equal(S.applyToEveryModel(hw5, { dataset: 'fashion-mnist' }).base.dataDir, undefined);
+    assert.equal(S.applyToEveryModel(hw5, { dataset: 'cifar10', dataDir: 'cifar' }).base.dataDir, 'cifar');
+    assert.equal(S.applyToEveryModel(hw5, { dataset: 'coco' }).base.dataDir, S.HW5_SUBSET_DIR, 'the same dataset keeps its folder');
+    assert.equal(S.experimentFromPreset('hw5', 'runs/x', { base: { dataset: 'fashion-mnist' } }).base.dataDir, undefined, 'a file\'s dataset too');
+  });
+
   it('keeps the older form: one grid for every model, from the command line', () => {
     const config = S.applyToEveryModel(S.experimentFromPreset('hw5', '/tmp/x', { models: ['hw5net', 'net3'], recipes: { net3: { lrs: [0.5], optimizer: 'adam' } } }),
       { optimizer: 'sgd', schedule: 'constant' }, [0.05]);

@@ -144,3 +144,15 @@ describe('skipstudio eval', () => {
     assert.match(run.stdout, /Ankle boot/);
   });
 });
+
+describe('a relative --data-dir', () => {
+  it('is saved absolute, so eval from another folder finds the data the run trained on (issue 42, defect 19)', () => {
+    const trained = spawnSync(process.execPath, [main, 'train', '--data-dir', 'data', '--model', 'net1', '--lr', '0.01', '--epochs', '1', '--batch-size', '16',
+      '--threads', '1', '--out', 'relative-run'], { encoding: 'utf8', cwd: root });
+    assert.equal(trained.status, 0, trained.stderr);
+    const config = JSON.parse(readFileSync(join(root, 'relative-run/config.json'), 'utf8')) as S.TrainConfig;
+    assert.equal(config.dataDir, data);
+    const evaluated = spawnSync(process.execPath, [main, 'eval', '--run', join(root, 'relative-run')], { encoding: 'utf8', cwd: tmpdir() });
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+  });
+});
