@@ -99,15 +99,6 @@ export function summarizeLandscape(file: LandscapeFile): LandscapeSummary {
   };
 }
 
-/**
- * A landscape as landscape.json holds it, with the losses that were not finite numbers read back as NaN: JSON writes NaN
- * and infinity as null, which arithmetic would take for a loss of 0.
- */
-export function landscapeFromJson(file: LandscapeFile): LandscapeFile {
-  const loss = (v: number | null) => (typeof v === 'number' ? v : Number.NaN);
-  return { ...file, line: file.line.map(loss), surface: file.surface.map((row) => row.map(loss)) };
-}
-
 /** Whether a run's landscape is of the weights the run ended with: one taken before the run resumed and trained on is not. */
 export function isCurrentLandscape(run: RunData): boolean {
   return run.landscape !== undefined && run.landscape.step === run.status.step;

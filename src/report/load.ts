@@ -7,11 +7,14 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
+import type { z } from 'zod';
+
+import { previewJson } from '../io/json.js';
 import {
-  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, MAX_NOTES, boundedNote, type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord, type LandscapeFile, type ModelInfo,
-  type Predictions, RunDirectory, type StatusFile, type TrainConfig,
+  DEFAULT_TRAIN_CONFIG, ENVIRONMENT_SCHEMA, EVALUATION_SCHEMA, EXPERIMENT_FILE, MAX_NOTES, MODEL_INFO_SCHEMA, LANDSCAPE_SCHEMA, PREDICTIONS_SCHEMA, boundedNote,
+  type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord,
+  type LandscapeFile, type ModelInfo, type Predictions, RunDirectory, type StatusFile, type TrainConfig, settingProblems,
 } from '../runs/index.js';
-import { landscapeFromJson } from './landscape.js';
 
 /**
  * A run directory as the report reads it: its configuration, model description, status, metric records, and the evaluation, environment, predictions
@@ -50,23 +53,38 @@ export interface ExperimentData {
 function loadRun(path: string): RunData {
   const dir = new RunDirectory(path);
   const records = dir.records();
+  const optional = <T>(name: string, schema: z.ZodType<T, unknown>) => (existsSync(dir.file(name)) ? dir.readRecord(name, schema) : undefined);
   return {
     name: basename(path),
     dir: path,
-    // Settings added after a run was made take their defaults, so older run directories still report.
-    config: { ...DEFAULT_TRAIN_CONFIG, ...dir.readJson<Partial<TrainConfig>>('config.json') },
-    model: dir.readJson<ModelInfo>('model.json'),
+    config: runConfig(dir),
+    model: dir.readRecord('model.json', MODEL_INFO_SCHEMA),
     status: existsSync(dir.file('status.json'))
       ? dir.status()
       : { status: 'running', epochsDone: 0, step: 0, totalSteps: 0, wallSeconds: 0, updatedAt: '' },
     iterations: records.filter((r): r is IterationRecord => r.type === 'iteration'),
     epochs: records.filter((r): r is EpochRecord => r.type === 'epoch'),
     gradients: records.filter((r): r is GradientRecord => r.type === 'gradients'),
-    evaluation: existsSync(dir.file('eval.json')) ? dir.readJson('eval.json') : undefined,
-    predictions: existsSync(dir.file('predictions.json')) ? dir.readJson<Predictions>('predictions.json') : undefined,
-    environment: existsSync(dir.file('environment.json')) ? dir.readJson<EnvironmentRecord>('environment.json') : undefined,
-    landscape: existsSync(dir.file('landscape.json')) ? landscapeFromJson(dir.readJson<LandscapeFile>('landscape.json')) : undefined,
+    evaluation: optional('eval.json', EVALUATION_SCHEMA),
+    predictions: optional('predictions.json', PREDICTIONS_SCHEMA),
+    environment: optional('environment.json', ENVIRONMENT_SCHEMA),
+    landscape: optional('landscape.json', LANDSCAPE_SCHEMA),
   };
+}
+
+/**
+ * A run's config.json over the defaults (settings added after a run was made take their defaults, so older runs still
+ * report), each value checked by the settings table: a config of [] or an edited value is an error naming the file.
+ */
+function runConfig(dir: RunDirectory): TrainConfig {
+  const path = dir.file('config.json');
+  const saved = dir.readJson<unknown>('config.json');
+  if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) throw new Error(`${path} must hold a JSON object of settings, not ${previewJson(saved)}`);
+  const config = { ...DEFAULT_TRAIN_CONFIG, ...saved } as TrainConfig;
+  // Settings a later version dropped are no reason not to report a run.
+  const problems = settingProblems(config as unknown as Record<string, unknown>).filter((p) => !p.startsWith('unknown setting'));
+  if (problems.length > 0) throw new Error(`${path}: ${problems.join('; ')}`);
+  return config;
 }
 
 /** Whether a path is a folder; a dangling link or a loop of links (a stray entry, not a run) is not. */

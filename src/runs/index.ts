@@ -6,3 +6,4 @@ export * from './lock.js';
 export * from './summary.js';
 export * from './environment.js';
 export * from './precision.js';
+export * from './schemas.js';

@@ -18,7 +18,10 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { removeLeftoverTemporaries, writeFileAtomic } from '../io/atomic.js';
 import { fileError, makeFolder } from '../io/folders.js';
 import { RunLock, processAlive } from './lock.js';
+import type { z } from 'zod';
+
 import type { MetricRecord, StatusFile } from './records.js';
+import { METRIC_RECORD_SCHEMA, STATUS_SCHEMA, parseRecord } from './schemas.js';
 
 /** The files a run keeps (above): no other command's output may take one of their names. */
 export const RUN_FILES = [
@@ -118,12 +121,17 @@ export class RunDirectory {
     }
   }
 
+  /** A JSON file of the run checked by its schema (schemas.ts): a damaged or edited file is an error naming the file and the field. */
+  readRecord<T>(name: string, schema: z.ZodType<T, unknown>): T {
+    return parseRecord(schema, this.readJson<unknown>(name), this.file(name));
+  }
+
   /**
    * status.json, with a run whose writer is gone (killed, crashed) reported
    * as stopped rather than running.
    */
   status(): StatusFile {
-    const status = this.readJson<StatusFile>('status.json');
+    const status = this.readRecord('status.json', STATUS_SCHEMA);
     if (status.status === 'running' && !processAlive(status.pid, status.host)) {
       return { ...status, status: 'stopped', message: `its process ${status.pid} is gone; continue it with --resume` };
     }
@@ -153,16 +161,13 @@ export class RunDirectory {
     const records: MetricRecord[] = [];
     lines.forEach((line, i) => {
       if (!line.trim() || (torn && i === lines.length - 1)) return;
-      let record: MetricRecord;
+      let record: unknown;
       try {
-        record = JSON.parse(line) as MetricRecord;
+        record = JSON.parse(line);
       } catch (error) {
         throw new Error(`${path}:${i + 1}: not a JSON record (${(error as Error).message}); repair or delete that line`);
       }
-      if (record === null || typeof record !== 'object' || typeof record.type !== 'string' || typeof record.step !== 'number') {
-        throw new Error(`${path}:${i + 1}: not a metrics record (it needs a type and a step)`);
-      }
-      records.push(record);
+      records.push(parseRecord(METRIC_RECORD_SCHEMA, record, `${path}:${i + 1}`));
     });
     return records;
   }

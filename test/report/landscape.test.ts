@@ -14,8 +14,7 @@ import {
   type ContourPoint, type LabelledLandscape, contourPaths, formatLandscape, landscapeContourChart, landscapeGroups, landscapeLineChart,
   landscapeObservation, landscapeRow, lineLossAt, lossRise, nonConvexShare, sharedLevels, summarizeLandscape,
 } from '../../src/report/landscape.js';
-import { DEFAULT_TRAIN_CONFIG, type LandscapeFile } from '../../src/runs/index.js';
-import { landscapeFromJson } from '../../src/report/landscape.js';
+import { DEFAULT_TRAIN_CONFIG, LANDSCAPE_SCHEMA, type LandscapeFile, parseRecord } from '../../src/runs/index.js';
 import { bowl, landscapeFile } from './synthetic.js';
 
 /** A 5 x 5 surface whose interior points next to the centre along an axis curve down: 4 of the 9 interior points (44.4%). */
@@ -138,7 +137,7 @@ describe('the summary of a landscape', () => {
   });
 
   it('reads a loss that was not finite (null in landscape.json) as such, never as 0', () => {
-    const nan = landscapeFromJson(landscapeFile([null, null, null] as unknown as number[], [[null, null, null], [null, null, null], [null, null, null]] as unknown as number[][]));
+    const nan = parseRecord(LANDSCAPE_SCHEMA, landscapeFile([null, null, null] as unknown as number[], [[null, null, null], [null, null, null], [null, null, null]] as unknown as number[][]), 'landscape.json');
     const summary = summarizeLandscape(nan);
     assert.ok(Number.isNaN(summary.origin) && Number.isNaN(summary.rise1!), JSON.stringify(summary));
     assert.equal(summary.nonConvex, undefined);
