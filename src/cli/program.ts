@@ -19,8 +19,8 @@ import { formatLandscape, formatResultsTable, writeReport } from '../report/inde
 import type { Recipe } from '../models/index.js';
 import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, checkOutputFile, flagName } from '../runs/index.js';
 import {
-  PRESET_NAMES, type PresetName, type StopFlag, applyToEveryModel, checkpointEvalConfig, createReporter, evaluateCheckpoint,
-  evaluateRun, experimentFromPreset, formatEvaluation, parseDepths, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
+  PRESET_NAMES, type PresetName, type StopFlag, checkpointEvalConfig, createReporter, evaluateCheckpoint,
+  evaluateRun, experimentFromChoices, formatEvaluation, parseDepths, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
   SWEEPS, type Sweep, LANDSCAPE_SETTINGS, MAX_SEEDS, landscapeOfRun, progressEvery,
 } from '../train/index.js';
 import type { FlagFacts } from './reference.js';
@@ -290,16 +290,10 @@ addTrainingFlags(addLaunchFlags(
   config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string; parallelRuns: number | 'auto';
   depths?: Record<string, number[]>; sweep?: Sweep; landscape: boolean; forecast: boolean;
 }) => {
-  const fromFile = flags.config ? readExperimentFile(flags.config) : {};
-  const depths = fromFile.depths !== undefined || flags.depths !== undefined ? { ...fromFile.depths, ...flags.depths } : undefined;
-  const fromPreset = experimentFromPreset(flags.preset, '', {
-    models: flags.models ?? fromFile.models, lrs: fromFile.lrs, seeds: flags.seeds ?? fromFile.seeds,
-    recipes: { ...fromFile.recipes, ...flags.recipe }, base: fromFile.base, modelOptions: fromFile.modelOptions,
-    depths, sweep: flags.sweep ?? fromFile.sweep, notes: fromFile.notes,
-    ...(flags.landscape ? ('landscape' in fromFile ? { landscape: fromFile.landscape } : {}) : { landscape: undefined }),
+  const config = experimentFromChoices({
+    preset: flags.preset, file: flags.config ? readExperimentFile(flags.config) : undefined, out: flags.out, models: flags.models, lrs: flags.lrs,
+    seeds: flags.seeds, recipes: flags.recipe, depths: flags.depths, sweep: flags.sweep, landscape: flags.landscape, settings: trainingOverrides(flags),
   });
-  const config = applyToEveryModel(fromPreset, trainingOverrides(flags), flags.lrs);
-  config.out = flags.out ?? fromFile.out ?? `runs/${config.base.dataset ?? 'fashion-mnist'}-${flags.preset}`;
   if (await launchedWorkers(flags)) return;
   const reporter = createReporter(flags.json ?? false);
   const stop = stopOnInterrupt();

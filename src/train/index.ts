@@ -3,7 +3,7 @@ export * from './metrics.js';
 export * from './prepare.js';
 export * from './progress.js';
 export * from './trainer.js';
-export * from './experiment.js';
+export * from './experiment/index.js';
 export * from './evaluation.js';
 export * from './recipes.js';
 export * from './parallel-choice.js';
