@@ -16,12 +16,11 @@ import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { formatCount, formatFlops, shellCommand, summary, textTableLines } from '../nn/index.js';
 import { formatLandscape, formatResultsTable, writeReport } from '../report/index.js';
-import type { Recipe } from '../models/index.js';
 import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, checkOutputFile, flagName } from '../runs/index.js';
 import {
-  PRESET_NAMES, type PresetName, type StopFlag, checkpointEvalConfig, createReporter, evaluateCheckpoint,
-  evaluateRun, experimentFromChoices, formatEvaluation, parseDepths, parseRecipe, readExperimentFile, resolveTrainConfig, runExperiment, train,
-  SWEEPS, type Sweep, LANDSCAPE_SETTINGS, MAX_SEEDS, landscapeOfRun, progressEvery,
+  type StopFlag, checkpointEvalConfig, createReporter, evaluateCheckpoint,
+  evaluateRun, experimentFromChoices, formatEvaluation, readExperimentFile, resolveTrainConfig, runExperiment, train,
+  EXPERIMENT_SETTINGS, type ExperimentFlags, LANDSCAPE_SETTINGS, landscapeOfRun, progressEvery,
 } from '../train/index.js';
 import type { FlagFacts } from './reference.js';
 import { afterTraining, registerServeExport } from './serve-export.js';
@@ -44,41 +43,9 @@ function integerIn(min: number, max: number, why = '', rangeText?: string): (val
 
 const nonNegativeInteger = integerIn(0, 1e9);
 
-function parallelRuns(value: string): number | 'auto' {
-  return value === 'auto' ? value : integerIn(1, 1024)(value);
-}
-
 function dataset(value: string): string {
   try {
     return getDatasetInfo(value).name;
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
-function numberList(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((v) => !(v > 0) || !Number.isFinite(v))) {
-    throw new InvalidArgumentError('must be a comma-separated list of positive numbers, e.g. 0.1,0.01');
-  }
-  return list;
-}
-
-/** `--recipe model:settings`, repeatable: the recipes by model. */
-function collectRecipe(value: string, recipes: Record<string, Recipe>): Record<string, Recipe> {
-  try {
-    const [model, recipe] = parseRecipe(value);
-    return { ...recipes, [model]: { ...recipes[model], ...recipe } };
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
-/** `--depths model:list`, repeatable: the depths by model; a model given twice gets both lists (a depth in both is refused later). */
-function collectDepths(value: string, depths: Record<string, number[]> = {}): Record<string, number[]> {
-  try {
-    const [model, list] = parseDepths(value);
-    return { ...depths, [model]: [...(depths[model] ?? []), ...list] };
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
@@ -106,16 +73,19 @@ function settingOption(name: SettingName): Option {
  * library names its own settings' problems).
  */
 function optionOf(name: string, setting: Setting<unknown>, checkAtFlag = true): Option {
-  const option = new Option(setting.flag ? `${flagName(name)} ${setting.flag}` : flagName(name), setting.help);
-  FLAG_FACTS.set(option, { default: setting.default, defaultText: setting.defaultText, range: setting.range });
+  // A switch that is on unless told otherwise is turned off by its --no- flag.
+  const negated = !setting.flag && setting.default === true;
+  const option = new Option(setting.flag ? `${flagName(name)} ${setting.flag}` : negated ? `--no-${flagName(name).slice(2)}` : flagName(name), setting.help);
+  // A --no- flag's default is to be on, which its name already says.
+  FLAG_FACTS.set(option, { default: negated ? undefined : setting.default, defaultText: setting.defaultText, range: setting.range });
   if (setting.choices) return option.choices(setting.choices);
   const { parse } = setting;
   if (parse === undefined) return option;
   // The value is parsed and checked against the setting's range here, so the error names the flag, before anything starts.
-  return option.argParser((value: string) => {
+  return option.argParser((value: string, previous: unknown) => {
     let parsed: unknown;
     try {
-      parsed = parse(value);
+      parsed = parse(value, previous);
     } catch (error) {
       throw new InvalidArgumentError((error as Error).message);
     }
@@ -123,6 +93,12 @@ function optionOf(name: string, setting: Setting<unknown>, checkAtFlag = true): 
     if (problem !== undefined) throw new InvalidArgumentError(problem);
     return parsed;
   });
+}
+
+/** The option of a command's own setting (the experiment's table): as optionOf, with the row's default as the flag's when it has one. */
+function commandOption(name: string, setting: Setting<unknown>): Option {
+  const option = optionOf(name, setting);
+  return setting.default === undefined || typeof setting.default === 'boolean' ? option : option.default(setting.default);
 }
 
 /** Settings whose flags only some commands take (train names one model, lr and out; experiment has its own). */
@@ -270,26 +246,11 @@ addTrainingFlags(addLaunchFlags(
   }
 });
 
-addTrainingFlags(addLaunchFlags(
-  program
-    .command('experiment')
-    .description('the skip-connection study: models x learning rates x seeds, each model trained by its own recipe, then summarised in a report')
-    .option('--config <file>', 'a JSON experiment file: { models, recipes: { model: { optimizer, lrs, ... } }, lrs, seeds, base: {training settings}, modelOptions }')
-    .addOption(new Option('--preset <name>', 'default (the depth study, about 8 minutes on 2 cores), full (the long study, 3 seeds) or hw5 (the assignment on its COCO subset)').choices(PRESET_NAMES).default('default'))
-    .option('--models <list>', 'comma-separated model names', (v: string) => v.split(',').map((m) => m.trim()))
-    .option('--lrs <list>', 'comma-separated learning rates for every model (default: each model\'s own, from its recipe)', numberList)
-    .option('--recipe <model:settings>', 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)', collectRecipe, {})
-    .option('--seeds <n>', 'runs per model and learning rate, with seeds --seed, --seed + 1, ...', integerIn(1, MAX_SEEDS))
-    .option('--depths <model:list>', 'depths to train a model at, as values of its depth option, e.g. hw5net:1,2,4,6 (blocksPerStage) or net3:0,5,10,20 (chainLength); repeatable', collectDepths)
-    .addOption(new Option('--sweep <how>', 'depths x learning rates: grid (every pair) or one-at-a-time (every depth at the first learning rate, the others at the deepest)').choices(SWEEPS))
-    .option('--no-landscape', 'skip the loss landscapes the preset computes after training')
-    .option('--no-forecast', 'start training without first measuring each kind of run to forecast the experiment\'s duration')
-    .option('--out <dir>', 'the experiment directory (default: runs/<dataset>-<preset>)')
-    .option('--parallel-runs <n|auto>', 'runs trained at once in worker processes, the threads divided between them (auto: chosen by a short measurement)', parallelRuns, 'auto'),
-)).action(async (flags: TrainingFlags & LaunchFlags & {
-  config?: string; preset: PresetName; models?: string[]; lrs?: number[]; recipe: Record<string, Recipe>; seeds?: number; out?: string; parallelRuns: number | 'auto';
-  depths?: Record<string, number[]>; sweep?: Sweep; landscape: boolean; forecast: boolean;
-}) => {
+const experimentCommand = program
+  .command('experiment')
+  .description('the skip-connection study: models x learning rates x seeds, each model trained by its own recipe, then summarised in a report');
+for (const [name, setting] of Object.entries(EXPERIMENT_SETTINGS)) experimentCommand.addOption(commandOption(name, setting as Setting<unknown>));
+addTrainingFlags(addLaunchFlags(experimentCommand)).action(async (flags: TrainingFlags & LaunchFlags & ExperimentFlags) => {
   const config = experimentFromChoices({
     preset: flags.preset, file: flags.config ? readExperimentFile(flags.config) : undefined, out: flags.out, models: flags.models, lrs: flags.lrs,
     seeds: flags.seeds, recipes: flags.recipe, depths: flags.depths, sweep: flags.sweep, landscape: flags.landscape, settings: trainingOverrides(flags),

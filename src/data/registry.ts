@@ -6,6 +6,7 @@ import { loadCifar10 } from './cifar10.js';
 import { loadCocoSubset } from './coco.js';
 import type { DatasetSplits, ImageShape } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
+import { DATASET_NAMES, type DatasetName } from './names.js';
 import { loadImageFolder } from './image-folder.js';
 
 /** A dataset the CLI knows: its name, image shape, class count, a description, and how to load it. */
@@ -26,28 +27,31 @@ function needsFolder(name: string, holds: string, load: (dir: string) => Promise
   };
 }
 
-const DATASETS: DatasetInfo[] = [
-  {
-    name: 'fashion-mnist', shape: { channels: 1, height: 28, width: 28 }, numClasses: 10, description: 'Fashion-MNIST, 28x28 grayscale, 10 classes (the default)',
+/** One entry per name of DATASET_NAMES, in its order. */
+const ENTRIES: Record<DatasetName, Omit<DatasetInfo, 'name'>> = {
+  'fashion-mnist': {
+    shape: { channels: 1, height: 28, width: 28 }, numClasses: 10, description: 'Fashion-MNIST, 28x28 grayscale, 10 classes (the default)',
     load: (dataDir) => loadFashionMnist(dataDir),
   },
-  {
-    name: 'cifar10', shape: { channels: 3, height: 32, width: 32 }, numClasses: 10, description: 'CIFAR-10, 32x32 colour, 10 classes',
+  'cifar10': {
+    shape: { channels: 3, height: 32, width: 32 }, numClasses: 10, description: 'CIFAR-10, 32x32 colour, 10 classes',
     load: needsFolder('cifar10', 'the folder of the binary version (data_batch_1.bin ... test_batch.bin)', loadCifar10),
   },
-  {
-    name: 'coco', shape: { channels: 3, height: 64, width: 64 }, numClasses: 5, description: 'the exercise\'s COCO subset, 64x64 colour, 5 classes',
+  'coco': {
+    shape: { channels: 3, height: 64, width: 64 }, numClasses: 5, description: 'the exercise\'s COCO subset, 64x64 colour, 5 classes',
     load: needsFolder('coco', 'the folder that `skipstudio data coco --out DIR` built', loadCocoSubset),
   },
-  {
-    name: 'imagefolder', shape: { channels: 3, height: 64, width: 64 }, numClasses: 10, description: 'root/{train,test}/<class>/<image>, resized to 64x64',
+  'imagefolder': {
+    shape: { channels: 3, height: 64, width: 64 }, numClasses: 10, description: 'root/{train,test}/<class>/<image>, resized to 64x64',
     load: needsFolder('imagefolder', 'a folder with train/<class>/ and test/<class>/ images', loadImageFolder),
   },
-];
+};
+
+const DATASETS: DatasetInfo[] = DATASET_NAMES.map((name) => ({ name, ...ENTRIES[name] }));
 
 /** The names of the datasets the CLI knows. */
 export function datasetNames(): string[] {
-  return DATASETS.map((d) => d.name);
+  return [...DATASET_NAMES];
 }
 
 /** The dataset of this name (case-insensitive); throws a RangeError listing the known names if there is none. */

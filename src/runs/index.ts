@@ -1,5 +1,6 @@
 export * from './config.js';
-export { type Setting, type SettingName, type SettingValue, SETTING_NAMES, TRAIN_SETTINGS, flagName, settingProblems } from './settings.js';
+export { type SettingName, type SettingValue, SETTING_NAMES, TRAIN_SETTINGS, flagName, settingProblems } from './settings.js';
+export type { Setting } from './setting-kinds.js';
 export * from './records.js';
 export * from './run-directory.js';
 export * from './lock.js';

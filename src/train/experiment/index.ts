@@ -14,3 +14,4 @@ export * from './presets.js';
 export * from './file.js';
 export * from './plan.js';
 export * from './run.js';
+export * from './flags.js';
