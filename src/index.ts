@@ -1,5 +1,6 @@
 /** skipstudio: deep residual networks in TypeScript over libtorch. */
 export * from './tensor/index.js';
+export * from './text/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export * from './io/index.js';

@@ -14,7 +14,8 @@ import { checkLaunchOptions, exitWithLauncher, launchWorkers } from '../distribu
 import { COCO_SIZE_RANGE, HW5_CLASSES, HW5_SUBSET, buildCocoSubset, datasetNames, describeDataset, formatDatasetInfo, getDatasetInfo, loadDataset, sampleGrid } from '../data/index.js';
 import { readJsonObject, writeFileAtomic } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
-import { formatCount, formatFlops, shellCommand, summary, textTableLines } from '../nn/index.js';
+import { summary } from '../nn/index.js';
+import { formatCount, formatFlops, shellCommand, textTableLines } from '../text/index.js';
 import { formatLandscape, formatResultsTable, writeReport } from '../report/index.js';
 import { SETTING_NAMES, type Setting, type SettingName, TRAIN_SETTINGS, type TrainConfig, checkOutputFile, flagName } from '../runs/index.js';
 import {

@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 
 import { writeFileAtomic } from '../io/index.js';
-import { shellCommand } from '../nn/index.js';
+import { shellCommand } from '../text/index.js';
 import { checkOutputFile } from '../runs/index.js';
 
 function port(value: string): number {

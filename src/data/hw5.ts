@@ -3,7 +3,7 @@
  * it, and the command that builds it. Pure data, so the report can print the
  * command without loading the engine.
  */
-import { shellCommand } from '../nn/format.js';
+import { shellCommand } from '../text/format.js';
 
 /** The five COCO classes of the assignment's subset, in label order. */
 export const HW5_CLASSES = ['boat', 'cake', 'couch', 'dog', 'motorcycle'];

@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 
-import { textTableLines } from '../nn/format.js';
+import { textTableLines } from '../text/format.js';
 import type { DatasetSplits, ImageDataset } from './dataset.js';
 import { computeNormalization, epochOrder, type Normalization } from './loader.js';
 

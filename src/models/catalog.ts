@@ -13,7 +13,7 @@
  * with HW4's own Adam recipe. Under one shared SGD grid at 0.1/0.02, Net3
  * never leaves chance level, which says nothing about Net3.
  */
-import type { RecipeSettings } from '../runs/config.js';
+import type { RecipeSettings } from './recipe.js';
 
 /** A model's recipe: optimizer settings and the learning rates to try. */
 export interface Recipe extends Partial<RecipeSettings> {
@@ -160,4 +160,10 @@ export function studyComparisons(): [string, string, string][] {
     ...(e.plainTwin ? [[e.name, e.plainTwin, 'the same layers without skip connections'] as [string, string, string]] : []),
     ...(e.baseline ? [[e.name, e.baseline, 'the plain deep CNN of HW4, at its own recipe'] as [string, string, string]] : []),
   ]);
+}
+
+/** The value of the model's depth option in a run's model options, if set there. */
+export function configuredDepth(config: { model: string; modelOptions: Record<string, number> }): number | undefined {
+  const option = hasModelSources(config.model) ? catalogEntry(config.model).depthOption?.name : undefined;
+  return option === undefined ? undefined : config.modelOptions[option];
 }

@@ -3,4 +3,3 @@ export * from './layers.js';
 /** Weight initialisers with torch.nn.init's formulas, filling tensors in place (kaimingUniform_, xavierNormal_, ...). */
 export * as init from './init.js';
 export * from './summary.js';
-export * from './format.js';

@@ -4,7 +4,7 @@
  * parameter tensors = "learnable layers", FLOPs). Shapes come from a real
  * forward pass of one zero-filled sample, so they are exact.
  */
-import { formatCount, formatFlops, textTableLines } from './format.js';
+import { formatCount, formatFlops, textTableLines } from '../text/format.js';
 import { type Tensor, noGrad, scope, zeros } from '../tensor/index.js';
 import { Conv2d, Linear } from './layers.js';
 import { Module } from './module.js';

@@ -9,7 +9,7 @@
  * SkipBlock networks do not.
  */
 import { hasSkipConnections } from '../models/catalog.js';
-import { formatPercent } from '../nn/format.js';
+import { formatPercent } from '../text/format.js';
 import { type Chart, lineChart } from './charts.js';
 import type { RunData } from './load.js';
 import { meanOf } from './statistics.js';

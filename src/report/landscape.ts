@@ -9,8 +9,8 @@
 import { contours } from 'd3-contour';
 import type { TopLevelSpec } from 'vega-lite';
 
-import { catalogEntry, hasModelSources } from '../models/catalog.js';
-import { type LandscapeFile, configuredDepth } from '../runs/index.js';
+import { catalogEntry, configuredDepth, hasModelSources } from '../models/catalog.js';
+import type { LandscapeFile } from '../runs/index.js';
 import { type Chart, lineChart } from './charts.js';
 import type { RunData } from './load.js';
 

@@ -6,7 +6,7 @@
  * shows; and the short forms of a group's accuracy and state the tables use.
  */
 import { studyComparisons } from '../models/catalog.js';
-import { formatPercent } from '../nn/format.js';
+import { formatPercent } from '../text/format.js';
 import { depthObservations } from './depth.js';
 import { landscapeGroups, landscapeObservation } from './landscape.js';
 import type { RunData } from './load.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { hw5SubsetCommand } from '../data/hw5.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { makeFolder } from '../io/folders.js';
-import { formatCount, formatDuration, formatFlops, formatPercent, shellCommand } from '../nn/format.js';
+import { formatCount, formatDuration, formatFlops, formatPercent, shellCommand } from '../text/format.js';
 import { checkOutputFile, describePrecision, describeRecipe, formatMachine, timeToAccuracy, trainingMemoryFormat } from '../runs/index.js';
 import {
   type Chart, type RenderedChart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison,

@@ -4,7 +4,7 @@
  * deviation and the 95% t-interval) and, when the runs have a target
  * accuracy, the time to reach it, from the runs' summaries.
  */
-import { formatCount, formatPercent as percent, formatTextTable } from '../nn/format.js';
+import { formatCount, formatPercent as percent, formatTextTable } from '../text/format.js';
 import type { RunSummary } from '../runs/index.js';
 import { accuracySummary, describeTimeToAccuracy, points, timeToAccuracyHeader } from './study.js';
 

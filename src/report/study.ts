@@ -5,8 +5,9 @@
  * seeds when both groups have several, McNemar's exact test on the paired
  * test predictions when they do not.
  */
-import { formatPercent } from '../nn/format.js';
-import { type TimeToAccuracy, configuredDepth, differingResultSettings, resultSettings } from '../runs/index.js';
+import { formatPercent } from '../text/format.js';
+import { configuredDepth } from '../models/catalog.js';
+import { type TimeToAccuracy, differingResultSettings, resultSettings } from '../runs/index.js';
 import type { RunData } from './load.js';
 import { type SampleSummary, describeSample, mcnemarExact, meanOf, welchTest } from './statistics.js';
 

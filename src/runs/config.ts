@@ -5,6 +5,7 @@
 import {
   MEMORY_FORMATS, OPTIMIZERS, PRECISIONS, SCHEDULES, SETTING_NAMES, type SettingName, type TrainConfig,
 } from './settings.js';
+import type { RECIPE_SETTINGS, RecipeSettings } from '../models/recipe.js';
 
 export { DEFAULT_TRAIN_CONFIG, MEMORY_FORMATS, OPTIMIZERS, PRECISIONS, SCHEDULES, type TrainConfig } from './settings.js';
 
@@ -17,11 +18,12 @@ export type Precision = (typeof PRECISIONS)[number];
 /** A memory format the training configuration can name: 'contiguous' or 'channelsLast'. */
 export type MemoryFormatName = (typeof MEMORY_FORMATS)[number];
 
-/** The settings a training recipe fixes (see models/catalog.ts); the rest are shared by an experiment's runs. */
-export const RECIPE_SETTINGS = ['optimizer', 'momentum', 'betas', 'weightDecay', 'schedule'] as const;
+export { RECIPE_SETTINGS, type RecipeSettings } from '../models/recipe.js';
 
-/** The part of a TrainConfig that RECIPE_SETTINGS names: optimizer, momentum, betas, weight decay and schedule. */
-export type RecipeSettings = Pick<TrainConfig, (typeof RECIPE_SETTINGS)[number]>;
+/** The recipe's settings are training settings: held equal to the table's types by the compiler, in both directions. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const recipeSettingsMatchTheTable: Same<RecipeSettings, Pick<TrainConfig, (typeof RECIPE_SETTINGS)[number]>> = true;
+void recipeSettingsMatchTheTable;
 
 /** Describes a run's recipe in a few words, e.g. "adam (betas 0.9, 0.99), weight decay 0, constant". */
 export function describeRecipe(config: RecipeSettings): string {

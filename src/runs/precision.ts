@@ -7,13 +7,22 @@
  */
 import type { MemoryFormat } from '../tensor/tensor.js';
 import { cpuFeatures } from './environment.js';
-import type { TrainConfig } from './settings.js';
 
 /** The precision a run trains in once 'auto' is resolved: fp32, or bf16 autocast. */
 export type TrainingPrecision = 'fp32' | 'bf16';
 
 /** The /proc/cpuinfo flags that mean native bf16 arithmetic. */
 export const NATIVE_BF16_FLAGS = ['avx512_bf16', 'amx_bf16'] as const;
+
+/** Training precisions: auto (bf16 where the CPU computes it natively, else fp32), fp32, bf16. */
+export const PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
+
+/** The settings that decide a run's precision and layout (a part of TrainConfig, declared here so the settings table depends on this module, not both ways). */
+interface PrecisionSettings {
+  precision: (typeof PRECISIONS)[number];
+  precisionReason?: string;
+  memoryFormat: MemoryFormat;
+}
 
 /** A precision made concrete, with the reason for it. */
 export interface PrecisionChoice {
@@ -56,7 +65,7 @@ export function resolvePrecision(setting: 'auto' | TrainingPrecision, cpuFlags: 
  * given since, could contradict the precision. (A resumed run keeps its own:
  * trainer.ts.)
  */
-export function withResolvedPrecision<C extends Pick<TrainConfig, 'precision' | 'precisionReason'>>(config: C): C {
+export function withResolvedPrecision<C extends Pick<PrecisionSettings, 'precision' | 'precisionReason'>>(config: C): C {
   if (config.precision !== 'auto' && config.precisionReason === undefined) return config;
   const auto = resolvePrecision('auto');
   if (config.precision === 'auto') return { ...config, precision: auto.precision, precisionReason: auto.reason };
@@ -66,11 +75,11 @@ export function withResolvedPrecision<C extends Pick<TrainConfig, 'precision' | 
 }
 
 /** The precision a resolved config trains in, with why when auto chose it: "bf16 (auto: ...)". */
-export function describePrecision(config: Pick<TrainConfig, 'precision' | 'precisionReason'>): string {
+export function describePrecision(config: Pick<PrecisionSettings, 'precision' | 'precisionReason'>): string {
   return config.precisionReason?.startsWith('auto') ? `${config.precision} (${config.precisionReason})` : config.precision;
 }
 
 /** The memory format a run trains and evaluates in: bf16 autocast needs channels-last for oneDNN's bf16 kernels. */
-export function trainingMemoryFormat(config: Pick<TrainConfig, 'memoryFormat' | 'precision'>): MemoryFormat {
+export function trainingMemoryFormat(config: Pick<PrecisionSettings, 'memoryFormat' | 'precision'>): MemoryFormat {
   return config.precision === 'bf16' ? 'channelsLast' : config.memoryFormat;
 }

@@ -9,18 +9,16 @@
 import { availableParallelism } from 'node:os';
 
 import { DATASET_NAMES } from '../data/names.js';
+import { OPTIMIZERS, SCHEDULES } from '../models/recipe.js';
 import type { MemoryFormat } from '../tensor/tensor.js';
-import { NATIVE_BF16_FLAGS } from './precision.js';
+import { NATIVE_BF16_FLAGS, PRECISIONS } from './precision.js';
+
+export { PRECISIONS } from './precision.js';
 import { type Setting, choice, got, integer, number, onOff, real, text } from './setting-kinds.js';
 
 export type { Setting } from './setting-kinds.js';
 
-/** The optimizers a run can train with. */
-export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
-/** The learning-rate schedules, stepped every iteration. */
-export const SCHEDULES = ['constant', 'cosine', 'onecycle', 'step'] as const;
-/** Training precisions: auto (bf16 where the CPU computes it natively, else fp32), fp32, bf16. */
-export const PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
+export { OPTIMIZERS, SCHEDULES } from '../models/recipe.js';
 /** Layouts of images and convolution weights. */
 export const MEMORY_FORMATS = ['contiguous', 'channelsLast'] as const satisfies readonly MemoryFormat[];
 

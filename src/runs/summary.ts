@@ -1,16 +1,12 @@
 /** A run's summary row, read back from its directory: what the experiment's table and results.json show. */
 import { basename } from 'node:path';
 
-import { catalogEntry, hasModelSources } from '../models/catalog.js';
+import { configuredDepth } from '../models/catalog.js';
+
+export { configuredDepth } from '../models/catalog.js';
 import type { TrainConfig } from './config.js';
 import type { EpochRecord, ModelInfo, RunSummary, TimeToAccuracy } from './records.js';
 import type { RunDirectory } from './run-directory.js';
-
-/** The value of the model's depth option in a run's model options, if set there. */
-export function configuredDepth(config: Pick<TrainConfig, 'model' | 'modelOptions'>): number | undefined {
-  const option = hasModelSources(config.model) ? catalogEntry(config.model).depthOption?.name : undefined;
-  return option === undefined ? undefined : config.modelOptions[option];
-}
 
 /** Reads a run's summary row from its directory: status, model size, final and best test accuracy, throughput and time to accuracy. */
 export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary {

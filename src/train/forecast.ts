@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 
 import type { DatasetSplits } from '../data/index.js';
-import { formatDuration } from '../nn/format.js';
+import { formatDuration } from '../text/format.js';
 import { type ExperimentForecast, RunDirectory, type RunForecast, type TrainConfig } from '../runs/index.js';
 import type { LandscapeOptions } from './landscape.js';
 import { datasetKey, trainImages } from './prepare.js';

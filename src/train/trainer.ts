@@ -21,7 +21,8 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 import { type Batch, DataLoader, type DatasetSplits } from '../data/index.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../io/index.js';
-import { type Module, shellCommand } from '../nn/index.js';
+import type { Module } from '../nn/index.js';
+import { shellCommand } from '../text/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import { TensorBoardRunDirectory, prepareTensorBoardFolder } from '../export/tensorboard.js';
 import {

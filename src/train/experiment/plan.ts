@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 
-import { type Recipe, catalogEntry, depthOption, designedRecipe } from '../../models/catalog.js';
-import { RECIPE_SETTINGS, type TrainConfig, configuredDepth } from '../../runs/index.js';
+import { type Recipe, catalogEntry, configuredDepth, depthOption, designedRecipe } from '../../models/catalog.js';
+import { RECIPE_SETTINGS, type TrainConfig } from '../../runs/index.js';
 import { ConfigError, resolveTrainConfig } from '../config.js';
 import { landscapeProblems } from '../landscape.js';
 import { type ExperimentConfig, MAX_SEEDS, SWEEPS } from './config.js';
