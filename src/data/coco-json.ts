@@ -339,234 +339,304 @@ function readFrom(bytes: Buffer): (buf: Buffer, offset: number, length: number) 
 
 function scan(path: string, readInto: (buf: Buffer, offset: number, length: number) => number, totalBytes: number, handlers: CocoScanHandlers): CocoScanResult {
   const chunk = Math.max(1, Math.floor(handlers.chunkBytes ?? CHUNK));
-  const margin = Math.min(MARGIN, chunk >> 2);
-  const src = new Source(readInto, chunk, margin);
-  const started = performance.now();
-  const interval = handlers.progressIntervalMs ?? 1000;
-  let lastProgress = started;
-  const report = (force: boolean) => {
-    if (handlers.progress === undefined) return;
-    const now = performance.now();
-    if (!force && now - lastProgress < interval) return;
-    lastProgress = now;
-    handlers.progress({ bytesRead: src.read, totalBytes, seconds: (now - started) / 1000 });
-  };
-  const counts: Record<CocoSection, number> = { images: 0, annotations: 0, categories: 0 };
-  const entry: CocoEntry = { id: undefined, file_name: undefined, image_id: undefined, category_id: undefined, area: undefined, name: undefined };
-  const sectionsSeen = new Set<string>();
-
+  const src = new Source(readInto, chunk, Math.min(MARGIN, chunk >> 2));
+  const progress = new Progress(handlers, src, totalBytes);
   src.fill(0);
   while (src.end < 4 && !src.eof) src.fill(0); // the byte order mark needs the first bytes
-  let b = src.buf;
-  let p = 0;
-  let e = src.end;
-  let limit = src.eof ? e : e - margin;
-
-  // Byte order marks: UTF-8's is skipped; UTF-16 (or UTF-32) is not JSON as COCO writes it.
-  if (e >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) p = 3;
-  else if (e >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) {
-    throw new DataFileError(path, 'not valid JSON at byte 0: the file starts with a UTF-16 byte order mark (a COCO file is UTF-8)');
-  }
-
-  const stack: number[] = [];
-  let state = State.Value;
-  let depth = 0;
-  /** The section whose array is open at depth 2 (or undefined). */
-  let section: CocoSection | undefined;
-  /** The top-level key whose value comes next. */
-  let topKey = '';
-  /** The field of the entry whose value comes next (depth 3). */
-  let field = Field.None;
-  let entryOffset = 0;
-  let done = false;
-
-  const where = (): string => {
-    if (depth === 0) return done ? 'after the end of the JSON value' : 'where the JSON value should start';
-    if (section !== undefined) return depth >= 3 ? `inside ${section}[${counts[section]}]` : `inside the "${section}" array`;
-    return depth === 1 ? 'inside the top-level object' : `inside the value of the top-level key ${JSON.stringify(topKey)}`;
-  };
-  // Moves the unread bytes from p to the buffer's start and reads more after them (rare: once a chunk, or inside a long token).
-  const refill = () => {
-    src.fill(p);
-    b = src.buf;
-    p = 0;
-    e = src.end;
-    limit = src.eof ? e : e - margin;
-  };
-  const fail = (index: number, message: string): never => {
-    throw new DataFileError(path, `not valid JSON at byte ${src.base + index}: ${message} (${where()})`);
-  };
-
+  const scanner = new Scanner(path, src, handlers, progress);
+  scanner.p = byteOrderMarkLength(path, src.buf, src.end);
   try {
-    for (;;) {
-      // Skip whitespace; keep MARGIN bytes ahead so that ordinary tokens never straddle the buffer's end.
-      let c = 0;
-      for (;;) {
-        if (p >= limit && !src.eof) {
-          refill();
-          report(false);
-        }
-        if (p >= e) break;
-        c = b[p]!;
-        if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
-          p++;
-          continue;
-        }
-        break;
-      }
-      if (p >= e) {
-        if (done) break;
-        fail(p, depth === 0 && src.read === 0 ? 'the file is empty' : 'the file ends here (truncated?)');
-      }
-      if (done) fail(p, `unexpected ${describeByte(c)}`);
-
-      // Tokens that may run past the buffer: scanned again from their start after a refill.
-      let tokenEnd = -1;
-      if (state === State.Colon) {
-        if (c !== 0x3a) fail(p, `${describeByte(c)} where ':' should follow a key`);
-        p++;
-        state = State.Value;
-        continue;
-      }
-      if (state === State.After) {
-        const top = stack[depth - 1];
-        if (c === 0x2c) {
-          p++;
-          state = top === OBJECT ? State.ObjectKey : State.Value;
-          continue;
-        }
-        if ((c === 0x7d && top === OBJECT) || (c === 0x5d && top === ARRAY)) {
-          p++;
-          depth--;
-          stack.pop();
-          if (depth === 2 && section !== undefined && c === 0x7d) {
-            handlers.entry(section, entry, entryOffset);
-            counts[section]++;
-          } else if (depth === 1 && section !== undefined) {
-            section = undefined;
-          }
-          if (depth === 0) done = true;
-          continue;
-        }
-        fail(p, `${describeByte(c)} where ',' or '${top === OBJECT ? '}' : ']'}' should follow a value`);
-      }
-      if (state === State.ObjectFirst || state === State.ObjectKey) {
-        if (c === 0x7d && state === State.ObjectFirst) {
-          p++;
-          depth--;
-          stack.pop();
-          if (depth === 2 && section !== undefined) {
-            handlers.entry(section, entry, entryOffset);
-            counts[section]++;
-          }
-          if (depth === 0) done = true;
-          state = State.After;
-          continue;
-        }
-        if (c !== 0x22) fail(p, `${describeByte(c)} where a key (a string in double quotes) should start${state === State.ObjectKey && c === 0x7d ? ' (a trailing comma?)' : ''}`);
-        for (;;) {
-          tokenEnd = scanString(b, p + 1, e);
-          if (tokenEnd >= 0 || src.eof) break;
-          refill();
-        }
-        if (tokenEnd < 0) fail(e, 'the file ends inside a key (truncated?)');
-        if (depth === 1) {
-          topKey = stringValue(b, p, tokenEnd, sawEscape);
-        } else if (depth === 3 && section !== undefined) {
-          field = fieldOf(b, p, tokenEnd, sawEscape);
-        }
-        p = tokenEnd;
-        state = State.Colon;
-        continue;
-      }
-
-      // state is Value or ArrayFirst: a value starts here.
-      if (c === 0x5d && state === State.ArrayFirst) {
-        p++;
-        depth--;
-        stack.pop();
-        if (depth === 1 && section !== undefined) section = undefined;
-        if (depth === 0) done = true;
-        state = State.After;
-        continue;
-      }
-      if (!(c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d || isDigit(c) || c === 0x74 || c === 0x66 || c === 0x6e)) {
-        fail(p, `${describeByte(c)} where a value should start${state === State.Value && c === 0x5d ? ' (a trailing comma?)' : ''}`);
-      }
-      if (depth === 1 && (SECTIONS as readonly string[]).includes(topKey)) {
-        if (sectionsSeen.has(topKey)) throw new DataFileError(path, `not a COCO instances file: the key "${topKey}" appears twice in the top-level object (again at byte ${src.base + p})`);
-        sectionsSeen.add(topKey);
-        if (c !== 0x5b) throw new DataFileError(path, `not a COCO instances file: "${topKey}" is not an array (at byte ${src.base + p})`);
-        section = topKey as CocoSection;
-      } else if (depth === 2 && section !== undefined) {
-        if (c !== 0x7b) {
-          throw new DataFileError(path, `not a COCO instances file: an entry is not an object (${section}[${counts[section]}], at byte ${src.base + p})`);
-        }
-        entry.id = entry.file_name = entry.image_id = entry.category_id = entry.area = entry.name = undefined;
-        entryOffset = src.base + p;
-      } else if (depth === 0 && c !== 0x7b) {
-        throw new DataFileError(path, `not a COCO instances file: the file holds ${c === 0x5b ? 'an array' : 'a JSON value that is not an object'}, not an object with images, annotations and categories (at byte ${src.base + p})`);
-      }
-      const keep = depth === 3 && section !== undefined && field !== Field.None;
-      if (c === 0x7b || c === 0x5b) {
-        if (keep) setField(entry, field, CONTAINER);
-        stack.push(c === 0x7b ? OBJECT : ARRAY);
-        depth++;
-        p++;
-        state = c === 0x7b ? State.ObjectFirst : State.ArrayFirst;
-        continue;
-      }
-      if (c === 0x22 && !keep) {
-        // A string that is not kept is checked piece by piece, the checked part dropped at each refill:
-        // a 640 MB string in an unused field costs a buffer, not 640 MB.
-        let from = p + 1;
-        for (;;) {
-          tokenEnd = scanString(b, from, e);
-          if (tokenEnd >= 0 || src.eof) break;
-          p = stringCut;
-          refill();
-          from = p;
-        }
-        if (tokenEnd < 0) fail(e, 'the file ends inside a value (truncated?)');
-        p = tokenEnd;
-        state = State.After;
-        continue;
-      }
-      for (;;) {
-        if (c === 0x22) tokenEnd = scanString(b, p + 1, e);
-        else if (c === 0x2d || isDigit(c)) tokenEnd = scanNumber(b, p, e);
-        else if (c === 0x74) tokenEnd = scanLiteral(b, p, e, TRUE);
-        else if (c === 0x66) tokenEnd = scanLiteral(b, p, e, FALSE);
-        else if (c === 0x6e) tokenEnd = scanLiteral(b, p, e, NULL);
-        else fail(p, `${describeByte(c)} where a value should start`); // not reached: checked above
-        if (tokenEnd >= 0 || src.eof) break;
-        refill();
-      }
-      if (tokenEnd < 0) fail(e, 'the file ends inside a value (truncated?)');
-      if (keep) {
-        const value: FieldValue = c === 0x22 ? stringValue(b, p, tokenEnd, sawEscape)
-          : c === 0x74 ? true : c === 0x66 ? false : c === 0x6e ? null : numberValue(b, p, tokenEnd);
-        setField(entry, field, value);
-      }
-      p = tokenEnd;
-      state = State.After;
-      // A run of numbers in an array (a polygon, a box, an RLE mask): scanned here, without a round
-      // of the loop per comma and number. Anything else (white space, the buffer's last bytes, the
-      // end of the array) is left to the loop.
-      if (!keep && c !== 0x22 && stack[depth - 1] === ARRAY) {
-        while (p < limit - 1 && b[p] === 0x2c) {
-          const d = b[p + 1]!;
-          if (d !== 0x2d && !isDigit(d)) break;
-          const q = scanNumber(b, p + 1, e);
-          if (q < 0) break;
-          p = q;
-        }
-      }
-    }
+    scanner.run();
   } catch (error) {
-    if (error instanceof Fault) fail(error.index, error.message);
+    if (error instanceof Fault) scanner.fail(error.index, error.message);
     throw error;
   }
-  report(true);
-  return { bytes: totalBytes, sha256: src.hash.digest('hex'), counts };
+  progress.report(true);
+  return { bytes: totalBytes, sha256: src.hash.digest('hex'), counts: scanner.counts };
+}
+
+/** The bytes to skip at the file's start: UTF-8's byte order mark; UTF-16's (or UTF-32's) is refused, as COCO files are UTF-8. */
+function byteOrderMarkLength(path: string, b: Buffer, e: number): number {
+  if (e >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return 3;
+  if (e >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) {
+    throw new DataFileError(path, 'not valid JSON at byte 0: the file starts with a UTF-16 byte order mark (a COCO file is UTF-8)');
+  }
+  return 0;
+}
+
+/** Hands handlers.progress the bytes read so far, at most once every progressIntervalMs unless forced. */
+class Progress {
+  readonly started = performance.now();
+  last = this.started;
+  readonly interval: number;
+  constructor(readonly handlers: CocoScanHandlers, readonly src: Source, readonly totalBytes: number) {
+    this.interval = handlers.progressIntervalMs ?? 1000;
+  }
+
+  /** Reports now if the interval has passed since the last report (or always, when forced). */
+  report(force: boolean): void {
+    if (this.handlers.progress === undefined) return;
+    const now = performance.now();
+    if (!force && now - this.last < this.interval) return;
+    this.last = now;
+    this.handlers.progress({ bytesRead: this.src.read, totalBytes: this.totalBytes, seconds: (now - this.started) / 1000 });
+  }
+}
+
+/**
+ * The walk over one file: where it is in the buffer (b, p, e), the grammar's state and the open containers, and the
+ * section and entry being read. run() takes one token a round; a method per state takes it from there.
+ */
+class Scanner {
+  b: Buffer;
+  p = 0;
+  e: number;
+  /** Where a refill is due, MARGIN bytes before the buffer's end (the end itself once the file is read to its end). */
+  limit: number;
+  state = State.Value;
+  depth = 0;
+  readonly stack: number[] = [];
+  /** The section whose array is open at depth 2 (or undefined). */
+  section: CocoSection | undefined = undefined;
+  /** The top-level key whose value comes next. */
+  topKey = '';
+  /** The field of the entry whose value comes next (depth 3). */
+  field = Field.None;
+  entryOffset = 0;
+  done = false;
+  readonly counts: Record<CocoSection, number> = { images: 0, annotations: 0, categories: 0 };
+  readonly entry: CocoEntry = { id: undefined, file_name: undefined, image_id: undefined, category_id: undefined, area: undefined, name: undefined };
+  readonly sectionsSeen = new Set<string>();
+
+  constructor(readonly path: string, readonly src: Source, readonly handlers: CocoScanHandlers, readonly progress: Progress) {
+    this.b = src.buf;
+    this.e = src.end;
+    this.limit = src.eof ? this.e : this.e - src.margin;
+  }
+
+  /** Walks the file to its end, one token a round; throws at the first fault. */
+  run(): void {
+    for (;;) {
+      const c = this.nextByte();
+      if (c < 0) {
+        if (this.done) return;
+        this.fail(this.p, this.depth === 0 && this.src.read === 0 ? 'the file is empty' : 'the file ends here (truncated?)');
+      }
+      if (this.done) this.fail(this.p, `unexpected ${describeByte(c)}`);
+      const state = this.state;
+      if (state === State.Colon) this.colon(c);
+      else if (state === State.After) this.afterValue(c);
+      else if (state === State.ObjectFirst || state === State.ObjectKey) this.key(c);
+      else this.value(c);
+    }
+  }
+
+  /** Skips white space; the next byte, or -1 where the file ends. Keeps MARGIN bytes ahead so that ordinary tokens never straddle the buffer's end. */
+  nextByte(): number {
+    for (;;) {
+      if (this.p >= this.limit && !this.src.eof) {
+        this.refill();
+        this.progress.report(false);
+      }
+      if (this.p >= this.e) return -1;
+      const c = this.b[this.p]!;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+      this.p++;
+    }
+  }
+
+  /** Moves the unread bytes from p to the buffer's start and reads more after them (rare: once a chunk, or inside a long token). */
+  refill(): void {
+    this.src.fill(this.p);
+    this.b = this.src.buf;
+    this.p = 0;
+    this.e = this.src.end;
+    this.limit = this.src.eof ? this.e : this.e - this.src.margin;
+  }
+
+  /** The place in the document, in words, for a fault's message. */
+  where(): string {
+    const { depth, section } = this;
+    if (depth === 0) return this.done ? 'after the end of the JSON value' : 'where the JSON value should start';
+    if (section !== undefined) return depth >= 3 ? `inside ${section}[${this.counts[section]}]` : `inside the "${section}" array`;
+    return depth === 1 ? 'inside the top-level object' : `inside the value of the top-level key ${JSON.stringify(this.topKey)}`;
+  }
+
+  /** Throws the DataFileError for a fault at an index into the buffer. */
+  fail(index: number, message: string): never {
+    throw new DataFileError(this.path, `not valid JSON at byte ${this.src.base + index}: ${message} (${this.where()})`);
+  }
+
+  /** The ':' between a key and its value. */
+  colon(c: number): void {
+    if (c !== 0x3a) this.fail(this.p, `${describeByte(c)} where ':' should follow a key`);
+    this.p++;
+    this.state = State.Value;
+  }
+
+  /** After a value: a ',' or the bracket that closes its container. */
+  afterValue(c: number): void {
+    const top = this.stack[this.depth - 1];
+    if (c === 0x2c) {
+      this.p++;
+      this.state = top === OBJECT ? State.ObjectKey : State.Value;
+    } else if ((c === 0x7d && top === OBJECT) || (c === 0x5d && top === ARRAY)) {
+      this.close(c);
+    } else {
+      this.fail(this.p, `${describeByte(c)} where ',' or '${top === OBJECT ? '}' : ']'}' should follow a value`);
+    }
+  }
+
+  /** Closes the innermost container at its bracket c: an entry's '}' hands the entry on, a section's ']' ends the section. */
+  close(c: number): void {
+    this.p++;
+    this.depth--;
+    this.stack.pop();
+    if (this.depth === 2 && this.section !== undefined && c === 0x7d) {
+      this.handlers.entry(this.section, this.entry, this.entryOffset);
+      this.counts[this.section]++;
+    } else if (this.depth === 1 && this.section !== undefined) {
+      this.section = undefined;
+    }
+    if (this.depth === 0) this.done = true;
+    this.state = State.After;
+  }
+
+  /** A key of an object (its top-level key, or its field where it is an entry), or the '}' of an empty object. */
+  key(c: number): void {
+    const state = this.state;
+    if (c === 0x7d && state === State.ObjectFirst) {
+      this.close(c);
+      return;
+    }
+    if (c !== 0x22) {
+      const hint = state === State.ObjectKey && c === 0x7d ? ' (a trailing comma?)' : '';
+      this.fail(this.p, `${describeByte(c)} where a key (a string in double quotes) should start${hint}`);
+    }
+    let tokenEnd = -1;
+    for (;;) {
+      tokenEnd = scanString(this.b, this.p + 1, this.e);
+      if (tokenEnd >= 0 || this.src.eof) break;
+      this.refill();
+    }
+    if (tokenEnd < 0) this.fail(this.e, 'the file ends inside a key (truncated?)');
+    if (this.depth === 1) {
+      this.topKey = stringValue(this.b, this.p, tokenEnd, sawEscape);
+    } else if (this.depth === 3 && this.section !== undefined) {
+      this.field = fieldOf(this.b, this.p, tokenEnd, sawEscape);
+    }
+    this.p = tokenEnd;
+    this.state = State.Colon;
+  }
+
+  /** Where a value may start (state Value or ArrayFirst): a value, or the ']' of an empty array. */
+  value(c: number): void {
+    if (c === 0x5d && this.state === State.ArrayFirst) {
+      this.close(c);
+      return;
+    }
+    if (!(c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d || isDigit(c) || c === 0x74 || c === 0x66 || c === 0x6e)) {
+      this.fail(this.p, `${describeByte(c)} where a value should start${this.state === State.Value && c === 0x5d ? ' (a trailing comma?)' : ''}`);
+    }
+    this.checkStructure(c);
+    const keep = this.depth === 3 && this.section !== undefined && this.field !== Field.None;
+    if (c === 0x7b || c === 0x5b) this.open(c, keep);
+    else if (c === 0x22 && !keep) this.skipString();
+    else this.scalar(c, keep);
+  }
+
+  /** Holds a value starting with c to the COCO shape: an object at the top, each section an array of objects; opens a section or an entry. */
+  checkStructure(c: number): void {
+    const { depth, path } = this;
+    const at = this.src.base + this.p;
+    if (depth === 1 && (SECTIONS as readonly string[]).includes(this.topKey)) {
+      const key = this.topKey;
+      if (this.sectionsSeen.has(key)) {
+        throw new DataFileError(path, `not a COCO instances file: the key "${key}" appears twice in the top-level object (again at byte ${at})`);
+      }
+      this.sectionsSeen.add(key);
+      if (c !== 0x5b) throw new DataFileError(path, `not a COCO instances file: "${key}" is not an array (at byte ${at})`);
+      this.section = key as CocoSection;
+    } else if (depth === 2 && this.section !== undefined) {
+      if (c !== 0x7b) {
+        throw new DataFileError(path, `not a COCO instances file: an entry is not an object (${this.section}[${this.counts[this.section]}], at byte ${at})`);
+      }
+      const entry = this.entry;
+      entry.id = entry.file_name = entry.image_id = entry.category_id = entry.area = entry.name = undefined;
+      this.entryOffset = at;
+    } else if (depth === 0 && c !== 0x7b) {
+      throw new DataFileError(path, `not a COCO instances file: the file holds ${c === 0x5b ? 'an array' : 'a JSON value that is not an object'}, ` +
+        `not an object with images, annotations and categories (at byte ${at})`);
+    }
+  }
+
+  /** Opens an object or an array at its bracket c (a kept field holding one is set to CONTAINER). */
+  open(c: number, keep: boolean): void {
+    if (keep) setField(this.entry, this.field, CONTAINER);
+    this.stack.push(c === 0x7b ? OBJECT : ARRAY);
+    this.depth++;
+    this.p++;
+    this.state = c === 0x7b ? State.ObjectFirst : State.ArrayFirst;
+  }
+
+  /**
+   * Checks a string that is not kept piece by piece, the checked part dropped at each refill:
+   * a 640 MB string in an unused field costs a buffer, not 640 MB.
+   */
+  skipString(): void {
+    let from = this.p + 1;
+    let tokenEnd = -1;
+    for (;;) {
+      tokenEnd = scanString(this.b, from, this.e);
+      if (tokenEnd >= 0 || this.src.eof) break;
+      this.p = stringCut;
+      this.refill();
+      from = this.p;
+    }
+    if (tokenEnd < 0) this.fail(this.e, 'the file ends inside a value (truncated?)');
+    this.p = tokenEnd;
+    this.state = State.After;
+  }
+
+  /** A string, number, true, false or null starting with c, scanned again from its start where it runs past the buffer; kept where keep says. */
+  scalar(c: number, keep: boolean): void {
+    let tokenEnd = -1;
+    for (;;) {
+      const { b, p, e } = this;
+      if (c === 0x22) tokenEnd = scanString(b, p + 1, e);
+      else if (c === 0x2d || isDigit(c)) tokenEnd = scanNumber(b, p, e);
+      else if (c === 0x74) tokenEnd = scanLiteral(b, p, e, TRUE);
+      else if (c === 0x66) tokenEnd = scanLiteral(b, p, e, FALSE);
+      else if (c === 0x6e) tokenEnd = scanLiteral(b, p, e, NULL);
+      else this.fail(p, `${describeByte(c)} where a value should start`); // not reached: checked in value()
+      if (tokenEnd >= 0 || this.src.eof) break;
+      this.refill();
+    }
+    if (tokenEnd < 0) this.fail(this.e, 'the file ends inside a value (truncated?)');
+    if (keep) {
+      const value: FieldValue = c === 0x22 ? stringValue(this.b, this.p, tokenEnd, sawEscape)
+        : c === 0x74 ? true : c === 0x66 ? false : c === 0x6e ? null : numberValue(this.b, this.p, tokenEnd);
+      setField(this.entry, this.field, value);
+    }
+    this.p = tokenEnd;
+    this.state = State.After;
+    if (!keep && c !== 0x22 && this.stack[this.depth - 1] === ARRAY) this.skipNumberRun();
+  }
+
+  /**
+   * A run of numbers in an array (a polygon, a box, an RLE mask): scanned here, without a round of run() per comma
+   * and number. Anything else (white space, the buffer's last bytes, the end of the array) is left to run().
+   */
+  skipNumberRun(): void {
+    const { b, e, limit } = this;
+    let p = this.p;
+    while (p < limit - 1 && b[p] === 0x2c) {
+      const d = b[p + 1]!;
+      if (d !== 0x2d && !isDigit(d)) break;
+      const q = scanNumber(b, p + 1, e);
+      if (q < 0) break;
+      p = q;
+    }
+    this.p = p;
+  }
 }
