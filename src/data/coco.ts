@@ -315,27 +315,65 @@ function checkOptions(o: CocoBuildOptions): void {
 export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoManifest> {
   checkOptions(options);
   const log = options.log ?? (() => {});
+  const coco = await readAnnotationsLogged(options, log);
+  const categoryIds = chosenCategoryIds(options, coco);
+  const candidates = seededOrder(candidatesByLargestArea(coco, categoryIds), options.seed);
+  const decoding = decodingContext(options, coco, log);
+  const perClass = await Promise.all(candidates.map((pool) => decodeClass(decoding, pool)));
+  const decodeSeconds = (performance.now() - decoding.started) / 1000;
+  const { splits, skipped, shortfalls } = assignSplits(decoding, perClass);
+  log(`decoded and resized ${decoding.accepted.toLocaleString('en-US')} images in ${decodeSeconds.toFixed(1)} s ` +
+    `(${(decoding.accepted / Math.max(decodeSeconds, 1e-9)).toFixed(0)} images/s)`);
+  if (shortfalls.length > 0 && !options.allowFewer) {
+    throw new RangeError(`data coco: too few usable images for ${shortfalls.join('; ')}. Ask for fewer, or pass --allow-fewer`);
+  }
+  const manifest: CocoManifest = {
+    format: COCO_SUBSET_FORMAT,
+    classes: options.classes,
+    categoryIds,
+    assignmentRule: ASSIGNMENT_RULE,
+    options: { trainPerClass: options.trainPerClass, valPerClass: options.valPerClass, size: options.size, seed: options.seed },
+    annotationFile: { name: basename(options.annotations), bytes: coco.bytes, sha256: coco.sha256 },
+    imagesFolder: options.images,
+    splits: { train: splitManifest(splits.train, options.classes), val: splitManifest(splits.val, options.classes) },
+    skipped,
+  };
+  await writeSubset(options, splits, manifest);
+  return manifest;
+}
+
+/** Reads the annotation file, logging the megabytes read as it goes and what it holds at the end (with the time and rate). */
+async function readAnnotationsLogged(options: CocoBuildOptions, log: (line: string) => void): Promise<CocoAnnotations> {
   const started = performance.now();
   const annotationName = basename(options.annotations);
   const megabytes = (bytes: number) => (bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0);
+  const rate = (bytes: number, seconds: number) => `${megabytes(bytes / Math.max(seconds, 1e-9))} MB/s`;
   const coco = await readCocoAnnotations(options.annotations, {
     progressIntervalMs: options.progressIntervalMs,
     progress: ({ bytesRead, totalBytes, seconds }) => {
-      if (bytesRead < totalBytes) log(`reading ${annotationName}: ${megabytes(bytesRead)} of ${megabytes(totalBytes)} MB (${megabytes(bytesRead / Math.max(seconds, 1e-9))} MB/s)`);
+      if (bytesRead < totalBytes) log(`reading ${annotationName}: ${megabytes(bytesRead)} of ${megabytes(totalBytes)} MB (${rate(bytesRead, seconds)})`);
     },
   });
   const readSeconds = (performance.now() - started) / 1000;
   log(`read ${coco.images.size.toLocaleString('en-US')} images, ${coco.annotationImage.length.toLocaleString('en-US')} annotations and ` +
-    `${coco.categories.length} categories in ${readSeconds.toFixed(1)} s (${megabytes(coco.bytes)} MB, ${megabytes(coco.bytes / Math.max(readSeconds, 1e-9))} MB/s)`);
+    `${coco.categories.length} categories in ${readSeconds.toFixed(1)} s (${megabytes(coco.bytes)} MB, ${rate(coco.bytes, readSeconds)})`);
+  return coco;
+}
+
+/** The COCO category id of each class, in the classes' order; a class the file lacks is refused, naming the categories it has. */
+function chosenCategoryIds(options: CocoBuildOptions, coco: CocoAnnotations): number[] {
   const byName = new Map(coco.categories.map((c) => [c.name, c.id]));
   const unknown = options.classes.filter((c) => !byName.has(c));
   if (unknown.length > 0) {
     throw new RangeError(`data coco: unknown categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((u) => `'${u}'`).join(', ')}; ` +
       `${basename(options.annotations)} has: ${[...byName.keys()].sort().join(', ')}`);
   }
-  const categoryIds = options.classes.map((c) => byName.get(c)!);
-  const classOf = new Map(categoryIds.map((id, i) => [id, i]));
+  return options.classes.map((c) => byName.get(c)!);
+}
 
+/** Each class's candidate images (by increasing id): the images it wins by ASSIGNMENT_RULE, among those the file lists. */
+function candidatesByLargestArea(coco: CocoAnnotations, categoryIds: number[]): number[][] {
+  const classOf = new Map(categoryIds.map((id, i) => [id, i]));
   // Total annotated area of each chosen category in each image; the largest wins the image.
   const areas = new Map<number, Float64Array>();
   for (let i = 0; i < coco.annotationImage.length; i++) {
@@ -344,42 +382,90 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
     const image = coco.annotationImage.get(i);
     let perClass = areas.get(image);
     if (perClass === undefined) {
-      perClass = new Float64Array(options.classes.length);
+      perClass = new Float64Array(categoryIds.length);
       areas.set(image, perClass);
     }
     perClass[k]! += coco.annotationArea.get(i);
   }
-  const candidates: number[][] = options.classes.map(() => []);
+  const candidates: number[][] = categoryIds.map(() => []);
   for (const [image, perClass] of [...areas.entries()].sort((a, b) => a[0] - b[0])) {
     if (!coco.images.has(image)) continue;
     let best = 0;
     for (let k = 1; k < perClass.length; k++) if (perClass[k]! > perClass[best]!) best = k;
     candidates[best]!.push(image);
   }
+  return candidates;
+}
 
-  const splits: Record<'train' | 'val', SplitImages> = {
-    train: { pixels: [], labels: [], entries: [] },
-    val: { pixels: [], labels: [], entries: [] },
-  };
-  const skipped: CocoManifest['skipped'] = { missing: [], corrupt: [], notRegularFile: [] };
+/** Each class's candidates shuffled by the seed (class k by the seed's k-th order), the order in which they are tried. */
+function seededOrder(candidates: number[][], seed: number): number[][] {
+  return candidates.map((pool, k) => Array.from(epochOrder(pool.length, seed, k), (i) => pool[i]!));
+}
+
+/**
+ * What decoding needs, shared by every class: the settings, the image folder, one limit of `concurrency` images in flight
+ * (so the threads stay busy across classes), and the images accepted so far, for the progress lines.
+ */
+interface DecodingContext {
+  options: CocoBuildOptions;
+  log: (line: string) => void;
+  images: Map<number, string>;
+  imagesFolder: string;
+  /** imagesFolder with its links resolved (undefined where it does not exist). */
+  realImagesFolder: string | undefined;
+  timeoutSeconds: number;
+  /** Images each class takes: its train and val images. */
+  wanted: number;
+  concurrency: number;
+  limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  started: number;
+  lastProgress: number;
+  progressMs: number;
+  accepted: number;
+}
+
+/** An image read and decoded (its pixels), or why it was skipped. */
+interface DecodedImage {
+  id: number;
+  file: string;
+  result: Uint8Array | ImageSkip;
+}
+
+/** What one class got: its candidates (in the order tried), the images accepted and the files skipped (why, file). */
+interface ClassImages {
+  pool: number[];
+  accepted: { id: number; file: string; pixels: Uint8Array }[];
+  skippedHere: [ImageSkip, string][];
+}
+
+/** The decoding context for a build, its clock started. */
+function decodingContext(options: CocoBuildOptions, coco: CocoAnnotations, log: (line: string) => void): DecodingContext {
   const imagesFolder = resolve(options.images);
-  const realImagesFolder = realPathOrUndefined(imagesFolder);
-  const timeoutSeconds = options.imageTimeoutSeconds ?? 60;
-  const wanted = options.trainPerClass + options.valPerClass;
   const concurrency = options.concurrency ?? 16;
-  const shortfalls: string[] = [];
-  // Every class's images are decoded at once, through one limit of `concurrency` images in flight,
-  // so the threads stay busy across classes. Each class takes the first `wanted` images of its
-  // seeded order that decode; it launches no more than it still needs, and reads its results in
-  // order, so what it accepts and skips is the same as decoding one image after the other.
-  const limit = concurrencyLimit(concurrency);
-  const decodeStarted = performance.now();
-  const wantedTotal = wanted * options.classes.length;
-  let acceptedTotal = 0;
-  let lastProgress = decodeStarted;
-  const progressMs = options.progressIntervalMs ?? 1000;
-  const decodeOne = (id: number) => limit(async () => {
-    const file = coco.images.get(id)!;
+  const context = {
+    options,
+    log,
+    images: coco.images,
+    imagesFolder,
+    realImagesFolder: realPathOrUndefined(imagesFolder),
+    timeoutSeconds: options.imageTimeoutSeconds ?? 60,
+    wanted: options.trainPerClass + options.valPerClass,
+    concurrency,
+    limit: concurrencyLimit(concurrency),
+    started: 0,
+    lastProgress: 0,
+    progressMs: options.progressIntervalMs ?? 1000,
+    accepted: 0,
+  };
+  context.started = context.lastProgress = performance.now();
+  return context;
+}
+
+/** Reads and decodes one image once the limit lets it, refusing a file (or a link's target) outside --images. */
+function decodeImage(ctx: DecodingContext, id: number): Promise<DecodedImage> {
+  const { options, imagesFolder, realImagesFolder } = ctx;
+  return ctx.limit(async () => {
+    const file = ctx.images.get(id)!;
     const path = resolve(imagesFolder, file);
     // readCocoAnnotations refuses such a file_name already; this guards the join itself.
     if (!isInside(imagesFolder, path)) {
@@ -391,72 +477,86 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
       throw new RangeError(`data coco: image ${id}'s file ${JSON.stringify(file)} is a link to ${target}, outside --images ${options.images}: ` +
         'copy the image into the folder, or pass --follow-symlinks to read linked files wherever they are');
     }
-    return { id, file, result: await loadImageFile(path, options.size, timeoutSeconds) };
+    return { id, file, result: await loadImageFile(path, options.size, ctx.timeoutSeconds) };
   });
-  const perClass = await Promise.all(options.classes.map(async (_, k) => {
-    const pool = candidates[k]!;
-    const order = epochOrder(pool.length, options.seed, k);
-    const accepted: { id: number; file: string; pixels: Uint8Array }[] = [];
-    const skippedHere: [ImageSkip, string][] = [];
-    const inFlight: ReturnType<typeof decodeOne>[] = [];
-    let next = 0;
-    while (accepted.length < wanted) {
-      while (next < order.length && inFlight.length < Math.min(concurrency, wanted - accepted.length)) {
-        const job = decodeOne(pool[order[next++]!]!);
-        job.catch(() => {}); // awaited below, in order; this only keeps a job left behind by an error from being unhandled
-        inFlight.push(job);
-      }
-      if (inFlight.length === 0) break;
-      const d = await inFlight.shift()!;
-      if (typeof d.result === 'string') {
-        skippedHere.push([d.result, d.file]);
-      } else {
-        accepted.push({ id: d.id, file: d.file, pixels: d.result });
-        acceptedTotal++;
-        const now = performance.now();
-        if (now - lastProgress >= progressMs) {
-          lastProgress = now;
-          log(`decoding: ${acceptedTotal.toLocaleString('en-US')} of ${wantedTotal.toLocaleString('en-US')} images ` +
-            `(${(acceptedTotal / ((now - decodeStarted) / 1000)).toFixed(0)} images/s)`);
-        }
-      }
+}
+
+/**
+ * Takes the first `wanted` images of a class's seeded order that decode (every class runs at once, through ctx's one limit).
+ * It launches no more than it still needs, and reads its results in order, so what it accepts and skips is the same as
+ * decoding one image after the other.
+ */
+async function decodeClass(ctx: DecodingContext, pool: number[]): Promise<ClassImages> {
+  const accepted: ClassImages['accepted'] = [];
+  const skippedHere: ClassImages['skippedHere'] = [];
+  const inFlight: Promise<DecodedImage>[] = [];
+  let next = 0;
+  while (accepted.length < ctx.wanted) {
+    while (next < pool.length && inFlight.length < Math.min(ctx.concurrency, ctx.wanted - accepted.length)) {
+      const job = decodeImage(ctx, pool[next++]!);
+      job.catch(() => {}); // awaited below, in order; this only keeps a job left behind by an error from being unhandled
+      inFlight.push(job);
     }
-    return { pool, accepted, skippedHere };
-  }));
-  const decodeSeconds = (performance.now() - decodeStarted) / 1000;
+    if (inFlight.length === 0) break;
+    const d = await inFlight.shift()!;
+    if (typeof d.result === 'string') {
+      skippedHere.push([d.result, d.file]);
+    } else {
+      accepted.push({ id: d.id, file: d.file, pixels: d.result });
+      countAccepted(ctx);
+    }
+  }
+  return { pool, accepted, skippedHere };
+}
+
+/** Counts an image accepted, logging how many of all the classes' images are decoded (and the rate) at most once every progressMs. */
+function countAccepted(ctx: DecodingContext): void {
+  ctx.accepted++;
+  const now = performance.now();
+  if (now - ctx.lastProgress < ctx.progressMs) return;
+  ctx.lastProgress = now;
+  const wantedTotal = ctx.wanted * ctx.options.classes.length;
+  ctx.log(`decoding: ${ctx.accepted.toLocaleString('en-US')} of ${wantedTotal.toLocaleString('en-US')} images ` +
+    `(${(ctx.accepted / ((now - ctx.started) / 1000)).toFixed(0)} images/s)`);
+}
+
+/**
+ * Puts each class's accepted images into the splits (its first trainPerClass to train, the rest to val) and its skipped files
+ * into the manifest's lists, logging each class; a class with fewer than it wanted is a shortfall, in words.
+ */
+function assignSplits(ctx: DecodingContext, perClass: ClassImages[]) {
+  const { options, wanted } = ctx;
+  const splits: Record<'train' | 'val', SplitImages> = {
+    train: { pixels: [], labels: [], entries: [] },
+    val: { pixels: [], labels: [], entries: [] },
+  };
+  const skipped: CocoManifest['skipped'] = { missing: [], corrupt: [], notRegularFile: [] };
+  const shortfalls: string[] = [];
   for (const [k, name] of options.classes.entries()) {
     const { pool, accepted, skippedHere } = perClass[k]!;
     for (const [why, file] of skippedHere) skipped[why].push(file);
-    if (accepted.length < wanted) shortfalls.push(`${name}: ${accepted.length} of ${wanted} (${pool.length} candidate images${skipSummary(skippedHere, options.images)})`);
+    const skips = skipSummary(skippedHere, options.images);
+    if (accepted.length < wanted) shortfalls.push(`${name}: ${accepted.length} of ${wanted} (${pool.length} candidate images${skips})`);
     accepted.forEach((image, i) => {
       const split = i < options.trainPerClass ? splits.train : splits.val;
       split.pixels.push(image.pixels);
       split.labels.push(k);
       split.entries.push({ id: image.id, file: image.file, class: name });
     });
-    log(`${name}: ${accepted.length} images (${pool.length} candidates${skipSummary(skippedHere, options.images)})`);
+    ctx.log(`${name}: ${accepted.length} images (${pool.length} candidates${skips})`);
   }
-  log(`decoded and resized ${acceptedTotal.toLocaleString('en-US')} images in ${decodeSeconds.toFixed(1)} s ` +
-    `(${(acceptedTotal / Math.max(decodeSeconds, 1e-9)).toFixed(0)} images/s)`);
-  if (shortfalls.length > 0 && !options.allowFewer) {
-    throw new RangeError(`data coco: too few usable images for ${shortfalls.join('; ')}. Ask for fewer, or pass --allow-fewer`);
-  }
+  return { splits, skipped, shortfalls };
+}
 
+/**
+ * Writes the cache (and the images, where asked) and the manifest into a temporary folder beside --out, then puts it in
+ * --out's place, checking --out again first: the folder may have changed while the images were decoded.
+ */
+async function writeSubset(options: CocoBuildOptions, splits: Record<'train' | 'val', SplitImages>, manifest: CocoManifest): Promise<void> {
   const temporary = join(dirname(options.out), `.${basename(options.out)}.partial-${process.pid}`);
   rmSync(temporary, { recursive: true, force: true });
   makeFolder(temporary);
   try {
-    const manifest: CocoManifest = {
-      format: COCO_SUBSET_FORMAT,
-      classes: options.classes,
-      categoryIds,
-      assignmentRule: ASSIGNMENT_RULE,
-      options: { trainPerClass: options.trainPerClass, valPerClass: options.valPerClass, size: options.size, seed: options.seed },
-      annotationFile: { name: basename(options.annotations), bytes: coco.bytes, sha256: coco.sha256 },
-      imagesFolder: options.images,
-      splits: { train: splitManifest(splits.train, options.classes), val: splitManifest(splits.val, options.classes) },
-      skipped,
-    };
     for (const split of ['train', 'val'] as const) {
       const { pixels, labels } = splits[split];
       const all = new Uint8Array(pixels.length * 3 * options.size * options.size);
@@ -468,12 +568,10 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
       if (options.writeImages) await writeImages(join(temporary, 'images', split), splits[split], options.size);
     }
     writeFileAtomic(join(temporary, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    // Checked again: the folder may have changed while the images were decoded.
     const outProblem = outputFolderProblem(options.out, options.force === true);
     if (outProblem !== undefined) throw new RangeError(`data coco: ${outProblem}`);
     if (existsSync(options.out)) rmSync(options.out, { recursive: true, force: true });
     renameSync(temporary, options.out);
-    return manifest;
   } catch (error) {
     rmSync(temporary, { recursive: true, force: true });
     throw error;
