@@ -1,3 +1,9 @@
+/**
+ * Datasets: readers of Fashion-MNIST, CIFAR-10, a built COCO subset and
+ * ImageFolder, the COCO subset builder, the DataLoader (order, shards,
+ * normalisation, augmentation) and data info/show. A new dataset goes here:
+ * its loader, its name in names.ts, its entry in registry.ts.
+ */
 export * from './dataset.js';
 export * from './idx.js';
 export * from './fashion-mnist.js';

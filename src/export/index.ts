@@ -1,3 +1,7 @@
+/**
+ * What leaves skipstudio for other tools: ONNX graphs of trained models,
+ * TensorBoard event files.
+ */
 export { type OnnxExport, type OnnxModelDescription, exportOnnx, exportRunToOnnx, loadRunModel } from './onnx.js';
 export { IR_VERSION, OPSET } from './onnx-version.js';
 export {

@@ -1,3 +1,7 @@
+/**
+ * Optimizers (SGD, Adam, AdamW), learning-rate schedules and gradient
+ * clipping, as PyTorch computes them.
+ */
 export * from './optimizer.js';
 export * from './sgd.js';
 export * from './adam.js';

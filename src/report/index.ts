@@ -1,3 +1,8 @@
+/**
+ * The report: from run directories only, the study's numbers and statistics,
+ * its sentences and figures, written as HTML and PDF. A new figure or
+ * section goes here.
+ */
 export * from './report.js';
 export * from './observations.js';
 export * from './load.js';

@@ -1,3 +1,8 @@
+/**
+ * Training: the trainer, the training step, evaluation, the experiment
+ * (models x depths x learning rates x seeds; experiment/), parallel runs,
+ * the loss landscape, the forecast and progress display.
+ */
 export * from './config.js';
 export * from './metrics.js';
 export * from './prepare.js';
