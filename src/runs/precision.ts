@@ -18,9 +18,12 @@ export const NATIVE_BF16_FLAGS = ['avx512_bf16', 'amx_bf16'] as const;
 export const PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
 
 /** The settings that decide a run's precision and layout (a part of TrainConfig, declared here so the settings table depends on this module, not both ways). */
-interface PrecisionSettings {
+export interface PrecisionSettings {
+  /** One of PRECISIONS; auto is resolved before a run trains. */
   precision: (typeof PRECISIONS)[number];
+  /** Why auto chose the precision it did, once resolved. */
   precisionReason?: string;
+  /** The layout of images and convolution weights. */
   memoryFormat: MemoryFormat;
 }
 

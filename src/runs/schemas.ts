@@ -18,6 +18,7 @@ const finite = z.number().finite();
 const measured = z.number().nullable().transform((v) => v ?? Number.NaN);
 const share = z.number().min(0).max(1);
 
+/** status.json: the run's state and progress. */
 export const STATUS_SCHEMA = z.object({
   status: z.enum(['running', 'finished', 'stopped', 'diverged', 'failed']),
   epochsDone: count,
@@ -47,8 +48,10 @@ const gradients = z.object({
 
 const diverged = z.object({ type: z.literal('diverged'), epoch: count, step: count, loss: measured }) satisfies z.ZodType<DivergedRecord, unknown>;
 
+/** One line of metrics.jsonl: an iteration window, an epoch, gradient norms or a divergence. */
 export const METRIC_RECORD_SCHEMA = z.discriminatedUnion('type', [iteration, epoch, gradients, diverged]) satisfies z.ZodType<MetricRecord, unknown>;
 
+/** model.json: what was trained. */
 export const MODEL_INFO_SCHEMA = z.object({
   model: z.string().min(1),
   modelOptions: z.record(z.string(), count),
@@ -63,6 +66,7 @@ export const MODEL_INFO_SCHEMA = z.object({
   gradientLayers: z.array(z.string()),
 }) satisfies z.ZodType<ModelInfo, unknown>;
 
+/** eval.json: the final evaluation, its confusion matrix a row and a column per class. */
 export const EVALUATION_SCHEMA = z.object({
   split: z.literal('test'),
   accuracy: share,
@@ -75,15 +79,18 @@ export const EVALUATION_SCHEMA = z.object({
   message: 'confusionMatrix must have a row and a column per class', path: ['confusionMatrix'],
 }) satisfies z.ZodType<EvaluationFile, unknown>;
 
+/** predictions.json: a label and a prediction per test image. */
 export const PREDICTIONS_SCHEMA = z.object({ split: z.literal('test'), labels: z.array(count), predicted: z.array(count) })
   .refine((p) => p.labels.length === p.predicted.length, { message: 'labels and predicted must be as long as each other (one of each per test image)', path: ['predicted'] }) satisfies
   z.ZodType<Predictions, unknown>;
 
+/** environment.json: where the run trained. */
 export const ENVIRONMENT_SCHEMA = z.object({
   host: z.string(), cpu: z.string(), cores: count, memoryGiB: finite, cpuFlags: z.array(z.string()), kernelLimits: z.record(z.string(), z.string()).optional(),
   node: z.string(), libtorch: z.string(), precision: z.string(), threads: count.optional(), concurrentRuns: count.optional(), recordedAt: z.string(),
 }) satisfies z.ZodType<EnvironmentRecord, unknown>;
 
+/** landscape.json: the slice as long as its axis, the surface square. */
 export const LANDSCAPE_SCHEMA = z.object({
   points: count, grid: count, sample: count, sampleAsked: count, range: finite.positive(), seed: count, precision: z.enum(['fp32', 'bf16']), step: count,
   alphas: z.array(finite), line: z.array(measured), surfaceAxis: z.array(finite), surface: z.array(z.array(measured)), seconds: finite.nonnegative(),

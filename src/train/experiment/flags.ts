@@ -21,8 +21,14 @@ function unset<T>(setting: Setting<T>): Setting<T | undefined> {
   return { ...setting, default: undefined, check: (v) => (v === undefined ? undefined : setting.check(v)) };
 }
 
+/** A row typed as a Setting (its fields documented there), its value type given. */
+function row<T>(setting: Setting<T>): Setting<T> {
+  return setting;
+}
+
 const isList = (v: unknown, type: string) => Array.isArray(v) && v.every((x) => typeof x === type);
 
+/** The experiment command's flags: one row each (default, flag, parser, check, range, help). */
 export const EXPERIMENT_SETTINGS = {
   config: unset<string>({
     default: '', flag: '<file>', parse: (t) => t, check: (v) => (typeof v === 'string' ? undefined : `must be a file name, got ${got(v)}`),
@@ -44,14 +50,14 @@ export const EXPERIMENT_SETTINGS = {
     },
     check: (v) => (isList(v, 'number') ? undefined : `must be a list of learning rates, got ${got(v)}`),
   }),
-  recipe: {
+  recipe: row<Record<string, Recipe>>({
     default: {}, flag: '<model:settings>', help: 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)',
     parse: (value, recipes = {}) => {
       const [model, recipe] = parseRecipe(value);
       return { ...recipes, [model]: { ...recipes[model], ...recipe } };
     },
     check: (v) => (v !== null && typeof v === 'object' ? undefined : `must be recipes by model, got ${got(v)}`),
-  } satisfies Setting<Record<string, Recipe>>,
+  }),
   seeds: unset(integer({ min: 1, max: MAX_SEEDS, default: 1, help: 'runs per model and learning rate, with seeds --seed, --seed + 1, ...' })),
   depths: unset<Record<string, number[]>>({
     default: {}, flag: '<model:list>',
@@ -73,12 +79,12 @@ export const EXPERIMENT_SETTINGS = {
     default: '', flag: '<dir>', help: 'the experiment directory (default: runs/<dataset>-<preset>)', parse: (t) => t,
     check: (v) => (typeof v === 'string' && v.length > 0 ? undefined : `must be a folder name, got ${got(v)}`),
   }),
-  parallelRuns: {
+  parallelRuns: row<number | 'auto'>({
     default: 'auto', flag: '<n|auto>', range: parallelCount.range,
     help: 'runs trained at once in worker processes, the threads divided between them (auto: chosen by a short measurement)',
     parse: (value) => (value === 'auto' ? 'auto' : parallelCount.parse!(value)),
     check: (v) => (v === 'auto' ? undefined : parallelCount.check(v)),
-  } satisfies Setting<number | 'auto'>,
+  }),
 };
 
 /** The experiment command's flags as the action receives them: one field per row of {@link EXPERIMENT_SETTINGS}. */
