@@ -12,7 +12,7 @@
  * a run directory at a time (its lock). In data-parallel training (a process
  * group initialised) every rank trains on its shard of each global batch
  * through DistributedDataParallel, evaluation is sharded, and rank 0 alone
- * writes the run directory.
+ * writes the run directory (those parts in data-parallel-run.ts).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
@@ -29,11 +29,10 @@ import {
   type EpochRecord, type ModelInfo, RunDirectory, checkOutputFolder, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
   describePrecision, summarizeRun, trainingMemoryFormat,
 } from '../runs/index.js';
-import {
-  DistributedDataParallel, allReduce, barrier, convertSyncBatchNorm, diagnoseFailure, getRank, getWorldSize, isInitialized, syncBuffers,
-} from '../distributed/index.js';
-import { buildInfo, manualSeed, memory, setNumThreads, tensor } from '../tensor/index.js';
+import { DistributedDataParallel, barrier, convertSyncBatchNorm, getRank, isInitialized, syncBuffers } from '../distributed/index.js';
+import { buildInfo, manualSeed, memory, setNumThreads } from '../tensor/index.js';
 import { resolveTrainConfig } from './config.js';
+import { type DataParallel, ReadOnlyRunDirectory, agreeOnStart, agreeOnStep, dataParallelShard, namingFailedRanks } from './data-parallel-run.js';
 import { EVAL_BATCH_SIZE, type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
 import { describeModel, gradientWeights, makeOptimizer, makeScheduler, prepareRun } from './prepare.js';
 import type { TrainingReporter } from './progress.js';
@@ -62,21 +61,6 @@ export interface TrainOptions {
    * this invocation, not a saved setting, so a resumed run writes them where this invocation says.
    */
   tensorboard?: string;
-}
-
-/** This process's place in data-parallel training, when a process group of two or more is initialised. */
-interface DataParallel {
-  rank: number;
-  worldSize: number;
-  ddp: DistributedDataParallel;
-}
-
-/** The run directory as ranks other than 0 see it: read (config, checkpoint), never written. */
-class ReadOnlyRunDirectory extends RunDirectory {
-  override create(): void {}
-  override writeJson(): void {}
-  override append(): void {}
-  override truncateRecords(): void {}
 }
 
 /** Where a run stands: what a checkpoint carries besides weights, optimizer, schedule and RNG. */
@@ -175,10 +159,7 @@ class TrainingRun {
     setNumThreads(threadsUsed);
     manualSeed(config.seed);
     const { splits, trainSplit, normalization, model } = await prepareRun(config, options.datasets);
-    const shard = isInitialized() && getWorldSize() > 1 ? { rank: getRank(), worldSize: getWorldSize() } : undefined;
-    if (shard && config.batchSize % shard.worldSize !== 0) {
-      throw new Error(`the batch size ${config.batchSize} does not split evenly over ${shard.worldSize} processes`);
-    }
+    const shard = dataParallelShard(config.batchSize);
     if (shard && options.syncBatchNorm) convertSyncBatchNorm(model);
     const memoryFormat = trainingMemoryFormat(config);
     model.to({ memoryFormat });
@@ -282,12 +263,13 @@ class TrainingRun {
   }
 
   async trainStep(batch: Batch, dataMs: number): Promise<RunSummary | undefined> {
-    const { config, parts, position, dir } = this;
+    const { config, parts, position, dir, dataParallel, options } = this;
     const t1 = performance.now();
     const result = trainingStep(parts, batch, (position.step + 1) % config.gradEvery === 0);
     batch.x.dispose();
     batch.y.dispose();
-    const stopRequested = this.dataParallel ? await this.agree(result) : this.options.stop?.requested ?? false;
+    // In data-parallel training the ranks agree on the global batch's loss and correct count, and on stopping after the same step.
+    const stopRequested = dataParallel ? await agreeOnStep(result, dataParallel.worldSize, options.stop?.requested) : options.stop?.requested ?? false;
     if (!Number.isFinite(result.loss)) {
       return this.diverged(result.loss, `loss became ${result.loss} at step ${position.step + 1} (epoch ${position.epoch + 1})`, position.step + 1);
     }
@@ -303,25 +285,6 @@ class TrainingRun {
     // Let signal handlers run between steps, so Ctrl-C can stop the run cleanly.
     await yieldToEventLoop();
     return stopRequested || this.options.stop?.requested ? this.stopped() : undefined;
-  }
-
-  /**
-   * Data-parallel training: the global batch's loss and correct count (each
-   * rank saw its shard), and whether any rank was asked to stop, so that all
-   * stop after the same step.
-   */
-  async agree(result: { loss: number; correct: number }): Promise<boolean> {
-    const { worldSize } = this.dataParallel!;
-    const values = tensor(Float64Array.from([result.loss, result.correct, this.options.stop?.requested ? 1 : 0]), { dtype: 'float64' });
-    try {
-      await allReduce(values, 'sum');
-      const [loss, correct, stops] = values.data() as Float64Array;
-      result.loss = loss! / worldSize;
-      result.correct = correct!;
-      return stops! > 0;
-    } finally {
-      values.dispose();
-    }
   }
 
   reportStep(loss: number): void {
@@ -394,41 +357,6 @@ class TrainingRun {
       `(best ${(100 * result.bestTestAccuracy).toFixed(2)}%) in ${result.wallSeconds.toFixed(0)} s`);
     return result;
   }
-}
-
-/**
- * Refuses to train when the processes resumed from different steps (a rank
- * that could not read the checkpoint), or chose different precisions
- * (`auto` on machines with and without native bf16).
- */
-async function agreeOnStart(step: number, precision: TrainConfig['precision']): Promise<void> {
-  const bf16 = precision === 'bf16' ? 1 : 0;
-  const bounds = tensor(Float64Array.from([step, -step, bf16, -bf16]), { dtype: 'float64' });
-  try {
-    await allReduce(bounds, 'max');
-    const [highest, negLowest, anyBf16, negAllBf16] = bounds.data() as Float64Array;
-    if (highest !== -negLowest!) {
-      throw new Error(`the processes start from different steps (${-negLowest!} to ${highest}): every rank must read the same run directory and checkpoint`);
-    }
-    if (anyBf16 !== -negAllBf16!) {
-      throw new Error('the processes chose different precisions (precision auto on machines with and without native bf16): give --precision fp32 or --precision bf16');
-    }
-  } finally {
-    bounds.dispose();
-  }
-}
-
-/** A failed data-parallel run's error, with which rank stopped answering (unless it says so already). */
-async function namingFailedRanks(error: unknown): Promise<Error> {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/heartbeat|cannot be reached|still alive/.test(message)) return new Error(`rank ${getRank()}: ${message}`);
-  let diagnosis: string;
-  try {
-    diagnosis = await diagnoseFailure();
-  } catch {
-    diagnosis = 'no diagnosis';
-  }
-  return new Error(`rank ${getRank()}: ${message} [${diagnosis}]`);
 }
 
 /** A new run, or one started over because no checkpoint was saved before it stopped: its description and an empty log. */
