@@ -259,85 +259,132 @@ void JoinGroup(Group& g, const std::string& hostname) {
   g.pg->setSequenceNumberForGroup();
 }
 
+// What initProcessGroup was given: this process's rank, the world size, the
+// master's address and port, the timeout, and the interface's host ("" for
+// Gloo's default device).
+struct InitOptions {
+  int rank;
+  int worldSize;
+  std::string addr;
+  int port;
+  std::chrono::milliseconds timeout;
+  std::string hostname;
+};
+
+// (rank, worldSize, masterAddr, masterPort, timeoutMs, interfaceHost), read in
+// that order, so that a bad argument is named as before.
+InitOptions ReadInitOptions(const Napi::CallbackInfo& info) {
+  InitOptions o;
+  o.rank = static_cast<int>(IntArg(info, 0));
+  o.worldSize = static_cast<int>(IntArg(info, 1));
+  o.addr = StringArg(info, 2);
+  o.port = static_cast<int>(IntArg(info, 3));
+  o.timeout = std::chrono::milliseconds(IntArg(info, 4));
+  o.hostname = StringArg(info, 5);
+  return o;
+}
+
+// The rendezvous store: rank 0 serves it, the others connect to it. Rank 0
+// does not wait in the store for the others (the group's own rendezvous
+// does), so that it can state the world size at once.
+c10::intrusive_ptr<c10d::TCPStore> MakeStore(const InitOptions& o) {
+  c10d::TCPStoreOptions opts = StoreOptions(o.port, o.rank == 0, o.rank != 0, o.timeout);
+  opts.numWorkers = o.worldSize;
+  opts.multiTenant = true;
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(o.addr, opts);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(
+        (o.rank == 0 ? "could not start the store on " : "could not reach the master at ") + o.addr + ":" +
+        std::to_string(o.port) + " within " + Seconds(o.timeout) + " (rank " + std::to_string(o.rank) + " of " +
+        std::to_string(o.worldSize) + "): " + e.what());
+  }
+}
+
+// Rank 0 states its world size; every other rank compares its own with
+// it and, when they differ, says so at once and leaves the message for
+// the ranks waiting in the rendezvous. A PyTorch rank 0 states nothing:
+// after a second the check is skipped.
+void CheckWorldSize(c10d::TCPStore& tcp, const InitOptions& o) {
+  const std::string mine = std::to_string(o.worldSize);
+  if (o.rank == 0) {
+    tcp.set(kWorldSizeKey, std::vector<uint8_t>(mine.begin(), mine.end()));
+    return;
+  }
+  auto waitUntil = std::chrono::steady_clock::now() + std::min(o.timeout, std::chrono::milliseconds(1000));
+  while (!tcp.check({kWorldSizeKey}) && std::chrono::steady_clock::now() < waitUntil) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!tcp.check({kWorldSizeKey})) return;
+  auto bytes = tcp.get(kWorldSizeKey);
+  std::string theirs(bytes.begin(), bytes.end());
+  if (theirs != mine) {
+    std::string message = "mismatched world sizes: rank " + std::to_string(o.rank) + " was started with " + mine +
+                          ", rank 0 with " + theirs;
+    tcp.set(kMismatchKey, std::vector<uint8_t>(message.begin(), message.end()));
+    throw std::runtime_error(message);
+  }
+}
+
+// JoinGroup, where a failure to join is told as the world-size mismatch a
+// rank left in the store, if one did (the rendezvous only times out).
+void JoinGroupOrSayWhy(Group& g, const std::string& hostname) {
+  try {
+    JoinGroup(g, hostname);
+  } catch (const std::exception&) {
+    bool mismatch = false;
+    try {
+      mismatch = g.tcp->check({kMismatchKey});
+    } catch (const std::exception&) {
+    }
+    if (mismatch) {
+      auto bytes = g.tcp->get(kMismatchKey);
+      throw std::runtime_error(std::string(bytes.begin(), bytes.end()));
+    }
+    throw;
+  }
+}
+
+// The heartbeat (see Group): a thread that bumps this rank's counter on its
+// own store connection every 500 ms until the group is dropped.
+void StartHeartbeat(Group& g, const InitOptions& o) {
+  g.beatStore = c10::make_intrusive<c10d::TCPStore>(o.addr, StoreOptions(o.port, false, false, o.timeout));
+  Group* raw = &g;
+  g.beat = std::thread([raw] {
+    const std::string key = BeatKey(raw->rank);
+    while (!raw->stopping) {
+      try {
+        raw->beatStore->add(key, 1);
+      } catch (...) {
+        return;  // the store is gone; the collectives will report it
+      }
+      for (int i = 0; i < 5 && !raw->stopping; i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+}
+
+// The group, from the store to the heartbeat (on the worker thread: every step may wait on the other ranks).
+std::shared_ptr<Group> MakeGroup(const InitOptions& o) {
+  auto g = std::make_shared<Group>();
+  g->rank = o.rank;
+  g->worldSize = o.worldSize;
+  g->timeout = o.timeout;
+  g->tcp = MakeStore(o);
+  CheckWorldSize(*g->tcp, o);
+  JoinGroupOrSayWhy(*g, o.hostname);
+  StartHeartbeat(*g, o);
+  return g;
+}
+
 // (rank, worldSize, masterAddr, masterPort, timeoutMs, interfaceHost) -> Promise<void>
 Napi::Value DistInit(const Napi::CallbackInfo& info) {
-  int rank = static_cast<int>(IntArg(info, 0));
-  int worldSize = static_cast<int>(IntArg(info, 1));
-  std::string addr = StringArg(info, 2);
-  int port = static_cast<int>(IntArg(info, 3));
-  auto timeout = std::chrono::milliseconds(IntArg(info, 4));
-  std::string hostname = StringArg(info, 5);
+  const InitOptions options = ReadInitOptions(info);
   {
     std::lock_guard<std::mutex> lock(groupMutex);
     if (group) throw std::runtime_error("a process group is already initialised: call destroyProcessGroup first");
   }
-  auto run = [=] {
-    auto g = std::make_shared<Group>();
-    g->rank = rank;
-    g->worldSize = worldSize;
-    g->timeout = timeout;
-    // Rank 0 does not wait in the store for the others (the group's own
-    // rendezvous does), so that it can state the world size at once.
-    c10d::TCPStoreOptions opts = StoreOptions(port, rank == 0, rank != 0, timeout);
-    opts.numWorkers = worldSize;
-    opts.multiTenant = true;
-    try {
-      g->tcp = c10::make_intrusive<c10d::TCPStore>(addr, opts);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(
-          (rank == 0 ? "could not start the store on " : "could not reach the master at ") + addr + ":" +
-          std::to_string(port) + " within " + Seconds(timeout) + " (rank " + std::to_string(rank) + " of " + std::to_string(worldSize) + "): " + e.what());
-    }
-    // Rank 0 states its world size; every other rank compares its own with
-    // it and, when they differ, says so at once and leaves the message for
-    // the ranks waiting in the rendezvous. A PyTorch rank 0 states nothing:
-    // after a second the check is skipped.
-    const std::string mine = std::to_string(worldSize);
-    if (rank == 0) {
-      g->tcp->set(kWorldSizeKey, std::vector<uint8_t>(mine.begin(), mine.end()));
-    } else {
-      auto waitUntil = std::chrono::steady_clock::now() + std::min(timeout, std::chrono::milliseconds(1000));
-      while (!g->tcp->check({kWorldSizeKey}) && std::chrono::steady_clock::now() < waitUntil) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      if (g->tcp->check({kWorldSizeKey})) {
-        auto bytes = g->tcp->get(kWorldSizeKey);
-        std::string theirs(bytes.begin(), bytes.end());
-        if (theirs != mine) {
-          std::string message = "mismatched world sizes: rank " + std::to_string(rank) + " was started with " + mine +
-                                ", rank 0 with " + theirs;
-          g->tcp->set(kMismatchKey, std::vector<uint8_t>(message.begin(), message.end()));
-          throw std::runtime_error(message);
-        }
-      }
-    }
-    try {
-      JoinGroup(*g, hostname);
-    } catch (const std::exception&) {
-      bool mismatch = false;
-      try {
-        mismatch = g->tcp->check({kMismatchKey});
-      } catch (const std::exception&) {
-      }
-      if (mismatch) {
-        auto bytes = g->tcp->get(kMismatchKey);
-        throw std::runtime_error(std::string(bytes.begin(), bytes.end()));
-      }
-      throw;
-    }
-    g->beatStore = c10::make_intrusive<c10d::TCPStore>(addr, StoreOptions(port, false, false, timeout));
-    Group* raw = g.get();
-    g->beat = std::thread([raw] {
-      const std::string key = BeatKey(raw->rank);
-      while (!raw->stopping) {
-        try {
-          raw->beatStore->add(key, 1);
-        } catch (...) {
-          return;  // the store is gone; the collectives will report it
-        }
-        for (int i = 0; i < 5 && !raw->stopping; i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    });
+  auto run = [options] {
+    std::shared_ptr<Group> g = MakeGroup(options);
     std::lock_guard<std::mutex> lock(groupMutex);
     group = g;
   };
