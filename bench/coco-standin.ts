@@ -47,17 +47,29 @@ export type SplitName = 'train2017' | 'val2017';
  */
 export const COCO_2017: Record<SplitName, SplitShape> = {
   train2017: {
-    images: 118_287, annotations: 860_001, bytes: 469_785_474,
+    images: 118_287,
+    annotations: 860_001,
+    bytes: 469_785_474,
     classImages: { boat: 3025, cake: 2925, couch: 4423, dog: 4385, motorcycle: 3502 },
   },
   val2017: {
-    images: 5000, annotations: 36_781, bytes: 19_987_840,
+    images: 5000,
+    annotations: 36_781,
+    bytes: 19_987_840,
     classImages: { boat: 121, cake: 124, couch: 201, dog: 177, motorcycle: 159 },
   },
 };
 
 /** COCO's image sizes, most common first (width x height), with how often each is drawn. */
-const IMAGE_SIZES: [number, number, number][] = [[640, 480, 0.45], [480, 640, 0.1], [640, 427, 0.15], [427, 640, 0.05], [640, 424, 0.1], [500, 375, 0.1], [640, 360, 0.05]];
+const IMAGE_SIZES: [number, number, number][] = [
+  [640, 480, 0.45],
+  [480, 640, 0.1],
+  [640, 427, 0.15],
+  [427, 640, 0.05],
+  [640, 424, 0.1],
+  [500, 375, 0.1],
+  [640, 360, 0.05],
+];
 
 /** COCO's 80 categories as the real files give them (from the test fixture, a cut of real COCO). */
 function cocoCategories(): { supercategory: string; id: number; name: string }[] {
@@ -69,18 +81,40 @@ type Point = [number, number];
 
 /** A class's outline around (0, 0) at unit size: one polygon or more (a motorcycle's two wheels). */
 function outline(shape: string): Point[][] {
-  const circle = (cx: number, r: number, n = 24): Point[] => Array.from({ length: n }, (_, i) => [cx + r * Math.cos((2 * Math.PI * i) / n), r * Math.sin((2 * Math.PI * i) / n)]);
+  const circle = (cx: number, r: number, n = 24): Point[] =>
+    Array.from({ length: n }, (_, i) => [cx + r * Math.cos((2 * Math.PI * i) / n), r * Math.sin((2 * Math.PI * i) / n)]);
   switch (shape) {
-    case 'boat': return [[[-1, 0.6], [1, 0.6], [0, -0.9]]];
-    case 'cake': return [circle(0, 0.8)];
-    case 'couch': return [[[-1, -0.35], [1, -0.35], [1, 0.35], [-1, 0.35]]];
-    case 'dog': return [Array.from({ length: 10 }, (_, i) => {
-      const r = i % 2 === 0 ? 1 : 0.42;
-      const a = (Math.PI * i) / 5 - Math.PI / 2;
-      return [r * Math.cos(a), r * Math.sin(a)] as Point;
-    })];
-    case 'motorcycle': return [circle(-0.55, 0.42, 16), circle(0.55, 0.42, 16)];
-    default: throw new RangeError(`the stand-in draws no shape for '${shape}'`);
+    case 'boat':
+      return [
+        [
+          [-1, 0.6],
+          [1, 0.6],
+          [0, -0.9],
+        ],
+      ];
+    case 'cake':
+      return [circle(0, 0.8)];
+    case 'couch':
+      return [
+        [
+          [-1, -0.35],
+          [1, -0.35],
+          [1, 0.35],
+          [-1, 0.35],
+        ],
+      ];
+    case 'dog':
+      return [
+        Array.from({ length: 10 }, (_, i) => {
+          const r = i % 2 === 0 ? 1 : 0.42;
+          const a = (Math.PI * i) / 5 - Math.PI / 2;
+          return [r * Math.cos(a), r * Math.sin(a)] as Point;
+        }),
+      ];
+    case 'motorcycle':
+      return [circle(-0.55, 0.42, 16), circle(0.55, 0.42, 16)];
+    default:
+      throw new RangeError(`the stand-in draws no shape for '${shape}'`);
   }
 }
 
@@ -107,11 +141,17 @@ interface Placed {
 function place(shape: string, cx: number, cy: number, scale: number, angle: number): Placed {
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);
-  const polygons = outline(shape).map((polygon) => polygon.map(([x, y]) => [round2(cx + scale * (x * cos - y * sin)), round2(cy + scale * (x * sin + y * cos))] as Point));
+  const polygons = outline(shape).map((polygon) =>
+    polygon.map(([x, y]) => [round2(cx + scale * (x * cos - y * sin)), round2(cy + scale * (x * sin + y * cos))] as Point),
+  );
   const xs = polygons.flat().map((p) => p[0]);
   const ys = polygons.flat().map((p) => p[1]);
   const [x0, y0] = [Math.min(...xs), Math.min(...ys)];
-  return { polygons, area: round2(polygons.reduce((a, p) => a + polygonArea(p), 0)), bbox: [x0, y0, round2(Math.max(...xs) - x0), round2(Math.max(...ys) - y0)] };
+  return {
+    polygons,
+    area: round2(polygons.reduce((a, p) => a + polygonArea(p), 0)),
+    bbox: [x0, y0, round2(Math.max(...xs) - x0), round2(Math.max(...ys) - y0)],
+  };
 }
 
 interface ClassImage {
@@ -154,7 +194,8 @@ class JsonWriter {
   }
 }
 
-const rgb = (random: () => number, low = 0, high = 255) => `rgb(${[0, 1, 2].map(() => Math.floor(low + random() * (high - low))).join(',')})`;
+const rgb = (random: () => number, low = 0, high = 255) =>
+  `rgb(${[0, 1, 2].map(() => Math.floor(low + random() * (high - low))).join(',')})`;
 
 export interface SplitRecord extends SplitShape {
   sha256: string;
@@ -187,7 +228,10 @@ export async function writeCocoStandIn(options: StandInOptions): Promise<StandIn
   const seed = options.seed ?? 2017;
   const shapes = options.splits ?? COCO_2017;
   const record: StandInRecord = {
-    format: STANDIN_FORMAT, seed, classes: HW5_CLASSES, splits: {},
+    format: STANDIN_FORMAT,
+    seed,
+    classes: HW5_CLASSES,
+    splits: {},
     note: 'Only the images of the five assignment classes have files; the other image entries name absent files, as in a partial download.',
   };
   mkdirSync(join(options.out, 'annotations'), { recursive: true });
@@ -207,7 +251,7 @@ async function writeSplit(options: StandInOptions, split: SplitName, shape: Spli
   if (chosenTotal > shape.images) throw new RangeError(`${split}: ${chosenTotal} class images asked for, but only ${shape.images} images`);
   // Sparse, increasing ids as COCO's, and the images of the classes spread among them.
   const ids: number[] = [];
-  for (let id = 0, i = 0; i < shape.images; i++) ids.push(id += 1 + Math.floor(random() * 8));
+  for (let id = 0, i = 0; i < shape.images; i++) ids.push((id += 1 + Math.floor(random() * 8)));
   const sizes = ids.map(() => {
     let u = random();
     for (const [w, h, p] of IMAGE_SIZES) if ((u -= p) < 0) return [w, h] as const;
@@ -234,22 +278,39 @@ async function writeSplit(options: StandInOptions, split: SplitName, shape: Spli
       const other = classes[(classes.indexOf(name) + 1 + Math.floor(random() * (classes.length - 1))) % classes.length]!;
       const unit = place(other, 0, 0, 1, 0).area;
       const otherScale = Math.sqrt((main.area * (0.15 + random() * 0.35)) / unit);
-      objects.push({ category: other, placed: place(other, width * (0.1 + random() * 0.8), height * (0.1 + random() * 0.8), otherScale, random() * 2 * Math.PI), colour: rgb(random) });
+      objects.push({
+        category: other,
+        placed: place(other, width * (0.1 + random() * 0.8), height * (0.1 + random() * 0.8), otherScale, random() * 2 * Math.PI),
+        colour: rgb(random),
+      });
     }
     const distractors = Array.from({ length: Math.floor(random() * 4) }, () => ({
-      from: [random() * width, random() * height] as Point, to: [random() * width, random() * height] as Point, colour: rgb(random), width: 2 + random() * 6,
+      from: [random() * width, random() * height] as Point,
+      to: [random() * width, random() * height] as Point,
+      colour: rgb(random),
+      width: 2 + random() * 6,
     }));
     classImages.push({ id: ids[i]!, width, height, objects, distractors, background: rgb(random, 40, 215) });
   }
 
   const started = performance.now();
-  const sha256 = writeAnnotationFile(join(options.out, 'annotations', `instances_${split}.json`), shape, { ids, sizes, classImages, categories, random });
-  log(`${split}: wrote instances_${split}.json (${(shape.bytes / 2 ** 20).toFixed(0)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const sha256 = writeAnnotationFile(join(options.out, 'annotations', `instances_${split}.json`), shape, {
+    ids,
+    sizes,
+    classImages,
+    categories,
+    random,
+  });
+  log(
+    `${split}: wrote instances_${split}.json (${(shape.bytes / 2 ** 20).toFixed(0)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   const drawStarted = performance.now();
   await drawImages(join(options.out, split), classImages, seed, options.concurrency ?? 8);
   log(`${split}: drew ${classImages.length.toLocaleString('en-US')} JPEGs in ${((performance.now() - drawStarted) / 1000).toFixed(1)} s`);
   return {
-    ...shape, sha256, absentFiles: shape.images - classImages.length,
+    ...shape,
+    sha256,
+    absentFiles: shape.images - classImages.length,
     labels: Object.fromEntries(classImages.map((image) => [String(image.id), image.objects[0]!.category])),
   };
 }
@@ -268,15 +329,25 @@ interface SplitContent {
 function writeAnnotationFile(path: string, shape: SplitShape, content: SplitContent): string {
   const { ids, sizes, classImages, categories, random } = content;
   const out = new JsonWriter(path);
-  out.write('{"info":{"description":"skipstudio COCO 2017 stand-in","url":"http://cocodataset.org","version":"1.0","year":2017,' +
-    '"contributor":"skipstudio","date_created":"2017/09/01"},"licenses":[{"url":"http://creativecommons.org/licenses/by-nc-sa/2.0/",' +
-    '"id":1,"name":"Attribution-NonCommercial-ShareAlike License"}],"images":[');
+  out.write(
+    '{"info":{"description":"skipstudio COCO 2017 stand-in","url":"http://cocodataset.org","version":"1.0","year":2017,' +
+      '"contributor":"skipstudio","date_created":"2017/09/01"},"licenses":[{"url":"http://creativecommons.org/licenses/by-nc-sa/2.0/",' +
+      '"id":1,"name":"Attribution-NonCommercial-ShareAlike License"}],"images":[',
+  );
   ids.forEach((id, i) => {
     const [width, height] = sizes[i]!;
-    out.write(`${i > 0 ? ',' : ''}${JSON.stringify({
-      license: 1 + (id % 8), file_name: fileName(id), coco_url: `http://images.cocodataset.org/train2017/${fileName(id)}`, height, width,
-      date_captured: '2013-11-14 11:18:45', flickr_url: `http://farm4.staticflickr.com/${id % 9000}/${id}_e89efb3ae2_z.jpg`, id,
-    })}`);
+    out.write(
+      `${i > 0 ? ',' : ''}${JSON.stringify({
+        license: 1 + (id % 8),
+        file_name: fileName(id),
+        coco_url: `http://images.cocodataset.org/train2017/${fileName(id)}`,
+        height,
+        width,
+        date_captured: '2013-11-14 11:18:45',
+        flickr_url: `http://farm4.staticflickr.com/${id % 9000}/${id}_e89efb3ae2_z.jpg`,
+        id,
+      })}`,
+    );
   });
   out.write('],"annotations":[');
   const categoryId = new Map(categories.map((c) => [c.name, c.id]));
@@ -285,7 +356,14 @@ function writeAnnotationFile(path: string, shape: SplitShape, content: SplitCont
   const annotation = (fields: object) => out.write(`${written++ > 0 ? ',' : ''}${JSON.stringify({ ...fields, id: written })}`);
   for (const image of classImages) {
     for (const { category, placed } of image.objects) {
-      annotation({ segmentation: placed.polygons.map((p) => p.flat()), area: placed.area, iscrowd: 0, image_id: image.id, bbox: placed.bbox, category_id: categoryId.get(category) });
+      annotation({
+        segmentation: placed.polygons.map((p) => p.flat()),
+        area: placed.area,
+        iscrowd: 0,
+        image_id: image.id,
+        bbox: placed.bbox,
+        category_id: categoryId.get(category),
+      });
     }
   }
   const tail = `],"categories":${JSON.stringify(categories)}}`;
@@ -306,7 +384,14 @@ function writeAnnotationFile(path: string, shape: SplitShape, content: SplitCont
       const pairs = Math.max(3, Math.round((budget - 190) / 14));
       segmentation = [Array.from({ length: pairs }, () => [round2(x + random() * w), round2(y + random() * h)]).flat()];
     }
-    annotation({ segmentation, area: round2(w * h * 0.6), iscrowd: segmentation instanceof Array ? 0 : 1, image_id: ids[i], bbox: [x, y, w, h], category_id: others[Math.floor(random() * others.length)]!.id });
+    annotation({
+      segmentation,
+      area: round2(w * h * 0.6),
+      iscrowd: segmentation instanceof Array ? 0 : 1,
+      image_id: ids[i],
+      bbox: [x, y, w, h],
+      category_id: others[Math.floor(random() * others.length)]!.id,
+    });
   }
   out.write(tail);
   return out.close();
@@ -325,13 +410,29 @@ async function drawImages(folder: string, images: ClassImage[], seed: number, co
     return noise.get(key)!;
   };
   const limit = concurrencyLimit(concurrency);
-  await Promise.all(images.map((image) => limit(async () => {
-    const shapes = image.objects.map(({ placed, colour }) => placed.polygons.map((p) => `<polygon points="${p.map((q) => q.join(',')).join(' ')}" fill="${colour}"/>`).join('')).reverse().join('');
-    const lines = image.distractors.map((d) => `<line x1="${d.from[0]}" y1="${d.from[1]}" x2="${d.to[0]}" y2="${d.to[1]}" stroke="${d.colour}" stroke-width="${d.width.toFixed(1)}"/>`).join('');
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width}" height="${image.height}"><rect width="100%" height="100%" fill="${image.background}"/>${lines}${shapes}</svg>`;
-    await sharp(Buffer.from(svg))
-      .composite([{ input: noiseOf(image.width, image.height), raw: { width: image.width, height: image.height, channels: 3 }, blend: 'overlay' }])
-      .jpeg({ quality: 90 })
-      .toFile(join(folder, fileName(image.id)));
-  })));
+  await Promise.all(
+    images.map((image) =>
+      limit(async () => {
+        const shapes = image.objects
+          .map(({ placed, colour }) =>
+            placed.polygons.map((p) => `<polygon points="${p.map((q) => q.join(',')).join(' ')}" fill="${colour}"/>`).join(''),
+          )
+          .reverse()
+          .join('');
+        const lines = image.distractors
+          .map(
+            (d) =>
+              `<line x1="${d.from[0]}" y1="${d.from[1]}" x2="${d.to[0]}" y2="${d.to[1]}" stroke="${d.colour}" stroke-width="${d.width.toFixed(1)}"/>`,
+          )
+          .join('');
+        const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width}" height="${image.height}"><rect width="100%" height="100%" fill="${image.background}"/>${lines}${shapes}</svg>`;
+        await sharp(Buffer.from(svg))
+          .composite([
+            { input: noiseOf(image.width, image.height), raw: { width: image.width, height: image.height, channels: 3 }, blend: 'overlay' },
+          ])
+          .jpeg({ quality: 90 })
+          .toFile(join(folder, fileName(image.id)));
+      }),
+    ),
+  );
 }

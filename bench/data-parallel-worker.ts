@@ -35,11 +35,12 @@ if (mode === 'ddp') {
   forward = (input) => ddp.forward(input);
 }
 
-const step = () => S.scope(() => {
-  S.crossEntropy(forward(x), y).backward();
-  optimizer.step();
-  optimizer.zeroGrad();
-});
+const step = () =>
+  S.scope(() => {
+    S.crossEntropy(forward(x), y).backward();
+    optimizer.step();
+    optimizer.zeroGrad();
+  });
 
 for (let i = 0; i < 3; i++) step();
 if (mode === 'ddp') await barrier();

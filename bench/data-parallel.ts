@@ -45,7 +45,9 @@ function runWorker(args: string[]): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [worker, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     child.on('close', (code) => {
       if (code !== 0) reject(new Error(`worker ${args.join(' ')} exited with ${code}`));
       else resolve(JSON.parse(out.trim().split('\n').pop()!) as WorkerResult);
@@ -58,8 +60,20 @@ async function measure(mode: 'single' | 'ddp' | 'alone'): Promise<{ step: number
   const port = await freePort();
   const processes = mode === 'single' ? 1 : 2;
   const threads = mode === 'single' ? 2 : 1;
-  const times = await Promise.all(Array.from({ length: processes }, (_, rank) =>
-    runWorker([mode, String(rank), String(processes), String(port), String(threads), String(batch / processes), String(steps), flags.model!])));
+  const times = await Promise.all(
+    Array.from({ length: processes }, (_, rank) =>
+      runWorker([
+        mode,
+        String(rank),
+        String(processes),
+        String(port),
+        String(threads),
+        String(batch / processes),
+        String(steps),
+        flags.model!,
+      ]),
+    ),
+  );
   return { step: Math.max(...times.map((t) => t.msPerStep)), allReduce: Math.max(...times.map((t) => t.allReduceMs ?? 0)) };
 }
 
@@ -78,7 +92,10 @@ const single = median(results.single);
 const ddp = median(results.ddp);
 const alone = median(results.alone);
 const summary = {
-  model: flags.model, globalBatch: batch, steps, rounds,
+  model: flags.model,
+  globalBatch: batch,
+  steps,
+  rounds,
   oneProcessTwoThreads: { msPerStep: single, imagesPerSecond: (1000 * batch) / single },
   twoProcessesOneThread: { msPerStep: ddp, imagesPerSecond: (1000 * batch) / ddp },
   twoProcessesUnsynchronised: { msPerStep: alone },
@@ -90,8 +107,14 @@ if (flags.json) {
   console.log(JSON.stringify(summary));
 } else {
   console.log(`${flags.model}, global batch ${batch}, median of ${rounds} rounds of ${steps} steps:`);
-  console.log(`  1 process  x 2 threads: ${single.toFixed(1)} ms/step, ${summary.oneProcessTwoThreads.imagesPerSecond.toFixed(0)} images/s`);
-  console.log(`  2 processes x 1 thread (DDP over Gloo): ${ddp.toFixed(1)} ms/step, ${summary.twoProcessesOneThread.imagesPerSecond.toFixed(0)} images/s (x${summary.speedup.toFixed(2)})`);
-  console.log(`  2 processes x 1 thread, not synchronised: ${alone.toFixed(1)} ms/step; synchronisation costs ${(ddp - alone).toFixed(1)} ms/step`);
+  console.log(
+    `  1 process  x 2 threads: ${single.toFixed(1)} ms/step, ${summary.oneProcessTwoThreads.imagesPerSecond.toFixed(0)} images/s`,
+  );
+  console.log(
+    `  2 processes x 1 thread (DDP over Gloo): ${ddp.toFixed(1)} ms/step, ${summary.twoProcessesOneThread.imagesPerSecond.toFixed(0)} images/s (x${summary.speedup.toFixed(2)})`,
+  );
+  console.log(
+    `  2 processes x 1 thread, not synchronised: ${alone.toFixed(1)} ms/step; synchronisation costs ${(ddp - alone).toFixed(1)} ms/step`,
+  );
   console.log(`  one all-reduce of all gradients at once (no overlap): ${allReduceMs.toFixed(2)} ms`);
 }

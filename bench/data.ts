@@ -73,8 +73,10 @@ function cifar(): void {
   const bareTimes = [0, 1, 2].map(() => seconds(() => files.map((f) => readFileSync(join(dir, f))))[1]);
   const loadTimes = [0, 1, 2].map(() => seconds(() => S.loadCifar10(dir))[1]);
   const mb = (files.length * 10_000 * record) / 2 ** 20;
-  console.log(`CIFAR-10 format: ${mb.toFixed(0)} MB loaded in ${median(loadTimes).toFixed(3)} s; a bare read of the files takes ` +
-    `${median(bareTimes).toFixed(3)} s (${(median(loadTimes) / median(bareTimes)).toFixed(2)}x)`);
+  console.log(
+    `CIFAR-10 format: ${mb.toFixed(0)} MB loaded in ${median(loadTimes).toFixed(3)} s; a bare read of the files takes ` +
+      `${median(bareTimes).toFixed(3)} s (${(median(loadTimes) / median(bareTimes)).toFixed(2)}x)`,
+  );
 }
 
 /**
@@ -82,9 +84,11 @@ function cifar(): void {
  * compact JSON as COCO's own files, the same bytes for the same arguments.
  */
 async function writeSyntheticCoco(path: string, megabytes: number, images: number): Promise<number> {
-  const categories = (JSON.parse(readFileSync(join(repository, 'test/fixtures/coco-tiny/annotations/instances_tiny2017.json'), 'utf8')) as {
-    categories: { supercategory: string; id: number; name: string }[];
-  }).categories;
+  const categories = (
+    JSON.parse(readFileSync(join(repository, 'test/fixtures/coco-tiny/annotations/instances_tiny2017.json'), 'utf8')) as {
+      categories: { supercategory: string; id: number; name: string }[];
+    }
+  ).categories;
   let state = 12345;
   const random = () => {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
@@ -92,20 +96,32 @@ async function writeSyntheticCoco(path: string, megabytes: number, images: numbe
   };
   const out = createWriteStream(path);
   let bytes = 0;
-  const write = (text: string) => new Promise<void>((resolve) => {
-    bytes += text.length;
-    if (out.write(text)) resolve();
-    else out.once('drain', resolve);
-  });
-  await write('{"info":{"description":"synthetic, shaped like COCO 2017","url":"http://cocodataset.org","version":"1.0","year":2017,' +
-    '"contributor":"COCO Consortium","date_created":"2017/09/01"},"licenses":[{"url":"http://creativecommons.org/licenses/by-nc-sa/2.0/",' +
-    '"id":1,"name":"Attribution-NonCommercial-ShareAlike License"}],"images":[');
+  const write = (text: string) =>
+    new Promise<void>((resolve) => {
+      bytes += text.length;
+      if (out.write(text)) resolve();
+      else out.once('drain', resolve);
+    });
+  await write(
+    '{"info":{"description":"synthetic, shaped like COCO 2017","url":"http://cocodataset.org","version":"1.0","year":2017,' +
+      '"contributor":"COCO Consortium","date_created":"2017/09/01"},"licenses":[{"url":"http://creativecommons.org/licenses/by-nc-sa/2.0/",' +
+      '"id":1,"name":"Attribution-NonCommercial-ShareAlike License"}],"images":[',
+  );
   for (let i = 1; i <= images; i++) {
     const name = String(i).padStart(12, '0');
-    await write((i > 1 ? ',' : '') + JSON.stringify({
-      license: 1 + (i % 8), file_name: `${name}.jpg`, coco_url: `http://images.cocodataset.org/train2017/${name}.jpg`, height: 480, width: 640,
-      date_captured: '2013-11-14 11:18:45', flickr_url: `http://farm4.staticflickr.com/${i % 9000}/${i}_e89efb3ae2_z.jpg`, id: i,
-    }));
+    await write(
+      (i > 1 ? ',' : '') +
+        JSON.stringify({
+          license: 1 + (i % 8),
+          file_name: `${name}.jpg`,
+          coco_url: `http://images.cocodataset.org/train2017/${name}.jpg`,
+          height: 480,
+          width: 640,
+          date_captured: '2013-11-14 11:18:45',
+          flickr_url: `http://farm4.staticflickr.com/${i % 9000}/${i}_e89efb3ae2_z.jpg`,
+          id: i,
+        }),
+    );
   }
   await write('],"annotations":[');
   let id = 0;
@@ -118,11 +134,23 @@ async function writeSyntheticCoco(path: string, megabytes: number, images: numbe
       : [Array.from({ length: 2 * (8 + Math.floor(random() * 25)) }, () => Math.round(random() * 64000) / 100)];
     const w = random() * 300;
     const h = random() * 300;
-    await write((id > 1 ? ',' : '') + JSON.stringify({
-      segmentation, area: w * h * 0.61, iscrowd: crowd ? 1 : 0, image_id: 1 + Math.floor(random() * images),
-      bbox: [Math.round(random() * 30000) / 100, Math.round(random() * 30000) / 100, Math.round(w * 100) / 100, Math.round(h * 100) / 100],
-      category_id: categories[Math.floor(random() * categories.length)]!.id, id,
-    }));
+    await write(
+      (id > 1 ? ',' : '') +
+        JSON.stringify({
+          segmentation,
+          area: w * h * 0.61,
+          iscrowd: crowd ? 1 : 0,
+          image_id: 1 + Math.floor(random() * images),
+          bbox: [
+            Math.round(random() * 30000) / 100,
+            Math.round(random() * 30000) / 100,
+            Math.round(w * 100) / 100,
+            Math.round(h * 100) / 100,
+          ],
+          category_id: categories[Math.floor(random() * categories.length)]!.id,
+          id,
+        }),
+    );
   } while (bytes < megabytes * 2 ** 20);
   await write(`],"categories":${JSON.stringify(categories)}}`);
   await new Promise((resolve) => out.end(resolve));
@@ -143,8 +171,14 @@ interface ReadRun {
  * the benchmark's own peak.
  */
 function readInChild(reader: 'skipstudio' | 'python', path: string): ReadRun {
-  const run = reader === 'skipstudio'
-    ? spawnSync(process.execPath, ['--input-type=module', '-e', `
+  const run =
+    reader === 'skipstudio'
+      ? spawnSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `
         import { readFileSync } from 'node:fs';
         import { readCocoAnnotations } from ${JSON.stringify(join(here, '../src/index.js'))};
         const status = (key) => Number(new RegExp('^' + key + ':\\\\s+(\\\\d+) kB', 'm').exec(readFileSync('/proc/self/status', 'utf8'))[1]);
@@ -152,8 +186,15 @@ function readInChild(reader: 'skipstudio' | 'python', path: string): ReadRun {
         const start = performance.now();
         const coco = await readCocoAnnotations(${JSON.stringify(path)});
         const seconds = (performance.now() - start) / 1000;
-        console.log(JSON.stringify({ seconds, annotations: coco.annotationImage.length, peakKb: status('VmHWM'), beforeKb }));`], { encoding: 'utf8' })
-    : spawnSync('python3', ['-c', `
+        console.log(JSON.stringify({ seconds, annotations: coco.annotationImage.length, peakKb: status('VmHWM'), beforeKb }));`,
+          ],
+          { encoding: 'utf8' },
+        )
+      : spawnSync(
+          'python3',
+          [
+            '-c',
+            `
 import json, re, sys, time
 def status(key):
     with open('/proc/self/status') as f:
@@ -163,8 +204,11 @@ start = time.perf_counter()
 with open(sys.argv[1]) as f:
     coco = json.load(f)
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "annotations": len(coco["annotations"]), "peakKb": status('VmHWM'), "beforeKb": before}))`, path],
-    { encoding: 'utf8' });
+print(json.dumps({"seconds": seconds, "annotations": len(coco["annotations"]), "peakKb": status('VmHWM'), "beforeKb": before}))`,
+            path,
+          ],
+          { encoding: 'utf8' },
+        );
   if (run.status !== 0) throw new Error(`${reader}: ${run.error?.message ?? run.stderr}`);
   return JSON.parse(run.stdout) as ReadRun;
 }
@@ -184,7 +228,7 @@ async function cocoAnnotations(): Promise<void> {
     const theirs: ReadRun[] = [];
     for (let r = 0; r < rounds; r++) {
       // Taking turns, the order swapped every round.
-      const order = r % 2 === 0 ? ['skipstudio', 'python'] as const : ['python', 'skipstudio'] as const;
+      const order = r % 2 === 0 ? (['skipstudio', 'python'] as const) : (['python', 'skipstudio'] as const);
       for (const reader of order) {
         if (reader === 'python' && !havePython) continue;
         (reader === 'skipstudio' ? ours : theirs).push(readInChild(reader, path));
@@ -194,7 +238,8 @@ async function cocoAnnotations(): Promise<void> {
     const time = (runs: ReadRun[]) => median(runs.map((run) => run.seconds));
     const rss = (runs: ReadRun[]) => Math.max(...runs.map((run) => run.peakKb)) / 1024;
     const growth = (runs: ReadRun[]) => Math.max(...runs.map((run) => run.peakKb - run.beforeKb)) / 1024;
-    const range = (runs: ReadRun[]) => `${Math.min(...runs.map((run) => run.seconds)).toFixed(2)}-${Math.max(...runs.map((run) => run.seconds)).toFixed(2)}`;
+    const range = (runs: ReadRun[]) =>
+      `${Math.min(...runs.map((run) => run.seconds)).toFixed(2)}-${Math.max(...runs.map((run) => run.seconds)).toFixed(2)}`;
     rows.push([
       `${(bytes / 2 ** 20).toFixed(0)} MB (${images.toLocaleString('en-US')} images, ${annotations.toLocaleString('en-US')} annotations)`,
       `${time(ours).toFixed(2)} s (${range(ours)}), ${(bytes / 2 ** 20 / time(ours)).toFixed(0)} MB/s`,
@@ -204,14 +249,20 @@ async function cocoAnnotations(): Promise<void> {
       havePython ? `${(time(theirs) / time(ours)).toFixed(1)}x` : '',
     ]);
   }
-  console.log(`COCO annotations: generated instances files, each read ${rounds} times by each reader in turn, each time in a fresh process; ` +
-    'the median time (and range); the peak RSS of the whole process (and its growth during the read), the largest of the rounds');
+  console.log(
+    `COCO annotations: generated instances files, each read ${rounds} times by each reader in turn, each time in a fresh process; ` +
+      'the median time (and range); the peak RSS of the whole process (and its growth during the read), the largest of the rounds',
+  );
   printTable(['file', 'skipstudio readCocoAnnotations', 'peak RSS', 'Python json.load', 'peak RSS', 'Python time / skipstudio time'], rows);
 }
 
 function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const row of rows) console.log(line(row));
@@ -243,15 +294,29 @@ async function decoding(): Promise<void> {
   const sizes = new Map(await Promise.all(files.map(async (f) => [f, await sharp(f).metadata()] as const)));
   const floor = await timed(async (f) => {
     const { width, height } = sizes.get(f)!;
-    await sharp(f).resize(Math.max(1, Math.floor(width! / 8)), Math.max(1, Math.floor(height! / 8)), { fit: 'fill' }).raw().toBuffer();
+    await sharp(f)
+      .resize(Math.max(1, Math.floor(width! / 8)), Math.max(1, Math.floor(height! / 8)), { fit: 'fill' })
+      .raw()
+      .toBuffer();
   });
-  console.log(`COCO decoding: ${files.length} real COCO JPEGs x ${rounds} rounds read, decoded and resized to 64x64 by the builder's path at ` +
-    `${builder.perSecond.toFixed(0)} images/s on ${availableParallelism()} cores (${builder.cpuMs.toFixed(2)} ms of CPU per image); ` +
-    `the JPEG decoder alone at 1/8 scale: ${floor.perSecond.toFixed(0)} images/s (${floor.cpuMs.toFixed(2)} ms of CPU per image)`);
-  await colourProfiles(files.filter((f) => sizes.get(f)!.icc !== undefined), files.filter((f) => sizes.get(f)!.icc === undefined), timed, builderPath);
+  console.log(
+    `COCO decoding: ${files.length} real COCO JPEGs x ${rounds} rounds read, decoded and resized to 64x64 by the builder's path at ` +
+      `${builder.perSecond.toFixed(0)} images/s on ${availableParallelism()} cores (${builder.cpuMs.toFixed(2)} ms of CPU per image); ` +
+      `the JPEG decoder alone at 1/8 scale: ${floor.perSecond.toFixed(0)} images/s (${floor.cpuMs.toFixed(2)} ms of CPU per image)`,
+  );
+  await colourProfiles(
+    files.filter((f) => sizes.get(f)!.icc !== undefined),
+    files.filter((f) => sizes.get(f)!.icc === undefined),
+    timed,
+    builderPath,
+  );
   // sharp's cost per image regardless of its size: a 16x16 JPEG through the same 1/8 decode.
-  const tiny = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 90, g: 120, b: 60 } } }).jpeg().toBuffer();
-  const setUp = await timed(async () => { await sharp(tiny).resize(2, 2, { fit: 'fill' }).raw().toBuffer(); });
+  const tiny = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 90, g: 120, b: 60 } } })
+    .jpeg()
+    .toBuffer();
+  const setUp = await timed(async () => {
+    await sharp(tiny).resize(2, 2, { fit: 'fill' }).raw().toBuffer();
+  });
   console.log(`sharp's per-image set-up: a 16x16 JPEG decoded at 1/8 costs ${setUp.cpuMs.toFixed(2)} ms of CPU`);
   djpegReference(files);
 }
@@ -269,9 +334,11 @@ async function colourProfiles(profiled: string[], plain: string[], timed: Timed,
   const withProfile = await timed(builderPath, profiled);
   const without = await timed(builderPath, plain);
   const ignored = await timed((f) => sharp(f, { ignoreIcc: true }).rotate().resize(64, 64, { fit: 'fill' }).raw().toBuffer(), profiled);
-  console.log(`colour profiles: ${profiled.length} of ${profiled.length + plain.length} images carry an ICC profile: ` +
-    `${withProfile.cpuMs.toFixed(2)} ms of CPU per image (${ignored.cpuMs.toFixed(2)} ms with the profile ignored, other pixels), ` +
-    `the other ${plain.length} ${without.cpuMs.toFixed(2)} ms: at most ${(availableParallelism() * 1000 / without.cpuMs).toFixed(0)} images/s on ${availableParallelism()} cores for images without one`);
+  console.log(
+    `colour profiles: ${profiled.length} of ${profiled.length + plain.length} images carry an ICC profile: ` +
+      `${withProfile.cpuMs.toFixed(2)} ms of CPU per image (${ignored.cpuMs.toFixed(2)} ms with the profile ignored, other pixels), ` +
+      `the other ${plain.length} ${without.cpuMs.toFixed(2)} ms: at most ${((availableParallelism() * 1000) / without.cpuMs).toFixed(0)} images/s on ${availableParallelism()} cores for images without one`,
+  );
 }
 
 /**
@@ -292,11 +359,18 @@ function djpegReference(files: string[]): void {
   };
   const decode = loop('djpeg -scale 1/8 -outfile /dev/null "$f"');
   const startUp = loop('djpeg -version 2>/dev/null');
-  console.log(`libjpeg-turbo's djpeg -scale 1/8: ${decode.toFixed(2)} ms a file in a shell loop, ${startUp.toFixed(2)} ms of it starting djpeg ` +
-    `(${(decode - startUp).toFixed(2)} ms decoding)`);
+  console.log(
+    `libjpeg-turbo's djpeg -scale 1/8: ${decode.toFixed(2)} ms a file in a shell loop, ${startUp.toFixed(2)} ms of it starting djpeg ` +
+      `(${(decode - startUp).toFixed(2)} ms decoding)`,
+  );
 }
 
-const PARTS: Record<string, () => void | Promise<void>> = { 'fashion-mnist': fashionMnist, cifar, 'coco-json': cocoAnnotations, decode: decoding };
+const PARTS: Record<string, () => void | Promise<void>> = {
+  'fashion-mnist': fashionMnist,
+  cifar,
+  'coco-json': cocoAnnotations,
+  decode: decoding,
+};
 try {
   for (const part of flags.parts!.split(',')) {
     const run = PARTS[part];

@@ -19,8 +19,12 @@ import { parseArgs } from 'node:util';
 import * as S from '../src/index.js';
 
 const { values: flags } = parseArgs({
-  options: { steps: { type: 'string', default: '10' }, batch: { type: 'string', default: '64' }, blocks: { type: 'string', default: '6' },
-    widths: { type: 'string', default: '8,16' } },
+  options: {
+    steps: { type: 'string', default: '10' },
+    batch: { type: 'string', default: '64' },
+    blocks: { type: 'string', default: '6' },
+    widths: { type: 'string', default: '8,16' },
+  },
 });
 const steps = Number(flags.steps);
 const batch = Number(flags.batch);
@@ -51,15 +55,18 @@ async function rate(trainOneStep: () => Promise<void>): Promise<number> {
 }
 
 const fixedRates = new Map<string, number>();
-for (const width of widths) for (const memoryFormat of ['contiguous', 'channelsLast'] as const) {
-  const { model, step } = setUp(width, memoryFormat);
-  const x = S.keep(S.randn([batch, 1, 28, 28]));
-  const y = S.keep(S.randint(0, 10, [batch]));
-  const perSecond = await rate(async () => step(x, y));
-  fixedRates.set(`${width} ${memoryFormat}`, perSecond);
-  console.log(`HW5Net width ${width}, ${memoryFormat} (${model.numParameters().toLocaleString('en-US')} parameters): ${perSecond.toFixed(0)} images/s, ` +
-    `${(60_000 / perSecond).toFixed(0)} s per Fashion-MNIST epoch`);
-}
+for (const width of widths)
+  for (const memoryFormat of ['contiguous', 'channelsLast'] as const) {
+    const { model, step } = setUp(width, memoryFormat);
+    const x = S.keep(S.randn([batch, 1, 28, 28]));
+    const y = S.keep(S.randint(0, 10, [batch]));
+    const perSecond = await rate(async () => step(x, y));
+    fixedRates.set(`${width} ${memoryFormat}`, perSecond);
+    console.log(
+      `HW5Net width ${width}, ${memoryFormat} (${model.numParameters().toLocaleString('en-US')} parameters): ${perSecond.toFixed(0)} images/s, ` +
+        `${(60_000 / perSecond).toFixed(0)} s per Fashion-MNIST epoch`,
+    );
+  }
 
 const train = S.loadFashionMnist().train;
 for (const width of widths) {
@@ -72,6 +79,8 @@ for (const width of widths) {
     S.dispose([x, y]);
   });
   await batches.return(undefined);
-  console.log(`HW5Net width ${width}, ${memoryFormat}, fed by the DataLoader (prefetching, crops and flips): ${perSecond.toFixed(0)} images/s, ` +
-    `${(perSecond / fixedRates.get(`${width} ${memoryFormat}`)!).toFixed(2)}x the fixed batch's rate`);
+  console.log(
+    `HW5Net width ${width}, ${memoryFormat}, fed by the DataLoader (prefetching, crops and flips): ${perSecond.toFixed(0)} images/s, ` +
+      `${(perSecond / fixedRates.get(`${width} ${memoryFormat}`)!).toFixed(2)}x the fixed batch's rate`,
+  );
 }

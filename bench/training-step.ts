@@ -102,7 +102,13 @@ function skipstudioSteps(net: string, precision: Precision, count: number, cache
 function evalDataset(count: number): S.ImageDataset {
   const images = new Uint8Array(count * 3 * 32 * 32);
   for (let i = 0; i < images.length; i++) images[i] = (i * 2654435761) >>> 24;
-  return { name: 'bench', images, labels: new Uint8Array(count).map((_, i) => i % 10), shape: { channels: 3, height: 32, width: 32 }, classes: Array.from({ length: 10 }, (_, i) => `c${i}`) };
+  return {
+    name: 'bench',
+    images,
+    labels: new Uint8Array(count).map((_, i) => i % 10),
+    shape: { channels: 3, height: 32, width: 32 },
+    classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
+  };
 }
 
 /** Seconds for one evaluate() pass over the images, as the trainer evaluates after each epoch. */
@@ -122,7 +128,12 @@ function skipstudioEval(net: string, precision: Precision, cache: Map<string, ()
   return cache.get(key)!();
 }
 
-async function evaluationRows(worker: PyTorchWorker, precisions: Precision[], cache: Map<string, () => number>, log: (line: string) => void) {
+async function evaluationRows(
+  worker: PyTorchWorker,
+  precisions: Precision[],
+  cache: Map<string, () => number>,
+  log: (line: string) => void,
+) {
   const rows: Record<string, unknown>[] = [];
   log(`evaluation, ${evalImages} images in batches of ${EVAL_BATCH}: images/s (skipstudio evaluate() / PyTorch inference_mode forward)`);
   for (const net of flags.nets!.split(',')) {
@@ -138,7 +149,9 @@ async function evaluationRows(worker: PyTorchWorker, precisions: Precision[], ca
       }
       const [ss, pt] = [evalImages / median(ours), evalImages / median(theirs)];
       rows.push({ eval: net, precision, skipstudioImagesPerSecond: ss, pytorchImagesPerSecond: pt, ratio: ss / pt });
-      log(`${net.padEnd(10)} ${precision.padEnd(9)} ${ss.toFixed(0).padStart(8)} / ${pt.toFixed(0).padEnd(8)} ${(ss / pt).toFixed(3).padStart(8)}x`);
+      log(
+        `${net.padEnd(10)} ${precision.padEnd(9)} ${ss.toFixed(0).padStart(8)} / ${pt.toFixed(0).padEnd(8)} ${(ss / pt).toFixed(3).padStart(8)}x`,
+      );
     }
   }
   return rows;
@@ -182,7 +195,12 @@ class PyTorchWorker {
 
 /** One network and precision: both engines' steps in alternating rounds after a warm-up, their medians and ratio. */
 async function trainingRow(
-  worker: PyTorchWorker, net: string, precision: Precision, compile: boolean, cache: Map<string, () => number>, log: (line: string) => void,
+  worker: PyTorchWorker,
+  net: string,
+  precision: Precision,
+  compile: boolean,
+  cache: Map<string, () => number>,
+  log: (line: string) => void,
 ) {
   const request = { net, precision, batch, steps, threads, compile };
   // Warm-up: first steps allocate, pick oneDNN kernels and fill caches (and, with compile, compile).
@@ -216,7 +234,9 @@ async function main(): Promise<void> {
     log('This CPU has no native bfloat16 (avx512_bf16/amx_bf16): bf16 is skipped; --precisions fp32,bf16 measures it anyway.');
   }
   const pytorch = await worker.request<{ version: string; compile: boolean }>({ op: 'version' });
-  log(`skipstudio (libtorch ${S.buildInfo().torchVersion}) vs PyTorch ${pytorch.version}: ${threads} threads, batch ${batch}, ${rounds} rounds x ${steps} steps (medians)`);
+  log(
+    `skipstudio (libtorch ${S.buildInfo().torchVersion}) vs PyTorch ${pytorch.version}: ${threads} threads, batch ${batch}, ${rounds} rounds x ${steps} steps (medians)`,
+  );
   log('network    precision   skipstudio ms/step   PyTorch ms/step   images/s (ss / pt)   ratio (pt time / ss time)');
   const own: Record<string, number> = {};
   const nets = flags.nets!.split(',');
@@ -231,19 +251,21 @@ async function main(): Promise<void> {
     }
   }
   if (flags.compile === 'on' || (flags.compile === 'auto' && pytorch.compile)) {
-    log('the same steps with PyTorch\'s model through torch.compile (Inductor; its compiling first steps are the warm-up, not timed):');
+    log("the same steps with PyTorch's model through torch.compile (Inductor; its compiling first steps are the warm-up, not timed):");
     for (const net of nets) {
       for (const precision of precisions) results.push(await trainingRow(worker, net, precision, true, cache, log));
     }
   }
-  results.push(...await evaluationRows(worker, precisions, cache, log));
+  results.push(...(await evaluationRows(worker, precisions, cache, log)));
   const iterations = 100_000;
   const ssAdd = median([addOverhead(iterations), addOverhead(iterations), addOverhead(iterations)]);
   const ptTimes: number[] = [];
   for (let i = 0; i < 3; i++) ptTimes.push((await worker.request<{ perOp: number }>({ op: 'add', iterations, threads })).perOp);
   const ptAdd = median(ptTimes);
   results.push({ op: 'add [2,2]', skipstudioUs: ssAdd * 1e6, pytorchUs: ptAdd * 1e6 });
-  log(`per-op overhead, add of two [2, 2] tensors: skipstudio ${(ssAdd * 1e6).toFixed(2)} us, PyTorch eager ${(ptAdd * 1e6).toFixed(2)} us`);
+  log(
+    `per-op overhead, add of two [2, 2] tensors: skipstudio ${(ssAdd * 1e6).toFixed(2)} us, PyTorch eager ${(ptAdd * 1e6).toFixed(2)} us`,
+  );
   worker.close();
   if (flags.json) console.log(JSON.stringify(results, null, 2));
 }

@@ -7,8 +7,21 @@
  * `--steps N` stops the epoch after N batches (the tests run a few).
  */
 import {
-  AdaptiveAvgPool2d, BatchNorm2d, Conv2d, DataLoader, Linear, Module, SGD, SkipBlock, type Tensor,
-  computeNormalization, crossEntropy, loadFashionMnist, manualSeed, noGrad, scope,
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  DataLoader,
+  Linear,
+  Module,
+  SGD,
+  SkipBlock,
+  type Tensor,
+  computeNormalization,
+  crossEntropy,
+  loadFashionMnist,
+  manualSeed,
+  noGrad,
+  scope,
 } from 'skipstudio';
 
 /** A stem, two stages of SkipBlocks joined by a downsampling one, and a linear head. */
@@ -56,7 +69,8 @@ for (const { x, y } of new DataLoader(train, { batchSize: 64, seed: 0, normaliza
     optimizer.zeroGrad();
     return l.item();
   });
-  x.dispose(); y.dispose();
+  x.dispose();
+  y.dispose();
   if (++step % 100 === 0 || step === steps) console.log(`step ${step}: loss ${loss.toFixed(4)}`);
   if (step >= steps) break;
 }
@@ -68,7 +82,8 @@ noGrad(() => {
   for (const { x, y } of new DataLoader(test, { batchSize: 500, shuffle: false, normalization }).epoch(0)) {
     correct += scope(() => model.forward(x).argmax(1).eq(y).sum().item());
     seen += y.shape[0];
-    x.dispose(); y.dispose();
+    x.dispose();
+    y.dispose();
   }
 });
-console.log(`test accuracy after ${step} steps: ${(100 * correct / seen).toFixed(2)}% of ${seen} images`);
+console.log(`test accuracy after ${step} steps: ${((100 * correct) / seen).toFixed(2)}% of ${seen} images`);

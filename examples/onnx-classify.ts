@@ -57,7 +57,10 @@ const { input, label } = inputTensor(info, Number(option('--image') ?? 0));
 const session = await ort.InferenceSession.create(file);
 const output = await session.run({ input });
 const logits = output['logits']!.data as Float32Array;
-const ranked = probabilities(logits).map((p, c) => ({ p, c })).sort((a, b) => b.p - a.p).slice(0, 3);
+const ranked = probabilities(logits)
+  .map((p, c) => ({ p, c }))
+  .sort((a, b) => b.p - a.p)
+  .slice(0, 3);
 console.log(`true class: ${info.classes[label]}`);
 for (const { p, c } of ranked) console.log(`  ${info.classes[c]!.padEnd(12)} ${(100 * p).toFixed(1)}%`);
 if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });

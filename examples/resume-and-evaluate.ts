@@ -21,7 +21,10 @@ function option(flag: string): string | undefined {
 
 /** The library's plain progress lines, and a stop request once a logged step reaches `stopAt`. */
 class StoppingReporter extends PlainReporter {
-  constructor(readonly stop: StopFlag, readonly stopAt: number) {
+  constructor(
+    readonly stop: StopFlag,
+    readonly stopAt: number,
+  ) {
     super();
   }
 

@@ -88,28 +88,32 @@ export function libtorchHeaders(env = process.env) {
  */
 export function addonLoadMessage({ addon, error, builtAgainst, libraries, headers, installed, libtorch }) {
   const wanted = builtAgainst ? `libtorch ${builtAgainst}` : 'a libtorch it does not record';
-  const here = libraries.length === 0
-    ? 'this machine has no libtorch'
-    : `this machine has ${libraries.map((l) => `libtorch ${l.version ?? '(unversioned)'} (${l.path})`).join(', ')}`;
+  const here =
+    libraries.length === 0
+      ? 'this machine has no libtorch'
+      : `this machine has ${libraries.map((l) => `libtorch ${l.version ?? '(unversioned)'} (${l.path})`).join(', ')}`;
   const failed = [`skipstudio: the native addon ${addon} does not load:`, `  ${String(error).split('\n')[0]}`];
   if (libtorch && !headers) {
     return [
       ...failed,
       `LIBTORCH=${libtorch} has no include/torch to rebuild it against: point LIBTORCH at a libtorch tree (with include/ and lib/),`,
-      'or unset it to use Debian\'s libtorch-dev.',
+      "or unset it to use Debian's libtorch-dev.",
     ].join('\n');
   }
   const packages = !libtorch && (!headers || libraries.length === 0);
   const commands = [
     ...(packages ? [`apt-get update && apt-get install -y ${LIBTORCH_PACKAGES.join(' ')}   # as root`] : []),
     ...(installed
-      ? ['npm install-scripts approve skipstudio   # npm 11 and later: lets npm run its install script', 'npm rebuild skipstudio --foreground-scripts']
+      ? [
+          'npm install-scripts approve skipstudio   # npm 11 and later: lets npm run its install script',
+          'npm rebuild skipstudio --foreground-scripts',
+        ]
       : ['npm run build']),
   ];
   return [
     ...failed,
     `It was built against ${wanted}; ${here}.`,
-    `Rebuild it against this machine's libtorch (about a minute), in ${installed ? 'your project\'s folder' : 'the checkout'}:`,
+    `Rebuild it against this machine's libtorch (about a minute), in ${installed ? "your project's folder" : 'the checkout'}:`,
     ...commands.map((command) => `  ${command}`),
     `Another libtorch (a PyTorch 2.6 or later install, a CUDA build): set LIBTORCH to its folder (with include/ and lib/) for the ${installed ? 'rebuild' : 'build'}.`,
   ].join('\n');

@@ -11,13 +11,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 if (!addonLoads(root)) {
   if (!libtorchHeaders()) {
-    console.error(`skipstudio: ${ADDON} does not load and there are no libtorch headers to build it against: ` +
-      `install it with\n  apt-get update && apt-get install -y ${LIBTORCH_PACKAGES.join(' ')}\nor set LIBTORCH to a libtorch tree, then install skipstudio again`);
+    console.error(
+      `skipstudio: ${ADDON} does not load and there are no libtorch headers to build it against: ` +
+        `install it with\n  apt-get update && apt-get install -y ${LIBTORCH_PACKAGES.join(' ')}\nor set LIBTORCH to a libtorch tree, then install skipstudio again`,
+    );
     process.exit(1);
   }
   const nodeGyp = process.env.npm_config_node_gyp;
   if (nodeGyp === undefined) {
-    console.error(`skipstudio: ${ADDON} does not load and npm's node-gyp is not known (npm_config_node_gyp): install libtorch-dev, or run node-gyp rebuild in ${root}`);
+    console.error(
+      `skipstudio: ${ADDON} does not load and npm's node-gyp is not known (npm_config_node_gyp): install libtorch-dev, or run node-gyp rebuild in ${root}`,
+    );
     process.exit(1);
   }
   console.error(`skipstudio: ${ADDON} does not load here; building it against this machine's libtorch (about a minute)`);

@@ -34,10 +34,13 @@ export function gradcheck(f: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], 
     const leaves = inputs.map((t) => t.to({ dtype: 'float64', copy: true }).requiresGrad_(true));
     const out0 = f(...leaves);
     // Random weights make every output element matter to the checked scalar.
-    const weights = tensor(Array.from({ length: out0.numel }, (_, i) => 0.5 + ((i * 7919) % 13) / 13), {
-      dtype: 'float64',
-      shape: out0.shape,
-    });
+    const weights = tensor(
+      Array.from({ length: out0.numel }, (_, i) => 0.5 + ((i * 7919) % 13) / 13),
+      {
+        dtype: 'float64',
+        shape: out0.shape,
+      },
+    );
     out0.mul(weights).sum().backward();
     leaves.forEach((leaf, k) => {
       const analytic = leaf.grad!.data() as Float64Array;
@@ -47,10 +50,11 @@ export function gradcheck(f: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], 
           const at = (delta: number) => {
             const shifted = Float64Array.from(values);
             shifted[i]! += delta;
-            const args = leaves.map((l, j) =>
-              j === k ? tensor(shifted, { dtype: 'float64', shape: l.shape }) : l.detach(),
-            );
-            return f(...args).mul(weights).sum().item();
+            const args = leaves.map((l, j) => (j === k ? tensor(shifted, { dtype: 'float64', shape: l.shape }) : l.detach()));
+            return f(...args)
+              .mul(weights)
+              .sum()
+              .item();
           };
           return (at(eps) - at(-eps)) / (2 * eps);
         });

@@ -15,14 +15,17 @@ const DEFAULT_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog',
 function readBatches(dir: string, files: string[], classes: string[]): ImageDataset {
   const buffers = files.map((name) => {
     const path = join(dir, name);
-    if (!existsSync(path)) throw new DataFileError(path, 'CIFAR-10 file not found (pass --data-dir with the binary version\'s .bin files)');
+    if (!existsSync(path)) throw new DataFileError(path, "CIFAR-10 file not found (pass --data-dir with the binary version's .bin files)");
     const data = readFileSync(path);
     if (data.length === 0 || data.length % RECORD !== 0) {
       throw new DataFileError(path, `size ${data.length} is not a positive multiple of the ${RECORD}-byte CIFAR-10 record`);
     }
     for (let offset = 0; offset < data.length; offset += RECORD) {
       if (data[offset]! >= classes.length) {
-        throw new DataFileError(path, `label ${data[offset]} of record ${offset / RECORD} is out of range (there are ${classes.length} classes)`);
+        throw new DataFileError(
+          path,
+          `label ${data[offset]} of record ${offset / RECORD} is out of range (there are ${classes.length} classes)`,
+        );
       }
     }
     return data;
@@ -47,10 +50,17 @@ function readBatches(dir: string, files: string[], classes: string[]): ImageData
 export function loadCifar10(dir: string): DatasetSplits {
   const meta = join(dir, 'batches.meta.txt');
   const classes = existsSync(meta)
-    ? readFileSync(meta, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.length > 0)
+    ? readFileSync(meta, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0)
     : DEFAULT_CLASSES;
   return {
-    train: readBatches(dir, [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`), classes),
+    train: readBatches(
+      dir,
+      [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`),
+      classes,
+    ),
     test: readBatches(dir, ['test_batch.bin'], classes),
   };
 }

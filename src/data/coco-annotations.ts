@@ -74,29 +74,39 @@ export async function readCocoAnnotations(path: string, options: CocoReadOptions
     sha256: '',
   };
   const at = (offset: number) => ` (the entry at byte ${offset})`;
-  const bad = (what: string, offset?: number) => new DataFileError(path, `not a COCO instances file: ${what}${offset === undefined ? '' : at(offset)}`);
+  const bad = (what: string, offset?: number) =>
+    new DataFileError(path, `not a COCO instances file: ${what}${offset === undefined ? '' : at(offset)}`);
   /** An id: a non-negative safe integer (a fraction, a negative or an id past 2^53 - 1 is refused, never rounded or wrapped). */
   const checkId = (id: number, what: string, offset: number): number => {
-    if (!Number.isSafeInteger(id) || id < 0) throw new DataFileError(path, `${what} ${id} is not an id: ids must be non-negative integers below 2^53${at(offset)}`);
+    if (!Number.isSafeInteger(id) || id < 0)
+      throw new DataFileError(path, `${what} ${id} is not an id: ids must be non-negative integers below 2^53${at(offset)}`);
     return id;
   };
   const onImage = (value: CocoEntry, offset: number) => {
-    if (typeof value.id !== 'number' || typeof value.file_name !== 'string') throw bad('an image lacks a numeric id or a file_name', offset);
+    if (typeof value.id !== 'number' || typeof value.file_name !== 'string')
+      throw bad('an image lacks a numeric id or a file_name', offset);
     const id = checkId(value.id, 'image id', offset);
     const unsafe = unsafeFileName(value.file_name);
     if (unsafe !== undefined) {
-      throw new DataFileError(path, `image ${id} has file_name ${JSON.stringify(value.file_name)}, ${unsafe}: a file_name must name a file inside the image folder${at(offset)}`);
+      throw new DataFileError(
+        path,
+        `image ${id} has file_name ${JSON.stringify(value.file_name)}, ${unsafe}: a file_name must name a file inside the image folder${at(offset)}`,
+      );
     }
     const earlier = result.images.get(id);
     if (earlier !== undefined) {
       // Two images under one id would pair one file with the other's annotations: wrong labels, silently.
-      throw new DataFileError(path, `image id ${id} is given twice, to ${JSON.stringify(earlier)} and to ${JSON.stringify(value.file_name)}${at(offset)}: ` +
-        'each image needs its own id; repair the file');
+      throw new DataFileError(
+        path,
+        `image id ${id} is given twice, to ${JSON.stringify(earlier)} and to ${JSON.stringify(value.file_name)}${at(offset)}: ` +
+          'each image needs its own id; repair the file',
+      );
     }
     result.images.set(id, value.file_name);
   };
   const onAnnotation = (value: CocoEntry, offset: number) => {
-    if (typeof value.image_id !== 'number' || typeof value.category_id !== 'number') throw bad('an annotation lacks a numeric image_id or category_id', offset);
+    if (typeof value.image_id !== 'number' || typeof value.category_id !== 'number')
+      throw bad('an annotation lacks a numeric image_id or category_id', offset);
     const which = typeof value.id === 'number' ? `annotation ${value.id}'s` : "an annotation's";
     result.annotationImage.push(checkId(value.image_id, `${which} image_id`, offset));
     result.annotationCategory.push(checkId(value.category_id, `${which} category_id`, offset));
@@ -111,7 +121,8 @@ export async function readCocoAnnotations(path: string, options: CocoReadOptions
   let scanned;
   try {
     scanned = scanCocoJson(path, {
-      entry: (section, value, offset) => (section === 'images' ? onImage : section === 'annotations' ? onAnnotation : onCategory)(value, offset),
+      entry: (section, value, offset) =>
+        (section === 'images' ? onImage : section === 'annotations' ? onAnnotation : onCategory)(value, offset),
       progress: options.progress,
       progressIntervalMs: options.progressIntervalMs,
       chunkBytes: options.chunkBytes,
@@ -123,7 +134,8 @@ export async function readCocoAnnotations(path: string, options: CocoReadOptions
   const missing = (['images', 'annotations', 'categories'] as const).filter((section) => scanned.counts[section] === 0);
   if (missing.length > 0) throw bad(`it has no ${missing.join(', ')} (a COCO instances file has images, annotations and categories)`);
   const clash = categoryClash(result.categories);
-  if (clash !== undefined) throw bad(`${clash}: each category of a COCO file has an id and a name of its own, or its images would be labelled by a guess`);
+  if (clash !== undefined)
+    throw bad(`${clash}: each category of a COCO file has an id and a name of its own, or its images would be labelled by a guess`);
   result.bytes = scanned.bytes;
   result.sha256 = scanned.sha256;
   return result;
@@ -135,7 +147,8 @@ export function categoryClash(categories: { id: number; name: string }[]): strin
     const first = new Map<number | string, string>();
     for (const category of categories) {
       const earlier = first.get(category[key]);
-      if (earlier !== undefined) return `categories ${earlier} and ${JSON.stringify(category.name)} share the ${key} ${JSON.stringify(category[key])}`;
+      if (earlier !== undefined)
+        return `categories ${earlier} and ${JSON.stringify(category.name)} share the ${key} ${JSON.stringify(category[key])}`;
       first.set(category[key], JSON.stringify(category.name));
     }
   }

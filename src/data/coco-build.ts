@@ -10,7 +10,12 @@ import { unwritableProblem } from '../io/index.js';
 import { type CocoAnnotations, readCocoAnnotations } from './coco-annotations.js';
 import { type ClassImages, type DecodingContext, decodeClass, decodingContext } from './coco-decode.js';
 import {
-  ASSIGNMENT_RULE, COCO_SIZE_RANGE, COCO_SUBSET_FORMAT, type CocoBuildOptions, type CocoManifest, type SplitImages,
+  ASSIGNMENT_RULE,
+  COCO_SIZE_RANGE,
+  COCO_SUBSET_FORMAT,
+  type CocoBuildOptions,
+  type CocoManifest,
+  type SplitImages,
 } from './coco-manifest.js';
 import { outputFolderProblem, writeSubset } from './coco-write.js';
 import type { ImageSkip } from './images.js';
@@ -21,13 +26,18 @@ function checkOptions(o: CocoBuildOptions): void {
   const problems: string[] = [];
   if (o.classes.length === 0) problems.push('--classes names no category');
   if (new Set(o.classes).size !== o.classes.length) problems.push('--classes names a category twice');
-  for (const [name, v] of [['--train-per-class', o.trainPerClass], ['--val-per-class', o.valPerClass]] as const) {
+  for (const [name, v] of [
+    ['--train-per-class', o.trainPerClass],
+    ['--val-per-class', o.valPerClass],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) problems.push(`${name} must be a non-negative integer, got ${v}`);
   }
   const [least, most] = COCO_SIZE_RANGE;
-  if (!Number.isInteger(o.size) || o.size < least || o.size > most) problems.push(`--size must be an integer from ${least} to ${most}, got ${o.size}`);
+  if (!Number.isInteger(o.size) || o.size < least || o.size > most)
+    problems.push(`--size must be an integer from ${least} to ${most}, got ${o.size}`);
   if (!existsSync(o.images)) problems.push(`the image folder ${o.images} does not exist`);
-  if (o.imageTimeoutSeconds !== undefined && !(o.imageTimeoutSeconds > 0)) problems.push(`the image time limit must be positive, got ${o.imageTimeoutSeconds}`);
+  if (o.imageTimeoutSeconds !== undefined && !(o.imageTimeoutSeconds > 0))
+    problems.push(`the image time limit must be positive, got ${o.imageTimeoutSeconds}`);
   const outProblem = outputFolderProblem(o.out, o.force === true);
   if (outProblem !== undefined) problems.push(outProblem);
   // Found now, not after minutes of decoding: the subset is built in a folder beside --out.
@@ -47,8 +57,10 @@ export async function buildCocoSubset(options: CocoBuildOptions): Promise<CocoMa
   const perClass = await Promise.all(candidates.map((pool) => decodeClass(decoding, pool)));
   const decodeSeconds = (performance.now() - decoding.started) / 1000;
   const { splits, skipped, shortfalls } = assignSplits(decoding, perClass);
-  log(`decoded and resized ${decoding.accepted.toLocaleString('en-US')} images in ${decodeSeconds.toFixed(1)} s ` +
-    `(${(decoding.accepted / Math.max(decodeSeconds, 1e-9)).toFixed(0)} images/s)`);
+  log(
+    `decoded and resized ${decoding.accepted.toLocaleString('en-US')} images in ${decodeSeconds.toFixed(1)} s ` +
+      `(${(decoding.accepted / Math.max(decodeSeconds, 1e-9)).toFixed(0)} images/s)`,
+  );
   if (shortfalls.length > 0 && !options.allowFewer) {
     throw new RangeError(`data coco: too few usable images for ${shortfalls.join('; ')}. Ask for fewer, or pass --allow-fewer`);
   }
@@ -76,12 +88,15 @@ async function readAnnotationsLogged(options: CocoBuildOptions, log: (line: stri
   const coco = await readCocoAnnotations(options.annotations, {
     progressIntervalMs: options.progressIntervalMs,
     progress: ({ bytesRead, totalBytes, seconds }) => {
-      if (bytesRead < totalBytes) log(`reading ${annotationName}: ${megabytes(bytesRead)} of ${megabytes(totalBytes)} MB (${rate(bytesRead, seconds)})`);
+      if (bytesRead < totalBytes)
+        log(`reading ${annotationName}: ${megabytes(bytesRead)} of ${megabytes(totalBytes)} MB (${rate(bytesRead, seconds)})`);
     },
   });
   const readSeconds = (performance.now() - started) / 1000;
-  log(`read ${coco.images.size.toLocaleString('en-US')} images, ${coco.annotationImage.length.toLocaleString('en-US')} annotations and ` +
-    `${coco.categories.length} categories in ${readSeconds.toFixed(1)} s (${megabytes(coco.bytes)} MB, ${rate(coco.bytes, readSeconds)})`);
+  log(
+    `read ${coco.images.size.toLocaleString('en-US')} images, ${coco.annotationImage.length.toLocaleString('en-US')} annotations and ` +
+      `${coco.categories.length} categories in ${readSeconds.toFixed(1)} s (${megabytes(coco.bytes)} MB, ${rate(coco.bytes, readSeconds)})`,
+  );
   return coco;
 }
 
@@ -90,8 +105,10 @@ function chosenCategoryIds(options: CocoBuildOptions, coco: CocoAnnotations): nu
   const byName = new Map(coco.categories.map((c) => [c.name, c.id]));
   const unknown = options.classes.filter((c) => !byName.has(c));
   if (unknown.length > 0) {
-    throw new RangeError(`data coco: unknown categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((u) => `'${u}'`).join(', ')}; ` +
-      `${basename(options.annotations)} has: ${[...byName.keys()].sort().join(', ')}`);
+    throw new RangeError(
+      `data coco: unknown categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((u) => `'${u}'`).join(', ')}; ` +
+        `${basename(options.annotations)} has: ${[...byName.keys()].sort().join(', ')}`,
+    );
   }
   return options.classes.map((c) => byName.get(c)!);
 }

@@ -83,8 +83,10 @@ function decodeImage(ctx: DecodingContext, id: number): Promise<DecodedImage> {
     // The same rule for symbolic links: the file really read must lie inside --images, unless links are allowed out of it.
     const target = realPathOrUndefined(path);
     if (!options.followSymlinks && target !== undefined && realImagesFolder !== undefined && !isInside(realImagesFolder, target)) {
-      throw new RangeError(`data coco: image ${id}'s file ${JSON.stringify(file)} is a link to ${target}, outside --images ${options.images}: ` +
-        'copy the image into the folder, or pass --follow-symlinks to read linked files wherever they are');
+      throw new RangeError(
+        `data coco: image ${id}'s file ${JSON.stringify(file)} is a link to ${target}, outside --images ${options.images}: ` +
+          'copy the image into the folder, or pass --follow-symlinks to read linked files wherever they are',
+      );
     }
     return { id, file, result: await loadImageFile(path, options.size, ctx.timeoutSeconds) };
   });
@@ -125,8 +127,10 @@ function countAccepted(ctx: DecodingContext): void {
   if (now - ctx.lastProgress < ctx.progressMs) return;
   ctx.lastProgress = now;
   const wantedTotal = ctx.wanted * ctx.options.classes.length;
-  ctx.log(`decoding: ${ctx.accepted.toLocaleString('en-US')} of ${wantedTotal.toLocaleString('en-US')} images ` +
-    `(${(ctx.accepted / ((now - ctx.started) / 1000)).toFixed(0)} images/s)`);
+  ctx.log(
+    `decoding: ${ctx.accepted.toLocaleString('en-US')} of ${wantedTotal.toLocaleString('en-US')} images ` +
+      `(${(ctx.accepted / ((now - ctx.started) / 1000)).toFixed(0)} images/s)`,
+  );
 }
 
 /** A path with every link resolved, or undefined where it does not exist (a missing image is skipped later, as missing). */

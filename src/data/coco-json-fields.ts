@@ -42,7 +42,15 @@ export function stringValue(b: Buffer, s: number, e: number, escaped: boolean): 
 }
 
 /** Field slots of an entry, by the bytes of the key. */
-export const enum Field { None = -1, Id, FileName, ImageId, CategoryId, Area, Name }
+export const enum Field {
+  None = -1,
+  Id,
+  FileName,
+  ImageId,
+  CategoryId,
+  Area,
+  Name,
+}
 const FIELD_NAMES = ['id', 'file_name', 'image_id', 'category_id', 'area', 'name'] as const;
 
 /** Whether the bytes from s on spell word (ASCII). */
@@ -60,24 +68,43 @@ export function fieldOf(b: Buffer, s: number, e: number, escaped: boolean): Fiel
   const n = e - s - 2;
   const k = s + 1;
   switch (n) {
-    case 2: return sameBytes(b, k, 'id') ? Field.Id : Field.None;
-    case 4: return sameBytes(b, k, 'area') ? Field.Area : sameBytes(b, k, 'name') ? Field.Name : Field.None;
-    case 8: return sameBytes(b, k, 'image_id') ? Field.ImageId : Field.None;
-    case 9: return sameBytes(b, k, 'file_name') ? Field.FileName : Field.None;
-    case 11: return sameBytes(b, k, 'category_id') ? Field.CategoryId : Field.None;
-    default: return Field.None;
+    case 2:
+      return sameBytes(b, k, 'id') ? Field.Id : Field.None;
+    case 4:
+      return sameBytes(b, k, 'area') ? Field.Area : sameBytes(b, k, 'name') ? Field.Name : Field.None;
+    case 8:
+      return sameBytes(b, k, 'image_id') ? Field.ImageId : Field.None;
+    case 9:
+      return sameBytes(b, k, 'file_name') ? Field.FileName : Field.None;
+    case 11:
+      return sameBytes(b, k, 'category_id') ? Field.CategoryId : Field.None;
+    default:
+      return Field.None;
   }
 }
 
 /** Stores a value in the entry's slot for field (nothing for Field.None). */
 export function setField(entry: CocoEntry, field: Field, value: FieldValue): void {
   switch (field) {
-    case Field.Id: entry.id = value; break;
-    case Field.FileName: entry.file_name = value; break;
-    case Field.ImageId: entry.image_id = value; break;
-    case Field.CategoryId: entry.category_id = value; break;
-    case Field.Area: entry.area = value; break;
-    case Field.Name: entry.name = value; break;
-    default: break;
+    case Field.Id:
+      entry.id = value;
+      break;
+    case Field.FileName:
+      entry.file_name = value;
+      break;
+    case Field.ImageId:
+      entry.image_id = value;
+      break;
+    case Field.CategoryId:
+      entry.category_id = value;
+      break;
+    case Field.Area:
+      entry.area = value;
+      break;
+    case Field.Name:
+      entry.name = value;
+      break;
+    default:
+      break;
   }
 }

@@ -6,7 +6,16 @@
 import { createHash } from 'node:crypto';
 
 import {
-  type CocoEntry, type CocoSection, CONTAINER, Field, type FieldValue, SECTIONS, fieldOf, numberValue, setField, stringValue,
+  type CocoEntry,
+  type CocoSection,
+  CONTAINER,
+  Field,
+  type FieldValue,
+  SECTIONS,
+  fieldOf,
+  numberValue,
+  setField,
+  stringValue,
 } from './coco-json-fields.js';
 import { FALSE, NULL, TRUE, describeByte, isDigit, sawEscape, scanLiteral, scanNumber, scanString, stringCut } from './coco-json-tokens.js';
 import { DataFileError } from './dataset.js';
@@ -38,7 +47,11 @@ export class Source {
   eof = false;
   read = 0;
   readonly hash = createHash('sha256');
-  constructor(readonly readInto: (buf: Buffer, offset: number, length: number) => number, readonly chunk: number, readonly margin: number) {
+  constructor(
+    readonly readInto: (buf: Buffer, offset: number, length: number) => number,
+    readonly chunk: number,
+    readonly margin: number,
+  ) {
     this.buf = Buffer.allocUnsafe(chunk + margin);
   }
 
@@ -72,7 +85,11 @@ export class Progress {
   readonly started = performance.now();
   last = this.started;
   readonly interval: number;
-  constructor(readonly handlers: CocoScanHandlers, readonly src: Source, readonly totalBytes: number) {
+  constructor(
+    readonly handlers: CocoScanHandlers,
+    readonly src: Source,
+    readonly totalBytes: number,
+  ) {
     this.interval = handlers.progressIntervalMs ?? 1000;
   }
 
@@ -87,7 +104,14 @@ export class Progress {
 }
 
 /** Where the grammar is: what may come next. */
-const enum State { Value, ArrayFirst, ObjectFirst, ObjectKey, Colon, After }
+const enum State {
+  Value,
+  ArrayFirst,
+  ObjectFirst,
+  ObjectKey,
+  Colon,
+  After,
+}
 const OBJECT = 1;
 const ARRAY = 2;
 
@@ -113,10 +137,22 @@ export class Scanner {
   entryOffset = 0;
   done = false;
   readonly counts: Record<CocoSection, number> = { images: 0, annotations: 0, categories: 0 };
-  readonly entry: CocoEntry = { id: undefined, file_name: undefined, image_id: undefined, category_id: undefined, area: undefined, name: undefined };
+  readonly entry: CocoEntry = {
+    id: undefined,
+    file_name: undefined,
+    image_id: undefined,
+    category_id: undefined,
+    area: undefined,
+    name: undefined,
+  };
   readonly sectionsSeen = new Set<string>();
 
-  constructor(readonly path: string, readonly src: Source, readonly handlers: CocoScanHandlers, readonly progress: Progress) {
+  constructor(
+    readonly path: string,
+    readonly src: Source,
+    readonly handlers: CocoScanHandlers,
+    readonly progress: Progress,
+  ) {
     this.b = src.buf;
     this.e = src.end;
     this.limit = src.eof ? this.e : this.e - src.margin;
@@ -244,7 +280,10 @@ export class Scanner {
       return;
     }
     if (!(c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d || isDigit(c) || c === 0x74 || c === 0x66 || c === 0x6e)) {
-      this.fail(this.p, `${describeByte(c)} where a value should start${this.state === State.Value && c === 0x5d ? ' (a trailing comma?)' : ''}`);
+      this.fail(
+        this.p,
+        `${describeByte(c)} where a value should start${this.state === State.Value && c === 0x5d ? ' (a trailing comma?)' : ''}`,
+      );
     }
     this.checkStructure(c);
     const keep = this.depth === 3 && this.section !== undefined && this.field !== Field.None;
@@ -260,21 +299,30 @@ export class Scanner {
     if (depth === 1 && (SECTIONS as readonly string[]).includes(this.topKey)) {
       const key = this.topKey;
       if (this.sectionsSeen.has(key)) {
-        throw new DataFileError(path, `not a COCO instances file: the key "${key}" appears twice in the top-level object (again at byte ${at})`);
+        throw new DataFileError(
+          path,
+          `not a COCO instances file: the key "${key}" appears twice in the top-level object (again at byte ${at})`,
+        );
       }
       this.sectionsSeen.add(key);
       if (c !== 0x5b) throw new DataFileError(path, `not a COCO instances file: "${key}" is not an array (at byte ${at})`);
       this.section = key as CocoSection;
     } else if (depth === 2 && this.section !== undefined) {
       if (c !== 0x7b) {
-        throw new DataFileError(path, `not a COCO instances file: an entry is not an object (${this.section}[${this.counts[this.section]}], at byte ${at})`);
+        throw new DataFileError(
+          path,
+          `not a COCO instances file: an entry is not an object (${this.section}[${this.counts[this.section]}], at byte ${at})`,
+        );
       }
       const entry = this.entry;
       entry.id = entry.file_name = entry.image_id = entry.category_id = entry.area = entry.name = undefined;
       this.entryOffset = at;
     } else if (depth === 0 && c !== 0x7b) {
-      throw new DataFileError(path, `not a COCO instances file: the file holds ${c === 0x5b ? 'an array' : 'a JSON value that is not an object'}, ` +
-        `not an object with images, annotations and categories (at byte ${at})`);
+      throw new DataFileError(
+        path,
+        `not a COCO instances file: the file holds ${c === 0x5b ? 'an array' : 'a JSON value that is not an object'}, ` +
+          `not an object with images, annotations and categories (at byte ${at})`,
+      );
     }
   }
 
@@ -322,8 +370,16 @@ export class Scanner {
     }
     if (tokenEnd < 0) this.fail(this.e, 'the file ends inside a value (truncated?)');
     if (keep) {
-      const value: FieldValue = c === 0x22 ? stringValue(this.b, this.p, tokenEnd, sawEscape)
-        : c === 0x74 ? true : c === 0x66 ? false : c === 0x6e ? null : numberValue(this.b, this.p, tokenEnd);
+      const value: FieldValue =
+        c === 0x22
+          ? stringValue(this.b, this.p, tokenEnd, sawEscape)
+          : c === 0x74
+            ? true
+            : c === 0x66
+              ? false
+              : c === 0x6e
+                ? null
+                : numberValue(this.b, this.p, tokenEnd);
       setField(this.entry, this.field, value);
     }
     this.p = tokenEnd;

@@ -5,7 +5,10 @@
  */
 /** A syntax fault at an index into the current buffer (converted to a file offset where caught). */
 export class Fault {
-  constructor(readonly index: number, readonly message: string) {}
+  constructor(
+    readonly index: number,
+    readonly message: string,
+  ) {}
 }
 
 /** A byte as a message names it: the character where it is printable, its hex value otherwise. */

@@ -59,7 +59,8 @@ export function scanCocoJson(path: string, handlers: CocoScanHandlers): CocoScan
     if (!primed) {
       primed = true;
       // Several times: V8 gives a function its type feedback only after a few calls.
-      for (let i = 0; i < 12; i++) scan('(warm-up)', readFrom(WARM_UP), WARM_UP.length, { entry: () => {}, chunkBytes: i % 2 === 0 ? 16 : CHUNK });
+      for (let i = 0; i < 12; i++)
+        scan('(warm-up)', readFrom(WARM_UP), WARM_UP.length, { entry: () => {}, chunkBytes: i % 2 === 0 ? 16 : CHUNK });
     }
     return scan(path, (buf, offset, length) => readSync(fd, buf, offset, length, null), stats.size, handlers);
   } finally {
@@ -73,12 +74,14 @@ export function scanCocoJson(path: string, handlers: CocoScanHandlers): CocoScan
  * while the first section is read, is thrown away (deoptimised) when the next one brings a path it
  * has not seen, which costs about 0.1 s of a 10 MB file.
  */
-const WARM_UP = Buffer.from('{"info":{"description":"a \\"b\\" \\u00e9","images":[1]},"licenses":[{"id":1,"url":"u"},[],{}],' +
-  '"images":[{"license":1,"file_name":"000000000001.jpg","id":1},{"id":2,"file\\u005fname":"b.jpg","x":[true,false,null]}],' +
-  '"annotations":[{"segmentation":[[1.5,-2,3e2,4.5E-1,0]],"area":702.1057499999998,"iscrowd":0,"image_id":1,"bbox":[1,2,3,4],"category_id":18,"id":1},' +
-  '{"segmentation":{"counts":[1,2],"size":[4,5]},"area":12,"image_id":2,"category_id":1,"id":2,"name":null},' +
-  '{"area":{"x":1},"image_id":1,"category_id":1,"id":true,"file_name":false}],' +
-  '"categories":[{"supercategory":"s","id":1,"name":"person"},{"id":18,"name":"dog"}]} \r\n\t');
+const WARM_UP = Buffer.from(
+  '{"info":{"description":"a \\"b\\" \\u00e9","images":[1]},"licenses":[{"id":1,"url":"u"},[],{}],' +
+    '"images":[{"license":1,"file_name":"000000000001.jpg","id":1},{"id":2,"file\\u005fname":"b.jpg","x":[true,false,null]}],' +
+    '"annotations":[{"segmentation":[[1.5,-2,3e2,4.5E-1,0]],"area":702.1057499999998,"iscrowd":0,"image_id":1,"bbox":[1,2,3,4],"category_id":18,"id":1},' +
+    '{"segmentation":{"counts":[1,2],"size":[4,5]},"area":12,"image_id":2,"category_id":1,"id":2,"name":null},' +
+    '{"area":{"x":1},"image_id":1,"category_id":1,"id":true,"file_name":false}],' +
+    '"categories":[{"supercategory":"s","id":1,"name":"person"},{"id":18,"name":"dog"}]} \r\n\t',
+);
 let primed = false;
 
 function readFrom(bytes: Buffer): (buf: Buffer, offset: number, length: number) => number {
@@ -90,7 +93,12 @@ function readFrom(bytes: Buffer): (buf: Buffer, offset: number, length: number) 
   };
 }
 
-function scan(path: string, readInto: (buf: Buffer, offset: number, length: number) => number, totalBytes: number, handlers: CocoScanHandlers): CocoScanResult {
+function scan(
+  path: string,
+  readInto: (buf: Buffer, offset: number, length: number) => number,
+  totalBytes: number,
+  handlers: CocoScanHandlers,
+): CocoScanResult {
   const chunk = Math.max(1, Math.floor(handlers.chunkBytes ?? CHUNK));
   const src = new Source(readInto, chunk, Math.min(MARGIN, chunk >> 2));
   const progress = new Progress(handlers, src, totalBytes);

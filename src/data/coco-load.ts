@@ -10,7 +10,10 @@ import { DataFileError, type DatasetSplits, type ImageDataset } from './dataset.
 export function loadCocoSubset(dir: string): DatasetSplits {
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) {
-    throw new DataFileError(manifestPath, 'no COCO subset here: build one with `skipstudio data coco --annotations ... --images ... --out DIR`');
+    throw new DataFileError(
+      manifestPath,
+      'no COCO subset here: build one with `skipstudio data coco --annotations ... --images ... --out DIR`',
+    );
   }
   let manifest: CocoManifest;
   try {
@@ -18,7 +21,8 @@ export function loadCocoSubset(dir: string): DatasetSplits {
   } catch (error) {
     throw new DataFileError(manifestPath, `not valid JSON (${(error as Error).message})`);
   }
-  if (manifest.format !== COCO_SUBSET_FORMAT) throw new DataFileError(manifestPath, `format is ${JSON.stringify(manifest.format)}, expected ${COCO_SUBSET_FORMAT}`);
+  if (manifest.format !== COCO_SUBSET_FORMAT)
+    throw new DataFileError(manifestPath, `format is ${JSON.stringify(manifest.format)}, expected ${COCO_SUBSET_FORMAT}`);
   const load = (split: 'train' | 'val'): ImageDataset => {
     const path = join(dir, `${split}.safetensors`);
     const { tensors } = loadSafetensorsWithMetadata(path);
@@ -31,8 +35,15 @@ export function loadCocoSubset(dir: string): DatasetSplits {
     if (labels.numel !== n) throw new DataFileError(path, `${labels.numel} labels for ${n} images`);
     const labelData = labels.data() as Uint8Array;
     const bad = labelData.findIndex((l) => l >= manifest.classes.length);
-    if (bad >= 0) throw new DataFileError(path, `label ${labelData[bad]} at index ${bad} is out of range (${manifest.classes.length} classes)`);
-    return { name: 'coco', images: images.data() as Uint8Array, labels: labelData, shape: { channels, height, width }, classes: manifest.classes };
+    if (bad >= 0)
+      throw new DataFileError(path, `label ${labelData[bad]} at index ${bad} is out of range (${manifest.classes.length} classes)`);
+    return {
+      name: 'coco',
+      images: images.data() as Uint8Array,
+      labels: labelData,
+      shape: { channels, height, width },
+      classes: manifest.classes,
+    };
   };
   return { train: load('train'), test: load('val') };
 }

@@ -60,7 +60,10 @@ export interface CocoManifest {
   options: { trainPerClass: number; valPerClass: number; size: number; seed: number };
   annotationFile: { name: string; bytes: number; sha256: string };
   imagesFolder: string;
-  splits: Record<'train' | 'val', { count: number; perClass: Record<string, number>; images: { id: number; file: string; class: string }[] }>;
+  splits: Record<
+    'train' | 'val',
+    { count: number; perClass: Record<string, number>; images: { id: number; file: string; class: string }[] }
+  >;
   /** Image files skipped: absent; not decodable (or past the time limit); not a regular file (a folder, a pipe, a device). */
   skipped: { missing: string[]; corrupt: string[]; notRegularFile: string[] };
 }

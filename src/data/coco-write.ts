@@ -35,13 +35,17 @@ export function outputFolderProblem(out: string, force: boolean): string | undef
     format = undefined;
   }
   if (format !== COCO_SUBSET_FORMAT) {
-    return `--out ${out} is a folder that holds no subset built by \`data coco\` (no manifest.json of format ${COCO_SUBSET_FORMAT}), ` +
-      'so it is not replaced, even with --force: choose another --out, or an empty folder';
+    return (
+      `--out ${out} is a folder that holds no subset built by \`data coco\` (no manifest.json of format ${COCO_SUBSET_FORMAT}), ` +
+      'so it is not replaced, even with --force: choose another --out, or an empty folder'
+    );
   }
   const foreign = entries.filter((entry) => !BUILT_ENTRIES.has(entry)).sort();
   if (foreign.length > 0) {
-    return `--out ${out} holds a subset built by \`data coco\` but also ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` and ${foreign.length - 5} more` : ''}, ` +
-      'which it did not write, so it is not replaced, even with --force: move them, or choose another --out';
+    return (
+      `--out ${out} holds a subset built by \`data coco\` but also ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` and ${foreign.length - 5} more` : ''}, ` +
+      'which it did not write, so it is not replaced, even with --force: move them, or choose another --out'
+    );
   }
   if (!force) return `${out} already exists: choose another --out, or pass --force to replace it`;
   return undefined;
@@ -51,7 +55,11 @@ export function outputFolderProblem(out: string, force: boolean): string | undef
  * Writes the cache (and the images, where asked) and the manifest into a temporary folder beside --out, then puts it in
  * --out's place, checking --out again first: the folder may have changed while the images were decoded.
  */
-export async function writeSubset(options: CocoBuildOptions, splits: Record<'train' | 'val', SplitImages>, manifest: CocoManifest): Promise<void> {
+export async function writeSubset(
+  options: CocoBuildOptions,
+  splits: Record<'train' | 'val', SplitImages>,
+  manifest: CocoManifest,
+): Promise<void> {
   const temporary = join(dirname(options.out), `.${basename(options.out)}.partial-${process.pid}`);
   rmSync(temporary, { recursive: true, force: true });
   makeFolder(temporary);
@@ -60,10 +68,14 @@ export async function writeSubset(options: CocoBuildOptions, splits: Record<'tra
       const { pixels, labels } = splits[split];
       const all = new Uint8Array(pixels.length * 3 * options.size * options.size);
       pixels.forEach((p, i) => all.set(p, i * p.length));
-      saveSafetensors({
-        images: tensor(all, { shape: [pixels.length, 3, options.size, options.size] }),
-        labels: tensor(Uint8Array.from(labels)),
-      }, join(temporary, `${split}.safetensors`), { format: COCO_SUBSET_FORMAT });
+      saveSafetensors(
+        {
+          images: tensor(all, { shape: [pixels.length, 3, options.size, options.size] }),
+          labels: tensor(Uint8Array.from(labels)),
+        },
+        join(temporary, `${split}.safetensors`),
+        { format: COCO_SUBSET_FORMAT },
+      );
       if (options.writeImages) await writeImages(join(temporary, 'images', split), splits[split], options.size);
     }
     writeFileAtomic(join(temporary, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -86,6 +98,8 @@ async function writeImages(folder: string, split: SplitImages, size: number): Pr
     for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) hwc[p * 3 + c] = chw[c * plane + p]!;
     const classFolder = join(folder, entry.class.replace(/[^\w.-]+/g, '_'));
     makeFolder(classFolder);
-    await sharp(hwc, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 92 }).toFile(join(classFolder, `${entry.id}.jpg`));
+    await sharp(hwc, { raw: { width: size, height: size, channels: 3 } })
+      .jpeg({ quality: 92 })
+      .toFile(join(classFolder, `${entry.id}.jpg`));
   }
 }

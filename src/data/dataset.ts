@@ -28,7 +28,10 @@ export interface DatasetSplits {
 
 /** An error about a data file: names the file and what is wrong with it. */
 export class DataFileError extends Error {
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`);
     this.name = 'DataFileError';
   }

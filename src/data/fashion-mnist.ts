@@ -14,7 +14,16 @@ export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** Fashion-MNIST's ten class names, in label order. */
 export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 
 /** The file for a split, gzipped or not, e.g. train-images-idx3-ubyte(.gz). */
@@ -25,7 +34,7 @@ function findFile(dir: string, base: string): string {
   }
   throw new DataFileError(
     join(dir, `${base}.gz`),
-    'Fashion-MNIST file not found (install Debian\'s dataset-fashion-mnist, or pass --data-dir with the IDX files)',
+    "Fashion-MNIST file not found (install Debian's dataset-fashion-mnist, or pass --data-dir with the IDX files)",
   );
 }
 

@@ -16,15 +16,32 @@ export const HW5_SUBSET = { trainPerClass: 1600, valPerClass: 400, size: 64 };
 
 /** The `data coco` arguments that build the assignment's subset from a COCO 2017 folder (its annotations/ and train2017/). */
 export function hw5SubsetArgs(coco: string, dataDir: string = HW5_SUBSET_DIR, subset = HW5_SUBSET): string[] {
-  return ['data', 'coco', '--annotations', `${coco}/annotations/instances_train2017.json`, '--images', `${coco}/train2017`,
-    '--classes', HW5_CLASSES.join(','), '--train-per-class', String(subset.trainPerClass), '--val-per-class', String(subset.valPerClass),
-    '--size', String(subset.size), '--out', dataDir];
+  return [
+    'data',
+    'coco',
+    '--annotations',
+    `${coco}/annotations/instances_train2017.json`,
+    '--images',
+    `${coco}/train2017`,
+    '--classes',
+    HW5_CLASSES.join(','),
+    '--train-per-class',
+    String(subset.trainPerClass),
+    '--val-per-class',
+    String(subset.valPerClass),
+    '--size',
+    String(subset.size),
+    '--out',
+    dataDir,
+  ];
 }
 
 /** The command that builds the assignment's COCO subset (COCO stands for the folder of the COCO 2017 download). */
 export function hw5SubsetCommand(dataDir: string = HW5_SUBSET_DIR): string {
   // Written out rather than through shellCommand, which would escape the commas of --classes.
   const { trainPerClass, valPerClass, size } = HW5_SUBSET;
-  return 'skipstudio data coco --annotations COCO/annotations/instances_train2017.json --images COCO/train2017 ' +
-    `--classes ${HW5_CLASSES.join(',')} --train-per-class ${trainPerClass} --val-per-class ${valPerClass} --size ${size} --out ${shellCommand([dataDir])}`;
+  return (
+    'skipstudio data coco --annotations COCO/annotations/instances_train2017.json --images COCO/train2017 ' +
+    `--classes ${HW5_CLASSES.join(',')} --train-per-class ${trainPerClass} --val-per-class ${valPerClass} --size ${size} --out ${shellCommand([dataDir])}`
+  );
 }

@@ -29,7 +29,8 @@ function readMaybeGzipped(path: string): Buffer {
 /** The file's bytes once its header fits and its magic number is the one for this kind of IDX file. */
 function readIdx(path: string, kind: 'image' | 'label', magic: number, headerBytes: number): Buffer {
   const data = readMaybeGzipped(path);
-  if (data.length < headerBytes) throw new DataFileError(path, `truncated IDX ${kind} file (${data.length} bytes, the header alone is ${headerBytes})`);
+  if (data.length < headerBytes)
+    throw new DataFileError(path, `truncated IDX ${kind} file (${data.length} bytes, the header alone is ${headerBytes})`);
   const found = data.readUInt32BE(0);
   if (found !== magic) throw new DataFileError(path, `wrong magic number ${found} for an IDX ${kind} file (expected ${magic})`);
   return data;
@@ -60,7 +61,8 @@ export function readIdxImages(path: string): IdxImages {
 export function readIdxLabels(path: string, numClasses: number): Uint8Array {
   const data = readIdx(path, 'label', IDX_LABELS_MAGIC, 8);
   const count = data.readUInt32BE(4);
-  if (data.length < 8 + count) throw new DataFileError(path, `truncated: ${count} labels need ${8 + count} bytes, the file has ${data.length}`);
+  if (data.length < 8 + count)
+    throw new DataFileError(path, `truncated: ${count} labels need ${8 + count} bytes, the file has ${data.length}`);
   const labels = new Uint8Array(data.buffer, data.byteOffset + 8, count);
   const bad = labels.findIndex((label) => label >= numClasses);
   if (bad >= 0) throw new DataFileError(path, `label ${labels[bad]} at index ${bad} is out of range (there are ${numClasses} classes)`);

@@ -33,12 +33,20 @@ async function loadSplit(folder: string, classes: string[], size: number): Promi
   });
   const images = new Uint8Array(files.length * 3 * size * size);
   pixels.forEach((p, i) => images.set(p, i * p.length));
-  return { name: 'imagefolder', images, labels: Uint8Array.from(files, (f) => f.label), shape: { channels: 3, height: size, width: size }, classes };
+  return {
+    name: 'imagefolder',
+    images,
+    labels: Uint8Array.from(files, (f) => f.label),
+    shape: { channels: 3, height: size, width: size },
+    classes,
+  };
 }
 
 /** A split's class folders, sorted. */
 function classFolders(split: string): string[] {
-  return readdirSync(split).filter((d) => statSync(join(split, d)).isDirectory()).sort();
+  return readdirSync(split)
+    .filter((d) => statSync(join(split, d)).isDirectory())
+    .sort();
 }
 
 /**
@@ -54,10 +62,15 @@ export async function loadImageFolder(root: string, size = IMAGE_FOLDER_SIZE): P
   const classes = classFolders(trainFolder);
   if (classes.length === 0) throw new DataFileError(trainFolder, 'has no class folders');
   if (classes.length > 255) throw new DataFileError(trainFolder, `has ${classes.length} class folders; at most 255 are supported`);
-  const unknown = classFolders(testFolder).filter((d) => !classes.includes(d) && readdirSync(join(testFolder, d)).some((f) => EXTENSIONS.test(f)));
+  const unknown = classFolders(testFolder).filter(
+    (d) => !classes.includes(d) && readdirSync(join(testFolder, d)).some((f) => EXTENSIONS.test(f)),
+  );
   if (unknown.length > 0) {
-    throw new DataFileError(testFolder, `has images of ${unknown.map((d) => `'${d}'`).join(', ')}, a class train/ does not have: a network never ` +
-      'trained on a class cannot predict it, so its images would only count as wrong. Add its train/ folder, or move it out of the test split');
+    throw new DataFileError(
+      testFolder,
+      `has images of ${unknown.map((d) => `'${d}'`).join(', ')}, a class train/ does not have: a network never ` +
+        'trained on a class cannot predict it, so its images would only count as wrong. Add its train/ folder, or move it out of the test split',
+    );
   }
   return { train: await loadSplit(trainFolder, classes, size), test: await loadSplit(testFolder, classes, size) };
 }

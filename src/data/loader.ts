@@ -122,7 +122,11 @@ function augmentBatch(x: Tensor): Tensor {
   const padded = flipped.pad([CROP_PADDING, CROP_PADDING, CROP_PADDING, CROP_PADDING]);
   const offsets = randint(0, 2 * CROP_PADDING + 1, [n, 2]).data() as BigInt64Array;
   const crops = Array.from({ length: n }, (_, i) =>
-    padded.select(0, i).narrow(1, Number(offsets[2 * i]), h).narrow(2, Number(offsets[2 * i + 1]), w));
+    padded
+      .select(0, i)
+      .narrow(1, Number(offsets[2 * i]), h)
+      .narrow(2, Number(offsets[2 * i + 1]), w),
+  );
   return stack(crops, 0);
 }
 
@@ -133,19 +137,43 @@ export class DataLoader {
   // (x/255 - mean)/std computed as (x - 255*mean) / (255*std), on the uint8 values.
   readonly #offset: Tensor;
   readonly #scale: Tensor;
-  readonly options: Required<Omit<LoaderOptions, 'normalization' | 'shard'>> & { normalization: Normalization; shard: { rank: number; worldSize: number } };
+  readonly options: Required<Omit<LoaderOptions, 'normalization' | 'shard'>> & {
+    normalization: Normalization;
+    shard: { rank: number; worldSize: number };
+  };
 
-  constructor(readonly dataset: ImageDataset, options: LoaderOptions) {
+  constructor(
+    readonly dataset: ImageDataset,
+    options: LoaderOptions,
+  ) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
       throw new RangeError(`DataLoader: batch size must be a positive integer, got ${options.batchSize}`);
     }
     const { channels, height, width } = dataset.shape;
     const normalization = options.normalization ?? { mean: Array(channels).fill(0), std: Array(channels).fill(1) };
-    this.options = { shuffle: true, dropLast: false, seed: 0, augment: false, ...options, normalization, shard: options.shard ?? { rank: 0, worldSize: 1 } };
+    this.options = {
+      shuffle: true,
+      dropLast: false,
+      seed: 0,
+      augment: false,
+      ...options,
+      normalization,
+      shard: options.shard ?? { rank: 0, worldSize: 1 },
+    };
     this.#pixels = keep(tensor(dataset.images, { shape: [dataset.labels.length, channels, height, width] }));
     this.#labels = keep(tensor(dataset.labels, { dtype: 'int64' }));
-    this.#offset = keep(tensor(Float32Array.from(normalization.mean, (m) => m * 255), { shape: [1, channels, 1, 1] }));
-    this.#scale = keep(tensor(Float32Array.from(normalization.std, (s) => s * 255), { shape: [1, channels, 1, 1] }));
+    this.#offset = keep(
+      tensor(
+        Float32Array.from(normalization.mean, (m) => m * 255),
+        { shape: [1, channels, 1, 1] },
+      ),
+    );
+    this.#scale = keep(
+      tensor(
+        Float32Array.from(normalization.std, (s) => s * 255),
+        { shape: [1, channels, 1, 1] },
+      ),
+    );
   }
 
   /** Frees the loader's tensors now rather than at garbage collection (the images are a copy of the whole split); batches already made stay valid. */
@@ -213,7 +241,10 @@ export class DataLoader {
       }
     } finally {
       // Left early (break, throw, return): the batch being gathered for the next step is nobody's, so free it here.
-      await pending?.then(([x, y]) => dispose([x, y]), () => undefined);
+      await pending?.then(
+        ([x, y]) => dispose([x, y]),
+        () => undefined,
+      );
     }
   }
 

@@ -30,19 +30,27 @@ function needsFolder(name: string, holds: string, load: (dir: string) => Promise
 /** One entry per name of DATASET_NAMES, in its order. */
 const ENTRIES: Record<DatasetName, Omit<DatasetInfo, 'name'>> = {
   'fashion-mnist': {
-    shape: { channels: 1, height: 28, width: 28 }, numClasses: 10, description: 'Fashion-MNIST, 28x28 grayscale, 10 classes (the default)',
+    shape: { channels: 1, height: 28, width: 28 },
+    numClasses: 10,
+    description: 'Fashion-MNIST, 28x28 grayscale, 10 classes (the default)',
     load: (dataDir) => loadFashionMnist(dataDir),
   },
-  'cifar10': {
-    shape: { channels: 3, height: 32, width: 32 }, numClasses: 10, description: 'CIFAR-10, 32x32 colour, 10 classes',
+  cifar10: {
+    shape: { channels: 3, height: 32, width: 32 },
+    numClasses: 10,
+    description: 'CIFAR-10, 32x32 colour, 10 classes',
     load: needsFolder('cifar10', 'the folder of the binary version (data_batch_1.bin ... test_batch.bin)', loadCifar10),
   },
-  'coco': {
-    shape: { channels: 3, height: 64, width: 64 }, numClasses: 5, description: 'the exercise\'s COCO subset, 64x64 colour, 5 classes',
+  coco: {
+    shape: { channels: 3, height: 64, width: 64 },
+    numClasses: 5,
+    description: "the exercise's COCO subset, 64x64 colour, 5 classes",
     load: needsFolder('coco', 'the folder that `skipstudio data coco --out DIR` built', loadCocoSubset),
   },
-  'imagefolder': {
-    shape: { channels: 3, height: 64, width: 64 }, numClasses: 10, description: 'root/{train,test}/<class>/<image>, resized to 64x64',
+  imagefolder: {
+    shape: { channels: 3, height: 64, width: 64 },
+    numClasses: 10,
+    description: 'root/{train,test}/<class>/<image>, resized to 64x64',
     load: needsFolder('imagefolder', 'a folder with train/<class>/ and test/<class>/ images', loadImageFolder),
   },
 };

@@ -30,7 +30,10 @@ export interface DataParallelOptions {
 export class DistributedDataParallel {
   #reducer: NativeReducer | undefined;
 
-  private constructor(readonly module: Module, reducer: NativeReducer) {
+  private constructor(
+    readonly module: Module,
+    reducer: NativeReducer,
+  ) {
     this.#reducer = reducer;
   }
 
@@ -40,7 +43,11 @@ export class DistributedDataParallel {
     await syncState(module);
     const params = module.parameters();
     const cap = Math.round((options.bucketCapMB ?? 25) * 1024 * 1024);
-    const reducer = native.ddpReducer(params.map((p) => handleOf(p, 'DistributedDataParallel')), cap, options.findUnusedParameters ?? true);
+    const reducer = native.ddpReducer(
+      params.map((p) => handleOf(p, 'DistributedDataParallel')),
+      cap,
+      options.findUnusedParameters ?? true,
+    );
     return new DistributedDataParallel(module, reducer);
   }
 

@@ -9,8 +9,20 @@
  * event loop.
  */
 export {
-  type ProcessGroupOptions, type ReduceOp, allGather, allReduce, allReduceSumDifferentiable, barrier, broadcast, destroyProcessGroup, diagnoseFailure,
-  distributedEnvironment, getRank, getWorldSize, initProcessGroup, isInitialized,
+  type ProcessGroupOptions,
+  type ReduceOp,
+  allGather,
+  allReduce,
+  allReduceSumDifferentiable,
+  barrier,
+  broadcast,
+  destroyProcessGroup,
+  diagnoseFailure,
+  distributedEnvironment,
+  getRank,
+  getWorldSize,
+  initProcessGroup,
+  isInitialized,
 } from './process-group.js';
 export { type DataParallelOptions, DistributedDataParallel, syncBuffers, syncState } from './data-parallel.js';
 export { SyncBatchNorm2d, convertSyncBatchNorm } from './sync-batch-norm.js';

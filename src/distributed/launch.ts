@@ -41,7 +41,8 @@ export function exitWithLauncher(log: (line: string) => void = (l) => console.er
 }
 
 export function checkLaunchOptions(o: LaunchOptions): void {
-  if (o.nodeRank < 0 || o.nodeRank >= o.nnodes) throw new RangeError(`--node-rank ${o.nodeRank} is outside 0..${o.nnodes - 1} (--nnodes ${o.nnodes})`);
+  if (o.nodeRank < 0 || o.nodeRank >= o.nnodes)
+    throw new RangeError(`--node-rank ${o.nodeRank} is outside 0..${o.nnodes - 1} (--nnodes ${o.nnodes})`);
 }
 
 /**
@@ -49,7 +50,12 @@ export function checkLaunchOptions(o: LaunchOptions): void {
  * code of the launch: 0 when every worker finished, else the first failed
  * worker's code (1 for a signal).
  */
-export function launchWorkers(options: LaunchOptions, script: string, args: string[], log: (line: string) => void = (l) => console.error(l)): Promise<number> {
+export function launchWorkers(
+  options: LaunchOptions,
+  script: string,
+  args: string[],
+  log: (line: string) => void = (l) => console.error(l),
+): Promise<number> {
   const { nprocPerNode, nnodes, nodeRank } = options;
   const worldSize = nprocPerNode * nnodes;
   return new Promise((resolve) => {
@@ -69,8 +75,14 @@ export function launchWorkers(options: LaunchOptions, script: string, args: stri
       const rank = nodeRank * nprocPerNode + local;
       const child = spawn(process.execPath, [script, ...args], {
         env: {
-          ...process.env, RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(worldSize), LOCAL_WORLD_SIZE: String(nprocPerNode),
-          MASTER_ADDR: options.masterAddr, MASTER_PORT: String(options.masterPort), SKIPSTUDIO_DIST_TIMEOUT_MS: String(options.timeoutMs),
+          ...process.env,
+          RANK: String(rank),
+          LOCAL_RANK: String(local),
+          WORLD_SIZE: String(worldSize),
+          LOCAL_WORLD_SIZE: String(nprocPerNode),
+          MASTER_ADDR: options.masterAddr,
+          MASTER_PORT: String(options.masterPort),
+          SKIPSTUDIO_DIST_TIMEOUT_MS: String(options.timeoutMs),
           [LAUNCHER_PID]: String(process.pid),
         },
         // Rank 0 speaks for the run; the others only report errors.
@@ -82,8 +94,10 @@ export function launchWorkers(options: LaunchOptions, script: string, args: stri
         workers.delete(rank);
         if ((code !== 0 || signal !== null) && failure === undefined) {
           failure = { rank, code: code ?? 1 };
-          log(`[launch] rank ${rank} (pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; ` +
-            `the others stop within the timeout (${(options.timeoutMs / 1000).toFixed(0)} s)`);
+          log(
+            `[launch] rank ${rank} (pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; ` +
+              `the others stop within the timeout (${(options.timeoutMs / 1000).toFixed(0)} s)`,
+          );
           // The others notice through their collectives; whoever has not stopped by then is killed.
           killTimer = setTimeout(() => {
             for (const [r, other] of workers) {

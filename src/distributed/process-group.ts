@@ -34,12 +34,17 @@ function envInt(name: string): number | undefined {
 }
 
 /** The settings torchrun passes to each worker: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK. */
-export function distributedEnvironment(): { rank: number; worldSize: number; localRank: number; masterAddr: string; masterPort: number } | undefined {
+export function distributedEnvironment():
+  { rank: number; worldSize: number; localRank: number; masterAddr: string; masterPort: number } | undefined {
   const worldSize = envInt('WORLD_SIZE');
   if (worldSize === undefined) return undefined;
   const rank = envInt('RANK') ?? 0;
   return {
-    rank, worldSize, localRank: envInt('LOCAL_RANK') ?? rank, masterAddr: process.env.MASTER_ADDR ?? '127.0.0.1', masterPort: envInt('MASTER_PORT') ?? 29500,
+    rank,
+    worldSize,
+    localRank: envInt('LOCAL_RANK') ?? rank,
+    masterAddr: process.env.MASTER_ADDR ?? '127.0.0.1',
+    masterPort: envInt('MASTER_PORT') ?? 29500,
   };
 }
 
@@ -60,9 +65,12 @@ export async function initProcessGroup(options: ProcessGroupOptions = {}): Promi
   const masterAddr = options.masterAddr ?? env?.masterAddr ?? '127.0.0.1';
   const masterPort = options.masterPort ?? env?.masterPort ?? 29500;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`initProcessGroup: world size must be a positive integer, got ${worldSize}`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new RangeError(`initProcessGroup: rank ${rank} is outside 0..${worldSize - 1}`);
-  if (!Number.isInteger(masterPort) || masterPort < 1 || masterPort > 65535) throw new RangeError(`initProcessGroup: port ${masterPort} is outside 1..65535`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new RangeError(`initProcessGroup: world size must be a positive integer, got ${worldSize}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
+    throw new RangeError(`initProcessGroup: rank ${rank} is outside 0..${worldSize - 1}`);
+  if (!Number.isInteger(masterPort) || masterPort < 1 || masterPort > 65535)
+    throw new RangeError(`initProcessGroup: port ${masterPort} is outside 1..65535`);
   // Gloo's own connections: on the loopback when the master is local, else on the interface this machine's name resolves to.
   const iface = process.env.GLOO_SOCKET_HOST ?? (LOOPBACK.has(masterAddr) ? '127.0.0.1' : machineName());
   await native.distInit(rank, worldSize, masterAddr, masterPort, timeoutMs, iface);

@@ -13,9 +13,20 @@ import { allReduceSumDifferentiable, getWorldSize, isInitialized } from './proce
 export class SyncBatchNorm2d extends BatchNorm2d {
   /** A SyncBatchNorm2d sharing bn's weight, bias and running statistics, with its settings and training mode. */
   static from(bn: BatchNorm2d): SyncBatchNorm2d {
-    const sync = new SyncBatchNorm2d(bn.numFeatures, { eps: bn.eps, momentum: bn.momentum, affine: bn.weight !== undefined, trackRunningStats: bn.running_mean !== undefined });
+    const sync = new SyncBatchNorm2d(bn.numFeatures, {
+      eps: bn.eps,
+      momentum: bn.momentum,
+      affine: bn.weight !== undefined,
+      trackRunningStats: bn.running_mean !== undefined,
+    });
     for (const t of [sync.weight, sync.bias, sync.running_mean, sync.running_var, sync.num_batches_tracked]) t?.dispose();
-    Object.assign(sync, { weight: bn.weight, bias: bn.bias, running_mean: bn.running_mean, running_var: bn.running_var, num_batches_tracked: bn.num_batches_tracked });
+    Object.assign(sync, {
+      weight: bn.weight,
+      bias: bn.bias,
+      running_mean: bn.running_mean,
+      running_var: bn.running_var,
+      num_batches_tracked: bn.num_batches_tracked,
+    });
     return sync.train(bn.training);
   }
 
@@ -36,10 +47,12 @@ export class SyncBatchNorm2d extends BatchNorm2d {
       const runningMean = this.running_mean;
       const runningVar = this.running_var;
       const m = this.momentum;
-      noGrad(() => scope(() => {
-        runningMean.mul_(1 - m).add_(mean.detach().mul(m));
-        runningVar.mul_(1 - m).add_(variance.detach().mul((m * count) / (count - 1)));
-      }));
+      noGrad(() =>
+        scope(() => {
+          runningMean.mul_(1 - m).add_(mean.detach().mul(m));
+          runningVar.mul_(1 - m).add_(variance.detach().mul((m * count) / (count - 1)));
+        }),
+      );
     }
     const shape = [1, c, 1, 1];
     let y = xf.sub(mean.reshape(shape)).div(variance.add(this.eps).sqrt().reshape(shape));

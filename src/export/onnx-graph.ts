@@ -12,7 +12,6 @@ import { IR_VERSION, OPSET } from './onnx-version.js';
 
 const { onnx } = onnxProto;
 
-
 /** A value in the graph: its name and shape, the batch dimension written as -1. */
 export interface Value {
   name: string;
@@ -39,7 +38,8 @@ export class OnnxGraph {
   /** A float32 constant (a weight), named after its state-dict key. */
   initializer(stem: string, data: Float32Array, shape: number[]): Value {
     const expected = shape.reduce((a, b) => a * b, 1);
-    if (data.length !== expected) throw new Error(`ONNX export: ${stem} holds ${data.length} values, its shape [${shape.join(', ')}] needs ${expected}`);
+    if (data.length !== expected)
+      throw new Error(`ONNX export: ${stem} holds ${data.length} values, its shape [${shape.join(', ')}] needs ${expected}`);
     const name = this.name(stem);
     // Copied into a little-endian byte array, as TensorProto.raw_data stores floats.
     const raw = new Uint8Array(data.length * 4);
@@ -50,7 +50,13 @@ export class OnnxGraph {
   }
 
   /** Adds a node with one output of the given shape. */
-  node(opType: string, inputs: Value[], outputShape: number[], attributes: Record<string, Attribute> = {}, stem = opType.toLowerCase()): Value {
+  node(
+    opType: string,
+    inputs: Value[],
+    outputShape: number[],
+    attributes: Record<string, Attribute> = {},
+    stem = opType.toLowerCase(),
+  ): Value {
     const output = this.name(stem);
     this.nodes.push({
       opType,
@@ -74,7 +80,11 @@ export class OnnxGraph {
   }
 
   /** The model: the graph between `input` and `output`, with string metadata. */
-  encode(input: Value, output: Value, options: { graphName: string; producerVersion: string; docString: string; metadata: Record<string, string> }): Uint8Array {
+  encode(
+    input: Value,
+    output: Value,
+    options: { graphName: string; producerVersion: string; docString: string; metadata: Record<string, string> },
+  ): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
       opsetImport: [{ domain: '', version: OPSET }],

@@ -17,7 +17,19 @@ import type { Normalization } from '../data/loader.js';
 import { checkFiniteWeights, loadCheckpoint } from '../io/index.js';
 import { BMEnet, HW5Net, Net1, Net2, Net3, SkipBlock, buildModel } from '../models/index.js';
 import {
-  AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, LeakyReLU, Linear, MaxPool2d, type Module, ReLU, Sequential,
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  Dropout,
+  Flatten,
+  Identity,
+  LeakyReLU,
+  Linear,
+  MaxPool2d,
+  type Module,
+  ReLU,
+  Sequential,
 } from '../nn/index.js';
 import { DEFAULT_TRAIN_CONFIG, type ModelInfo, RunDirectory, type TrainConfig } from '../runs/index.js';
 import { type Tensor, dispose, scope } from '../tensor/index.js';
@@ -76,8 +88,10 @@ class Exporter {
   call(module: Module, x: Value): Value {
     const exporter = EXPORTERS.get(module.constructor as abstract new (...args: never[]) => Module);
     if (exporter === undefined) {
-      throw new Error(`ONNX export: ${this.nameOf(module)} is a ${module.constructor.name}, which the exporter does not know ` +
-        `(it knows ${[...EXPORTERS.keys()].map((k) => k.name).join(', ')})`);
+      throw new Error(
+        `ONNX export: ${this.nameOf(module)} is a ${module.constructor.name}, which the exporter does not know ` +
+          `(it knows ${[...EXPORTERS.keys()].map((k) => k.name).join(', ')})`,
+      );
     }
     return exporter(module, x, this);
   }
@@ -119,30 +133,50 @@ function windowOutput(size: number, kernel: number, stride: number, padding: num
 function conv2d(m: Conv2d, x: Value, e: Exporter): Value {
   expectChannels(e, m, x, m.inChannels);
   const [kh, kw] = m.kernelSize;
-  const out = [x.shape[0]!, m.outChannels,
+  const out = [
+    x.shape[0]!,
+    m.outChannels,
     windowOutput(x.shape[2]!, kh, m.stride[0], m.padding[0], m.dilation[0], false),
-    windowOutput(x.shape[3]!, kw, m.stride[1], m.padding[1], m.dilation[1], false)];
+    windowOutput(x.shape[3]!, kw, m.stride[1], m.padding[1], m.dilation[1], false),
+  ];
   const inputs = [x, e.weight(m, 'weight', m.weight), ...(m.bias ? [e.weight(m, 'bias', m.bias)] : [])];
-  return e.graph.node('Conv', inputs, out, {
-    kernel_shape: [kh, kw], strides: [...m.stride], pads: [m.padding[0], m.padding[1], m.padding[0], m.padding[1]],
-    dilations: [...m.dilation], group: m.groups,
-  }, e.nameOf(m));
+  return e.graph.node(
+    'Conv',
+    inputs,
+    out,
+    {
+      kernel_shape: [kh, kw],
+      strides: [...m.stride],
+      pads: [m.padding[0], m.padding[1], m.padding[0], m.padding[1]],
+      dilations: [...m.dilation],
+      group: m.groups,
+    },
+    e.nameOf(m),
+  );
 }
 
 function batchNorm2d(m: BatchNorm2d, x: Value, e: Exporter): Value {
   expectChannels(e, m, x, m.numFeatures);
   if (m.running_mean === undefined || m.running_var === undefined) {
-    throw new Error(`ONNX export: ${e.nameOf(m)} keeps no running statistics, so in eval mode it still normalises by the batch; ONNX's inference form cannot`);
+    throw new Error(
+      `ONNX export: ${e.nameOf(m)} keeps no running statistics, so in eval mode it still normalises by the batch; ONNX's inference form cannot`,
+    );
   }
   const n = m.numFeatures;
   const scale = m.weight ? e.weight(m, 'weight', m.weight) : e.constant(m, 'weight', 1, n);
   const bias = m.bias ? e.weight(m, 'bias', m.bias) : e.constant(m, 'bias', 0, n);
-  return e.graph.node('BatchNormalization', [x, scale, bias, e.weight(m, 'running_mean', m.running_mean), e.weight(m, 'running_var', m.running_var)],
-    x.shape, { epsilon: { float: m.eps }, training_mode: 0 }, e.nameOf(m));
+  return e.graph.node(
+    'BatchNormalization',
+    [x, scale, bias, e.weight(m, 'running_mean', m.running_mean), e.weight(m, 'running_var', m.running_var)],
+    x.shape,
+    { epsilon: { float: m.eps }, training_mode: 0 },
+    e.nameOf(m),
+  );
 }
 
 function linear(m: Linear, x: Value, e: Exporter): Value {
-  if (x.shape.at(-1) !== m.inFeatures) throw new Error(`ONNX export: ${e.nameOf(m)} expects ${m.inFeatures} features, gets [${x.shape.join(', ')}]`);
+  if (x.shape.at(-1) !== m.inFeatures)
+    throw new Error(`ONNX export: ${e.nameOf(m)} expects ${m.inFeatures} features, gets [${x.shape.join(', ')}]`);
   const out = [...x.shape.slice(0, -1), m.outFeatures];
   if (x.shape.length === 2) {
     const inputs = [x, e.weight(m, 'weight', m.weight), ...(m.bias ? [e.weight(m, 'bias', m.bias)] : [])];
@@ -161,9 +195,19 @@ function maxPool2d(m: MaxPool2d, x: Value, e: Exporter): Value {
   const [dh, dw] = pair(m.options.dilation ?? 1);
   const ceil = m.options.ceilMode ?? false;
   const out = [x.shape[0]!, x.shape[1]!, windowOutput(x.shape[2]!, kh, sh, ph, dh, ceil), windowOutput(x.shape[3]!, kw, sw, pw, dw, ceil)];
-  return e.graph.node('MaxPool', [x], out, {
-    kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, ph, pw], dilations: [dh, dw], ceil_mode: ceil ? 1 : 0,
-  }, e.nameOf(m));
+  return e.graph.node(
+    'MaxPool',
+    [x],
+    out,
+    {
+      kernel_shape: [kh, kw],
+      strides: [sh, sw],
+      pads: [ph, pw, ph, pw],
+      dilations: [dh, dw],
+      ceil_mode: ceil ? 1 : 0,
+    },
+    e.nameOf(m),
+  );
 }
 
 function avgPool2d(m: AvgPool2d, x: Value, e: Exporter): Value {
@@ -172,11 +216,20 @@ function avgPool2d(m: AvgPool2d, x: Value, e: Exporter): Value {
   const [ph, pw] = pair(m.options.padding ?? 0);
   const ceil = m.options.ceilMode ?? false;
   const out = [x.shape[0]!, x.shape[1]!, windowOutput(x.shape[2]!, kh, sh, ph, 1, ceil), windowOutput(x.shape[3]!, kw, sw, pw, 1, ceil)];
-  return e.graph.node('AveragePool', [x], out, {
-    kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, ph, pw], ceil_mode: ceil ? 1 : 0,
-    // PyTorch counts the zero padding in the average unless told not to; ONNX's default is the opposite.
-    count_include_pad: (m.options.countIncludePad ?? true) ? 1 : 0,
-  }, e.nameOf(m));
+  return e.graph.node(
+    'AveragePool',
+    [x],
+    out,
+    {
+      kernel_shape: [kh, kw],
+      strides: [sh, sw],
+      pads: [ph, pw, ph, pw],
+      ceil_mode: ceil ? 1 : 0,
+      // PyTorch counts the zero padding in the average unless told not to; ONNX's default is the opposite.
+      count_include_pad: (m.options.countIncludePad ?? true) ? 1 : 0,
+    },
+    e.nameOf(m),
+  );
 }
 
 function adaptiveAvgPool2d(m: AdaptiveAvgPool2d, x: Value, e: Exporter): Value {
@@ -184,7 +237,9 @@ function adaptiveAvgPool2d(m: AdaptiveAvgPool2d, x: Value, e: Exporter): Value {
   const [h, w] = [x.shape[2]!, x.shape[3]!];
   if (oh === 1 && ow === 1) return e.graph.node('GlobalAveragePool', [x], [x.shape[0]!, x.shape[1]!, 1, 1], {}, e.nameOf(m));
   if (h % oh !== 0 || w % ow !== 0) {
-    throw new Error(`ONNX export: ${e.nameOf(m)} pools ${h}x${w} to ${oh}x${ow}, whose windows overlap unevenly; ONNX has no adaptive pooling`);
+    throw new Error(
+      `ONNX export: ${e.nameOf(m)} pools ${h}x${w} to ${oh}x${ow}, whose windows overlap unevenly; ONNX has no adaptive pooling`,
+    );
   }
   // Evenly divided, adaptive pooling is a fixed window as large as its stride.
   const [kh, kw] = [h / oh, w / ow];
@@ -193,7 +248,8 @@ function adaptiveAvgPool2d(m: AdaptiveAvgPool2d, x: Value, e: Exporter): Value {
 
 function flatten(m: Flatten, x: Value, e: Exporter): Value {
   const end = m.endDim < 0 ? x.shape.length + m.endDim : m.endDim;
-  if (m.startDim !== 1 || end !== x.shape.length - 1) throw new Error(`ONNX export: ${e.nameOf(m)} flattens dimensions ${m.startDim}..${m.endDim}; only flatten(1) is exported`);
+  if (m.startDim !== 1 || end !== x.shape.length - 1)
+    throw new Error(`ONNX export: ${e.nameOf(m)} flattens dimensions ${m.startDim}..${m.endDim}; only flatten(1) is exported`);
   return e.flatten(x, e.nameOf(m));
 }
 
@@ -215,7 +271,13 @@ function skipBlock(m: SkipBlock, x: Value, e: Exporter): Value {
   if (m.inCh === m.outCh && !m.downsample) return e.add(out, identity, `${name}.add`);
   if (m.inCh !== m.outCh && !m.downsample) return e.add(out, e.call(m.in2out, identity), `${name}.add`);
   if (m.inCh !== m.outCh && m.downsample) {
-    const doubled = e.graph.node('Concat', [identity, identity], [identity.shape[0]!, 2 * identity.shape[1]!, ...identity.shape.slice(2)], { axis: 1 }, `${name}.concat`);
+    const doubled = e.graph.node(
+      'Concat',
+      [identity, identity],
+      [identity.shape[0]!, 2 * identity.shape[1]!, ...identity.shape.slice(2)],
+      { axis: 1 },
+      `${name}.concat`,
+    );
     return e.add(out, doubled, `${name}.add`);
   }
   return out; // same channels with downsampling: the original adds nothing
@@ -262,13 +324,28 @@ function net3(m: Net3, x: Value, e: Exporter): Value {
 
 /** Exporters by exact class: a subclass may compute differently, so it is not taken for its parent. */
 const EXPORTERS = new Map<abstract new (...args: never[]) => Module, LayerExporter>([
-  [Conv2d, conv2d], [BatchNorm2d, batchNorm2d], [Linear, linear], [MaxPool2d, maxPool2d], [AvgPool2d, avgPool2d],
-  [AdaptiveAvgPool2d, adaptiveAvgPool2d], [Flatten, flatten], [Sequential, sequential],
+  [Conv2d, conv2d],
+  [BatchNorm2d, batchNorm2d],
+  [Linear, linear],
+  [MaxPool2d, maxPool2d],
+  [AvgPool2d, avgPool2d],
+  [AdaptiveAvgPool2d, adaptiveAvgPool2d],
+  [Flatten, flatten],
+  [Sequential, sequential],
   [ReLU, (_m: ReLU, x: Value, e: Exporter) => e.relu(x, e.nameOf(_m))],
-  [LeakyReLU, (m: LeakyReLU, x: Value, e: Exporter) => e.graph.node('LeakyRelu', [x], x.shape, { alpha: { float: m.negativeSlope } }, e.nameOf(m))],
+  [
+    LeakyReLU,
+    (m: LeakyReLU, x: Value, e: Exporter) => e.graph.node('LeakyRelu', [x], x.shape, { alpha: { float: m.negativeSlope } }, e.nameOf(m)),
+  ],
   // Dropout computes nothing in eval mode, Identity never does.
-  [Dropout, (_m: Dropout, x: Value) => x], [Identity, (_m: Identity, x: Value) => x],
-  [SkipBlock, skipBlock], [HW5Net, hw5net], [BMEnet, bmenet], [Net1, shallowNet], [Net2, shallowNet], [Net3, net3],
+  [Dropout, (_m: Dropout, x: Value) => x],
+  [Identity, (_m: Identity, x: Value) => x],
+  [SkipBlock, skipBlock],
+  [HW5Net, hw5net],
+  [BMEnet, bmenet],
+  [Net1, shallowNet],
+  [Net2, shallowNet],
+  [Net3, net3],
 ] as [abstract new (...args: never[]) => Module, LayerExporter][]);
 
 function packageVersion(): string {
@@ -287,20 +364,24 @@ function packageVersion(): string {
  */
 export function exportOnnx(model: Module, description: OnnxModelDescription): OnnxExport {
   const [channels, height, width] = description.inputShape;
-  if (description.inputShape.length !== 3) throw new Error(`ONNX export: inputShape must be [channels, height, width], got [${description.inputShape.join(', ')}]`);
+  if (description.inputShape.length !== 3)
+    throw new Error(`ONNX export: inputShape must be [channels, height, width], got [${description.inputShape.join(', ')}]`);
   const exporter = new Exporter(model);
   const graph = exporter.graph;
   const input: Value = { name: graph.name('input'), shape: [-1, channels!, height!, width!] };
   let output = exporter.call(model, input);
   if (output.shape.length !== 2 || output.shape[1] !== description.classes.length) {
-    throw new Error(`ONNX export: the model gives [${output.shape.join(', ')}], not [batch, ${description.classes.length}] logits for its classes`);
+    throw new Error(
+      `ONNX export: the model gives [${output.shape.join(', ')}], not [batch, ${description.classes.length}] logits for its classes`,
+    );
   }
   output = graph.rename(output, 'logits');
   const { mean, std } = description.normalization;
   const bytes = graph.encode(input, output, {
     graphName: description.model,
     producerVersion: packageVersion(),
-    docString: `${description.model} exported by skipstudio: input [batch, ${channels}, ${height}, ${width}] float32, pixels / 255 then ` +
+    docString:
+      `${description.model} exported by skipstudio: input [batch, ${channels}, ${height}, ${width}] float32, pixels / 255 then ` +
       `(x - mean) / std per channel (mean ${mean.join(', ')}; std ${std.join(', ')}); output: logits over ${description.classes.length} classes.`,
     metadata: {
       'skipstudio.model': description.model,
@@ -308,7 +389,8 @@ export function exportOnnx(model: Module, description: OnnxModelDescription): On
       classes: JSON.stringify(description.classes),
       normalization: JSON.stringify({ mean, std }),
       input_shape: JSON.stringify(description.inputShape),
-      preprocessing: 'NCHW float32; each pixel divided by 255, then (x - mean[c]) / std[c] per channel c, with mean and std from "normalization"',
+      preprocessing:
+        'NCHW float32; each pixel divided by 255, then (x - mean[c]) / std[c] per channel c, with mean and std from "normalization"',
       ...description.metadata,
     },
   });
@@ -344,14 +426,24 @@ export function exportRunToOnnx(runPath: string, options: { allowDiverged?: bool
   const status = existsSync(dir.file('status.json')) ? dir.status() : undefined;
   if (status?.status === 'diverged' && !options.allowDiverged) {
     const at = status.divergedAt;
-    throw new Error(`${runPath} diverged${at ? ` at step ${at.step} (loss ${at.loss})` : ''}: its checkpoint is the last one before, whose weights may ` +
-      'already be far off; give --allow-diverged to export it anyway');
+    throw new Error(
+      `${runPath} diverged${at ? ` at step ${at.step} (loss ${at.loss})` : ''}: its checkpoint is the last one before, whose weights may ` +
+        'already be far off; give --allow-diverged to export it anyway',
+    );
   }
   const { model, config, info } = loadRunModel(runPath);
   try {
     return exportOnnx(model, {
-      model: config.model, inputShape: info.inputShape, classes: info.classes, normalization: info.normalization, modelOptions: config.modelOptions,
-      metadata: { 'skipstudio.dataset': config.dataset, 'skipstudio.learning_rate': String(config.lr), 'skipstudio.seed': String(config.seed) },
+      model: config.model,
+      inputShape: info.inputShape,
+      classes: info.classes,
+      normalization: info.normalization,
+      modelOptions: config.modelOptions,
+      metadata: {
+        'skipstudio.dataset': config.dataset,
+        'skipstudio.learning_rate': String(config.lr),
+        'skipstudio.seed': String(config.seed),
+      },
     });
   } finally {
     dispose([...model.parameters(), ...model.buffers()]);

@@ -78,7 +78,12 @@ export function tfRecord(data: Uint8Array): Buffer {
   return Buffer.concat([header, data, footer]);
 }
 
-function encodeEvent(event: { wallTime: number; step?: number; fileVersion?: string; summary?: { value: { tag: string; simpleValue: number }[] } }): Buffer {
+function encodeEvent(event: {
+  wallTime: number;
+  step?: number;
+  fileVersion?: string;
+  summary?: { value: { tag: string; simpleValue: number }[] };
+}): Buffer {
   return tfRecord(EventType.encode(EventType.fromObject(event)).finish());
 }
 
@@ -86,11 +91,17 @@ function encodeEvent(event: { wallTime: number; step?: number; fileVersion?: str
 export function recordScalars(record: MetricRecord): [string, number][] {
   switch (record.type) {
     case 'iteration':
-      return [['loss/train', record.loss], ['learning_rate', record.lr]];
+      return [
+        ['loss/train', record.loss],
+        ['learning_rate', record.lr],
+      ];
     case 'epoch':
       return [
-        ['loss/train_epoch', record.trainLoss], ['loss/test', record.testLoss],
-        ['accuracy/train', record.trainAccuracy], ['accuracy/test', record.testAccuracy], ['learning_rate', record.lr],
+        ['loss/train_epoch', record.trainLoss],
+        ['loss/test', record.testLoss],
+        ['accuracy/train', record.trainAccuracy],
+        ['accuracy/test', record.testAccuracy],
+        ['learning_rate', record.lr],
       ];
     default:
       return [];
@@ -137,11 +148,18 @@ export class TensorBoardWriter {
   readonly path: string;
   #fd: number | undefined;
 
-  constructor(dir: string, file = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`, earlier: MetricRecord[] = []) {
+  constructor(
+    dir: string,
+    file = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`,
+    earlier: MetricRecord[] = [],
+  ) {
     makeFolder(dir);
     this.path = join(dir, file);
     const now = Date.now() / 1000;
-    writeFileAtomic(this.path, eventFileBytes(earlier, () => now));
+    writeFileAtomic(
+      this.path,
+      eventFileBytes(earlier, () => now),
+    );
     this.#fd = openSync(this.path, 'a');
   }
 
@@ -177,7 +195,10 @@ export class TensorBoardWriter {
 export class TensorBoardRunDirectory extends RunDirectory {
   #writer: TensorBoardWriter | undefined;
 
-  constructor(path: string, readonly logdir: string) {
+  constructor(
+    path: string,
+    readonly logdir: string,
+  ) {
     super(path);
   }
 
@@ -242,7 +263,10 @@ export function writeRunScalars(runPath: string, logdir: string): string {
   if (!Number.isFinite(started)) started = Date.now() / 1000;
   const lastStep = Math.max(1, ...records.map((r) => r.step));
   const path = runEventFile(logdir, basename(runPath));
-  writeFileAtomic(path, eventFileBytes(records, (r) => started + (wallSeconds * (r.step ?? 0)) / lastStep));
+  writeFileAtomic(
+    path,
+    eventFileBytes(records, (r) => started + (wallSeconds * (r.step ?? 0)) / lastStep),
+  );
   return path;
 }
 
@@ -250,7 +274,8 @@ export function writeRunScalars(runPath: string, logdir: string): string {
 export function writeTensorBoard(path: string, logdir: string): string[] {
   if (new RunDirectory(path).exists()) return [writeRunScalars(path, logdir)];
   if (!existsSync(path)) throw new Error(`${path} does not exist`);
-  return readdirSync(path).sort()
+  return readdirSync(path)
+    .sort()
     .map((entry) => join(path, entry))
     .filter((p) => new RunDirectory(p).exists())
     .map((p) => writeRunScalars(p, logdir));

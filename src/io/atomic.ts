@@ -27,7 +27,7 @@ export function removeLeftoverTemporaries(folder: string): string[] {
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const folder = dirname(path);
   makeFolder(folder);
-  const temporary = join(folder, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);  // TEMPORARY's form
+  const temporary = join(folder, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`); // TEMPORARY's form
   try {
     const fd = openSync(temporary, 'w');
     try {

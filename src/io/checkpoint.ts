@@ -74,7 +74,8 @@ export function saveCheckpoint(path: string, options: SaveCheckpointOptions): vo
 
 /** A checkpoint header's training metadata, its format checked: what a checkpoint says about itself without its tensors. */
 function trainingMetadata(path: string, metadata: Record<string, string>): TrainingMetadata {
-  if (metadata.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: not a skipstudio checkpoint: format is ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
+  if (metadata.format !== CHECKPOINT_FORMAT)
+    throw new Error(`${path}: not a skipstudio checkpoint: format is ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT}`);
   try {
     // Stryker disable next-line StringLiteral: JSON.parse refuses '' and any other non-JSON text alike, and the catch gives one message
     return JSON.parse(metadata.training ?? '') as TrainingMetadata;
@@ -162,16 +163,22 @@ export function loadCheckpoint(path: string): Checkpoint {
 /** The keys of a state dict whose floating tensors hold a NaN or an infinity. */
 export function nonFiniteKeys(state: StateDict): string[] {
   // The largest magnitude is NaN or infinite exactly when some element is.
-  return Object.entries(state).filter(([, t]) => (t.dtype.startsWith('float') || t.dtype === 'bfloat16') && t.numel > 0 &&
-    !Number.isFinite(scope(() => t.abs().max().item()))).map(([key]) => key);
+  return Object.entries(state)
+    .filter(
+      ([, t]) =>
+        (t.dtype.startsWith('float') || t.dtype === 'bfloat16') && t.numel > 0 && !Number.isFinite(scope(() => t.abs().max().item())),
+    )
+    .map(([key]) => key);
 }
 
 /** Refuses a checkpoint whose weights are not all finite: a model of NaNs evaluates to chance and exports as garbage. */
 export function checkFiniteWeights(state: StateDict, path: string): void {
   const bad = nonFiniteKeys(state);
   if (bad.length > 0) {
-    throw new Error(`${path} holds non-finite weights (NaN or infinity) in ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''}: ` +
-      'the run diverged or the file was damaged; use an earlier checkpoint or train again');
+    throw new Error(
+      `${path} holds non-finite weights (NaN or infinity) in ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''}: ` +
+        'the run diverged or the file was damaged; use an earlier checkpoint or train again',
+    );
   }
 }
 

@@ -10,7 +10,7 @@ export function readJsonObject(path: string, what: string): Record<string, unkno
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw fileError(`read the ${what}`, path, error);  // a folder, say: named, with the reason
+    throw fileError(`read the ${what}`, path, error); // a folder, say: named, with the reason
   }
   let value: unknown;
   try {
@@ -20,7 +20,9 @@ export function readJsonObject(path: string, what: string): Record<string, unkno
     throw new Error(`${what} ${path} is not valid JSON (${(error as Error).message})`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new Error(`${what} ${path} must hold a JSON object ({ ... }), not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new Error(
+      `${what} ${path} must hold a JSON object ({ ... }), not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -31,11 +33,20 @@ export function readJsonObject(path: string, what: string): Record<string, unkno
  */
 export function previewJson(value: unknown, max = 80): string {
   const walk = (v: unknown, depth: number): string => {
-    if (Array.isArray(v)) return depth >= 3 ? `[${v.length ? '...' : ''}]` : `[${v.slice(0, 5).map((x) => walk(x, depth + 1)).join(',')}${v.length > 5 ? ',...' : ''}]`;
+    if (Array.isArray(v))
+      return depth >= 3
+        ? `[${v.length ? '...' : ''}]`
+        : `[${v
+            .slice(0, 5)
+            .map((x) => walk(x, depth + 1))
+            .join(',')}${v.length > 5 ? ',...' : ''}]`;
     if (v !== null && typeof v === 'object') {
       const entries = Object.entries(v);
       if (depth >= 3) return `{${entries.length ? '...' : ''}}`;
-      return `{${entries.slice(0, 5).map(([k, x]) => `${JSON.stringify(k.slice(0, max))}:${walk(x, depth + 1)}`).join(',')}${entries.length > 5 ? ',...' : ''}}`;
+      return `{${entries
+        .slice(0, 5)
+        .map(([k, x]) => `${JSON.stringify(k.slice(0, max))}:${walk(x, depth + 1)}`)
+        .join(',')}${entries.length > 5 ? ',...' : ''}}`;
     }
     return typeof v === 'string' ? JSON.stringify(v.slice(0, max + 1)) : String(JSON.stringify(v));
   };

@@ -12,8 +12,16 @@ import { type DType, Tensor, fromBytes } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic.js';
 
 const DTYPE_TO_TAG: Partial<Record<DType, string>> = {
-  float32: 'F32', float64: 'F64', bfloat16: 'BF16', float16: 'F16',
-  int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float32: 'F32',
+  float64: 'F64',
+  bfloat16: 'BF16',
+  float16: 'F16',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
 };
 const TAG_TO_DTYPE = new Map(Object.entries(DTYPE_TO_TAG).map(([dtype, tag]) => [tag!, dtype as DType]));
 const ITEM_SIZE: Record<string, number> = { F32: 4, F64: 8, BF16: 2, F16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -53,7 +61,11 @@ export const CHECKSUM_KEY = 'sha256';
  * metadata; with `checksum`, the metadata also carries the SHA-256 of the
  * data section, so a flipped byte is found on load instead of trained on.
  */
-export function encodeSafetensors(record: Record<string, Tensor>, metadata?: Record<string, string>, options: { checksum?: boolean } = {}): Buffer {
+export function encodeSafetensors(
+  record: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+  options: { checksum?: boolean } = {},
+): Buffer {
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new TypeError(`saveSafetensors: metadata value '${k}' must be a string`);
@@ -65,7 +77,9 @@ export function encodeSafetensors(record: Record<string, Tensor>, metadata?: Rec
   for (const [name, t] of Object.entries(record)) {
     // The header's own key, and the key a JavaScript object cannot hold as data: a file with either would not read back.
     if (name === '__metadata__' || name === '__proto__') {
-      throw new TypeError(`saveSafetensors: '${name}' cannot name a tensor (${name === '__metadata__' ? 'the header keeps its metadata there' : 'it is JavaScript\'s prototype key'}): rename it`);
+      throw new TypeError(
+        `saveSafetensors: '${name}' cannot name a tensor (${name === '__metadata__' ? 'the header keeps its metadata there' : "it is JavaScript's prototype key"}): rename it`,
+      );
     }
     if (!(t instanceof Tensor)) throw new TypeError(`saveSafetensors: '${name}' is not a Tensor`);
     const tag = DTYPE_TO_TAG[t.dtype];
@@ -93,7 +107,12 @@ function sha256(parts: Uint8Array[]): string {
 }
 
 /** Writes named tensors to path atomically (a crash never leaves a half-written file). */
-export function saveSafetensors(record: Record<string, Tensor>, path: string, metadata?: Record<string, string>, options: { checksum?: boolean } = {}): void {
+export function saveSafetensors(
+  record: Record<string, Tensor>,
+  path: string,
+  metadata?: Record<string, string>,
+  options: { checksum?: boolean } = {},
+): void {
   writeFileAtomic(path, encodeSafetensors(record, metadata, options));
 }
 
@@ -132,7 +151,8 @@ function readHeader(fd: number, path: string, maxHeaderBytes = MAX_HEADER_BYTES)
   const entries: Entry[] = [];
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SafetensorsError(path, '__metadata__ is not an object');
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw new SafetensorsError(path, '__metadata__ is not an object');
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') throw new SafetensorsError(path, `__metadata__.${k} is not a string`);
         metadata[k] = v;
@@ -157,7 +177,10 @@ function readHeader(fd: number, path: string, maxHeaderBytes = MAX_HEADER_BYTES)
     const numel = (info.shape as number[]).reduce((a, b) => a * b, 1);
     const expected = numel * ITEM_SIZE[info.dtype as string]!;
     if (end - start !== expected) {
-      throw new SafetensorsError(path, `entry '${name}' spans ${end - start} bytes but ${info.dtype as string} [${(info.shape as number[]).join(', ')}] needs ${expected}`);
+      throw new SafetensorsError(
+        path,
+        `entry '${name}' spans ${end - start} bytes but ${info.dtype as string} [${(info.shape as number[]).join(', ')}] needs ${expected}`,
+      );
     }
     entries.push({ name, dtype, shape: info.shape as number[], start, end });
   }
@@ -169,7 +192,8 @@ function readHeader(fd: number, path: string, maxHeaderBytes = MAX_HEADER_BYTES)
     if (e.start > cursor) throw new SafetensorsError(path, `bytes ${cursor}..${e.start} of the data belong to no tensor`);
     cursor = e.end;
   }
-  if (cursor !== dataLength) throw new SafetensorsError(path, `the data has ${dataLength - cursor} trailing bytes that belong to no tensor`);
+  if (cursor !== dataLength)
+    throw new SafetensorsError(path, `the data has ${dataLength - cursor} trailing bytes that belong to no tensor`);
   return { entries, metadata, dataOffset };
 }
 
@@ -211,10 +235,16 @@ export function loadSafetensorsWithMetadata(path: string, options: ReadOptions =
     });
     const expected = header.metadata[CHECKSUM_KEY];
     if (expected !== undefined) {
-      const inFileOrder = header.entries.map((e, i) => [e.start, blobs[i]!] as const).sort((a, b) => a[0] - b[0]).map(([, b]) => b);
+      const inFileOrder = header.entries
+        .map((e, i) => [e.start, blobs[i]!] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([, b]) => b);
       if (sha256(inFileOrder) !== expected) {
-        throw new SafetensorsError(path, 'its data does not match the SHA-256 checksum in its header: the file is corrupt (a changed or flipped byte); ' +
-          'use another copy, or train again');
+        throw new SafetensorsError(
+          path,
+          'its data does not match the SHA-256 checksum in its header: the file is corrupt (a changed or flipped byte); ' +
+            'use another copy, or train again',
+        );
       }
     }
     const tensors: Record<string, Tensor> = {};

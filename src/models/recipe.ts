@@ -20,4 +20,10 @@ export interface RecipeSettings {
 }
 
 /** The names of RecipeSettings' fields, in the order recipes are described. */
-export const RECIPE_SETTINGS = ['optimizer', 'momentum', 'betas', 'weightDecay', 'schedule'] as const satisfies readonly (keyof RecipeSettings)[];
+export const RECIPE_SETTINGS = [
+  'optimizer',
+  'momentum',
+  'betas',
+  'weightDecay',
+  'schedule',
+] as const satisfies readonly (keyof RecipeSettings)[];

@@ -81,8 +81,10 @@ export function buildModel(name: string, shape: ImageShape, numClasses: number, 
   const spec = getModelSpec(name);
   const unknown = Object.keys(options).filter((k) => !spec.options.includes(k));
   if (unknown.length > 0) {
-    throw new RangeError(`${spec.name} takes no option ${unknown.map((k) => `'${k}'`).join(', ')}` +
-      (spec.options.length ? ` (it takes ${spec.options.join(', ')})` : ''));
+    throw new RangeError(
+      `${spec.name} takes no option ${unknown.map((k) => `'${k}'`).join(', ')}` +
+        (spec.options.length ? ` (it takes ${spec.options.join(', ')})` : ''),
+    );
   }
   return spec.build(shape, numClasses, options);
 }

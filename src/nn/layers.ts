@@ -74,7 +74,10 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups,
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
     });
   }
 }
@@ -120,16 +123,23 @@ export class BatchNorm2d extends Module {
     // One value per channel has no variance: its running_var would become NaN (PyTorch refuses it the same way).
     const perChannel = x.shape.reduce((n, d, i) => (i === 1 ? n : n * d), 1);
     if (useBatchStats && perChannel === 1) {
-      throw new RangeError(`BatchNorm2d: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]: ` +
-        'train with a batch of 2 or more, or call eval() first');
+      throw new RangeError(
+        `BatchNorm2d: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]: ` +
+          'train with a batch of 2 or more, or call eval() first',
+      );
     }
     if (this.training && this.num_batches_tracked !== undefined) {
       const counter = this.num_batches_tracked;
       noGrad(() => counter.add_(1));
     }
     return batchNorm(x, {
-      weight: this.weight, bias: this.bias, runningMean: this.running_mean, runningVar: this.running_var,
-      training: useBatchStats, momentum: this.momentum, eps: this.eps,
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.running_mean,
+      runningVar: this.running_var,
+      training: useBatchStats,
+      momentum: this.momentum,
+      eps: this.eps,
     });
   }
 }
@@ -175,7 +185,10 @@ export class LeakyReLU extends Module {
 
 /** 2-D max pooling, as torch.nn.MaxPool2d; the stride defaults to the kernel size. */
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {},
+  ) {
     super();
   }
 
@@ -186,7 +199,10 @@ export class MaxPool2d extends Module {
 
 /** 2-D average pooling, as torch.nn.AvgPool2d; the stride defaults to the kernel size. */
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {},
+  ) {
     super();
   }
 
@@ -208,7 +224,10 @@ export class AdaptiveAvgPool2d extends Module {
 
 /** Flattens dimensions startDim to endDim into one (default 1 to -1, keeping the batch dimension), as torch.nn.Flatten. */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
   }
 

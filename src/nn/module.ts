@@ -183,7 +183,8 @@ export abstract class Module {
     const unexpectedKeys = Object.keys(state).filter((k) => !own.has(k));
     const problems: string[] = [];
     // A state dict of another model lists hundreds of keys: name a few and count the rest.
-    const list = (keys: string[]) => `${keys.length} (${keys.slice(0, 5).join(', ')}${keys.length > 5 ? `, ... ${keys.length - 5} more` : ''})`;
+    const list = (keys: string[]) =>
+      `${keys.length} (${keys.slice(0, 5).join(', ')}${keys.length > 5 ? `, ... ${keys.length - 5} more` : ''})`;
     if (strict && missingKeys.length > 0) problems.push(`missing keys: ${list(missingKeys)}`);
     if (strict && unexpectedKeys.length > 0) problems.push(`unexpected keys: ${list(unexpectedKeys)}`);
     for (const [key, target] of own) {

@@ -74,8 +74,7 @@ export function summary(model: Module, inputShape: number[]): ModelSummary {
     model.train(wasTraining);
   }
 
-  const subtreeFlops = (m: Module): number =>
-    (records.get(m)?.flops ?? 0) + m.children().reduce((sum, c) => sum + subtreeFlops(c), 0);
+  const subtreeFlops = (m: Module): number => (records.get(m)?.flops ?? 0) + m.children().reduce((sum, c) => sum + subtreeFlops(c), 0);
   const layers: LayerSummary[] = [];
   const visit = (m: Module, prefix: string, depth: number) => {
     for (const [name, child] of m.namedChildren()) {

@@ -39,7 +39,8 @@ class AdamBase extends Optimizer<AdamOptions> {
   protected override validate(group: AdamOptions): void {
     super.validate(group);
     const [b1, b2] = group.betas;
-    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new RangeError(`${this.constructor.name}: betas must be in [0, 1), got [${b1}, ${b2}]`);
+    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1))
+      throw new RangeError(`${this.constructor.name}: betas must be in [0, 1), got [${b1}, ${b2}]`);
     if (!(group.eps >= 0)) throw new RangeError(`${this.constructor.name}: eps must be >= 0`);
     if (!(group.weightDecay >= 0)) throw new RangeError(`${this.constructor.name}: weightDecay must be >= 0`);
   }

@@ -34,8 +34,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   readonly state = new Map<Tensor, ParamState>();
 
   constructor(params: Tensor[] | GroupInput<H>[], defaults: H) {
-    const groups: GroupInput<H>[] =
-      params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as GroupInput<H>[]);
+    const groups: GroupInput<H>[] = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as GroupInput<H>[]);
     // (every() is true of no groups, so an empty list is refused here too)
     if (groups.every((g) => g.params.length === 0)) {
       throw new RangeError(`${this.constructor.name}: got an empty parameter list`);
@@ -44,8 +43,10 @@ export abstract class Optimizer<H extends { lr: number }> {
     const all = groups.flatMap((g) => g.params);
     const twice = all.findIndex((p, i) => all.indexOf(p) !== i);
     if (twice >= 0) {
-      throw new RangeError(`${this.constructor.name}: parameter ${twice} of the list is given more than once (it would be updated twice each step): ` +
-        'give each parameter once, e.g. [...new Set(params)]');
+      throw new RangeError(
+        `${this.constructor.name}: parameter ${twice} of the list is given more than once (it would be updated twice each step): ` +
+          'give each parameter once, e.g. [...new Set(params)]',
+      );
     }
     this.paramGroups = groups.map((g) => {
       const group = { ...defaults, ...g.options, params: [...g.params] } as ParamGroup<H>;
@@ -69,7 +70,12 @@ export abstract class Optimizer<H extends { lr: number }> {
         for (const group of this.paramGroups) {
           const grads = gradsOf(group.params);
           const params = group.params.filter((_, i) => grads[i] !== undefined);
-          if (params.length > 0) this.updateGroup(group, params, grads.filter((g): g is Tensor => g !== undefined));
+          if (params.length > 0)
+            this.updateGroup(
+              group,
+              params,
+              grads.filter((g): g is Tensor => g !== undefined),
+            );
         }
       }),
     );
@@ -138,7 +144,8 @@ export abstract class Optimizer<H extends { lr: number }> {
     for (const [key, s] of Object.entries(saved.state)) {
       const p = params[Number(key)]!;
       const copy: ParamState = {};
-      for (const [field, value] of Object.entries(s)) copy[field] = value instanceof Tensor ? keep(value.to({ dtype: p.dtype, copy: true })) : value;
+      for (const [field, value] of Object.entries(s))
+        copy[field] = value instanceof Tensor ? keep(value.to({ dtype: p.dtype, copy: true })) : value;
       this.state.set(p, copy);
     }
   }

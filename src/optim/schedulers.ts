@@ -59,7 +59,11 @@ export abstract class LRScheduler {
 
 /** lr = base * gamma ^ floor(epoch / stepSize) */
 export class StepLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly stepSize: number, readonly gamma = 0.1) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly stepSize: number,
+    readonly gamma = 0.1,
+  ) {
     super(optimizer);
     if (!Number.isInteger(stepSize) || stepSize < 1) throw new RangeError('StepLR: stepSize must be a positive integer');
     this.apply();
@@ -72,7 +76,11 @@ export class StepLR extends LRScheduler {
 
 /** lr = base * gamma ^ (number of milestones reached) */
 export class MultiStepLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly milestones: number[], readonly gamma = 0.1) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly milestones: number[],
+    readonly gamma = 0.1,
+  ) {
     super(optimizer);
     this.apply();
   }
@@ -85,7 +93,11 @@ export class MultiStepLR extends LRScheduler {
 
 /** lr = etaMin + (base - etaMin) * (1 + cos(pi * epoch / tMax)) / 2 */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly tMax: number, readonly etaMin = 0) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly tMax: number,
+    readonly etaMin = 0,
+  ) {
     super(optimizer);
     if (!(tMax > 0)) throw new RangeError('CosineAnnealingLR: tMax must be positive');
     this.apply();
@@ -98,7 +110,12 @@ export class CosineAnnealingLR extends LRScheduler {
 
 /** Linear warmup: the factor goes from startFactor to endFactor over totalIters, then stays. */
 export class LinearLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly startFactor = 1 / 3, readonly endFactor = 1, readonly totalIters = 5) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly startFactor = 1 / 3,
+    readonly endFactor = 1,
+    readonly totalIters = 5,
+  ) {
     super(optimizer);
     if (!(startFactor > 0 && startFactor <= 1)) throw new RangeError('LinearLR: startFactor must be in (0, 1]');
     this.apply();
@@ -131,12 +148,22 @@ export class OneCycleLR extends LRScheduler {
   readonly phaseEnd: number;
   readonly options: Required<OneCycleOptions>;
 
-  constructor(optimizer: AnyOptimizer, maxLr: number, readonly totalSteps: number, options: OneCycleOptions = {}) {
+  constructor(
+    optimizer: AnyOptimizer,
+    maxLr: number,
+    readonly totalSteps: number,
+    options: OneCycleOptions = {},
+  ) {
     super(optimizer);
     if (!Number.isInteger(totalSteps) || totalSteps < 2) throw new RangeError('OneCycleLR: totalSteps must be an integer >= 2');
     this.maxLr = maxLr;
     this.options = {
-      pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4, cycleMomentum: true, baseMomentum: 0.85, maxMomentum: 0.95,
+      pctStart: 0.3,
+      divFactor: 25,
+      finalDivFactor: 1e4,
+      cycleMomentum: true,
+      baseMomentum: 0.85,
+      maxMomentum: 0.95,
       ...options,
     };
     this.phaseEnd = this.options.pctStart * totalSteps - 1;
@@ -148,7 +175,8 @@ export class OneCycleLR extends LRScheduler {
     const initial = this.maxLr / this.options.divFactor;
     const min = initial / this.options.finalDivFactor;
     // Stryker disable next-line EqualityOperator: at e = phaseEnd both phases give maxLr
-    const lr = e <= this.phaseEnd
+    const rising = e <= this.phaseEnd;
+    const lr = rising
       ? cosineAnneal(initial, this.maxLr, e / this.phaseEnd)
       : cosineAnneal(this.maxLr, min, (e - this.phaseEnd) / (this.totalSteps - 1 - this.phaseEnd));
     return this.baseLrs.map(() => lr);
@@ -160,7 +188,8 @@ export class OneCycleLR extends LRScheduler {
     const { baseMomentum: lo, maxMomentum: hi } = this.options;
     const e = this.lastEpoch;
     // Stryker disable next-line EqualityOperator: at e = phaseEnd both phases give the base momentum
-    const m = e <= this.phaseEnd
+    const falling = e <= this.phaseEnd;
+    const m = falling
       ? cosineAnneal(hi, lo, e / this.phaseEnd)
       : cosineAnneal(lo, hi, (e - this.phaseEnd) / (this.totalSteps - 1 - this.phaseEnd));
     for (const group of this.optimizer.paramGroups as unknown as Record<string, unknown>[]) {

@@ -42,7 +42,11 @@ export class SGD extends Optimizer<SGDOptions> {
       if (existing.length > 0) {
         const bufs = existing.map((i) => states[i]!.momentum_buffer as Tensor);
         foreachMul_(bufs, group.momentum);
-        foreachAdd_(bufs, existing.map((i) => g[i]!), 1 - group.dampening);
+        foreachAdd_(
+          bufs,
+          existing.map((i) => g[i]!),
+          1 - group.dampening,
+        );
       }
       const bufs = states.map((s) => s.momentum_buffer as Tensor);
       g = group.nesterov ? foreachAdd(g, bufs, group.momentum) : bufs;

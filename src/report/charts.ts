@@ -54,7 +54,9 @@ export async function renderChart(chart: Chart): Promise<RenderedChart> {
   const match = /<svg[^>]*\bwidth="([\d.]+)"[^>]*\bheight="([\d.]+)"/.exec(svg);
   const width = Math.round(Number(match?.[1] ?? 0));
   const height = Math.round(Number(match?.[2] ?? 0));
-  const png = await sharp(Buffer.from(svg), { density: 72 * PNG_SCALE }).png().toBuffer();
+  const png = await sharp(Buffer.from(svg), { density: 72 * PNG_SCALE })
+    .png()
+    .toBuffer();
   return { ...chart, svg, png, width, height };
 }
 
@@ -90,10 +92,14 @@ export function lineChart(id: string, caption: string, values: Row[], options: L
     encoding: { x: options.x, y: options.y, color, ...(options.tooltip ? { tooltip: options.tooltip } : {}) },
   };
   const x = options.x as { field: string };
-  const band = { mark: { type: 'area', opacity: 0.2 }, encoding: { x: options.x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } };
-  const spec = options.band && values.some((v) => v.lo !== v.hi)
-    ? { layer: [{ ...band, encoding: { ...band.encoding, x: { ...x, type: 'quantitative' } } }, line] }
-    : line;
+  const band = {
+    mark: { type: 'area', opacity: 0.2 },
+    encoding: { x: options.x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color },
+  };
+  const spec =
+    options.band && values.some((v) => v.lo !== v.hi)
+      ? { layer: [{ ...band, encoding: { ...band.encoding, x: { ...x, type: 'quantitative' } } }, line] }
+      : line;
   return { id, caption, spec: { width: 480, height: options.height ?? 260, data: { values }, ...spec } as TopLevelSpec };
 }
 
@@ -115,7 +121,7 @@ export function meanSeries(series: Map<number, number>[]): { x: number; mean: nu
 const lossSeries = (group: RunGroup) => meanSeries(group.runs.map((run) => new Map(run.iterations.map((r) => [r.step, r.loss]))));
 
 const bandNote = (groups: RunGroup[]) =>
-  (groups.some((g) => g.runs.length > 1) ? ' Lines are the mean over the seeds; the band is one standard deviation either side.' : '');
+  groups.some((g) => g.runs.length > 1) ? ' Lines are the mean over the seeds; the band is one standard deviation either side.' : '';
 
 /** A training-loss chart: one line per series; none when no run logged a loss (runs shorter than --log-every). */
 function lossChart(id: string, caption: string, legend: string, values: Row[]): Chart | undefined {
@@ -135,7 +141,15 @@ export function lossByLearningRate(model: string, groups: RunGroup[]): Chart | u
     `Training loss of ${model} against iterations, one curve per ${groups.some((g) => g.label !== g.model) ? 'depth and ' : ''}learning rate (each point averages the loss over ` +
       `${groups[0]?.runs[0]?.config.logEvery ?? 'N'} iterations).${bandNote(groups)}`,
     groups.some((g) => g.label !== g.model) ? 'depth, learning rate' : 'learning rate',
-    groups.flatMap((g) => lossSeries(g).map((p) => ({ step: p.x, loss: p.mean, lo: p.lo, hi: p.hi, run: g.label === g.model ? `lr ${g.lr}` : `${g.label}, lr ${g.lr}` }))),
+    groups.flatMap((g) =>
+      lossSeries(g).map((p) => ({
+        step: p.x,
+        loss: p.mean,
+        lo: p.lo,
+        hi: p.hi,
+        run: g.label === g.model ? `lr ${g.lr}` : `${g.label}, lr ${g.lr}`,
+      })),
+    ),
   );
 }
 
@@ -151,8 +165,14 @@ export function lossComparison(best: RunGroup[]): Chart | undefined {
 
 export function accuracyPerEpoch(groups: RunGroup[]): Chart {
   const values = groups.flatMap((g) =>
-    meanSeries(g.runs.map((run) => new Map(run.epochs.map((e) => [e.epoch + 1, 100 * e.testAccuracy]))))
-      .map((p) => ({ epoch: p.x, accuracy: p.mean, lo: p.lo, hi: p.hi, run: groupLabel(g) })));
+    meanSeries(g.runs.map((run) => new Map(run.epochs.map((e) => [e.epoch + 1, 100 * e.testAccuracy])))).map((p) => ({
+      epoch: p.x,
+      accuracy: p.mean,
+      lo: p.lo,
+      hi: p.hi,
+      run: groupLabel(g),
+    })),
+  );
   return lineChart('accuracy-per-epoch', `Test accuracy after each epoch, for every model and learning rate.${bandNote(groups)}`, values, {
     x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
     y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
@@ -168,27 +188,40 @@ export function accuracyPerEpoch(groups: RunGroup[]): Chart {
  * 95% t-interval of the mean (a thin line); one seed shows only the point.
  */
 export function finalAccuracyChart(groups: RunGroup[]): Chart | undefined {
-  const values = groups.filter((g) => g.accuracy.n > 0).map((g) => {
-    const { mean, std, interval95 } = g.accuracy;
-    const sd = Number.isFinite(std) ? std : 0;
-    return {
-      run: groupLabel(g), mean: 100 * mean, sdLo: 100 * (mean - sd), sdHi: 100 * (mean + sd),
-      ciLo: 100 * (interval95?.[0] ?? mean), ciHi: 100 * (interval95?.[1] ?? mean), seeds: g.accuracy.n,
-    };
-  });
+  const values = groups
+    .filter((g) => g.accuracy.n > 0)
+    .map((g) => {
+      const { mean, std, interval95 } = g.accuracy;
+      const sd = Number.isFinite(std) ? std : 0;
+      return {
+        run: groupLabel(g),
+        mean: 100 * mean,
+        sdLo: 100 * (mean - sd),
+        sdHi: 100 * (mean + sd),
+        ciLo: 100 * (interval95?.[0] ?? mean),
+        ciHi: 100 * (interval95?.[1] ?? mean),
+        seeds: g.accuracy.n,
+      };
+    });
   if (values.length === 0) return undefined;
   const y = { field: 'run', type: 'nominal', title: null, sort: null, axis: { labelLimit: 320 } };
   const x = (field: string) => ({ field, type: 'quantitative', title: 'final test accuracy (%)', scale: { zero: false } });
   return {
     id: 'final-accuracy',
-    caption: 'Final test accuracy of every model and learning rate: the mean over the seeds (point), one standard deviation either side ' +
+    caption:
+      'Final test accuracy of every model and learning rate: the mean over the seeds (point), one standard deviation either side ' +
       '(thick bar) and the 95% interval of the mean, cut to 0-100% (thin line); a single seed shows only its point.',
     spec: {
-      width: 420, height: 24 * values.length + 20, data: { values },
+      width: 420,
+      height: 24 * values.length + 20,
+      data: { values },
       layer: [
         { mark: { type: 'rule', strokeWidth: 1 }, encoding: { y, x: x('ciLo'), x2: { field: 'ciHi' } } },
         { mark: { type: 'rule', strokeWidth: 5, opacity: 0.5 }, encoding: { y, x: x('sdLo'), x2: { field: 'sdHi' } } },
-        { mark: { type: 'point', filled: true, size: 60 }, encoding: { y, x: x('mean'), tooltip: [{ field: 'mean', format: '.2f' }, { field: 'seeds' }] } },
+        {
+          mark: { type: 'point', filled: true, size: 60 },
+          encoding: { y, x: x('mean'), tooltip: [{ field: 'mean', format: '.2f' }, { field: 'seeds' }] },
+        },
       ],
     } as TopLevelSpec,
   };
@@ -198,14 +231,17 @@ export function confusionHeatmap(run: RunData): Chart | undefined {
   const evaluation = run.evaluation;
   if (evaluation === undefined) return undefined;
   const values = evaluation.confusionMatrix.flatMap((row, t) =>
-    row.map((count, p) => ({ actual: evaluation.classes[t], predicted: evaluation.classes[p], count })));
+    row.map((count, p) => ({ actual: evaluation.classes[t], predicted: evaluation.classes[p], count })),
+  );
   const classes = evaluation.classes;
   return {
     id: `confusion-${run.name}`,
     pdfWidthShare: 0.6,
     caption: `Confusion matrix of ${run.config.model} at ${lrLabel(run)}, seed ${run.config.seed}, on the ${evaluation.count.toLocaleString('en-US')} test images (rows: true class, columns: predicted; accuracy ${(100 * evaluation.accuracy).toFixed(2)}%).`,
     spec: {
-      width: 26 * classes.length + 60, height: 26 * classes.length + 60, data: { values },
+      width: 26 * classes.length + 60,
+      height: 26 * classes.length + 60,
+      data: { values },
       encoding: {
         x: { field: 'predicted', type: 'ordinal', sort: classes, title: 'predicted class', axis: { labelAngle: -45 } },
         y: { field: 'actual', type: 'ordinal', sort: classes, title: 'true class' },
@@ -216,7 +252,10 @@ export function confusionHeatmap(run: RunData): Chart | undefined {
           mark: { type: 'text', fontSize: 9 },
           encoding: {
             text: { field: 'count', type: 'quantitative' },
-            color: { condition: { test: `datum.count > ${Math.max(...evaluation.confusionMatrix.flat()) / 2}`, value: 'white' }, value: 'black' },
+            color: {
+              condition: { test: `datum.count > ${Math.max(...evaluation.confusionMatrix.flat()) / 2}`, value: 'white' },
+              value: 'black',
+            },
           },
         },
       ],
@@ -242,7 +281,7 @@ export function gradientFlow(runs: RunData[]): Chart | undefined {
   if (values.length === 0) return undefined;
   return lineChart(
     'gradient-flow',
-    'Gradient flow: the norm of each weight\'s gradient (mean over the recorded iterations, log scale) against its depth, input side first. Without skip connections the gradients fade towards the input.',
+    "Gradient flow: the norm of each weight's gradient (mean over the recorded iterations, log scale) against its depth, input side first. Without skip connections the gradients fade towards the input.",
     values,
     {
       x: { field: 'depth', type: 'quantitative', title: 'weight layer (1 = nearest the input)' },

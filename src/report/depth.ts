@@ -39,7 +39,6 @@ export interface DepthSeries {
   points: DepthPoint[];
 }
 
-
 /** A run's training loss at its end: the mean of the loss records over its last tenth of iterations (at least the last one). */
 export function finalTrainingLoss(run: RunData): number | undefined {
   const last = run.iterations.at(-1);
@@ -56,8 +55,12 @@ export function inputGradientNorm(run: RunData): number | undefined {
 function depthPoint(group: RunGroup): DepthPoint {
   const model = group.runs[0]!.model;
   return {
-    group, learnableLayers: model.learnableLayers, weightLayers: model.weightLayers, skipBlocks: model.skipBlocks,
-    finalTrainLoss: meanOf(group.runs.map(finalTrainingLoss)), inputGradient: meanOf(group.runs.map(inputGradientNorm)),
+    group,
+    learnableLayers: model.learnableLayers,
+    weightLayers: model.weightLayers,
+    skipBlocks: model.skipBlocks,
+    finalTrainLoss: meanOf(group.runs.map(finalTrainingLoss)),
+    inputGradient: meanOf(group.runs.map(inputGradientNorm)),
   };
 }
 
@@ -107,13 +110,14 @@ function verdictOf(comparison: Comparison | undefined): DepthChange['verdict'] {
 function depthRange(shallow: DepthPoint, deep: DepthPoint): string {
   const layers = `${shallow.learnableLayers} to ${deep.learnableLayers} learnable layers`;
   if (deep.skipBlocks > 0) return `${shallow.skipBlocks} to ${deep.skipBlocks} SkipBlocks (${layers})`;
-  if (shallow.weightLayers !== undefined && deep.weightLayers !== undefined) return `${shallow.weightLayers} to ${deep.weightLayers} weight layers (${layers})`;
+  if (shallow.weightLayers !== undefined && deep.weightLayers !== undefined)
+    return `${shallow.weightLayers} to ${deep.weightLayers} weight layers (${layers})`;
   return layers;
 }
 
 const VERDICTS: Record<DepthChange['verdict'], string> = {
-  'degrades': 'significant at 5%: degradation, the deeper network is worse',
-  'improves': 'significant at 5%: the deeper network is better',
+  degrades: 'significant at 5%: degradation, the deeper network is worse',
+  improves: 'significant at 5%: the deeper network is better',
   'no change': 'not significant at 5%: these runs show no significant change of accuracy with depth',
   'not tested': 'not tested (the runs have no paired predictions)',
 };
@@ -125,10 +129,15 @@ const norm = (x: number | undefined) => (x === undefined ? '-' : x.toExponential
 export function depthObservation(change: DepthChange): string {
   const { series, shallow, deep, comparison } = change;
   const accuracy = `test accuracy ${formatPercent(shallow.group.accuracy.mean)} -> ${formatPercent(deep.group.accuracy.mean)}`;
-  const tested = comparison === undefined ? '' : `, a change of ${comparison.difference > 0 ? '+' : ''}${points(comparison.difference)} points ` +
-    `(95% interval ${points(comparison.interval95[0])} to ${points(comparison.interval95[1])} points; ${comparison.test}, ${formatPValue(comparison.pValue)})`;
-  return `Depth, ${series.label}, from ${depthRange(shallow, deep)}: ${accuracy}${tested}: ${VERDICTS[change.verdict]}. ` +
-    `Final training loss ${loss(shallow.finalTrainLoss)} -> ${loss(deep.finalTrainLoss)}; gradient norm at the input ${norm(shallow.inputGradient)} -> ${norm(deep.inputGradient)}.`;
+  const tested =
+    comparison === undefined
+      ? ''
+      : `, a change of ${comparison.difference > 0 ? '+' : ''}${points(comparison.difference)} points ` +
+        `(95% interval ${points(comparison.interval95[0])} to ${points(comparison.interval95[1])} points; ${comparison.test}, ${formatPValue(comparison.pValue)})`;
+  return (
+    `Depth, ${series.label}, from ${depthRange(shallow, deep)}: ${accuracy}${tested}: ${VERDICTS[change.verdict]}. ` +
+    `Final training loss ${loss(shallow.finalTrainLoss)} -> ${loss(deep.finalTrainLoss)}; gradient norm at the input ${norm(shallow.inputGradient)} -> ${norm(deep.inputGradient)}.`
+  );
 }
 
 function names(changes: DepthChange[]): string {
@@ -147,7 +156,7 @@ export function premiseObservation(changes: DepthChange[]): string | undefined {
   const skip = tested.filter((c) => c.series.skipConnections);
   const plain = tested.filter((c) => !c.series.skipConnections);
   if (skip.length === 0 || plain.length === 0) return undefined;
-  const premise = 'The exercise\'s premise, that plain networks stop improving as they deepen and SkipBlock networks do not';
+  const premise = "The exercise's premise, that plain networks stop improving as they deepen and SkipBlock networks do not";
   const plainWorse = plain.filter((c) => c.verdict === 'degrades');
   const skipWorse = skip.filter((c) => c.verdict === 'degrades');
   if (skipWorse.length > 0) {
@@ -157,8 +166,11 @@ export function premiseObservation(changes: DepthChange[]): string | undefined {
     return `${premise}, is not shown at this budget: no plain network lost accuracy significantly from its shallowest to its deepest run.`;
   }
   const plainOther = plain.filter((c) => c.verdict !== 'degrades');
-  return `${premise}, is shown at this budget: ${names(plainWorse)} lost accuracy from the shallowest to the deepest run` +
-    (plainOther.length ? ` (${names(plainOther)} did not)` : '') + `; ${names(skip)} did not.`;
+  return (
+    `${premise}, is shown at this budget: ${names(plainWorse)} lost accuracy from the shallowest to the deepest run` +
+    (plainOther.length ? ` (${names(plainOther)} did not)` : '') +
+    `; ${names(skip)} did not.`
+  );
 }
 
 /** The observations of the depth study, one per series and the premise's. */
@@ -171,34 +183,56 @@ export function depthObservations(groups: RunGroup[]): string[] {
 /** What a depth figure plots against depth: final test accuracy, final training loss or the gradient norm at the input. */
 export type Measure = 'accuracy' | 'trainLoss' | 'inputGradient';
 
-const MEASURES: Record<Measure, { id: string; title: string; caption: string; log: boolean; value: (p: DepthPoint) => number | undefined }> = {
+const MEASURES: Record<
+  Measure,
+  { id: string; title: string; caption: string; log: boolean; value: (p: DepthPoint) => number | undefined }
+> = {
   accuracy: {
-    id: 'depth-accuracy', title: 'final test accuracy (%)', log: false, value: (p) => (p.group.accuracy.n ? 100 * p.group.accuracy.mean : undefined),
-    caption: 'Final test accuracy against depth (learnable layers), one line per model and learning rate; with several seeds, the mean and its 95% interval (band).',
+    id: 'depth-accuracy',
+    title: 'final test accuracy (%)',
+    log: false,
+    value: (p) => (p.group.accuracy.n ? 100 * p.group.accuracy.mean : undefined),
+    caption:
+      'Final test accuracy against depth (learnable layers), one line per model and learning rate; with several seeds, the mean and its 95% interval (band).',
   },
   trainLoss: {
-    id: 'depth-train-loss', title: 'final training loss', log: false, value: (p) => p.finalTrainLoss,
-    caption: 'Final training loss (the mean over each run\'s last tenth of iterations) against depth: He et al. (2016) found that the deeper plain network trains worse, not only tests worse.',
+    id: 'depth-train-loss',
+    title: 'final training loss',
+    log: false,
+    value: (p) => p.finalTrainLoss,
+    caption:
+      "Final training loss (the mean over each run's last tenth of iterations) against depth: He et al. (2016) found that the deeper plain network trains worse, not only tests worse.",
   },
   inputGradient: {
-    id: 'depth-input-gradient', title: 'gradient norm at the input', log: true, value: (p) => p.inputGradient,
-    caption: 'Gradient norm of the weight nearest the input (the mean over the recorded iterations, log scale) against depth: a vanishing gradient falls as the network deepens.',
+    id: 'depth-input-gradient',
+    title: 'gradient norm at the input',
+    log: true,
+    value: (p) => p.inputGradient,
+    caption:
+      'Gradient norm of the weight nearest the input (the mean over the recorded iterations, log scale) against depth: a vanishing gradient falls as the network deepens.',
   },
 };
 
 /** One of the depth figures: a measure against learnable layers, one line per series. */
 export function depthChart(series: DepthSeries[], measure: Measure): Chart | undefined {
   const m = MEASURES[measure];
-  const values = series.flatMap((s) => s.points.flatMap((p) => {
-    const y = m.value(p);
-    if (y === undefined) return [];
-    const ci = measure === 'accuracy' ? p.group.accuracy.interval95 : undefined;
-    return [{ layers: p.learnableLayers, value: y, lo: ci ? 100 * ci[0] : y, hi: ci ? 100 * ci[1] : y, run: s.label, depth: p.group.label }];
-  }));
+  const values = series.flatMap((s) =>
+    s.points.flatMap((p) => {
+      const y = m.value(p);
+      if (y === undefined) return [];
+      const ci = measure === 'accuracy' ? p.group.accuracy.interval95 : undefined;
+      return [
+        { layers: p.learnableLayers, value: y, lo: ci ? 100 * ci[0] : y, hi: ci ? 100 * ci[1] : y, run: s.label, depth: p.group.label },
+      ];
+    }),
+  );
   if (values.length === 0) return undefined;
   return lineChart(m.id, m.caption, values, {
     x: { field: 'layers', type: 'quantitative', title: 'learnable layers (parameters().length)' },
     y: { field: 'value', type: 'quantitative', title: m.title, scale: m.log ? { type: 'log' } : { zero: false } },
-    legend: 'model', points: true, band: true, tooltip: [{ field: 'depth' }, { field: 'value' }],
+    legend: 'model',
+    points: true,
+    band: true,
+    tooltip: [{ field: 'depth' }, { field: 'value' }],
   });
 }

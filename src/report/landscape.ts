@@ -114,15 +114,22 @@ export interface LabelledLandscape {
 export function landscapeLineChart(id: string, landscapes: LabelledLandscape[]): Chart | undefined {
   if (landscapes.length === 0) return undefined;
   // A loss that is not finite (or not positive) has no place on a log scale: the table says it is not finite.
-  const values = landscapes.flatMap(({ label, file }) => file.alphas.map((alpha, i) => ({ alpha, loss: file.line[i]!, run: label })))
+  const values = landscapes
+    .flatMap(({ label, file }) => file.alphas.map((alpha, i) => ({ alpha, loss: file.line[i]!, run: label })))
     .filter((v) => Number.isFinite(v.loss) && v.loss > 0);
   const first = landscapes[0]!.file;
-  return lineChart(id, `Loss landscape, 1-D: the training loss on ${first.sample.toLocaleString('en-US')} training images (batch norm in eval mode) as the weights move ` +
-    'along one filter-normalised random direction (Li et al. 2018); 0 is the trained network, 1 moves every filter by its own norm. Log scale.', values, {
-    x: { field: 'alpha', type: 'quantitative', title: 'distance along the direction (filter norms)' },
-    y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { type: 'log' } },
-    legend: 'run', points: values.length < 120,
-  });
+  return lineChart(
+    id,
+    `Loss landscape, 1-D: the training loss on ${first.sample.toLocaleString('en-US')} training images (batch norm in eval mode) as the weights move ` +
+      'along one filter-normalised random direction (Li et al. 2018); 0 is the trained network, 1 moves every filter by its own norm. Log scale.',
+    values,
+    {
+      x: { field: 'alpha', type: 'quantitative', title: 'distance along the direction (filter norms)' },
+      y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { type: 'log' } },
+      legend: 'run',
+      points: values.length < 120,
+    },
+  );
 }
 
 /** Contour levels shared by several surfaces: evenly spaced in log(loss) from the lowest to the highest value. */
@@ -140,7 +147,14 @@ export function sharedLevels(surfaces: number[][][], count = 12): number[] {
  * One point of a contour line of the landscape's contour chart: its position (alpha, beta), the loss level, the path it
  * belongs to, its order on that path, and the run.
  */
-export interface ContourPoint { alpha: number; beta: number; level: number; path: string; order: number; run: string }
+export interface ContourPoint {
+  alpha: number;
+  beta: number;
+  level: number;
+  path: string;
+  order: number;
+  run: string;
+}
 
 /**
  * A surface's contour lines as points of paths in (alpha, beta). d3-contour
@@ -185,20 +199,25 @@ export function landscapeContourChart(id: string, landscapes: LabelledLandscape[
   const first = withSurface[0]!.file;
   return {
     id,
-    caption: `Loss landscape, 2-D: contour lines of the training loss on ${first.sample.toLocaleString('en-US')} training images over a ` +
+    caption:
+      `Loss landscape, 2-D: contour lines of the training loss on ${first.sample.toLocaleString('en-US')} training images over a ` +
       `${first.grid} x ${first.grid} grid of two filter-normalised random directions (Li et al. 2018), the same ${levels.length} levels ` +
       '(evenly spaced in log loss) in every panel; the cross is the trained network.',
     spec: {
       data: { values: [...values.map((v) => ({ ...v, kind: 'contour' })), ...origins.map((o) => ({ ...o, kind: 'origin' }))] },
       facet: { column: { field: 'run', type: 'nominal', title: null, header: { labelFontSize: 12, labelLimit: 300 } } },
       spec: {
-        width: 240, height: 240,
+        width: 240,
+        height: 240,
         layer: [
           {
             transform: [{ filter: 'datum.kind === "contour"' }],
             mark: { type: 'line', strokeWidth: 1.2 },
             encoding: {
-              x: axis('alpha', 'direction 1'), y: axis('beta', 'direction 2'), detail: { field: 'path' }, order: { field: 'order' },
+              x: axis('alpha', 'direction 1'),
+              y: axis('beta', 'direction 2'),
+              detail: { field: 'path' },
+              order: { field: 'order' },
               color: { field: 'level', type: 'quantitative', title: 'training loss', scale: { type: 'log', scheme: 'viridis' } },
             },
           },
@@ -220,8 +239,9 @@ export function landscapeGroups(runs: RunData[]): RunData[][] {
   const withLandscape = runs.filter(isCurrentLandscape);
   const used = new Set<RunData>();
   const groups: RunData[][] = [];
-  const comparable = (a: RunData, b: RunData) => (['range', 'seed', 'sample', 'grid', 'points', 'precision'] as const)
-    .every((k) => a.landscape![k] === b.landscape![k]) && configuredDepth(a.config) === configuredDepth(b.config);
+  const comparable = (a: RunData, b: RunData) =>
+    (['range', 'seed', 'sample', 'grid', 'points', 'precision'] as const).every((k) => a.landscape![k] === b.landscape![k]) &&
+    configuredDepth(a.config) === configuredDepth(b.config);
   // Skip runs first, so each finds its plain twin whatever order the runs came in.
   const ordered = [...withLandscape].sort((a, b) => Number(hasTwin(b)) - Number(hasTwin(a)));
   for (const run of ordered) {
@@ -253,13 +273,19 @@ export function landscapeRow(run: RunData): string[] {
 export function landscapeObservation(skip: RunData, plain: RunData): string {
   const a = summarizeLandscape(skip.landscape!);
   const b = summarizeLandscape(plain.landscape!);
-  const head = `Loss landscape of ${skip.name} against ${plain.name} (Li et al. 2018; ${skip.landscape!.sample.toLocaleString('en-US')} training images, ` +
+  const head =
+    `Loss landscape of ${skip.name} against ${plain.name} (Li et al. 2018; ${skip.landscape!.sample.toLocaleString('en-US')} training images, ` +
     `one pair of filter-normalised random directions, so no interval): training loss ${fixed(a.origin)} and ${fixed(b.origin)} at the trained weights, ` +
     `rising by ${fixed(a.rise05)} and ${fixed(b.rise05)} at distance 0.5 and by ${fixed(a.rise1)} and ${fixed(b.rise1)} at distance 1`;
-  const convex = a.nonConvex !== undefined && b.nonConvex !== undefined
-    ? `; ${share(a.nonConvex)} and ${share(b.nonConvex)} of the surface's interior points curve downward along a direction (not convex)` : '';
+  const convex =
+    a.nonConvex !== undefined && b.nonConvex !== undefined
+      ? `; ${share(a.nonConvex)} and ${share(b.nonConvex)} of the surface's interior points curve downward along a direction (not convex)`
+      : '';
   const smoother = (x: LandscapeSummary, y: LandscapeSummary) =>
-    x.rise1 !== undefined && y.rise1 !== undefined && x.rise1 < y.rise1 && (x.nonConvex === undefined || y.nonConvex === undefined || x.nonConvex <= y.nonConvex);
+    x.rise1 !== undefined &&
+    y.rise1 !== undefined &&
+    x.rise1 < y.rise1 &&
+    (x.nonConvex === undefined || y.nonConvex === undefined || x.nonConvex <= y.nonConvex);
   // Asked only with both rises known and neither surface the smoother: then either the rises tie, or each measure favours
   // another surface (both non-convex shares known and unequal, as are the rises).
   const disagreement = () => {
@@ -270,18 +296,27 @@ export function landscapeObservation(skip: RunData, plain: RunData): string {
     return `${convexer.config.model}'s surface is the more nearly convex, ${slower.config.model}'s rises more slowly: the measures do not agree on which surface is the smoother`;
   };
   const finite = [a.origin, b.origin, a.rise1, b.rise1].every((x) => x === undefined || Number.isFinite(x));
-  const verdict = !finite ? 'a loss on the slices is not a finite number (the network\'s outputs overflowed), so the surfaces are not compared'
-    : a.rise1 === undefined || b.rise1 === undefined ? 'the slice does not measure distance 1 (it ends before it, or its points are too far apart), so the surfaces are not compared'
-    : smoother(a, b) ? `${skip.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
-      : smoother(b, a) ? `${plain.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
-        : a.rise1 !== b.rise1 ? disagreement() : 'neither surface is the smoother by both measures (they tie on one)';
+  const verdict = !finite
+    ? "a loss on the slices is not a finite number (the network's outputs overflowed), so the surfaces are not compared"
+    : a.rise1 === undefined || b.rise1 === undefined
+      ? 'the slice does not measure distance 1 (it ends before it, or its points are too far apart), so the surfaces are not compared'
+      : smoother(a, b)
+        ? `${skip.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
+        : smoother(b, a)
+          ? `${plain.config.model}'s surface is the smoother: it rises more slowly${convex ? ' and is no less convex' : ''}`
+          : a.rise1 !== b.rise1
+            ? disagreement()
+            : 'neither surface is the smoother by both measures (they tie on one)';
   return `${head}${convex}: ${verdict}.`;
 }
 
 /** The command's summary of a landscape: the loss at 0, its rise at 0.5 and 1, the non-convex share, the time. */
 export function formatLandscape(file: LandscapeFile): string {
   const s = summarizeLandscape(file);
-  return `loss landscape on ${file.sample.toLocaleString('en-US')} training images (${file.points} points on a line` +
+  return (
+    `loss landscape on ${file.sample.toLocaleString('en-US')} training images (${file.points} points on a line` +
     `${file.grid ? `, a ${file.grid} x ${file.grid} grid` : ''}, ${file.precision}, ${file.seconds.toFixed(0)} s): loss ${fixed(s.origin)} at the trained weights, ` +
-    `rise ${fixed(s.rise05)} at distance 0.5 and ${fixed(s.rise1)} at 1` + (s.nonConvex === undefined ? '' : `; ${share(s.nonConvex)} of the grid not convex`);
+    `rise ${fixed(s.rise05)} at distance 0.5 and ${fixed(s.rise1)} at 1` +
+    (s.nonConvex === undefined ? '' : `; ${share(s.nonConvex)} of the grid not convex`)
+  );
 }

@@ -59,13 +59,18 @@ export function addSourceAppendix(
   }
   const unknown = [...new Set(models.map((m) => m.name).filter((n) => !hasModelSources(n)))];
   if (unknown.length > 0) {
-    builder.paragraph(`No source files are known for ${unknown.join(', ')}: this copy of skipstudio does not register ${unknown.length === 1 ? 'that model' : 'those models'}.`);
+    builder.paragraph(
+      `No source files are known for ${unknown.join(', ')}: this copy of skipstudio does not register ${unknown.length === 1 ? 'that model' : 'those models'}.`,
+    );
   }
   const files = modelSourceFiles(models.map((m) => m.name).filter(hasModelSources));
   if (files.length === 0) return;
   const plain = models.some((m) => /-plain$/i.test(m.name));
-  builder.paragraph('The listings below are the source files that define these models, as shipped with this copy of skipstudio, ' +
-    'the input checks and building blocks first.' + (plain ? ' The plain variants are the same classes built with skipConnections: false.' : ''));
+  builder.paragraph(
+    'The listings below are the source files that define these models, as shipped with this copy of skipstudio, ' +
+      'the input checks and building blocks first.' +
+      (plain ? ' The plain variants are the same classes built with skipConnections: false.' : ''),
+  );
   for (const file of files) {
     const path = join(root, 'src', 'models', file);
     const shown = `src/models/${file}`;
@@ -73,7 +78,10 @@ export function addSourceAppendix(
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not in this installation' : `could not be read (${(error as Error).message})`;
+      const why =
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'is not in this installation'
+          : `could not be read (${(error as Error).message})`;
       builder.paragraph(`The source file ${shown} ${why}, so it is not listed here.`);
       continue;
     }

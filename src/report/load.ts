@@ -11,9 +11,29 @@ import type { z } from 'zod';
 
 import { previewJson } from '../io/json.js';
 import {
-  DEFAULT_TRAIN_CONFIG, ENVIRONMENT_SCHEMA, EVALUATION_SCHEMA, EXPERIMENT_FILE, MAX_NOTES, MODEL_INFO_SCHEMA, LANDSCAPE_SCHEMA, PREDICTIONS_SCHEMA, boundedNote,
-  type EnvironmentRecord, type EpochRecord, type EvaluationFile, type ExperimentForecast, FORECAST_FILE, type GradientRecord, type IterationRecord,
-  type LandscapeFile, type ModelInfo, type Predictions, RunDirectory, type StatusFile, type TrainConfig, settingProblems,
+  DEFAULT_TRAIN_CONFIG,
+  ENVIRONMENT_SCHEMA,
+  EVALUATION_SCHEMA,
+  EXPERIMENT_FILE,
+  MAX_NOTES,
+  MODEL_INFO_SCHEMA,
+  LANDSCAPE_SCHEMA,
+  PREDICTIONS_SCHEMA,
+  boundedNote,
+  type EnvironmentRecord,
+  type EpochRecord,
+  type EvaluationFile,
+  type ExperimentForecast,
+  FORECAST_FILE,
+  type GradientRecord,
+  type IterationRecord,
+  type LandscapeFile,
+  type ModelInfo,
+  type Predictions,
+  RunDirectory,
+  type StatusFile,
+  type TrainConfig,
+  settingProblems,
 } from '../runs/index.js';
 
 /**
@@ -53,7 +73,8 @@ export interface ExperimentData {
 function loadRun(path: string): RunData {
   const dir = new RunDirectory(path);
   const records = dir.records();
-  const optional = <T>(name: string, schema: z.ZodType<T, unknown>) => (existsSync(dir.file(name)) ? dir.readRecord(name, schema) : undefined);
+  const optional = <T>(name: string, schema: z.ZodType<T, unknown>) =>
+    existsSync(dir.file(name)) ? dir.readRecord(name, schema) : undefined;
   return {
     name: basename(path),
     dir: path,
@@ -79,7 +100,8 @@ function loadRun(path: string): RunData {
 function runConfig(dir: RunDirectory): TrainConfig {
   const path = dir.file('config.json');
   const saved = dir.readJson<unknown>('config.json');
-  if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) throw new Error(`${path} must hold a JSON object of settings, not ${previewJson(saved)}`);
+  if (saved === null || typeof saved !== 'object' || Array.isArray(saved))
+    throw new Error(`${path} must hold a JSON object of settings, not ${previewJson(saved)}`);
   const config = { ...DEFAULT_TRAIN_CONFIG, ...saved } as TrainConfig;
   // Settings a later version dropped are no reason not to report a run.
   const problems = settingProblems(config as unknown as Record<string, unknown>).filter((p) => !p.startsWith('unknown setting'));
@@ -106,8 +128,10 @@ function checkOneDataset(path: string, runs: RunData[]): void {
   for (const run of runs) kinds.set(dataOf(run), [...(kinds.get(dataOf(run)) ?? []), run]);
   if (kinds.size <= 1) return;
   const listed = [...kinds.entries()].map(([data, members]) => `${members.map((r) => r.name).join(', ')}: ${data}`).join('; ');
-  throw new Error(`${path} holds runs trained on different data (${listed}); a report compares runs on one dataset. ` +
-    'Move each dataset\'s runs into a folder of their own, then report the folders side by side: skipstudio report FOLDER1 FOLDER2');
+  throw new Error(
+    `${path} holds runs trained on different data (${listed}); a report compares runs on one dataset. ` +
+      "Move each dataset's runs into a folder of their own, then report the folders side by side: skipstudio report FOLDER1 FOLDER2",
+  );
 }
 
 /** Loads an experiment directory, or a single run directory as a one-run experiment. */
@@ -126,7 +150,12 @@ export function loadExperiment(path: string): ExperimentData {
     const experiment = new RunDirectory(path).readJson<{ command?: string; notes?: string[]; runs?: string[] }>(EXPERIMENT_FILE);
     // Only text is laid out, and only so much of it: an edited experiment.json cannot make the PDF take minutes.
     command = typeof experiment.command === 'string' ? boundedNote(experiment.command) : undefined;
-    notes = Array.isArray(experiment.notes) ? experiment.notes.filter((n) => typeof n === 'string').slice(0, MAX_NOTES).map(boundedNote) : undefined;
+    notes = Array.isArray(experiment.notes)
+      ? experiment.notes
+          .filter((n) => typeof n === 'string')
+          .slice(0, MAX_NOTES)
+          .map(boundedNote)
+      : undefined;
     order = experiment.runs?.map((r) => basename(r));
   }
   const runs = runDirs.map(loadRun);

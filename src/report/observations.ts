@@ -55,7 +55,8 @@ function learningRateObservation(label: string, groups: RunGroup[]): string | un
   const mine = groups.filter((g) => g.label === label && g.accuracy.n > 0).sort((x, y) => y.accuracy.mean - x.accuracy.mean);
   if (mine.length < 2) return undefined;
   const [best, second] = mine as [RunGroup, RunGroup];
-  const head = `${label}: learning rate ${best.lr} did best (${meanAndSpread(best.accuracy)} test accuracy) against learning rate ${second.lr} ` +
+  const head =
+    `${label}: learning rate ${best.lr} did best (${meanAndSpread(best.accuracy)} test accuracy) against learning rate ${second.lr} ` +
     `(${meanAndSpread(second.accuracy)})`;
   const comparison = compareGroups(best, second);
   return comparison === undefined
@@ -65,7 +66,8 @@ function learningRateObservation(label: string, groups: RunGroup[]): string | un
 
 /** The sentence comparing two models, each at its best learning rate. */
 function modelObservation(a: RunGroup, b: RunGroup, why: string): string {
-  const head = `${a.label} against ${b.label} (${why}), each at its best learning rate (${a.lr} and ${b.lr}): ` +
+  const head =
+    `${a.label} against ${b.label} (${why}), each at its best learning rate (${a.lr} and ${b.lr}): ` +
     `${meanAndSpread(a.accuracy)} against ${meanAndSpread(b.accuracy)}`;
   const comparison = compareGroups(a, b);
   return comparison === undefined
@@ -77,10 +79,15 @@ function gradientObservation(label: string, run: RunData): string | undefined {
   const fade = gradientFade(run);
   if (fade === undefined) return undefined;
   const ratio = fade.outputSide / fade.inputSide;
-  return `${label} (lr ${run.config.lr}, seed ${run.config.seed}): the mean gradient norm of the quarter of weights nearest the input is ` +
+  return (
+    `${label} (lr ${run.config.lr}, seed ${run.config.seed}): the mean gradient norm of the quarter of weights nearest the input is ` +
     `${fade.inputSide.toExponential(2)}, of the quarter nearest the output ${fade.outputSide.toExponential(2)}` +
-    (ratio > 10 ? ` - ${ratio.toFixed(0)} times smaller at the input: the gradient fades on its way down.`
-      : ratio < 0.1 ? ' - larger at the input.' : ' - the gradient reaches the input without fading.');
+    (ratio > 10
+      ? ` - ${ratio.toFixed(0)} times smaller at the input: the gradient fades on its way down.`
+      : ratio < 0.1
+        ? ' - larger at the input.'
+        : ' - the gradient reaches the input without fading.')
+  );
 }
 
 /** Sentences read off the numbers; none claims more than its test shows. */
@@ -106,8 +113,11 @@ export function observations(runs: RunData[]): string[] {
   for (const run of runs) {
     if (run.status.status === 'diverged') {
       const at = run.status.divergedAt;
-      notes.push(at ? `${run.name} diverged: its loss became ${at.loss} at step ${at.step}; its figures stop there.`
-        : `${run.name} diverged (its status does not say at which step); its figures stop there.`);
+      notes.push(
+        at
+          ? `${run.name} diverged: its loss became ${at.loss} at step ${at.step}; its figures stop there.`
+          : `${run.name} diverged (its status does not say at which step); its figures stop there.`,
+      );
     } else if (run.status.status !== 'finished') {
       notes.push(`${run.name} is ${runState(run)}: its numbers cover only what it trained.`);
     }

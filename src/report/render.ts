@@ -23,17 +23,23 @@ export function renderHtml(doc: ReportDocument): string {
         case 'list':
           return `<ul>${block.items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`;
         case 'table':
-          return `<table><caption>Table ${block.number}. ${escapeHtml(block.caption)}</caption>` +
+          return (
+            `<table><caption>Table ${block.number}. ${escapeHtml(block.caption)}</caption>` +
             `<thead><tr>${block.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` +
-            `<tbody>${block.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+            `<tbody>${block.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
+          );
         case 'figure':
-          return `<figure id="figure-${block.number}">${block.chart.svg}` +
-            `<figcaption>Figure ${block.number}. ${escapeHtml(block.chart.caption)}</figcaption></figure>`;
+          return (
+            `<figure id="figure-${block.number}">${block.chart.svg}` +
+            `<figcaption>Figure ${block.number}. ${escapeHtml(block.chart.caption)}</figcaption></figure>`
+          );
         case 'listing':
-          return `<figure class="listing" id="listing-${block.number}">` +
+          return (
+            `<figure class="listing" id="listing-${block.number}">` +
             `<figcaption>Listing ${block.number}. ${escapeHtml(block.caption)}</figcaption>` +
             // One block per line, its number in a span the reader's selection skips, so copying gives just the code.
-            `<pre><code>${block.lines.map((l, i) => `<span class="line"><span class="ln">${i + 1}</span>${escapeHtml(l)}</span>`).join('')}</code></pre></figure>`;
+            `<pre><code>${block.lines.map((l, i) => `<span class="line"><span class="ln">${i + 1}</span>${escapeHtml(l)}</span>`).join('')}</code></pre></figure>`
+          );
       }
     });
     return `<section><h2>${escapeHtml(section.title)}</h2>${blocks.join('\n')}</section>`;
@@ -78,7 +84,9 @@ export function expandTabs(line: string, tabSize = TAB_SIZE): string {
 }
 
 // The characters pdfkit's built-in fonts can draw (WinAnsiEncoding); anything else would come out as garbage.
-const WIN_ANSI_EXTRA = new Set([...'\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178']);
+const WIN_ANSI_EXTRA = new Set([
+  ...'\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178',
+]);
 function winAnsi(text: string): string {
   let out = '';
   for (const ch of text) {
@@ -229,7 +237,10 @@ class TableDrawer {
   readonly numeric: boolean[];
   readonly firstWidth: number;
   readonly otherWidth: number;
-  constructor(readonly layout: PdfLayout, readonly block: TableBlock) {
+  constructor(
+    readonly layout: PdfLayout,
+    readonly block: TableBlock,
+  ) {
     const { width } = layout;
     const columns = block.header.length;
     this.numeric = block.header.map((_, i) => i > 0 && block.rows.every((r) => /^[-\d.,%\s]+[a-zA-Z ]{0,3}$|^-$/.test(r[i] ?? '')));
@@ -278,8 +289,18 @@ class TableDrawer {
     const h = this.rowHeight(cells, font);
     layout.ensure(h);
     const y = pdf.y;
-    cells.forEach((c, i) => pdf.font(font).fontSize(8).text(c, this.x(i), y + 2, { width: this.w(i), align: numeric[i] ? 'right' : 'left' }));
-    pdf.moveTo(MARGIN, y + h).lineTo(MARGIN + layout.width, y + h).lineWidth(0.3).strokeColor('#bbb').stroke();
+    cells.forEach((c, i) =>
+      pdf
+        .font(font)
+        .fontSize(8)
+        .text(c, this.x(i), y + 2, { width: this.w(i), align: numeric[i] ? 'right' : 'left' }),
+    );
+    pdf
+      .moveTo(MARGIN, y + h)
+      .lineTo(MARGIN + layout.width, y + h)
+      .lineWidth(0.3)
+      .strokeColor('#bbb')
+      .stroke();
     pdf.x = MARGIN;
     pdf.y = y + h;
   }
@@ -311,7 +332,10 @@ class ListingDrawer {
   readonly codeWidth: number;
   /** Where the rule starts on the current page. */
   ruleTop = 0;
-  constructor(readonly layout: PdfLayout, readonly block: ListingBlock) {
+  constructor(
+    readonly layout: PdfLayout,
+    readonly block: ListingBlock,
+  ) {
     this.mono();
     this.charWidth = layout.pdf.widthOfString('0');
     const digits = Math.max(2, String(block.lines.length).length);
@@ -354,10 +378,16 @@ class ListingDrawer {
       pdf.fillColor('#999').text(number, MARGIN + this.numberWidth - pdf.widthOfString(number), y, { lineBreak: false });
     } else {
       const hx = this.ruleX - this.charWidth * 0.75;
-      pdf.moveTo(hx, y + lh * 0.15).lineTo(hx, y + lh * 0.45).lineTo(this.ruleX - this.charWidth * 0.2, y + lh * 0.45)
-        .lineWidth(0.4).strokeColor('#999').stroke();
+      pdf
+        .moveTo(hx, y + lh * 0.15)
+        .lineTo(hx, y + lh * 0.45)
+        .lineTo(this.ruleX - this.charWidth * 0.2, y + lh * 0.45)
+        .lineWidth(0.4)
+        .strokeColor('#999')
+        .stroke();
     }
-    if (piece.length > 0) pdf.fillColor('black').text(piece, this.codeX + (lineNumber === undefined ? this.indent : 0), y, { lineBreak: false });
+    if (piece.length > 0)
+      pdf.fillColor('black').text(piece, this.codeX + (lineNumber === undefined ? this.indent : 0), y, { lineBreak: false });
     pdf.x = MARGIN;
     pdf.y = y + lh;
   }
@@ -394,8 +424,15 @@ function drawFooters({ pdf, width }: PdfLayout, title: string): number {
   for (let i = range.start; i < range.start + range.count; i++) {
     pdf.switchToPage(i);
     pdf.page.margins.bottom = 0; // the footer sits in the margin; without this pdfkit would start a new page
-    pdf.font('Helvetica').fontSize(8).fillColor('#777')
-      .text(`${title} - page ${i + 1} of ${range.count}`, MARGIN, pdf.page.height - MARGIN + 15, { width, align: 'center', lineBreak: false })
+    pdf
+      .font('Helvetica')
+      .fontSize(8)
+      .fillColor('#777')
+      .text(`${title} - page ${i + 1} of ${range.count}`, MARGIN, pdf.page.height - MARGIN + 15, {
+        width,
+        align: 'center',
+        lineBreak: false,
+      })
       .fillColor('black');
   }
   return range.count;

@@ -28,17 +28,36 @@ export function formatResultsTable(runs: RunSummary[]): string {
   const depthsOf = (model: string) => new Set(runs.filter((r) => r.model === model).map((r) => r.depth)).size;
   for (const run of runs) groups.set(key(run), [...(groups.get(key(run)) ?? []), run]);
   const timeHeader = timeToAccuracyHeader(runs.map((r) => r.timeToAccuracy));
-  const header = ['model', 'lr', 'seeds', 'learnable layers', 'parameters', 'final test acc', '95% interval', 'wall time', ...(timeHeader ? [timeHeader] : []), 'images/s', 'diverged'];
+  const header = [
+    'model',
+    'lr',
+    'seeds',
+    'learnable layers',
+    'parameters',
+    'final test acc',
+    '95% interval',
+    'wall time',
+    ...(timeHeader ? [timeHeader] : []),
+    'images/s',
+    'diverged',
+  ];
   const rows = [...groups.values()].map((members) => {
     const first = members[0]!;
     const accuracy = accuracySummary(members.map((r) => r.finalTestAccuracy).filter(Number.isFinite));
     const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const rates = members.map((r) => r.imagesPerSecond).filter(Number.isFinite);
     return [
-      first.depth === undefined || depthsOf(first.model) < 2 ? first.model : `${first.model}-d${first.depth}`, String(first.lr), String(members.length), String(first.learnableLayers), formatCount(first.parameters),
+      first.depth === undefined || depthsOf(first.model) < 2 ? first.model : `${first.model}-d${first.depth}`,
+      String(first.lr),
+      String(members.length),
+      String(first.learnableLayers),
+      formatCount(first.parameters),
       accuracy.n > 1 ? `${percent(accuracy.mean)} ± ${points(accuracy.std)}` : percent(accuracy.n ? accuracy.mean : Number.NaN),
       accuracy.interval95 ? `${points(accuracy.interval95[0])}-${points(accuracy.interval95[1])}%` : '-',
-      `${meanOf(members.map((r) => r.wallSeconds)).toFixed(0)} s`, ...(timeHeader ? [describeTimeToAccuracy(members.map((r) => r.timeToAccuracy))] : []), rates.length ? meanOf(rates).toFixed(0) : '-', state(members),
+      `${meanOf(members.map((r) => r.wallSeconds)).toFixed(0)} s`,
+      ...(timeHeader ? [describeTimeToAccuracy(members.map((r) => r.timeToAccuracy))] : []),
+      rates.length ? meanOf(rates).toFixed(0) : '-',
+      state(members),
     ];
   });
   return formatTextTable(header, rows);

@@ -119,7 +119,7 @@ export function describeSample(xs: ArrayLike<number>): SampleSummary {
   const { n, mean, ss } = moments(xs);
   if (n < 2) return { n, mean, std: NaN };
   const std = Math.sqrt(ss / (n - 1));
-  const half = tQuantile(0.975, n - 1) * std / Math.sqrt(n);
+  const half = (tQuantile(0.975, n - 1) * std) / Math.sqrt(n);
   return { n, mean, std, interval95: [mean - half, mean + half] };
 }
 
@@ -158,7 +158,7 @@ export function welchTest(a: ArrayLike<number>, b: ArrayLike<number>): WelchResu
   }
   const se = Math.sqrt(se2);
   const t = difference / se;
-  const df = se2 * se2 / (va * va / (ma.n - 1) + vb * vb / (mb.n - 1));
+  const df = (se2 * se2) / ((va * va) / (ma.n - 1) + (vb * vb) / (mb.n - 1));
   const pValue = Math.min(1, 2 * tCdf(-Math.abs(t), df));
   const half = tQuantile(0.975, df) * se;
   return { difference, t, df, pValue, interval95: [difference - half, difference + half] };
@@ -217,9 +217,11 @@ export function mcnemarExact(predA: ArrayLike<number>, predB: ArrayLike<number>,
     else if (!okA && okB) c++;
   }
   const difference = (b - c) / n;
-  const half = Z975 * Math.sqrt(Math.max(0, (b + c) - (b - c) ** 2 / n)) / n;
+  const half = (Z975 * Math.sqrt(Math.max(0, b + c - (b - c) ** 2 / n))) / n;
   return {
-    n, b, c,
+    n,
+    b,
+    c,
     accuracyA: rightA / n,
     accuracyB: rightB / n,
     difference,

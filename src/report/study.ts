@@ -50,7 +50,9 @@ export function accuracySummary(accuracies: number[]): SampleSummary {
  * unused in2out convolution).
  */
 export function layerGradientMeans(run: RunData): (number | undefined)[] {
-  return run.model.gradientLayers.map((_, i) => meanOf(run.gradients.map((g) => g.norms[i]).map((n) => (typeof n === 'number' && n > 0 ? n : undefined))));
+  return run.model.gradientLayers.map((_, i) =>
+    meanOf(run.gradients.map((g) => g.norms[i]).map((n) => (typeof n === 'number' && n > 0 ? n : undefined))),
+  );
 }
 
 const optionsKey = (run: RunData) => JSON.stringify(Object.entries(run.config.modelOptions).sort(([a], [b]) => a.localeCompare(b)));
@@ -60,13 +62,19 @@ function shapeLabel(run: RunData, shapes: number): string {
   if (shapes <= 1) return run.config.model;
   const depth = configuredDepth(run.config);
   if (depth !== undefined) return `${run.config.model}-d${depth}`;
-  return `${run.config.model} (${Object.entries(run.config.modelOptions).map(([k, v]) => `${k} ${v}`).join(', ') || 'default options'})`;
+  return `${run.config.model} (${
+    Object.entries(run.config.modelOptions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'default options'
+  })`;
 }
 
 /** Settings (besides the model, its options and the learning rate) whose values differ between the given runs. */
 function differingSettings(runs: RunData[]): string[] {
   const shown = new Set(['model', 'modelOptions', 'lr']);
-  return resultSettings(runs[0]!.config).map(([k]) => k).filter((k) => !shown.has(k) && runs.some((r) => differingResultSettings(r.config, runs[0]!.config).includes(k)));
+  return resultSettings(runs[0]!.config)
+    .map(([k]) => k)
+    .filter((k) => !shown.has(k) && runs.some((r) => differingResultSettings(r.config, runs[0]!.config).includes(k)));
 }
 
 /**
@@ -102,8 +110,11 @@ export function groupRuns(runs: RunData[]): RunGroup[] {
   }
   const models = [...new Set(runs.map((r) => r.config.model))];
   // Each model's groups by depth, shallow first (a stable sort keeps learning rates as given): tables and figures read d5, d10, d20, not by name.
-  const members = [...groups.values()].sort((a, b) => models.indexOf(a[0]!.config.model) - models.indexOf(b[0]!.config.model) ||
-    (configuredDepth(a[0]!.config) ?? 0) - (configuredDepth(b[0]!.config) ?? 0));
+  const members = [...groups.values()].sort(
+    (a, b) =>
+      models.indexOf(a[0]!.config.model) - models.indexOf(b[0]!.config.model) ||
+      (configuredDepth(a[0]!.config) ?? 0) - (configuredDepth(b[0]!.config) ?? 0),
+  );
   const labels = labelGroups(members);
   return members.map((runs, i) => ({
     model: runs[0]!.config.model,
@@ -164,18 +175,35 @@ export function compareGroups(a: RunGroup, b: RunGroup): Comparison | undefined 
     const accuracies = (g: RunGroup) => g.runs.map(finalAccuracy).filter((x): x is number => x !== undefined);
     const welch = welchTest(accuracies(a), accuracies(b));
     return {
-      a, b, meanA: a.accuracy.mean, meanB: b.accuracy.mean, difference: welch.difference, interval95: clip(welch.interval95, -1, 1), pValue: welch.pValue,
+      a,
+      b,
+      meanA: a.accuracy.mean,
+      meanB: b.accuracy.mean,
+      difference: welch.difference,
+      interval95: clip(welch.interval95, -1, 1),
+      pValue: welch.pValue,
       test: `Welch's t-test over ${a.accuracy.n} and ${b.accuracy.n} seeds`,
     };
   }
   const pa = predictionsOf(a);
   const pb = predictionsOf(b);
-  if (pa === undefined || pb === undefined || pa.labels.length !== pb.labels.length || pa.labels.some((label, i) => label !== pb.labels[i])) {
+  if (
+    pa === undefined ||
+    pb === undefined ||
+    pa.labels.length !== pb.labels.length ||
+    pa.labels.some((label, i) => label !== pb.labels[i])
+  ) {
     return undefined;
   }
   const test = mcnemarExact(pa.predicted, pb.predicted, pa.labels);
   return {
-    a, b, meanA: test.accuracyA, meanB: test.accuracyB, difference: test.difference, interval95: test.interval95, pValue: test.pValue,
+    a,
+    b,
+    meanA: test.accuracyA,
+    meanB: test.accuracyB,
+    difference: test.difference,
+    interval95: test.interval95,
+    pValue: test.pValue,
     test: `McNemar's exact test on the ${test.n.toLocaleString('en-US')} paired test predictions`,
   };
 }
@@ -208,7 +236,8 @@ export function points(x: number): string {
 export function describeDifference(comparison: Comparison, nameA: string, nameB: string): string {
   const { difference, interval95, pValue, test } = comparison;
   // Stryker disable next-line EqualityOperator: a difference of 0 is "no difference" before the sign is read, so > and >= name the same side.
-  const favoured = difference === 0 ? 'no difference' : `${points(Math.abs(difference))} points in favour of ${difference > 0 ? nameA : nameB}`;
+  const winner = difference > 0 ? nameA : nameB;
+  const favoured = difference === 0 ? 'no difference' : `${points(Math.abs(difference))} points in favour of ${winner}`;
   const verdict = isSignificant(pValue) ? 'significant at 5%' : 'not significant at 5%: these runs do not show either one better';
   return `${favoured} (95% interval ${points(interval95[0])} to ${points(interval95[1])} points; ${test}, ${formatPValue(pValue)}): ${verdict}`;
 }

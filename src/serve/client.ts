@@ -55,7 +55,11 @@ const view = document.body.dataset.view as State['view'];
 const path = document.body.dataset.path ?? '.';
 const main = document.getElementById('main')!;
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   node.append(...children);
@@ -77,11 +81,20 @@ function duration(seconds: number | undefined): string {
 
 function runsTable(rows: RunRow[]): HTMLElement {
   const header = ['run', 'model', 'recipe', 'lr', 'seed', 'state', 'epoch', 'step', 'test accuracy', 'images/s', 'time left'];
-  const table = element('table', { class: 'runs' }, element('thead', {}, element('tr', {}, ...header.map((h, i) => element('th', i <= 2 || i === 5 ? { class: 'text' } : {}, h)))));
+  const table = element(
+    'table',
+    { class: 'runs' },
+    element('thead', {}, element('tr', {}, ...header.map((h, i) => element('th', i <= 2 || i === 5 ? { class: 'text' } : {}, h)))),
+  );
   const body = element('tbody');
   for (const r of rows) {
     const cells: (Node | string)[] = [
-      link(runHref(r.id), r.name), r.model ?? '', r.recipe ?? '', r.lr === undefined ? '' : String(r.lr), r.seed === undefined ? '' : String(r.seed), r.state,
+      link(runHref(r.id), r.name),
+      r.model ?? '',
+      r.recipe ?? '',
+      r.lr === undefined ? '' : String(r.lr),
+      r.seed === undefined ? '' : String(r.seed),
+      r.state,
       r.epochs === undefined ? '' : `${r.epoch ?? 0} / ${r.epochs}`,
       r.totalSteps === undefined ? String(r.step ?? '') : `${r.step ?? 0} / ${r.totalSteps}`,
       r.accuracy === undefined ? '' : `${(100 * r.accuracy).toFixed(2)}%`,
@@ -97,14 +110,20 @@ function runsTable(rows: RunRow[]): HTMLElement {
   }
   table.append(body);
   const errors = rows.flatMap((r) => r.errors.map((e) => `${r.name}: ${e}`));
-  return element('div', {}, table, ...(errors.length ? [element('div', { class: 'errors' }, ...errors.map((e) => element('div', {}, e)))] : []));
+  return element(
+    'div',
+    {},
+    table,
+    ...(errors.length ? [element('div', { class: 'errors' }, ...errors.map((e) => element('div', {}, e)))] : []),
+  );
 }
 
 function reportLinks(info: ExperimentInfo): HTMLElement {
   const links = element('p', { class: 'links' });
   if (info.report.html) links.append(link(info.report.html, 'report (HTML)'));
   if (info.report.pdf) links.append(link(info.report.pdf, 'report (PDF)'));
-  if (!info.report.html && !info.report.pdf) links.append(element('span', { class: 'muted' }, `no report yet (skipstudio report ${info.name} writes one)`));
+  if (!info.report.html && !info.report.pdf)
+    links.append(element('span', { class: 'muted' }, `no report yet (skipstudio report ${info.name} writes one)`));
   return links;
 }
 
@@ -133,7 +152,12 @@ async function applyChart(update: ChartUpdate): Promise<void> {
   const { id, caption, spec, rows } = update.chart;
   const old = charts.get(id);
   const container = element('div', { class: 'vega' });
-  const figure = element('figure', { class: 'chart', id: `chart-${id}`, 'data-chart': id, 'data-rows': String(rows.length) }, container, element('figcaption', {}, caption));
+  const figure = element(
+    'figure',
+    { class: 'chart', id: `chart-${id}`, 'data-chart': id, 'data-rows': String(rows.length) },
+    container,
+    element('figcaption', {}, caption),
+  );
   if (old !== undefined) {
     old.view.finalize();
     old.figure.replaceWith(figure);
@@ -211,10 +235,19 @@ async function classify(file: File, model: ModelInfo, panel: HTMLElement): Promi
     const top = Math.max(...logits);
     const exp = logits.map((l) => Math.exp(l - top));
     const total = exp.reduce((a, b) => a + b, 0);
-    const ranked = exp.map((e, i) => ({ i, p: e / total })).sort((a, b) => b.p - a.p).slice(0, 5);
+    const ranked = exp
+      .map((e, i) => ({ i, p: e / total }))
+      .sort((a, b) => b.p - a.p)
+      .slice(0, 5);
     for (const { i, p } of ranked) {
-      list.append(element('li', { 'data-class': model.classes[i]!, 'data-index': String(i), 'data-probability': String(p), 'data-logit': String(logits[i]) },
-        `${model.classes[i]} `, element('span', { class: 'muted' }, `${(100 * p).toFixed(1)}%`)));
+      list.append(
+        element(
+          'li',
+          { 'data-class': model.classes[i]!, 'data-index': String(i), 'data-probability': String(p), 'data-logit': String(logits[i]) },
+          `${model.classes[i]} `,
+          element('span', { class: 'muted' }, `${(100 * p).toFixed(1)}%`),
+        ),
+      );
     }
     status.textContent = `${file.name}: classified in ${ms.toFixed(1)} ms by ${model.model} in this browser.`;
     panel.dataset.state = 'done';
@@ -226,10 +259,16 @@ async function classify(file: File, model: ModelInfo, panel: HTMLElement): Promi
 
 function tryPanel(model: ModelInfo): HTMLElement {
   const input = element('input', { type: 'file', accept: 'image/*', id: 'try-file' });
-  const panel = element('section', { id: 'try' },
+  const panel = element(
+    'section',
+    { id: 'try' },
     element('h2', {}, 'Try the model'),
-    element('p', { class: 'muted' }, `Drop an image here (or choose one): it is resized to ${model.inputShape[2]}x${model.inputShape[1]}` +
-      `${model.inputShape[0] === 1 ? ', made grey' : ''} and classified in this browser. Classes: ${model.classes.join(', ')}.`),
+    element(
+      'p',
+      { class: 'muted' },
+      `Drop an image here (or choose one): it is resized to ${model.inputShape[2]}x${model.inputShape[1]}` +
+        `${model.inputShape[0] === 1 ? ', made grey' : ''} and classified in this browser. Classes: ${model.classes.join(', ')}.`,
+    ),
     input,
     element('p', { class: 'status muted' }),
     element('div', {}, element('canvas', { width: '28', height: '28' }), element('ol')),
@@ -282,22 +321,30 @@ async function render(state: State): Promise<void> {
   } else if (state.view === 'overview') {
     where.textContent = state.root ?? '';
     info.replaceChildren(element('h1', {}, 'Experiments and runs'));
-    if (state.experiments!.length === 0) info.append(element('p', { class: 'muted' }, 'No runs here yet: runs appear as soon as training starts writing them.'));
-    table.replaceChildren(...state.experiments!.flatMap((e) => [
-      element('h2', {}, link(experimentHref(e.id), e.name)), reportLinks(e), runsTable(e.rows),
-    ]));
+    if (state.experiments!.length === 0)
+      info.append(element('p', { class: 'muted' }, 'No runs here yet: runs appear as soon as training starts writing them.'));
+    table.replaceChildren(
+      ...state.experiments!.flatMap((e) => [element('h2', {}, link(experimentHref(e.id), e.name)), reportLinks(e), runsTable(e.rows)]),
+    );
   } else if (state.view === 'experiment') {
     const e = state.experiment!;
     where.textContent = e.name;
-    info.replaceChildren(element('h1', {}, e.name), ...(e.command ? [element('p', { class: 'muted' }, element('code', {}, e.command))] : []), reportLinks(e));
+    info.replaceChildren(
+      element('h1', {}, e.name),
+      ...(e.command ? [element('p', { class: 'muted' }, element('code', {}, e.command))] : []),
+      reportLinks(e),
+    );
     table.replaceChildren(runsTable(state.rows!));
   } else {
     const row = state.row!;
     where.textContent = row.name;
-    info.replaceChildren(element('h1', {}, row.name),
-      element('p', {}, ...(state.experiment ? [link(experimentHref(state.experiment.id), `experiment ${state.experiment.name}`)] : [])));
+    info.replaceChildren(
+      element('h1', {}, row.name),
+      element('p', {}, ...(state.experiment ? [link(experimentHref(state.experiment.id), `experiment ${state.experiment.name}`)] : [])),
+    );
     table.replaceChildren(runsTable([row]));
-    if (tryArea !== undefined && row.tryable && state.model !== undefined && tryArea.childElementCount === 0) tryArea.append(tryPanel(state.model));
+    if (tryArea !== undefined && row.tryable && state.model !== undefined && tryArea.childElementCount === 0)
+      tryArea.append(tryPanel(state.model));
   }
   for (const update of state.charts) await applyChart(update);
   orderCharts(state.order);
@@ -310,9 +357,11 @@ const live = document.getElementById('live')!;
 const events = new EventSource(`/api/events?view=${view}&path=${encodeURIComponent(path)}`);
 events.addEventListener('state', (event) => {
   const state = JSON.parse((event as MessageEvent<string>).data) as State;
-  queue = queue.then(() => render(state)).catch((error: unknown) => {
-    live.textContent = `error: ${(error as Error).message}`;
-  });
+  queue = queue
+    .then(() => render(state))
+    .catch((error: unknown) => {
+      live.textContent = `error: ${(error as Error).message}`;
+    });
 });
 events.addEventListener('open', () => {
   live.textContent = 'live';

@@ -14,8 +14,17 @@ import { basename, join, relative, sep } from 'node:path';
 
 import type { RunData } from '../report/load.js';
 import {
-  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, type EpochRecord, type EvaluationFile, type GradientRecord, type IterationRecord, type MetricRecord, type ModelInfo,
-  RunDirectory, type StatusFile, type TrainConfig,
+  DEFAULT_TRAIN_CONFIG,
+  EXPERIMENT_FILE,
+  type EpochRecord,
+  type EvaluationFile,
+  type GradientRecord,
+  type IterationRecord,
+  type MetricRecord,
+  type ModelInfo,
+  RunDirectory,
+  type StatusFile,
+  type TrainConfig,
 } from '../runs/index.js';
 import { MetricsTail } from './metrics-tail.js';
 
@@ -108,7 +117,8 @@ export class RunStore extends EventEmitter {
 
   constructor(root: string) {
     super();
-    if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`${root} is not a folder: give the folder of runs (train and experiment write theirs under runs/)`);
+    if (!existsSync(root) || !statSync(root).isDirectory())
+      throw new Error(`${root} is not a folder: give the folder of runs (train and experiment write theirs under runs/)`);
     this.root = realpathSync(root);
     this.scan();
     this.refresh();
@@ -158,8 +168,16 @@ export class RunStore extends EventEmitter {
         const runId = idOf(this.root, runDir);
         if (!this.#runs.has(runId)) {
           this.#runs.set(runId, {
-            id: runId, experimentId: id, name: basename(runDir), dir: new RunDirectory(runDir), iterations: [], epochs: [], gradients: [], errors: [],
-            tail: new MetricsTail(join(runDir, 'metrics.jsonl')), mtimes: new Map(),
+            id: runId,
+            experimentId: id,
+            name: basename(runDir),
+            dir: new RunDirectory(runDir),
+            iterations: [],
+            epochs: [],
+            gradients: [],
+            errors: [],
+            tail: new MetricsTail(join(runDir, 'metrics.jsonl')),
+            mtimes: new Map(),
           });
         }
         this.#watch(runDir);
@@ -195,7 +213,10 @@ export class RunStore extends EventEmitter {
     };
     experiment.runIds = [...runDirs].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).map((d) => idOf(this.root, d));
     const reports: ExperimentState['reports'] = {};
-    for (const [kind, name] of [['html', 'report.html'], ['pdf', 'report.pdf']] as const) {
+    for (const [kind, name] of [
+      ['html', 'report.html'],
+      ['pdf', 'report.pdf'],
+    ] as const) {
       if (existsSync(join(experiment.path, name))) reports[kind] = idOf(this.root, join(experiment.path, name));
     }
     experiment.reports = reports;
@@ -310,9 +331,15 @@ export class RunStore extends EventEmitter {
   runData(run: RunState): RunData | undefined {
     if (run.config === undefined || run.model === undefined) return undefined;
     return {
-      name: run.name, dir: run.dir.path, config: run.config, model: run.model,
+      name: run.name,
+      dir: run.dir.path,
+      config: run.config,
+      model: run.model,
       status: run.status ?? { status: 'running', epochsDone: 0, step: 0, totalSteps: 0, wallSeconds: 0, updatedAt: '' },
-      iterations: run.iterations, epochs: run.epochs, gradients: run.gradients, evaluation: run.evaluation,
+      iterations: run.iterations,
+      epochs: run.epochs,
+      gradients: run.gradients,
+      evaluation: run.evaluation,
     };
   }
 

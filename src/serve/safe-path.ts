@@ -9,7 +9,10 @@ import { realpathSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 
 export class PathRefused extends Error {
-  constructor(message: string, readonly status: 400 | 403 | 404) {
+  constructor(
+    message: string,
+    readonly status: 400 | 403 | 404,
+  ) {
     super(message);
   }
 }

@@ -41,9 +41,19 @@ export interface Dashboard {
 }
 
 const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.pdf': 'application/pdf', '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg',
-  '.json': 'application/json', '.jsonl': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8', '.js': 'text/javascript',
-  '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.css': 'text/css',
+  '.html': 'text/html; charset=utf-8',
+  '.pdf': 'application/pdf',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.json': 'application/json',
+  '.jsonl': 'text/plain; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.css': 'text/css',
 };
 
 /** The folder of an installed package (found through Node's resolution paths, so package "exports" do not hide its files). */
@@ -66,7 +76,8 @@ const VENDOR: Record<string, [string, string]> = {
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client.js', import.meta.url));
 
 // vega compiles its expressions with Function(); onnxruntime-web compiles WebAssembly.
-const PAGE_POLICY = "default-src 'self'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; " +
+const PAGE_POLICY =
+  "default-src 'self'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; " +
   "img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 // Files of the folder (a report, an SVG figure) may style themselves but run no script.
 const FILE_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'none'";
@@ -76,7 +87,10 @@ function isLoopback(host: string): boolean {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -92,17 +106,28 @@ function sendJson(res: ServerResponse, value: unknown): void {
 
 function sendFile(res: ServerResponse, path: string, headers: Record<string, string> = {}): void {
   const size = statSync(path).size;
-  res.writeHead(200, { 'Content-Type': CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', 'Content-Length': String(size), ...headers });
+  res.writeHead(200, {
+    'Content-Type': CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
+    'Content-Length': String(size),
+    ...headers,
+  });
   if (res.req.method === 'HEAD') {
     res.end();
     return;
   }
-  createReadStream(path).on('error', () => res.destroy()).pipe(res);
+  createReadStream(path)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 function experimentInfo(experiment: ExperimentState) {
   const link = (id: string | undefined) => (id === undefined ? undefined : `/files/${id.split('/').map(encodeURIComponent).join('/')}`);
-  return { id: experiment.id, name: experiment.name, command: experiment.command, report: { html: link(experiment.reports.html), pdf: link(experiment.reports.pdf) } };
+  return {
+    id: experiment.id,
+    name: experiment.name,
+    command: experiment.command,
+    report: { html: link(experiment.reports.html), pdf: link(experiment.reports.pdf) },
+  };
 }
 
 /** One open page: its view and what it was sent. */
@@ -110,7 +135,11 @@ class Subscriber {
   readonly charts = new ChartStream();
   lastBase = '';
 
-  constructor(readonly res: ServerResponse, readonly view: ViewKind, readonly path: string) {}
+  constructor(
+    readonly res: ServerResponse,
+    readonly view: ViewKind,
+    readonly path: string,
+  ) {}
 }
 
 export class DashboardServer {
@@ -143,10 +172,12 @@ export class DashboardServer {
     const wildcard = host === '0.0.0.0' || host === '::';
     if (!wildcard) {
       const names = new Set([host, ...(isLoopback(host) ? ['localhost', '127.0.0.1', '[::1]'] : [])]);
-      this.#allowedHosts = new Set([...names].flatMap((n) => {
-        const name = n.includes(':') && !n.startsWith('[') ? `[${n}]` : n;
-        return [`${name}:${address.port}`.toLowerCase(), ...(address.port === 80 ? [name.toLowerCase()] : [])];
-      }));
+      this.#allowedHosts = new Set(
+        [...names].flatMap((n) => {
+          const name = n.includes(':') && !n.startsWith('[') ? `[${n}]` : n;
+          return [`${name}:${address.port}`.toLowerCase(), ...(address.port === 80 ? [name.toLowerCase()] : [])];
+        }),
+      );
     }
     this.store.start(intervalMs);
     this.#heartbeat = setInterval(() => {
@@ -170,7 +201,10 @@ export class DashboardServer {
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     if (this.#allowedHosts !== undefined && !this.#allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
-      throw new HttpError(403, `this dashboard answers requests for ${[...this.#allowedHosts].join(', ')}, not for Host ${req.headers.host ?? '(none)'}`);
+      throw new HttpError(
+        403,
+        `this dashboard answers requests for ${[...this.#allowedHosts].join(', ')}, not for Host ${req.headers.host ?? '(none)'}`,
+      );
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -231,7 +265,10 @@ export class DashboardServer {
   }
 
   #page(res: ServerResponse, view: ViewKind, path: string, title: string): void {
-    send(res, 200, dashboardPage(view, path, title), 'text/html; charset=utf-8', { 'Content-Security-Policy': PAGE_POLICY, 'Cache-Control': 'no-store' });
+    send(res, 200, dashboardPage(view, path, title), 'text/html; charset=utf-8', {
+      'Content-Security-Policy': PAGE_POLICY,
+      'Cache-Control': 'no-store',
+    });
   }
 
   /** What a view shows now: its rows and details (`base`) and the chart updates since what `charts` last sent. */
@@ -247,7 +284,8 @@ export class DashboardServer {
       const list = experimentCharts(store, experiment);
       return {
         base: { view, experiment: experimentInfo(experiment), rows: store.runsOf(experiment).map(runRow) },
-        charts: charts.update(list), order: list.map((c) => c.id),
+        charts: charts.update(list),
+        order: list.map((c) => c.id),
       };
     }
     const run = store.run(path);
@@ -255,11 +293,14 @@ export class DashboardServer {
     const experiment = store.experiment(run.experimentId);
     const list = runCharts(store, run);
     const row: RunRow = runRow(run);
-    const model = run.model === undefined ? undefined
-      : { model: run.model.model, classes: run.model.classes, normalization: run.model.normalization, inputShape: run.model.inputShape };
+    const model =
+      run.model === undefined
+        ? undefined
+        : { model: run.model.model, classes: run.model.classes, normalization: run.model.normalization, inputShape: run.model.inputShape };
     return {
       base: { view, experiment: experiment === undefined ? undefined : experimentInfo(experiment), row, model },
-      charts: charts.update(list), order: list.map((c) => c.id),
+      charts: charts.update(list),
+      order: list.map((c) => c.id),
     };
   }
 
@@ -297,7 +338,8 @@ export class DashboardServer {
   async #onnx(path: string): Promise<Uint8Array> {
     const run: RunState | undefined = this.store.run(path);
     if (run === undefined) throw new HttpError(404, `no run ${path} under the served folder`);
-    if (run.status?.status !== 'finished') throw new HttpError(409, `${run.name} is ${run.status?.status ?? 'starting'}: only a finished run's model can be tried`);
+    if (run.status?.status !== 'finished')
+      throw new HttpError(409, `${run.name} is ${run.status?.status ?? 'starting'}: only a finished run's model can be tried`);
     const checkpoint = run.dir.checkpointPath;
     if (!existsSync(checkpoint)) throw new HttpError(404, `${run.name} has no checkpoint`);
     const key = `${statSync(checkpoint).mtimeMs}`;
@@ -324,7 +366,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   } catch (error) {
     server.store.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${options.port ?? 6006} on ${host} is in use (another dashboard?): choose another with --port, or --port 0 for any free one`);
+      throw new Error(
+        `port ${options.port ?? 6006} on ${host} is in use (another dashboard?): choose another with --port, or --port 0 for any free one`,
+      );
     }
     throw error;
   }

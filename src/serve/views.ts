@@ -12,7 +12,14 @@ import { existsSync } from 'node:fs';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 import {
-  type Chart, accuracyPerEpoch, confusionHeatmap, finalAccuracyChart, gradientFlow, lossByLearningRate, lossComparison, styledSpec,
+  type Chart,
+  accuracyPerEpoch,
+  confusionHeatmap,
+  finalAccuracyChart,
+  gradientFlow,
+  lossByLearningRate,
+  lossComparison,
+  styledSpec,
 } from '../report/charts.js';
 import type { RunData } from '../report/load.js';
 import { bestGroups, groupRuns } from '../report/study.js';
@@ -47,9 +54,8 @@ export function runRow(run: RunState): RunRow {
   const { config, status } = run;
   const lastIteration = run.iterations.at(-1);
   const lastEpoch = run.epochs.at(-1);
-  const state = status === undefined ? 'starting'
-    : status.status === 'diverged' ? `diverged at step ${status.divergedAt?.step ?? '?'}`
-      : status.status;
+  const state =
+    status === undefined ? 'starting' : status.status === 'diverged' ? `diverged at step ${status.divergedAt?.step ?? '?'}` : status.status;
   const step = Math.max(status?.step ?? 0, lastIteration?.step ?? 0, lastEpoch?.step ?? 0);
   const running = status?.status === 'running';
   const stepsPerSecond = lastIteration !== undefined && config !== undefined ? lastIteration.imagesPerSecond / config.batchSize : 0;
@@ -86,7 +92,12 @@ export function experimentCharts(store: RunStore, experiment: ExperimentState): 
   const models = [...new Set(runs.map((r) => r.config.model))];
   const best = bestGroups(groups);
   const charts: (Chart | undefined)[] = [
-    ...models.map((model) => lossByLearningRate(model, groups.filter((g) => g.model === model))),
+    ...models.map((model) =>
+      lossByLearningRate(
+        model,
+        groups.filter((g) => g.model === model),
+      ),
+    ),
     models.length > 1 ? lossComparison(best) : undefined,
     accuracyPerEpoch(groups),
     finalAccuracyChart(groups),
@@ -114,9 +125,7 @@ export interface ChartMessage {
 }
 
 export type ChartUpdate =
-  | { kind: 'chart'; chart: ChartMessage }
-  | { kind: 'rows'; id: string; rows: object[] }
-  | { kind: 'remove'; id: string };
+  { kind: 'chart'; chart: ChartMessage } | { kind: 'rows'; id: string; rows: object[] } | { kind: 'remove'; id: string };
 
 const compiled = new Map<string, object>();
 

@@ -50,8 +50,12 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const gradOutputs = options.gradOutputs === undefined ? undefined : handlesOf(options.gradOutputs, 'grad');
   const result = native.autogradGrad(
-    handlesOf(outs, 'grad'), handlesOf(ins, 'grad'), gradOutputs, options.retainGraph ?? false,
-    options.createGraph ?? false, options.allowUnused ?? false,
+    handlesOf(outs, 'grad'),
+    handlesOf(ins, 'grad'),
+    gradOutputs,
+    options.retainGraph ?? false,
+    options.createGraph ?? false,
+    options.allowUnused ?? false,
   );
   return result.map((h) => (h === undefined ? undefined : new Tensor(h)));
 }
@@ -65,4 +69,3 @@ export function gradsOf(tensors: Tensor[]): (Tensor | undefined)[] {
 export function zeroGrads(tensors: Tensor[], setToNone = true): void {
   native.zeroGrads(handlesOf(tensors, 'zeroGrads'), setToNone);
 }
-

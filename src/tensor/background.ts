@@ -10,9 +10,19 @@ import { Tensor, handleOf } from './tensor.js';
  * the main thread. pixels: uint8 [N, C, H, W]; offset, scale: [1, C, 1, 1].
  */
 export async function gatherBatchInBackground(
-  pixels: Tensor, labels: Tensor, index: Tensor, offset: Tensor, scale: Tensor,
+  pixels: Tensor,
+  labels: Tensor,
+  index: Tensor,
+  offset: Tensor,
+  scale: Tensor,
 ): Promise<[Tensor, Tensor]> {
   const op = 'gatherBatchInBackground';
-  const [x, y] = await native.gatherBatch(handleOf(pixels, op), handleOf(labels, op), handleOf(index, op), handleOf(offset, op), handleOf(scale, op));
+  const [x, y] = await native.gatherBatch(
+    handleOf(pixels, op),
+    handleOf(labels, op),
+    handleOf(index, op),
+    handleOf(offset, op),
+    handleOf(scale, op),
+  );
   return [new Tensor(x), new Tensor(y)];
 }

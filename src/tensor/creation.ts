@@ -136,10 +136,7 @@ export function empty(shape: number[], options: CreationOptions = {}): Tensor {
 export function full(shape: number[], value: number | boolean, options: CreationOptions = {}): Tensor {
   // JS cannot tell 2 from 2.0, so unlike torch.full an integral value does not imply int64.
   const fallback: DType = typeof value === 'boolean' ? 'bool' : 'float32';
-  return finish(
-    new Tensor(native.full(checkShape(shape, 'full'), value, code(options, fallback), options.device)),
-    options,
-  );
+  return finish(new Tensor(native.full(checkShape(shape, 'full'), value, code(options, fallback), options.device)), options);
 }
 
 /** Values from start (inclusive) to end (exclusive) by step; arange(n) counts 0..n-1. */
@@ -147,10 +144,7 @@ export function arange(start: number, end?: number, step = 1, options: CreationO
   const [from, to] = end === undefined ? [0, start] : [start, end];
   if (step === 0) throw new RangeError('arange: step must not be zero');
   const integral = [from, to, step].every((v) => Number.isInteger(v));
-  return finish(
-    new Tensor(native.arange(from, to, step, code(options, integral ? 'int64' : 'float32'), options.device)),
-    options,
-  );
+  return finish(new Tensor(native.arange(from, to, step, code(options, integral ? 'int64' : 'float32'), options.device)), options);
 }
 
 /** steps values evenly spaced from start to end, both included (float32 by default), as torch.linspace. */
@@ -180,10 +174,7 @@ export function randint(low: number, high: number, shape: number[], options: Cre
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new RangeError(`randint: need integers low < high, got ${low} and ${high}`);
   }
-  return finish(
-    new Tensor(native.randint(low, high, checkShape(shape, 'randint'), code(options, 'int64'), options.device)),
-    options,
-  );
+  return finish(new Tensor(native.randint(low, high, checkShape(shape, 'randint'), code(options, 'int64'), options.device)), options);
 }
 
 /** A random permutation of 0..n-1. */

@@ -56,19 +56,28 @@ export type TypedArrayFor<D extends DType> = D extends 'float64'
             : Uint8Array;
 
 /** Any typed array that `data()` or `viewBuffer` returns: the union of `TypedArrayFor` over every dtype. */
-export type AnyTypedArray =
-  | Float64Array | Float32Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+export type AnyTypedArray = Float64Array | Float32Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 /** Views a buffer from `toBuffer` as the typed array of its dtype. */
 export function viewBuffer(buffer: ArrayBuffer, dtype: DType): AnyTypedArray {
   switch (dtype) {
-    case 'float64': return new Float64Array(buffer);
-    case 'float32': case 'bfloat16': case 'float16': return new Float32Array(buffer);
-    case 'int64': return new BigInt64Array(buffer);
-    case 'int32': return new Int32Array(buffer);
-    case 'int16': return new Int16Array(buffer);
-    case 'int8': return new Int8Array(buffer);
-    case 'uint8': case 'bool': return new Uint8Array(buffer);
+    case 'float64':
+      return new Float64Array(buffer);
+    case 'float32':
+    case 'bfloat16':
+    case 'float16':
+      return new Float32Array(buffer);
+    case 'int64':
+      return new BigInt64Array(buffer);
+    case 'int32':
+      return new Int32Array(buffer);
+    case 'int16':
+      return new Int16Array(buffer);
+    case 'int8':
+      return new Int8Array(buffer);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(buffer);
   }
 }
 

@@ -25,10 +25,14 @@ function optionalHandle(value: Tensor | undefined, op: string) {
 
 function reductionCode(reduction: Reduction, op: string): number {
   switch (reduction) {
-    case 'none': return 0;
-    case 'mean': return 1;
-    case 'sum': return 2;
-    default: throw new TypeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
+    case 'none':
+      return 0;
+    case 'mean':
+      return 1;
+    case 'sum':
+      return 2;
+    default:
+      throw new TypeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
   }
 }
 
@@ -46,9 +50,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   if (!Number.isInteger(groups) || groups < 1) throw new RangeError('conv2d: groups must be a positive integer');
   return new Tensor(
     native.conv2d(
-      handleOf(x, 'conv2d'), handleOf(weight, 'conv2d'), optionalHandle(bias, 'conv2d'),
-      pair(options.stride ?? 1, 'conv2d: stride'), pair(options.padding ?? 0, 'conv2d: padding'),
-      pair(options.dilation ?? 1, 'conv2d: dilation'), groups,
+      handleOf(x, 'conv2d'),
+      handleOf(weight, 'conv2d'),
+      optionalHandle(bias, 'conv2d'),
+      pair(options.stride ?? 1, 'conv2d: stride'),
+      pair(options.padding ?? 0, 'conv2d: padding'),
+      pair(options.dilation ?? 1, 'conv2d: dilation'),
+      groups,
     ),
   );
 }
@@ -79,9 +87,14 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   }
   return new Tensor(
     native.batchNorm(
-      handleOf(x, 'batchNorm'), optionalHandle(options.weight, 'batchNorm'), optionalHandle(options.bias, 'batchNorm'),
-      optionalHandle(options.runningMean, 'batchNorm'), optionalHandle(options.runningVar, 'batchNorm'),
-      training, options.momentum ?? 0.1, options.eps ?? 1e-5,
+      handleOf(x, 'batchNorm'),
+      optionalHandle(options.weight, 'batchNorm'),
+      optionalHandle(options.bias, 'batchNorm'),
+      optionalHandle(options.runningMean, 'batchNorm'),
+      optionalHandle(options.runningVar, 'batchNorm'),
+      training,
+      options.momentum ?? 0.1,
+      options.eps ?? 1e-5,
     ),
   );
 }
@@ -99,8 +112,11 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions & 
   const kernel = pair(kernelSize, 'maxPool2d: kernelSize');
   return new Tensor(
     native.maxPool2d(
-      handleOf(x, 'maxPool2d'), kernel, pair(options.stride ?? kernel, 'maxPool2d: stride'),
-      pair(options.padding ?? 0, 'maxPool2d: padding'), pair(options.dilation ?? 1, 'maxPool2d: dilation'),
+      handleOf(x, 'maxPool2d'),
+      kernel,
+      pair(options.stride ?? kernel, 'maxPool2d: stride'),
+      pair(options.padding ?? 0, 'maxPool2d: padding'),
+      pair(options.dilation ?? 1, 'maxPool2d: dilation'),
       options.ceilMode ?? false,
     ),
   );
@@ -114,8 +130,12 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: Pool2dOptions & 
   const kernel = pair(kernelSize, 'avgPool2d: kernelSize');
   return new Tensor(
     native.avgPool2d(
-      handleOf(x, 'avgPool2d'), kernel, pair(options.stride ?? kernel, 'avgPool2d: stride'),
-      pair(options.padding ?? 0, 'avgPool2d: padding'), options.ceilMode ?? false, options.countIncludePad ?? true,
+      handleOf(x, 'avgPool2d'),
+      kernel,
+      pair(options.stride ?? kernel, 'avgPool2d: stride'),
+      pair(options.padding ?? 0, 'avgPool2d: padding'),
+      options.ceilMode ?? false,
+      options.countIncludePad ?? true,
     ),
   );
 }
@@ -165,8 +185,12 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: ClassLossO
   if (!(smoothing >= 0 && smoothing <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
   return new Tensor(
     native.crossEntropy(
-      handleOf(logits, 'crossEntropy'), handleOf(target, 'crossEntropy'), optionalHandle(options.weight, 'crossEntropy'),
-      reductionCode(options.reduction ?? 'mean', 'crossEntropy'), options.ignoreIndex ?? -100, smoothing,
+      handleOf(logits, 'crossEntropy'),
+      handleOf(target, 'crossEntropy'),
+      optionalHandle(options.weight, 'crossEntropy'),
+      reductionCode(options.reduction ?? 'mean', 'crossEntropy'),
+      options.ignoreIndex ?? -100,
+      smoothing,
     ),
   );
 }
@@ -175,8 +199,11 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: ClassLossO
 export function nllLoss(logProbs: Tensor, target: Tensor, options: ClassLossOptions = {}): Tensor {
   return new Tensor(
     native.nllLoss(
-      handleOf(logProbs, 'nllLoss'), handleOf(target, 'nllLoss'), optionalHandle(options.weight, 'nllLoss'),
-      reductionCode(options.reduction ?? 'mean', 'nllLoss'), options.ignoreIndex ?? -100,
+      handleOf(logProbs, 'nllLoss'),
+      handleOf(target, 'nllLoss'),
+      optionalHandle(options.weight, 'nllLoss'),
+      reductionCode(options.reduction ?? 'mean', 'nllLoss'),
+      options.ignoreIndex ?? -100,
     ),
   );
 }

@@ -143,8 +143,14 @@ export interface NativeBinding {
   // neural-net functions
   conv2d(x: H, w: H, b: H | undefined, stride: number[], padding: number[], dilation: number[], groups: number): H;
   batchNorm(
-    x: H, weight: H | undefined, bias: H | undefined, runningMean: H | undefined, runningVar: H | undefined,
-    training: boolean, momentum: number, eps: number,
+    x: H,
+    weight: H | undefined,
+    bias: H | undefined,
+    runningMean: H | undefined,
+    runningVar: H | undefined,
+    training: boolean,
+    momentum: number,
+    eps: number,
   ): H;
   maxPool2d(x: H, kernel: number[], stride: number[], padding: number[], dilation: number[], ceilMode: boolean): H;
   avgPool2d(x: H, kernel: number[], stride: number[], padding: number[], ceilMode: boolean, countIncludePad: boolean): H;
@@ -206,7 +212,11 @@ export interface NativeBinding {
   setData(a: H, source: H): void;
   detach(a: H): H;
   autogradGrad(
-    outputs: H[], inputs: H[], gradOutputs: H[] | undefined, retainGraph: boolean, createGraph: boolean,
+    outputs: H[],
+    inputs: H[],
+    gradOutputs: H[] | undefined,
+    retainGraph: boolean,
+    createGraph: boolean,
     allowUnused: boolean,
   ): (H | undefined)[];
 }
@@ -238,13 +248,13 @@ async function loadAddon(path: string): Promise<NativeBinding> {
     const helper = pathToFileURL(join(dirname(dirname(dirname(path))), 'scripts/addon.mjs')).href;
     let explained: string;
     try {
-      const { explainAddonLoad } = await import(helper) as { explainAddonLoad(addon: string, error: unknown): string };
+      const { explainAddonLoad } = (await import(helper)) as { explainAddonLoad(addon: string, error: unknown): string };
       explained = explainAddonLoad(path, error);
     } catch {
-      throw error;  // no explanation to be had (the package's scripts/ is gone): the loader's own error is the best there is
+      throw error; // no explanation to be had (the package's scripts/ is gone): the loader's own error is the best there is
     }
     const failure = new Error(explained);
-    failure.stack = `Error: ${failure.message}`;  // where in the loader it failed tells a user nothing; the message says what to do
+    failure.stack = `Error: ${failure.message}`; // where in the loader it failed tells a user nothing; the message says what to do
     throw failure;
   }
 }

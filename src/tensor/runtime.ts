@@ -17,7 +17,9 @@ export const MAX_THREADS = 1024;
 export function setNumThreads(n: number): void {
   // Each thread is an OpenMP worker with its own stack: 100,000 of them stall the first op for minutes, so a count has a ceiling.
   if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
-    throw new RangeError(`setNumThreads: need an integer from 1 to ${MAX_THREADS} (threads beyond the cores only slow an op down), got ${n}`);
+    throw new RangeError(
+      `setNumThreads: need an integer from 1 to ${MAX_THREADS} (threads beyond the cores only slow an op down), got ${n}`,
+    );
   }
   native.setNumThreads(n);
 }

@@ -35,16 +35,24 @@ export interface TextTableOptions {
 }
 
 /** The lines of a text table: every column padded to its widest cell, two spaces between columns. */
-export function textTableLines(header: string[], rows: string[][], options: TextTableOptions = {}): {
+export function textTableLines(
+  header: string[],
+  rows: string[][],
+  options: TextTableOptions = {},
+): {
   /** Formats one row of cells with the table's column widths and alignment. */
   line: (cells: string[]) => string;
   header: string;
   rows: string[];
-  width: number
+  width: number;
 } {
   const left = new Set(options.left ?? [0]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return { line, header: line(header), rows: rows.map(line), width: widths.reduce((a, b) => a + b + 2, -2) };
 }
 

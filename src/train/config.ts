@@ -24,10 +24,17 @@ export class ConfigError extends Error {
  * (runs/precision.ts), its reason kept in precisionReason. A data folder is made absolute.
  */
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
-  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) throw new ConfigError([`settings must be an object, got ${JSON.stringify(partial)}`]);
-  const config = { ...DEFAULT_TRAIN_CONFIG, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as TrainConfig;
+  if (partial === null || typeof partial !== 'object' || Array.isArray(partial))
+    throw new ConfigError([`settings must be an object, got ${JSON.stringify(partial)}`]);
+  const config = {
+    ...DEFAULT_TRAIN_CONFIG,
+    ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)),
+  } as TrainConfig;
   const problems = settingProblems(config as unknown as Record<string, unknown>);
-  for (const [name, lookup] of [['model', getModelSpec], ['dataset', getDatasetInfo]] as const) {
+  for (const [name, lookup] of [
+    ['model', getModelSpec],
+    ['dataset', getDatasetInfo],
+  ] as const) {
     if (problems.some((p) => p.startsWith(`${name} `))) continue;
     try {
       lookup(config[name]);

@@ -47,10 +47,14 @@ export async function agreeOnStart(step: number, precision: TrainConfig['precisi
     await allReduce(bounds, 'max');
     const [highest, negLowest, anyBf16, negAllBf16] = bounds.data() as Float64Array;
     if (highest !== -negLowest!) {
-      throw new Error(`the processes start from different steps (${-negLowest!} to ${highest}): every rank must read the same run directory and checkpoint`);
+      throw new Error(
+        `the processes start from different steps (${-negLowest!} to ${highest}): every rank must read the same run directory and checkpoint`,
+      );
     }
     if (anyBf16 !== -negAllBf16!) {
-      throw new Error('the processes chose different precisions (precision auto on machines with and without native bf16): give --precision fp32 or --precision bf16');
+      throw new Error(
+        'the processes chose different precisions (precision auto on machines with and without native bf16): give --precision fp32 or --precision bf16',
+      );
     }
   } finally {
     bounds.dispose();
@@ -62,7 +66,11 @@ export async function agreeOnStart(step: number, precision: TrainConfig['precisi
  * result is changed in place), and whether any rank was asked to stop, so
  * that all stop after the same step.
  */
-export async function agreeOnStep(result: { loss: number; correct: number }, worldSize: number, stopRequested: boolean | undefined): Promise<boolean> {
+export async function agreeOnStep(
+  result: { loss: number; correct: number },
+  worldSize: number,
+  stopRequested: boolean | undefined,
+): Promise<boolean> {
   const values = tensor(Float64Array.from([result.loss, result.correct, stopRequested ? 1 : 0]), { dtype: 'float64' });
   try {
     await allReduce(values, 'sum');

@@ -143,13 +143,21 @@ export async function evaluateCheckpoint(checkpointPath: string, config: TrainCo
 export function checkpointEvalConfig(path: string, given: { model?: string; dataset?: string; dataDir?: string }): TrainConfig {
   const saved = (readCheckpointConfig(path) ?? {}) as Partial<TrainConfig>;
   if (given.model !== undefined && saved.model !== undefined && given.model.toLowerCase() !== saved.model) {
-    throw new Error(`${path} holds a ${saved.model} (its saved config says so), not a ${given.model}: leave out --model or give the right one`);
+    throw new Error(
+      `${path} holds a ${saved.model} (its saved config says so), not a ${given.model}: leave out --model or give the right one`,
+    );
   }
   const model = given.model ?? saved.model;
   if (model === undefined) throw new Error(`${path} does not say which model it holds: give --model`);
   return resolveTrainConfig({
-    model, modelOptions: saved.modelOptions, dataset: given.dataset ?? saved.dataset, dataDir: given.dataDir ?? saved.dataDir,
-    precision: saved.precision, memoryFormat: saved.memoryFormat, flipTest: saved.flipTest, out: 'unused',
+    model,
+    modelOptions: saved.modelOptions,
+    dataset: given.dataset ?? saved.dataset,
+    dataDir: given.dataDir ?? saved.dataDir,
+    precision: saved.precision,
+    memoryFormat: saved.memoryFormat,
+    flipTest: saved.flipTest,
+    out: 'unused',
   });
 }
 
@@ -173,7 +181,10 @@ export async function evaluateRun(path: string): Promise<EvaluationResult> {
 
 /** How a run's evaluation differs from one float32 forward pass per image (what an exported graph computes), or undefined when it does not. */
 export function evaluationMode(config: EvalSettings): string | undefined {
-  const ways = [config.precision === 'bf16' ? 'under bf16 autocast' : '', config.flipTest ? 'averaging each image\'s logits with its mirror image\'s' : ''].filter(Boolean);
+  const ways = [
+    config.precision === 'bf16' ? 'under bf16 autocast' : '',
+    config.flipTest ? "averaging each image's logits with its mirror image's" : '',
+  ].filter(Boolean);
   return ways.length ? ways.join(', ') : undefined;
 }
 
@@ -198,19 +209,31 @@ export async function agreementWithSinglePass(path: string): Promise<PredictionA
   const recorded = dir.readJson<Predictions>('predictions.json');
   const single = await evaluateCheckpoint(dir.checkpointPath, { ...config, precision: 'fp32', flipTest: false });
   if (single.predictions.predicted.length !== recorded.predicted.length) {
-    throw new Error(`${dir.file('predictions.json')} holds ${recorded.predicted.length} predictions, the test split ${single.predictions.predicted.length}`);
+    throw new Error(
+      `${dir.file('predictions.json')} holds ${recorded.predicted.length} predictions, the test split ${single.predictions.predicted.length}`,
+    );
   }
-  return { evaluatedAs, differ: recorded.predicted.filter((p, i) => p !== single.predictions.predicted[i]).length, count: recorded.predicted.length };
+  return {
+    evaluatedAs,
+    differ: recorded.predicted.filter((p, i) => p !== single.predictions.predicted[i]).length,
+    count: recorded.predicted.length,
+  };
 }
 
 /** Accuracy, per-class accuracy and the confusion matrix as text. */
 export function formatEvaluation(result: EvaluationResult): string {
-  const lines = [`test accuracy ${(100 * result.accuracy).toFixed(2)}% on ${result.count.toLocaleString('en-US')} images (loss ${result.loss.toFixed(4)})`, '', 'per-class accuracy:'];
+  const lines = [
+    `test accuracy ${(100 * result.accuracy).toFixed(2)}% on ${result.count.toLocaleString('en-US')} images (loss ${result.loss.toFixed(4)})`,
+    '',
+    'per-class accuracy:',
+  ];
   const width = Math.max(...result.classes.map((c) => c.length));
   result.classes.forEach((c, i) => lines.push(`  ${c.padEnd(width)}  ${(100 * result.perClassAccuracy[i]!).toFixed(2)}%`));
   lines.push('', 'confusion matrix (rows: true class, columns: predicted):');
   const cell = Math.max(5, ...result.confusionMatrix.flat().map((v) => String(v).length + 1));
   lines.push(`  ${''.padEnd(width)}${result.classes.map((_, j) => String(j).padStart(cell)).join('')}`);
-  result.confusionMatrix.forEach((row, i) => lines.push(`  ${result.classes[i]!.padEnd(width)}${row.map((v) => String(v).padStart(cell)).join('')}`));
+  result.confusionMatrix.forEach((row, i) =>
+    lines.push(`  ${result.classes[i]!.padEnd(width)}${row.map((v) => String(v).padStart(cell)).join('')}`),
+  );
   return lines.join('\n');
 }

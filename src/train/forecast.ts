@@ -20,11 +20,17 @@ import type { RunSpeed, SpeedMeter } from './speed.js';
 
 /** A run's predicted wall seconds from its kind's speed (pure). */
 export function runSeconds(
-  plan: Pick<TrainConfig, 'epochs' | 'flipTest'>, images: { train: number; test: number }, speed: RunSpeed, remaining = 1,
+  plan: Pick<TrainConfig, 'epochs' | 'flipTest'>,
+  images: { train: number; test: number },
+  speed: RunSpeed,
+  remaining = 1,
 ): number {
   // Flip test-time augmentation evaluates each test image twice.
   const test = images.test * (plan.flipTest ? 2 : 1);
-  return speed.setUpSeconds + remaining * plan.epochs * (images.train / speed.trainImagesPerSecond + speed.evalWarmUpSeconds + test / speed.evalImagesPerSecond);
+  return (
+    speed.setUpSeconds +
+    remaining * plan.epochs * (images.train / speed.trainImagesPerSecond + speed.evalWarmUpSeconds + test / speed.evalImagesPerSecond)
+  );
 }
 
 /** The share of a run still to train: all of a new run, what is left of one an earlier invocation stopped. */
@@ -62,15 +68,27 @@ export interface ForecastPlan {
 }
 
 /** Measures what it needs, then forecasts the experiment. */
-export async function forecastExperiment(plan: ForecastPlan, datasets: Map<string, DatasetSplits>, meter: SpeedMeter): Promise<ExperimentForecast> {
+export async function forecastExperiment(
+  plan: ForecastPlan,
+  datasets: Map<string, DatasetSplits>,
+  meter: SpeedMeter,
+): Promise<ExperimentForecast> {
   const threadsPerRun = Math.max(1, Math.floor(plan.threads / plan.slots));
   const runs: RunForecast[] = [];
   for (const run of plan.pending) {
     const test = datasets.get(datasetKey(run))!.test.labels.length;
-    const seconds = runSeconds(run, { train: trainImages(run, datasets), test }, await meter.speed(run, threadsPerRun), remainingShare(run));
+    const seconds = runSeconds(
+      run,
+      { train: trainImages(run, datasets), test },
+      await meter.speed(run, threadsPerRun),
+      remainingShare(run),
+    );
     runs.push({ name: runLabel(run), epochs: run.epochs, seconds });
   }
-  const trainingSeconds = packedSeconds(runs.map((r) => r.seconds), plan.slots);
+  const trainingSeconds = packedSeconds(
+    runs.map((r) => r.seconds),
+    plan.slots,
+  );
   let landscapeSeconds = 0;
   if (plan.landscape !== undefined) {
     for (const run of plan.landscapes) {
@@ -87,9 +105,14 @@ function runLabel(plan: TrainConfig): string {
 
 /** The lines the experiment prints before it trains. */
 export function forecastLines(forecast: ExperimentForecast): string[] {
-  const at = forecast.parallelRuns > 1 ? `${forecast.parallelRuns} at once, ${forecast.threadsPerRun} thread${forecast.threadsPerRun > 1 ? 's' : ''} each` : 'one at a time';
-  const parts = forecast.landscapeSeconds > 0
-    ? ` (training ${formatDuration(forecast.trainingSeconds)}, loss landscapes ${formatDuration(forecast.landscapeSeconds)})` : '';
+  const at =
+    forecast.parallelRuns > 1
+      ? `${forecast.parallelRuns} at once, ${forecast.threadsPerRun} thread${forecast.threadsPerRun > 1 ? 's' : ''} each`
+      : 'one at a time';
+  const parts =
+    forecast.landscapeSeconds > 0
+      ? ` (training ${formatDuration(forecast.trainingSeconds)}, loss landscapes ${formatDuration(forecast.landscapeSeconds)})`
+      : '';
   const width = Math.max(...forecast.runs.map((r) => r.name.length));
   return [
     `forecast: ${forecast.runs.length} run${forecast.runs.length === 1 ? '' : 's'} to train, ${at}: about ${formatDuration(forecast.seconds)}${parts}, ` +

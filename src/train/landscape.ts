@@ -18,7 +18,18 @@ import { checkFiniteWeights, loadCheckpoint, previewJson, readCheckpointStep } f
 import type { Module } from '../nn/index.js';
 import { type LandscapeFile, RunDirectory, type Setting, type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
 import {
-  type Tensor, autocast, crossEntropy, dispose, getRngState, keep, manualSeed, noGrad, randn, scope, setRngState, zerosLike,
+  type Tensor,
+  autocast,
+  crossEntropy,
+  dispose,
+  getRngState,
+  keep,
+  manualSeed,
+  noGrad,
+  randn,
+  scope,
+  setRngState,
+  zerosLike,
 } from '../tensor/index.js';
 import { resolveTrainConfig } from './config.js';
 import { prepareRun } from './prepare.js';
@@ -65,27 +76,62 @@ const PRECISIONS = ['run', 'fp32', 'bf16'] as const;
  * The defaults are Li et al.'s resolution (docs/benchmarks.md gives their time).
  */
 export const LANDSCAPE_SETTINGS: { readonly [K in keyof LandscapeOptions]: Setting<LandscapeOptions[K]> } = {
-  points: { default: 41, flag: '<n>', help: 'points of the 1-D slice on [-range, range] (odd)', parse: integerText, check: bounded(oddAtLeast3, 'an odd integer >= 3', 1001) },
+  points: {
+    default: 41,
+    flag: '<n>',
+    help: 'points of the 1-D slice on [-range, range] (odd)',
+    parse: integerText,
+    check: bounded(oddAtLeast3, 'an odd integer >= 3', 1001),
+  },
   grid: {
-    default: 21, flag: '<n>', help: 'points a side of the 2-D grid (odd; 0: no grid)', parse: integerText,
+    default: 21,
+    flag: '<n>',
+    help: 'points a side of the 2-D grid (odd; 0: no grid)',
+    parse: integerText,
     check: bounded((v) => v === 0 || oddAtLeast3(v), '0 (none) or an odd integer >= 3', 201),
   },
-  sample: { default: 1000, flag: '<n>', help: 'training images the loss is averaged over', parse: integerText, check: bounded((v) => Number.isInteger(v) && v >= 1, 'a positive integer', 1e6) },
-  range: { default: 1, flag: '<x>', help: 'how far each direction goes either side, in filter norms', parse: numberText, check: bounded((v) => Number.isFinite(v) && v > 0, 'a positive number', 100) },
-  seed: { default: 0, flag: '<n>', help: 'seed of the directions and of the sample', parse: integerText, check: bounded((v) => Number.isInteger(v) && v >= 0, 'a non-negative integer', 2 ** 32 - 1) },
+  sample: {
+    default: 1000,
+    flag: '<n>',
+    help: 'training images the loss is averaged over',
+    parse: integerText,
+    check: bounded((v) => Number.isInteger(v) && v >= 1, 'a positive integer', 1e6),
+  },
+  range: {
+    default: 1,
+    flag: '<x>',
+    help: 'how far each direction goes either side, in filter norms',
+    parse: numberText,
+    check: bounded((v) => Number.isFinite(v) && v > 0, 'a positive number', 100),
+  },
+  seed: {
+    default: 0,
+    flag: '<n>',
+    help: 'seed of the directions and of the sample',
+    parse: integerText,
+    check: bounded((v) => Number.isInteger(v) && v >= 0, 'a non-negative integer', 2 ** 32 - 1),
+  },
   precision: {
-    default: 'run', flag: '<p>', help: 'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)', choices: PRECISIONS,
-    check: (v: unknown) => ((PRECISIONS as readonly unknown[]).includes(v) ? undefined : `must be run, fp32 or bf16, got ${previewJson(v)}`),
+    default: 'run',
+    flag: '<p>',
+    help: 'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)',
+    choices: PRECISIONS,
+    check: (v: unknown) =>
+      (PRECISIONS as readonly unknown[]).includes(v) ? undefined : `must be run, fp32 or bf16, got ${previewJson(v)}`,
   },
 };
 
 /** Li et al.'s resolution: every landscape setting at its default. */
-export const LANDSCAPE_DEFAULTS = Object.fromEntries(Object.entries(LANDSCAPE_SETTINGS).map(([k, v]) => [k, v.default])) as unknown as LandscapeOptions;
+export const LANDSCAPE_DEFAULTS = Object.fromEntries(
+  Object.entries(LANDSCAPE_SETTINGS).map(([k, v]) => [k, v.default]),
+) as unknown as LandscapeOptions;
 
 /** The problems of landscape settings, each naming the setting. */
 export function landscapeProblems(options: Partial<LandscapeOptions>): string[] {
   const known = Object.keys(LANDSCAPE_SETTINGS);
-  const problems = Object.keys(options).filter((k) => !known.includes(k)).map((k) => `landscape: unknown setting '${k}' (known: ${known.join(', ')})`);
+  const problems = Object.keys(options)
+    .filter((k) => !known.includes(k))
+    .map((k) => `landscape: unknown setting '${k}' (known: ${known.join(', ')})`);
   for (const [name, setting] of Object.entries(LANDSCAPE_SETTINGS) as [keyof LandscapeOptions, Setting<unknown>][]) {
     const problem = options[name] === undefined ? undefined : setting.check(options[name]);
     if (problem !== undefined) problems.push(`landscape ${name} ${problem}`);
@@ -108,13 +154,18 @@ export function landscapeAxis(n: number, range: number): number[] {
  * stands: seed it first for a repeatable direction.
  */
 export function filterNormalizedDirection(model: Module): Tensor[] {
-  return model.parameters().map((weight) => scope(() => {
-    if (weight.ndim <= 1) return zerosLike(weight);
-    const direction = randn(weight.shape, { dtype: weight.dtype });
-    const dims = Array.from({ length: weight.ndim - 1 }, (_, i) => i + 1);
-    const scale = weight.detach().norm(2, dims, { keepdim: true }).div(direction.norm(2, dims, { keepdim: true }).add(1e-10));
-    return direction.mul(scale);
-  }));
+  return model.parameters().map((weight) =>
+    scope(() => {
+      if (weight.ndim <= 1) return zerosLike(weight);
+      const direction = randn(weight.shape, { dtype: weight.dtype });
+      const dims = Array.from({ length: weight.ndim - 1 }, (_, i) => i + 1);
+      const scale = weight
+        .detach()
+        .norm(2, dims, { keepdim: true })
+        .div(direction.norm(2, dims, { keepdim: true }).add(1e-10));
+      return direction.mul(scale);
+    }),
+  );
 }
 
 /** The directions for a seed, leaving libtorch's generator as it was. */
@@ -144,10 +195,12 @@ function sampleLoss(model: Module, batches: Batch[], options: { precision: strin
   let sum = 0;
   let count = 0;
   for (const { x, y } of batches) {
-    sum += scope(() => noGrad(() => {
-      const logits = autocast(() => model.forward(x.contiguous(options.memoryFormat)), { enabled: options.precision === 'bf16' }).float();
-      return crossEntropy(logits, y, { reduction: 'sum' }).item();
-    }));
+    sum += scope(() =>
+      noGrad(() => {
+        const logits = autocast(() => model.forward(x.contiguous(options.memoryFormat)), { enabled: options.precision === 'bf16' }).float();
+        return crossEntropy(logits, y, { reduction: 'sum' }).item();
+      }),
+    );
     count += y.shape[0]!;
   }
   return sum / count;
@@ -175,7 +228,10 @@ export function progressEvery(share: number, report: LandscapeProgress): Landsca
  * restored exactly, also when a forward pass throws.
  */
 export function lossLandscape(
-  model: Module, sample: Batch | Batch[], given: Partial<LandscapeOptions> & { memoryFormat?: TrainConfig['memoryFormat'] } = {}, onPoint?: LandscapeProgress,
+  model: Module,
+  sample: Batch | Batch[],
+  given: Partial<LandscapeOptions> & { memoryFormat?: TrainConfig['memoryFormat'] } = {},
+  onPoint?: LandscapeProgress,
 ): LossLandscape {
   const problems = landscapeProblems(Object.fromEntries(Object.entries(given).filter(([k]) => k !== 'memoryFormat')));
   if (problems.length > 0) throw new RangeError(problems.join('; '));
@@ -193,10 +249,14 @@ export function lossLandscape(
   const total = alphas.length + surfaceAxis.length ** 2;
   let done = 0;
   const lossAt = (alpha: number, beta: number) => {
-    noGrad(() => scope(() => weights.forEach((w, i) => {
-      const moved = origin[i]!.add(d1[i]!, alpha);
-      w.copy_(beta === 0 ? moved : moved.add(d2[i]!, beta));
-    })));
+    noGrad(() =>
+      scope(() =>
+        weights.forEach((w, i) => {
+          const moved = origin[i]!.add(d1[i]!, alpha);
+          w.copy_(beta === 0 ? moved : moved.add(d2[i]!, beta));
+        }),
+      ),
+    );
     const loss = sampleLoss(model, batches, options);
     onPoint?.(++done, total);
     return loss;
@@ -226,7 +286,7 @@ function landscapeSample(splits: Awaited<ReturnType<typeof prepareRun>>, options
 
 /** The precision a landscape of a run is computed in. */
 function landscapePrecision(options: LandscapeOptions, config: TrainConfig): 'fp32' | 'bf16' {
-  return options.precision === 'run' ? config.precision as 'fp32' | 'bf16' : options.precision;
+  return options.precision === 'run' ? (config.precision as 'fp32' | 'bf16') : options.precision;
 }
 
 /** Whether a run holds a landscape computed with these settings from its last checkpoint. */
@@ -235,19 +295,25 @@ export function hasLandscape(path: string, options: LandscapeOptions): boolean {
   if (!existsSync(dir.file('landscape.json'))) return false;
   const file = dir.readJson<LandscapeFile>('landscape.json');
   const wanted = { ...options, precision: landscapePrecision(options, dir.readJson<TrainConfig>('config.json')) };
-  const same = (Object.keys(LANDSCAPE_DEFAULTS) as (keyof LandscapeOptions)[]).every((k) => (k === 'sample' ? file.sampleAsked : file[k]) === wanted[k]);
+  const same = (Object.keys(LANDSCAPE_DEFAULTS) as (keyof LandscapeOptions)[]).every(
+    (k) => (k === 'sample' ? file.sampleAsked : file[k]) === wanted[k],
+  );
   return same && file.step === readCheckpointStep(dir.checkpointPath);
 }
 
 /** The landscape of a run's last checkpoint, written to the run's landscape.json. */
 export async function landscapeOfRun(
-  path: string, given: Partial<LandscapeOptions> = {}, onPoint?: LandscapeProgress, datasets?: Map<string, DatasetSplits>,
+  path: string,
+  given: Partial<LandscapeOptions> = {},
+  onPoint?: LandscapeProgress,
+  datasets?: Map<string, DatasetSplits>,
 ): Promise<LandscapeFile> {
   const problems = landscapeProblems(given);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
   const options = { ...LANDSCAPE_DEFAULTS, ...given };
   const dir = new RunDirectory(path);
-  if (!dir.exists()) throw new Error(`${path} is not a run directory (no config.json): give a folder written by skipstudio train or experiment`);
+  if (!dir.exists())
+    throw new Error(`${path} is not a run directory (no config.json): give a folder written by skipstudio train or experiment`);
   const config = resolveTrainConfig({ ...dir.readJson<TrainConfig>('config.json'), out: path });
   // A run in training changes its checkpoint under the landscape: its lock says whether one is.
   const lock = dir.lock();
@@ -271,8 +337,13 @@ export async function landscapeOfRun(
     const started = performance.now();
     const landscape = lossLandscape(prepared.model, sample, { ...options, precision, memoryFormat }, onPoint);
     const file: LandscapeFile = {
-      ...options, precision, sample: sample.reduce((n, b) => n + b.y.shape[0]!, 0), sampleAsked: options.sample, step,
-      ...landscape, seconds: (performance.now() - started) / 1000,
+      ...options,
+      precision,
+      sample: sample.reduce((n, b) => n + b.y.shape[0]!, 0),
+      sampleAsked: options.sample,
+      step,
+      ...landscape,
+      seconds: (performance.now() - started) / 1000,
     };
     dir.writeJson('landscape.json', file);
     return file;

@@ -6,7 +6,8 @@ export type { ClassificationReport };
 
 /** Accuracy, per-class accuracy and the confusion matrix (rows: true class, columns: predicted) of a set of predictions. */
 export function classificationReport(predicted: ArrayLike<number>, actual: ArrayLike<number>, numClasses: number): ClassificationReport {
-  if (predicted.length !== actual.length) throw new RangeError(`classificationReport: ${predicted.length} predictions for ${actual.length} labels`);
+  if (predicted.length !== actual.length)
+    throw new RangeError(`classificationReport: ${predicted.length} predictions for ${actual.length} labels`);
   const confusionMatrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   let correct = 0;
   for (let i = 0; i < actual.length; i++) {

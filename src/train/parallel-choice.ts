@@ -61,12 +61,16 @@ export function chooseParallelRuns(kinds: RunKind[], threads: number, runs: numb
   // something else held the cores, and is not trusted.
   if (best.speedup > PLAUSIBLE * best.runs) {
     return {
-      runs: 1, speedup: 1,
-      reason: `1 at once: the measurement predicted ${best.speedup.toFixed(2)}x for ${best.runs} at once, more than ${best.runs} runs sharing ` +
+      runs: 1,
+      speedup: 1,
+      reason:
+        `1 at once: the measurement predicted ${best.speedup.toFixed(2)}x for ${best.runs} at once, more than ${best.runs} runs sharing ` +
         'the cores can give, so other processes were probably using them; training one at a time (give --parallel-runs N to choose)',
     };
   }
-  const measured = kinds.map((k) => `${k.label}: ${counts.map((n) => `${k.rates.get(Math.max(1, Math.floor(threads / n)))!.toFixed(0)}`).join(' / ')} images/s`).join('; ');
+  const measured = kinds
+    .map((k) => `${k.label}: ${counts.map((n) => `${k.rates.get(Math.max(1, Math.floor(threads / n)))!.toFixed(0)}`).join(' / ')} images/s`)
+    .join('; ');
   const threadsPer = counts.map((n) => Math.max(1, Math.floor(threads / n))).join(' / ');
   best.reason = `${best.runs} at once (predicted ${best.speedup.toFixed(2)}x against one at a time; measured with ${threadsPer} threads per run: ${measured})`;
   return best;
@@ -78,9 +82,14 @@ export function threadsUsed(plans: TrainConfig[]): number {
 }
 
 /** Measures each kind of the plans' runs at every thread share the candidates need, then chooses. */
-export async function measureParallelRuns(plans: TrainConfig[], datasets: Map<string, DatasetSplits>, meter: SpeedMeter): Promise<ParallelChoice> {
+export async function measureParallelRuns(
+  plans: TrainConfig[],
+  datasets: Map<string, DatasetSplits>,
+  meter: SpeedMeter,
+): Promise<ParallelChoice> {
   const threads = threadsUsed(plans);
-  if (candidateCounts(threads, plans.length).length < 2) return { runs: 1, speedup: 1, reason: `1 at once (${threads} thread${threads > 1 ? 's' : ''}: nothing to divide)` };
+  if (candidateCounts(threads, plans.length).length < 2)
+    return { runs: 1, speedup: 1, reason: `1 at once (${threads} thread${threads > 1 ? 's' : ''}: nothing to divide)` };
   const shares = [...new Set(candidateCounts(threads, plans.length).map((n) => Math.max(1, Math.floor(threads / n))))];
   const kinds = new Map<string, RunKind>();
   for (const plan of plans) {

@@ -49,19 +49,31 @@ function trainOn(worker: ChildProcess, job: RunJob, concurrentRuns: number, repo
     };
     const onExit = (code: number | null, signal: string | null) => {
       cleanUp();
-      reject(new Error(`the worker process training ${name} ended (${signal ?? `exit code ${code}`}); run the experiment again to resume it`));
+      reject(
+        new Error(`the worker process training ${name} ended (${signal ?? `exit code ${code}`}); run the experiment again to resume it`),
+      );
     };
     const cleanUp = () => {
       worker.off('message', onMessage);
       worker.off('exit', onExit);
     };
     if (!worker.connected) {
-      reject(new Error(`the worker process for ${name} is gone (exit code ${worker.exitCode}, ${worker.signalCode ?? 'no signal'}); run the experiment again`));
+      reject(
+        new Error(
+          `the worker process for ${name} is gone (exit code ${worker.exitCode}, ${worker.signalCode ?? 'no signal'}); run the experiment again`,
+        ),
+      );
       return;
     }
     worker.on('message', onMessage);
     worker.on('exit', onExit);
-    worker.send({ type: 'train', plan: job.plan, resume: job.resume, tensorboard: job.tensorboard, concurrentRuns } satisfies WorkerRequest);
+    worker.send({
+      type: 'train',
+      plan: job.plan,
+      resume: job.resume,
+      tensorboard: job.tensorboard,
+      concurrentRuns,
+    } satisfies WorkerRequest);
   });
 }
 
@@ -70,7 +82,11 @@ function trainOn(worker: ChildProcess, job: RunJob, concurrentRuns: number, repo
  * (options.stop) or when a run fails, lets each save its checkpoint, then
  * rethrows the first failure.
  */
-export async function trainInParallel(jobs: RunJob[], slots: number, options: { reporter: TrainingReporter; stop?: StopFlag; total: number; done: number }): Promise<ParallelOutcome> {
+export async function trainInParallel(
+  jobs: RunJob[],
+  slots: number,
+  options: { reporter: TrainingReporter; stop?: StopFlag; total: number; done: number },
+): Promise<ParallelOutcome> {
   const { reporter, stop } = options;
   const summaries: (RunSummary | undefined)[] = new Array(jobs.length).fill(undefined);
   const workerCount = Math.max(1, Math.min(slots, jobs.length));
@@ -84,7 +100,11 @@ export async function trainInParallel(jobs: RunJob[], slots: number, options: { 
     stopping = true;
     for (const w of workers) if (w.connected) w.send({ type: 'stop' } satisfies WorkerRequest);
   };
-  for (const w of workers) w.on('error', (error) => { failure ??= error; stopAll(); });
+  for (const w of workers)
+    w.on('error', (error) => {
+      failure ??= error;
+      stopAll();
+    });
   // The SIGINT handler only sets a flag: pass it on to the workers.
   const poll = setInterval(() => stop?.requested && stopAll(), 200);
   const drive = async (worker: ChildProcess) => {

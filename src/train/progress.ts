@@ -65,21 +65,27 @@ export class PlainReporter implements TrainingReporter {
   constructor(private readonly write: (line: string) => void = (l) => console.log(l)) {}
 
   runStarted(info: RunStartInfo): void {
-    this.write(`[${info.name}] ${info.model}, lr ${info.lr}, ${info.epochs} epochs, ${info.totalSteps} steps, ${info.precision}` +
-      (info.startStep > 0 ? ` (resuming at step ${info.startStep})` : ''));
+    this.write(
+      `[${info.name}] ${info.model}, lr ${info.lr}, ${info.epochs} epochs, ${info.totalSteps} steps, ${info.precision}` +
+        (info.startStep > 0 ? ` (resuming at step ${info.startStep})` : ''),
+    );
   }
 
   step(): void {}
 
   logged(run: string, r: IterationRecord): void {
-    this.write(`[${run}] epoch ${r.epoch + 1} step ${r.step}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toPrecision(3)}  ` +
-      `${r.imagesPerSecond.toFixed(0)} images/s  data wait ${(100 * r.dataWaitShare).toFixed(1)}%`);
+    this.write(
+      `[${run}] epoch ${r.epoch + 1} step ${r.step}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toPrecision(3)}  ` +
+        `${r.imagesPerSecond.toFixed(0)} images/s  data wait ${(100 * r.dataWaitShare).toFixed(1)}%`,
+    );
   }
 
   epochEnded(run: string, r: EpochRecord): void {
-    this.write(`[${run}] epoch ${r.epoch + 1} done in ${r.seconds.toFixed(1)} s: train loss ${r.trainLoss.toFixed(4)} ` +
-      `accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, test loss ${r.testLoss.toFixed(4)} accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` +
-      `${r.imagesPerSecond.toFixed(0)} images/s, data wait ${(100 * r.dataWaitShare).toFixed(1)}%`);
+    this.write(
+      `[${run}] epoch ${r.epoch + 1} done in ${r.seconds.toFixed(1)} s: train loss ${r.trainLoss.toFixed(4)} ` +
+        `accuracy ${(100 * r.trainAccuracy).toFixed(2)}%, test loss ${r.testLoss.toFixed(4)} accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` +
+        `${r.imagesPerSecond.toFixed(0)} images/s, data wait ${(100 * r.dataWaitShare).toFixed(1)}%`,
+    );
   }
 
   runEnded(name: string, status: string, detail: string): void {
@@ -168,8 +174,10 @@ export class TtyReporter implements TrainingReporter {
   logged(): void {}
 
   epochEnded(run: string, r: EpochRecord): void {
-    this.#bars.log(`[${run}] epoch ${r.epoch + 1}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` +
-      `train loss ${r.trainLoss.toFixed(4)}, ${r.imagesPerSecond.toFixed(0)} images/s, data wait ${(100 * r.dataWaitShare).toFixed(1)}%\n`);
+    this.#bars.log(
+      `[${run}] epoch ${r.epoch + 1}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ` +
+        `train loss ${r.trainLoss.toFixed(4)}, ${r.imagesPerSecond.toFixed(0)} images/s, data wait ${(100 * r.dataWaitShare).toFixed(1)}%\n`,
+    );
   }
 
   runEnded(name: string, status: string, detail: string): void {

@@ -14,10 +14,15 @@ const NUMBER_LIST = /^[^/]+(\/[^/]+)*$/;
  */
 export function parseRecipe(text: string): [string, Recipe] {
   const colon = text.indexOf(':');
-  if (colon <= 0) throw new RangeError(`recipe '${text}' must look like model:key=value,key=value (e.g. net3:optimizer=adam,lrs=0.001/0.0001)`);
+  if (colon <= 0)
+    throw new RangeError(`recipe '${text}' must look like model:key=value,key=value (e.g. net3:optimizer=adam,lrs=0.001/0.0001)`);
   const model = text.slice(0, colon).trim();
   const recipe: Record<string, unknown> = {};
-  for (const pair of text.slice(colon + 1).split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .slice(colon + 1)
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [key, value, ...rest] = pair.split('=').map((p) => p.trim());
     if (key === undefined || value === undefined || rest.length > 0) throw new RangeError(`recipe '${text}': '${pair}' is not key=value`);
     if (key === 'lrs' || key === 'betas') {

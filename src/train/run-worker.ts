@@ -12,8 +12,7 @@ import { type StopFlag, train } from './trainer.js';
 
 /** What the parent sends. */
 export type WorkerRequest =
-  | { type: 'train'; plan: TrainConfig; resume: boolean; tensorboard?: string; concurrentRuns: number }
-  | { type: 'stop' };
+  { type: 'train'; plan: TrainConfig; resume: boolean; tensorboard?: string; concurrentRuns: number } | { type: 'stop' };
 
 /** What the worker sends back. */
 export type WorkerReply =
@@ -32,16 +31,18 @@ let lastStepReport = 0;
 
 /** A reporter whose calls are forwarded to the parent's reporter (steps throttled, the last one of a run always sent). */
 const remoteReporter = new Proxy({} as TrainingReporter, {
-  get: (_, method: keyof TrainingReporter) => (...args: unknown[]) => {
-    if (method === 'close') return;
-    if (method === 'step') {
-      const { step, totalSteps } = args[0] as StepInfo;
-      const now = Date.now();
-      if (now - lastStepReport < STEP_REPORT_MS && step !== totalSteps) return;
-      lastStepReport = now;
-    }
-    send({ type: 'report', method, args });
-  },
+  get:
+    (_, method: keyof TrainingReporter) =>
+    (...args: unknown[]) => {
+      if (method === 'close') return;
+      if (method === 'step') {
+        const { step, totalSteps } = args[0] as StepInfo;
+        const now = Date.now();
+        if (now - lastStepReport < STEP_REPORT_MS && step !== totalSteps) return;
+        lastStepReport = now;
+      }
+      send({ type: 'report', method, args });
+    },
 });
 
 const stop: StopFlag = { requested: false };
@@ -54,10 +55,21 @@ let training = false;
 async function trainOne(request: Extract<WorkerRequest, { type: 'train' }>): Promise<void> {
   training = true;
   try {
-    const summary = await train(request.plan, { reporter: remoteReporter, stop, resume: request.resume, tensorboard: request.tensorboard, datasets, concurrentRuns: request.concurrentRuns });
+    const summary = await train(request.plan, {
+      reporter: remoteReporter,
+      stop,
+      resume: request.resume,
+      tensorboard: request.tensorboard,
+      datasets,
+      concurrentRuns: request.concurrentRuns,
+    });
     send({ type: 'done', summary });
   } catch (error) {
-    send({ type: 'failed', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
+    send({
+      type: 'failed',
+      message: error instanceof Error ? error.message : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
   } finally {
     training = false;
     if (!process.connected) process.exit();

@@ -26,7 +26,9 @@ export interface RunSpeed {
 
 /** The kind of a run: runs of one kind train at one speed. */
 export function kindOf(plan: TrainConfig): string {
-  const options = Object.entries(plan.modelOptions).map(([k, v]) => `${k} ${v}`).join(', ');
+  const options = Object.entries(plan.modelOptions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `${plan.model}${options ? ` (${options})` : ''}, batch ${plan.batchSize}, ${plan.precision}, ${trainingMemoryFormat(plan)}`;
 }
 
@@ -56,7 +58,14 @@ async function measure(plan: TrainConfig, datasets: Map<string, DatasetSplits>, 
   const batch = batches.next().value;
   batches.return(undefined);
   if (batch === undefined) throw new Error(`${plan.out}: the training split holds no full batch of ${plan.batchSize}`);
-  const parts = { model, optimizer, scheduler: undefined, config: plan, memoryFormat, gradientWeights: gradientWeights(model).map(([, t]) => t) };
+  const parts = {
+    model,
+    optimizer,
+    scheduler: undefined,
+    config: plan,
+    memoryFormat,
+    gradientWeights: gradientWeights(model).map(([, t]) => t),
+  };
   try {
     for (let i = 0; i < 2; i++) trainingStep(parts, batch, false);
     const trainSteps = timedSteps(() => trainingStep(parts, batch, false), 3, 20, 1);
@@ -67,7 +76,9 @@ async function measure(plan: TrainConfig, datasets: Map<string, DatasetSplits>, 
     const coldSeconds = (performance.now() - coldStart) / 1000;
     const evalRounds = timedSteps(() => evaluate(model, test, plan), 1, 5, 0.5);
     return {
-      trainImagesPerSecond: trainSteps * plan.batchSize, evalImagesPerSecond: evalRounds * testImages, setUpSeconds,
+      trainImagesPerSecond: trainSteps * plan.batchSize,
+      evalImagesPerSecond: evalRounds * testImages,
+      setUpSeconds,
       evalWarmUpSeconds: Math.max(0, coldSeconds - 1 / evalRounds),
     };
   } finally {

@@ -26,13 +26,30 @@ import { shellCommand } from '../text/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import { TensorBoardRunDirectory, prepareTensorBoardFolder } from '../export/tensorboard.js';
 import {
-  type EpochRecord, type ModelInfo, RunDirectory, checkOutputFolder, type RunStatus, type RunSummary, type StatusFile, type TrainConfig, describeEnvironment,
-  describePrecision, summarizeRun, trainingMemoryFormat,
+  type EpochRecord,
+  type ModelInfo,
+  RunDirectory,
+  checkOutputFolder,
+  type RunStatus,
+  type RunSummary,
+  type StatusFile,
+  type TrainConfig,
+  describeEnvironment,
+  describePrecision,
+  summarizeRun,
+  trainingMemoryFormat,
 } from '../runs/index.js';
 import { DistributedDataParallel, barrier, convertSyncBatchNorm, getRank, isInitialized, syncBuffers } from '../distributed/index.js';
 import { buildInfo, manualSeed, memory, setNumThreads } from '../tensor/index.js';
 import { resolveTrainConfig } from './config.js';
-import { type DataParallel, ReadOnlyRunDirectory, agreeOnStart, agreeOnStep, dataParallelShard, namingFailedRanks } from './data-parallel-run.js';
+import {
+  type DataParallel,
+  ReadOnlyRunDirectory,
+  agreeOnStart,
+  agreeOnStep,
+  dataParallelShard,
+  namingFailedRanks,
+} from './data-parallel-run.js';
 import { EVAL_BATCH_SIZE, type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
 import { describeModel, gradientWeights, makeOptimizer, makeScheduler, prepareRun } from './prepare.js';
 import type { TrainingReporter } from './progress.js';
@@ -73,7 +90,14 @@ interface Position {
   epochStats: StepStats;
 }
 
-const START: () => Position = () => ({ epoch: 0, step: 0, batchInEpoch: 0, wallSeconds: 0, window: new StepStats(), epochStats: new StepStats() });
+const START: () => Position = () => ({
+  epoch: 0,
+  step: 0,
+  batchInEpoch: 0,
+  wallSeconds: 0,
+  window: new StepStats(),
+  epochStats: new StepStats(),
+});
 
 /** The config of a new run, or the one a resumed run saved. */
 function runConfig(partial: Partial<TrainConfig>, resume: boolean): TrainConfig {
@@ -108,7 +132,8 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
   } catch (error) {
     // A run that an error ended says so, instead of "running" until its process is found gone.
     try {
-      if (writer && run !== undefined) run.writeStatus('failed', { message: `${(error as Error).message}; fix the cause and continue with --resume` });
+      if (writer && run !== undefined)
+        run.writeStatus('failed', { message: `${(error as Error).message}; fix the cause and continue with --resume` });
     } catch {
       // The same fault (a full disk, say) may stop this write too: the error that ended the run is the one to report.
     }
@@ -152,7 +177,10 @@ class TrainingRun {
   static async open(config: TrainConfig, dir: RunDirectory, options: TrainOptions): Promise<TrainingRun> {
     // More threads than cores only make the threads wait on each other (1000 threads: a step 1000 times slower).
     const threads = Math.min(config.threads, availableParallelism());
-    if (threads < config.threads) options.reporter.message(`[${basename(config.out)}] ${config.threads} threads asked for, ${threads} cores here: training with ${threads}`);
+    if (threads < config.threads)
+      options.reporter.message(
+        `[${basename(config.out)}] ${config.threads} threads asked for, ${threads} cores here: training with ${threads}`,
+      );
     // The processes of one machine share its cores (LOCAL_WORLD_SIZE: set by the launcher, as torchrun does).
     const local = Number(process.env.LOCAL_WORLD_SIZE) || 1;
     const threadsUsed = Math.max(1, Math.floor(threads / (local * (options.concurrentRuns ?? 1))));
@@ -165,23 +193,39 @@ class TrainingRun {
     model.to({ memoryFormat });
     // config.batchSize is the global batch: each process takes its share of it.
     const trainLoader = new DataLoader(trainSplit, {
-      batchSize: config.batchSize / (shard?.worldSize ?? 1), shuffle: true, dropLast: true, seed: config.seed, normalization, augment: config.augment, shard,
+      batchSize: config.batchSize / (shard?.worldSize ?? 1),
+      shuffle: true,
+      dropLast: true,
+      seed: config.seed,
+      normalization,
+      augment: config.augment,
+      shard,
     });
     const testLoader = new DataLoader(splits.test, { batchSize: EVAL_BATCH_SIZE, shuffle: false, normalization, shard });
-    if (trainLoader.length === 0) throw new Error(`the training split (${trainSplit.labels.length} images) holds no full batch of ${config.batchSize}`);
+    if (trainLoader.length === 0)
+      throw new Error(`the training split (${trainSplit.labels.length} images) holds no full batch of ${config.batchSize}`);
     const totalSteps = trainLoader.length * config.epochs;
     const optimizer = makeOptimizer(config, model.parameters());
     const scheduler = makeScheduler(config, optimizer, totalSteps);
     const parts: TrainingRun['parts'] = {
-      model, optimizer, scheduler, config, memoryFormat, gradientWeights: gradientWeights(model).map(([, t]) => t), trainLoader, testLoader, totalSteps,
+      model,
+      optimizer,
+      scheduler,
+      config,
+      memoryFormat,
+      gradientWeights: gradientWeights(model).map(([, t]) => t),
+      trainLoader,
+      testLoader,
+      totalSteps,
     };
     // describeModel traces a forward pass: made only where model.json is to be written.
     const described = () => describeModel(model, config, splits, normalization);
     // Every file a resumed run needs at its end is there before it trains: model.json is remade from the model it describes.
     if (options.resume && !existsSync(dir.file('model.json'))) dir.writeJson('model.json', described());
-    const position = options.resume && existsSync(dir.checkpointPath)
-      ? restore(dir, model, optimizer, scheduler)
-      : begin(dir, config, described(), { threads: threadsUsed, concurrentRuns: options.concurrentRuns ?? 1 });
+    const position =
+      options.resume && existsSync(dir.checkpointPath)
+        ? restore(dir, model, optimizer, scheduler)
+        : begin(dir, config, described(), { threads: threadsUsed, concurrentRuns: options.concurrentRuns ?? 1 });
     let dataParallel: DataParallel | undefined;
     if (shard) {
       await agreeOnStart(position.step, config.precision);
@@ -201,7 +245,14 @@ class TrainingRun {
     const { epoch, step } = this.position;
     const owner = status === 'running' ? { pid: process.pid, host: hostname() } : {};
     this.dir.writeJson('status.json', {
-      status, epochsDone: epoch, step, totalSteps: this.parts.totalSteps, wallSeconds: this.wallSeconds, updatedAt: new Date().toISOString(), ...owner, ...extra,
+      status,
+      epochsDone: epoch,
+      step,
+      totalSteps: this.parts.totalSteps,
+      wallSeconds: this.wallSeconds,
+      updatedAt: new Date().toISOString(),
+      ...owner,
+      ...extra,
     } satisfies StatusFile);
   }
 
@@ -210,15 +261,27 @@ class TrainingRun {
     const { model, optimizer, scheduler } = this.parts;
     const { epoch, step, batchInEpoch, window, epochStats } = this.position;
     saveCheckpoint(this.dir.checkpointPath, {
-      model, optimizer, scheduler, epoch, step, config: this.config,
+      model,
+      optimizer,
+      scheduler,
+      epoch,
+      step,
+      config: this.config,
       extra: { batchInEpoch, wallSeconds: this.wallSeconds, window: window.toJSON(), epochStats: epochStats.toJSON() },
     });
   }
 
   async train(): Promise<RunSummary> {
     const { config, parts, position } = this;
-    this.options.reporter.runStarted({ name: this.name, model: config.model, lr: config.lr, epochs: config.epochs, totalSteps: parts.totalSteps, startStep: position.step,
-      precision: describePrecision(config) });
+    this.options.reporter.runStarted({
+      name: this.name,
+      model: config.model,
+      lr: config.lr,
+      epochs: config.epochs,
+      totalSteps: parts.totalSteps,
+      startStep: position.step,
+      precision: describePrecision(config),
+    });
     this.writeStatus('running');
     parts.model.train();
     this.#runStart = performance.now();
@@ -233,7 +296,7 @@ class TrainingRun {
       }
       this.endEpoch(last);
     }
-    return this.finished(last ?? await this.evaluate());
+    return this.finished(last ?? (await this.evaluate()));
   }
 
   /** The test split's evaluation; sharded over the processes in data-parallel training. */
@@ -269,11 +332,18 @@ class TrainingRun {
     batch.x.dispose();
     batch.y.dispose();
     // In data-parallel training the ranks agree on the global batch's loss and correct count, and on stopping after the same step.
-    const stopRequested = dataParallel ? await agreeOnStep(result, dataParallel.worldSize, options.stop?.requested) : options.stop?.requested ?? false;
+    const stopRequested = dataParallel
+      ? await agreeOnStep(result, dataParallel.worldSize, options.stop?.requested)
+      : (options.stop?.requested ?? false);
     if (!Number.isFinite(result.loss)) {
-      return this.diverged(result.loss, `loss became ${result.loss} at step ${position.step + 1} (epoch ${position.epoch + 1})`, position.step + 1);
+      return this.diverged(
+        result.loss,
+        `loss became ${result.loss} at step ${position.step + 1} (epoch ${position.epoch + 1})`,
+        position.step + 1,
+      );
     }
-    if (result.gradientNorms) dir.append({ type: 'gradients', epoch: position.epoch, step: position.step + 1, norms: result.gradientNorms });
+    if (result.gradientNorms)
+      dir.append({ type: 'gradients', epoch: position.epoch, step: position.step + 1, norms: result.gradientNorms });
     position.step += 1;
     position.batchInEpoch += 1;
     const sample = { loss: result.loss, correct: result.correct, images: config.batchSize, dataMs, computeMs: performance.now() - t1 };
@@ -291,8 +361,14 @@ class TrainingRun {
     const { config, parts, position } = this;
     const rate = ((position.step - this.#stepsAtStart) * config.batchSize) / ((performance.now() - this.#runStart) / 1000);
     this.options.reporter.step({
-      run: this.name, step: position.step, totalSteps: parts.totalSteps, epoch: position.epoch, loss,
-      accuracy: position.epochStats.accuracy, imagesPerSecond: rate, etaSeconds: ((parts.totalSteps - position.step) * config.batchSize) / rate,
+      run: this.name,
+      step: position.step,
+      totalSteps: parts.totalSteps,
+      epoch: position.epoch,
+      loss,
+      accuracy: position.epochStats.accuracy,
+      imagesPerSecond: rate,
+      etaSeconds: ((parts.totalSteps - position.step) * config.batchSize) / rate,
     });
   }
 
@@ -300,8 +376,13 @@ class TrainingRun {
     const { position } = this;
     const { window } = position;
     const record = {
-      type: 'iteration' as const, epoch: position.epoch, step: position.step, loss: window.meanLoss, lr: this.parts.optimizer.paramGroups[0]!.lr,
-      imagesPerSecond: window.imagesPerSecond, dataWaitShare: window.dataWaitShare,
+      type: 'iteration' as const,
+      epoch: position.epoch,
+      step: position.step,
+      loss: window.meanLoss,
+      lr: this.parts.optimizer.paramGroups[0]!.lr,
+      imagesPerSecond: window.imagesPerSecond,
+      dataWaitShare: window.dataWaitShare,
     };
     this.dir.append(record);
     this.options.reporter.logged(this.name, record);
@@ -312,10 +393,20 @@ class TrainingRun {
     const { position } = this;
     const stats = position.epochStats;
     const record: EpochRecord = {
-      type: 'epoch', epoch: position.epoch, step: position.step, trainLoss: stats.meanLoss, trainAccuracy: stats.accuracy,
-      testLoss: evaluation.loss, testAccuracy: evaluation.report.accuracy, lr: this.parts.optimizer.paramGroups[0]!.lr, seconds: stats.seconds,
-      wallSeconds: this.wallSeconds, imagesPerSecond: stats.imagesPerSecond, dataWaitShare: stats.dataWaitShare,
-      rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20), liveTensors: memory().tensors,
+      type: 'epoch',
+      epoch: position.epoch,
+      step: position.step,
+      trainLoss: stats.meanLoss,
+      trainAccuracy: stats.accuracy,
+      testLoss: evaluation.loss,
+      testAccuracy: evaluation.report.accuracy,
+      lr: this.parts.optimizer.paramGroups[0]!.lr,
+      seconds: stats.seconds,
+      wallSeconds: this.wallSeconds,
+      imagesPerSecond: stats.imagesPerSecond,
+      dataWaitShare: stats.dataWaitShare,
+      rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+      liveTensors: memory().tensors,
     };
     this.dir.append(record);
     this.options.reporter.epochEnded(this.name, record);
@@ -343,18 +434,31 @@ class TrainingRun {
   async stopped(): Promise<RunSummary> {
     this.checkpoint();
     this.writeStatus('stopped', { message: 'stopped by the user; resume with --resume' });
-    this.options.reporter.runEnded(this.name, 'stopped', `checkpoint saved at step ${this.position.step}; continue with: ${shellCommand(['skipstudio', 'train', '--resume', this.config.out])}`);
+    this.options.reporter.runEnded(
+      this.name,
+      'stopped',
+      `checkpoint saved at step ${this.position.step}; continue with: ${shellCommand(['skipstudio', 'train', '--resume', this.config.out])}`,
+    );
     return this.summary();
   }
 
   async finished(final: Evaluation): Promise<RunSummary> {
     const { dir } = this;
-    dir.writeJson('eval.json', { split: 'test', loss: final.loss, classes: dir.readJson<ModelInfo>('model.json').classes, ...final.report });
+    dir.writeJson('eval.json', {
+      split: 'test',
+      loss: final.loss,
+      classes: dir.readJson<ModelInfo>('model.json').classes,
+      ...final.report,
+    });
     dir.writeJson('predictions.json', final.predictions);
     this.writeStatus('finished');
     const result = await this.summary();
-    this.options.reporter.runEnded(this.name, 'finished', `test accuracy ${(100 * result.finalTestAccuracy).toFixed(2)}% ` +
-      `(best ${(100 * result.bestTestAccuracy).toFixed(2)}%) in ${result.wallSeconds.toFixed(0)} s`);
+    this.options.reporter.runEnded(
+      this.name,
+      'finished',
+      `test accuracy ${(100 * result.finalTestAccuracy).toFixed(2)}% ` +
+        `(best ${(100 * result.bestTestAccuracy).toFixed(2)}%) in ${result.wallSeconds.toFixed(0)} s`,
+    );
     return result;
   }
 }
@@ -377,8 +481,12 @@ function restore(dir: RunDirectory, model: Module, optimizer: Optimizer<{ lr: nu
     const extra = checkpoint.extra ?? {};
     dir.truncateRecords(checkpoint.step);
     return {
-      epoch: checkpoint.epoch, step: checkpoint.step, batchInEpoch: Number(extra.batchInEpoch ?? 0), wallSeconds: Number(extra.wallSeconds ?? 0),
-      window: StepStats.from(extra.window as Partial<StepStats>), epochStats: StepStats.from(extra.epochStats as Partial<StepStats>),
+      epoch: checkpoint.epoch,
+      step: checkpoint.step,
+      batchInEpoch: Number(extra.batchInEpoch ?? 0),
+      wallSeconds: Number(extra.wallSeconds ?? 0),
+      window: StepStats.from(extra.window as Partial<StepStats>),
+      epochStats: StepStats.from(extra.epochStats as Partial<StepStats>),
     };
   } finally {
     checkpoint.dispose();

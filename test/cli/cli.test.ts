@@ -20,7 +20,7 @@ describe('skipstudio models', () => {
     assert.match(run.stdout, /^net3\s+28\s/m);
   });
 
-  it('prints one model\'s summary table', () => {
+  it("prints one model's summary table", () => {
     const run = skipstudio('models', 'net1', '--dataset', 'coco');
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /fc1 \(Linear\)\s+\[1, 64\]\s+401,472/);

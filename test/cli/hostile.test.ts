@@ -34,11 +34,14 @@ function refused(result: ReturnType<typeof cli>, message: RegExp): void {
   assert.match(result.stderr, message);
 }
 
-describe('no command writes over a run\'s own files', () => {
-  it('export refuses the run\'s checkpoint and config as --out, and an existing file without --force', () => {
+describe("no command writes over a run's own files", () => {
+  it("export refuses the run's checkpoint and config as --out, and an existing file without --force", () => {
     assert.equal(trained.status, 0, trained.stderr);
     const before = readFileSync(checkpoint);
-    refused(cli('export', '--run', run, '--out', checkpoint), /--out .*last\.safetensors is one of the files of the run in .*run: write to another path/);
+    refused(
+      cli('export', '--run', run, '--out', checkpoint),
+      /--out .*last\.safetensors is one of the files of the run in .*run: write to another path/,
+    );
     refused(cli('export', '--run', run, '--out', join(run, 'config.json')), /config\.json is one of the files of the run/);
     assert.ok(readFileSync(checkpoint).equals(before), 'the checkpoint is untouched');
     const onnx = join(root, 'model.onnx');
@@ -47,7 +50,7 @@ describe('no command writes over a run\'s own files', () => {
     assert.equal(cli('export', '--run', run, '--out', onnx, '--force').status, 0);
   });
 
-  it('report refuses to write into a run\'s checkpoints folder; eval --run writes only its evaluation', () => {
+  it("report refuses to write into a run's checkpoints folder; eval --run writes only its evaluation", () => {
     refused(cli('report', run, '--out', join(run, 'checkpoints')), /report\.html is one of the files of the run/);
     const config = readFileSync(join(run, 'config.json'));
     const weights = readFileSync(checkpoint);
@@ -60,14 +63,19 @@ describe('a full disk during the report', () => {
   const disk = join(root, 'small-disk');
   mkdirSync(disk);
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=160k', 'tmpfs', disk], { encoding: 'utf8' });
-  const skip = mounted.status === 0 ? false : `no small tmpfs can be mounted here (${(mounted.stderr || mounted.error?.message || '').trim()})`;
+  const skip =
+    mounted.status === 0 ? false : `no small tmpfs can be mounted here (${(mounted.stderr || mounted.error?.message || '').trim()})`;
 
   it('names the file it could not write and leaves no torn or empty file', { skip }, () => {
     try {
       const result = cli('report', run, '--out', disk);
       refused(result, /cannot write .*small-disk\/\S+: the disk is full \(ENOSPC\)/);
       const files = spawnSync('find', [disk, '-type', 'f'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
-      assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), [], 'no temporary file left behind');
+      assert.deepEqual(
+        files.filter((f) => f.endsWith('.tmp')),
+        [],
+        'no temporary file left behind',
+      );
       for (const file of files) assert.ok(readFileSync(file).length > 0, `${file} is not empty`);
       if (existsSync(join(disk, 'report.html'))) assert.match(readFileSync(join(disk, 'report.html'), 'utf8'), /<\/html>\s*$/);
     } finally {
@@ -107,20 +115,33 @@ describe('numbers out of range are refused at the flag, before anything starts',
       stderr = '';
       const out = join(root, `range-${name}-${value}`);
       const args = ['train', ...TRAIN.filter((_, i, a) => a[i] !== flag && a[i - 1] !== flag), flag, value, '--out', out];
-      await assert.rejects(program.parseAsync(args, { from: 'user' }), (e: Error) => e.name === 'CommanderError', `${name} ${value} accepted`);
+      await assert.rejects(
+        program.parseAsync(args, { from: 'user' }),
+        (e: Error) => e.name === 'CommanderError',
+        `${name} ${value} accepted`,
+      );
       assert.ok(stderr.includes(flag), `${name} ${value}: the message names the flag: ${stderr}`);
       assert.equal(existsSync(out), false, `${name} ${value}: no run folder`);
     }
   });
 
-  it('from the command line, each kind of bad number exits with the flag\'s error and makes no run folder', async () => {
-    const cases = [['epochs', 'NaN'], ['batchSize', '-1'], ['lr', '0'], ['threads', '1e308'], ['epochs', '2.5']] as const;
-    const outcomes = await inBatches(cases.map(([name, value]) => async () => {
-      const out = join(root, `range-cli-${name}-${value}`);
-      const flag = S.flagName(name);
-      const result = await runCli(['train', ...TRAIN.filter((_, i, a) => a[i] !== flag && a[i - 1] !== flag), flag, value, '--out', out]);
-      return { name, value, ...result, made: existsSync(out) };
-    }), 4);
+  it("from the command line, each kind of bad number exits with the flag's error and makes no run folder", async () => {
+    const cases = [
+      ['epochs', 'NaN'],
+      ['batchSize', '-1'],
+      ['lr', '0'],
+      ['threads', '1e308'],
+      ['epochs', '2.5'],
+    ] as const;
+    const outcomes = await inBatches(
+      cases.map(([name, value]) => async () => {
+        const out = join(root, `range-cli-${name}-${value}`);
+        const flag = S.flagName(name);
+        const result = await runCli(['train', ...TRAIN.filter((_, i, a) => a[i] !== flag && a[i - 1] !== flag), flag, value, '--out', out]);
+        return { name, value, ...result, made: existsSync(out) };
+      }),
+      4,
+    );
     for (const o of outcomes) {
       assert.equal(o.code, 1, `${o.name} ${o.value} accepted`);
       assert.ok(o.stderr.includes(S.flagName(o.name)), `${o.name} ${o.value}: the message names the flag: ${o.stderr}`);
@@ -130,22 +151,38 @@ describe('numbers out of range are refused at the flag, before anything starts',
 
   it('process counts and seeds: 1e308 workers or seeds are refused at once, with the bound and why', () => {
     const started = Date.now();
-    refused(cli('train', ...TRAIN, '--nproc-per-node', '1e308', '--out', join(root, 'nproc')),
-      /--nproc-per-node.*must be an integer from 1 to \d+ \(each worker needs one of this machine's \d+ cores\), got 1e308/);
-    refused(cli('experiment', '--models', 'net1', '--seeds', '1e308', '--data-dir', data, '--out', join(root, 'seeds')), /--seeds.*must be an integer from 1 to 1,000, got 1e308/);
-    refused(cli('train', ...TRAIN, '--dist-timeout', '1e308', '--out', join(root, 'timeout')), /--dist-timeout.*must be an integer from 1 to 86,400/);
+    refused(
+      cli('train', ...TRAIN, '--nproc-per-node', '1e308', '--out', join(root, 'nproc')),
+      /--nproc-per-node.*must be an integer from 1 to \d+ \(each worker needs one of this machine's \d+ cores\), got 1e308/,
+    );
+    refused(
+      cli('experiment', '--models', 'net1', '--seeds', '1e308', '--data-dir', data, '--out', join(root, 'seeds')),
+      /--seeds.*must be an integer from 1 to 1,000, got 1e308/,
+    );
+    refused(
+      cli('train', ...TRAIN, '--dist-timeout', '1e308', '--out', join(root, 'timeout')),
+      /--dist-timeout.*must be an integer from 1 to 86,400/,
+    );
     assert.ok(Date.now() - started < 60_000, 'no hang');
     assert.equal(existsSync(join(root, 'nproc')), false);
-    assert.throws(() => S.resolveTrainConfig({ model: 'hw5net', modelOptions: { width: 1e308 } }), /modelOptions must be an object of integers from 0 to 4096/);
+    assert.throws(
+      () => S.resolveTrainConfig({ model: 'hw5net', modelOptions: { width: 1e308 } }),
+      /modelOptions must be an object of integers from 0 to 4096/,
+    );
   });
 });
 
 describe('an experiment that names a run twice is refused', () => {
   it('duplicate models, learning rates or recipe learning rates', () => {
     const plan = (o: Partial<S.ExperimentConfig>) => S.planExperiment(S.experimentFromPreset('hw5', '/tmp/x', o));
-    assert.throws(() => plan({ models: ['net1', 'net1'], lrs: [0.01, 0.01] }),
-      /models lists net1 twice: each run would be trained again under the same name.*lrs lists 0\.01 twice/s);
-    assert.throws(() => plan({ models: ['net3'], recipes: { net3: { lrs: [0.001, 0.001] } } }), /net3's recipe lists learning rate 0\.001 twice/);
+    assert.throws(
+      () => plan({ models: ['net1', 'net1'], lrs: [0.01, 0.01] }),
+      /models lists net1 twice: each run would be trained again under the same name.*lrs lists 0\.01 twice/s,
+    );
+    assert.throws(
+      () => plan({ models: ['net3'], recipes: { net3: { lrs: [0.001, 0.001] } } }),
+      /net3's recipe lists learning rate 0\.001 twice/,
+    );
   });
 });
 
@@ -177,7 +214,7 @@ describe('checkpoint integrity', () => {
     refused(cli('export', '--run', nan, '--out', join(root, 'nan.onnx')), /holds non-finite weights/);
   });
 
-  it('a checkpoint header far larger than any model\'s is refused before it is parsed', () => {
+  it("a checkpoint header far larger than any model's is refused before it is parsed", () => {
     const file = join(root, 'huge.safetensors');
     const length = Buffer.alloc(8);
     length.writeBigUInt64LE(BigInt(S.CHECKPOINT_MAX_HEADER_BYTES + 8));
@@ -189,7 +226,10 @@ describe('checkpoint integrity', () => {
     const diverged = join(root, 'diverged');
     const result = cli('train', ...TRAIN.map((v) => (v === '0.01' ? '1e9' : v)), '--schedule', 'constant', '--out', diverged);
     assert.equal(result.status, 2, result.stderr);
-    refused(cli('export', '--run', diverged, '--out', join(root, 'd.onnx')), /diverged at step \d+ \(loss [^)]+\): .*give --allow-diverged to export it anyway/);
+    refused(
+      cli('export', '--run', diverged, '--out', join(root, 'd.onnx')),
+      /diverged at step \d+ \(loss [^)]+\): .*give --allow-diverged to export it anyway/,
+    );
   });
 });
 
@@ -210,21 +250,31 @@ describe('run folders that lack a file, and contradicting flags', () => {
     const out = join(root, 'fails');
     const quiet = () => undefined;
     const reporter: S.TrainingReporter = {
-      runStarted: quiet, step: quiet, logged: quiet, runEnded: quiet, message: quiet, close: quiet,
+      runStarted: quiet,
+      step: quiet,
+      logged: quiet,
+      runEnded: quiet,
+      message: quiet,
+      close: quiet,
       epochEnded: () => {
         throw new Error('the reporter broke');
       },
     };
-    await assert.rejects(S.train({ model: 'net1', dataDir: data, epochs: 2, batchSize: 16, threads: 1, out }, { reporter }), /the reporter broke/);
+    await assert.rejects(
+      S.train({ model: 'net1', dataDir: data, epochs: 2, batchSize: 16, threads: 1, out }, { reporter }),
+      /the reporter broke/,
+    );
     const status = JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as S.StatusFile;
     assert.equal(status.status, 'failed');
     assert.match(status.message ?? '', /^the reporter broke; fix the cause and continue with --resume$/);
     assert.equal(status.pid, undefined, 'no writer is claimed');
   });
 
-  it('eval --run refuses --dataset, --model and --data-dir instead of evaluating the run\'s own data silently', () => {
-    refused(cli('eval', '--run', run, '--dataset', 'cifar10'),
-      /eval --run evaluates the run's model on the dataset it trained on \(its config\.json\); leave out --dataset, or give those with --checkpoint .*last\.safetensors instead of --run/);
+  it("eval --run refuses --dataset, --model and --data-dir instead of evaluating the run's own data silently", () => {
+    refused(
+      cli('eval', '--run', run, '--dataset', 'cifar10'),
+      /eval --run evaluates the run's model on the dataset it trained on \(its config\.json\); leave out --dataset, or give those with --checkpoint .*last\.safetensors instead of --run/,
+    );
   });
 
   it('commands the CLI suggests quote paths with spaces and other letters, so they paste', () => {
@@ -243,11 +293,21 @@ describe('COCO inputs that would give wrong labels or read outside the folder', 
 
   it('two images with one id are an error naming both files', async () => {
     const file = join(root, 'duplicate-ids.json');
-    writeFileSync(file, JSON.stringify({
-      images: [{ id: 7, file_name: 'a.jpg' }, { id: 7, file_name: 'b.jpg' }],
-      annotations: [{ id: 1, image_id: 7, category_id: 1, area: 10 }], categories: [{ id: 1, name: 'dog' }],
-    }));
-    await assert.rejects(S.readCocoAnnotations(file), /image id 7 is given twice, to "a\.jpg" and to "b\.jpg".*each image needs its own id/);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        images: [
+          { id: 7, file_name: 'a.jpg' },
+          { id: 7, file_name: 'b.jpg' },
+        ],
+        annotations: [{ id: 1, image_id: 7, category_id: 1, area: 10 }],
+        categories: [{ id: 1, name: 'dog' }],
+      }),
+    );
+    await assert.rejects(
+      S.readCocoAnnotations(file),
+      /image id 7 is given twice, to "a\.jpg" and to "b\.jpg".*each image needs its own id/,
+    );
   });
 
   it('an image that is a link out of --images is refused, unless --follow-symlinks', async () => {
@@ -260,23 +320,40 @@ describe('COCO inputs that would give wrong labels or read outside the folder', 
       symlinkSync(join(outside, name), join(folder, name));
     }
     const options = { annotations, images: folder, classes: ['person'], trainPerClass: 1, valPerClass: 1, size: 16, seed: 0 };
-    await assert.rejects(S.buildCocoSubset({ ...options, out: join(root, 'linked-out') }), /is a link to .*outside-images.*outside --images .*pass --follow-symlinks/);
+    await assert.rejects(
+      S.buildCocoSubset({ ...options, out: join(root, 'linked-out') }),
+      /is a link to .*outside-images.*outside --images .*pass --follow-symlinks/,
+    );
     const manifest = await S.buildCocoSubset({ ...options, out: join(root, 'linked-allowed'), followSymlinks: true });
     assert.equal(manifest.splits.train.count, 1);
   });
 
   it('an output that cannot be written is refused before any image is decoded', async () => {
     const started = Date.now();
-    await assert.rejects(S.buildCocoSubset({ annotations, images, classes: ['person'], trainPerClass: 1, valPerClass: 1, size: 16, seed: 0, out: '/proc/skipstudio-subset' }),
-      /--out \/proc\/skipstudio-subset: cannot write in \/proc/);
+    await assert.rejects(
+      S.buildCocoSubset({
+        annotations,
+        images,
+        classes: ['person'],
+        trainPerClass: 1,
+        valPerClass: 1,
+        size: 16,
+        seed: 0,
+        out: '/proc/skipstudio-subset',
+      }),
+      /--out \/proc\/skipstudio-subset: cannot write in \/proc/,
+    );
     assert.ok(Date.now() - started < 10_000);
   });
 });
 
 describe('processes that must not outlive their parent', () => {
   it('the workers of a launch exit when the launcher is SIGKILLed', async () => {
-    const child = spawn(process.execPath, [main, 'train', ...TRAIN, '--epochs', '200', '--nproc-per-node', '2', '--master-port', '29731', '--out', join(root, 'orphans')],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [main, 'train', ...TRAIN, '--epochs', '200', '--nproc-per-node', '2', '--master-port', '29731', '--out', join(root, 'orphans')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const pids = await workerPids(child);
     child.kill('SIGKILL');
     await eventually(() => pids.every((pid) => !alive(pid)), 15_000);
@@ -285,8 +362,29 @@ describe('processes that must not outlive their parent', () => {
 
   it('parallel-run workers whose experiment is SIGKILLed stop with a checkpoint, quietly', async () => {
     const out = join(root, 'parallel-killed');
-    const child = spawn(process.execPath, [main, 'experiment', '--models', 'net1,net2', '--lrs', '0.01', '--epochs', '200', '--batch-size', '16',
-      '--parallel-runs', '2', '--data-dir', data, '--json', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        main,
+        'experiment',
+        '--models',
+        'net1,net2',
+        '--lrs',
+        '0.01',
+        '--epochs',
+        '200',
+        '--batch-size',
+        '16',
+        '--parallel-runs',
+        '2',
+        '--data-dir',
+        data,
+        '--json',
+        '--out',
+        out,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -307,7 +405,16 @@ describe('processes that must not outlive their parent', () => {
 
 describe('the measured choice of parallel runs', () => {
   it('discards a prediction that more runs at once than there are could not give', () => {
-    const kinds = [{ label: 'net1', images: 1000, rates: new Map([[2, 10], [1, 400]]) }];
+    const kinds = [
+      {
+        label: 'net1',
+        images: 1000,
+        rates: new Map([
+          [2, 10],
+          [1, 400],
+        ]),
+      },
+    ];
     const choice = S.chooseParallelRuns(kinds, 2, 4);
     assert.equal(choice.runs, 1);
     assert.match(choice.reason, /^1 at once: the measurement predicted 80\.00x for 2 at once, more than 2 runs sharing the cores can give/);
@@ -326,7 +433,7 @@ function runCli(args: string[]): Promise<{ code: number | null; stderr: string }
 
 async function inBatches<T>(jobs: (() => Promise<T>)[], size: number): Promise<T[]> {
   const results: T[] = [];
-  for (let i = 0; i < jobs.length; i += size) results.push(...await Promise.all(jobs.slice(i, i + size).map((job) => job())));
+  for (let i = 0; i < jobs.length; i += size) results.push(...(await Promise.all(jobs.slice(i, i + size).map((job) => job()))));
   return results;
 }
 

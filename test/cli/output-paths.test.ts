@@ -35,7 +35,10 @@ function refused(result: ReturnType<typeof cli>, message: RegExp): void {
 
 describe('the output rule', () => {
   it('refuses a device, a pipe and a folder even with force, naming what each is', () => {
-    assert.throws(() => checkOutputFile(device, { force: true }), /--out .*null-device is a character device, which this command does not write over: give a new path or a regular file/);
+    assert.throws(
+      () => checkOutputFile(device, { force: true }),
+      /--out .*null-device is a character device, which this command does not write over: give a new path or a regular file/,
+    );
     assert.throws(() => checkOutputFile(pipe, { force: true }), /is a named pipe/);
     assert.throws(() => checkOutputFile(root, { force: true, flag: '--to' }), /^Error: --to .* is a folder/);
   });
@@ -45,10 +48,14 @@ describe('the output rule', () => {
     mkdirSync(join(run, 'checkpoints'), { recursive: true });
     writeFileSync(join(run, 'config.json'), '{}');
     for (const file of ['config.json', 'metrics.jsonl', 'lock', 'checkpoints/last.safetensors', 'checkpoints/anything.png']) {
-      assert.throws(() => checkOutputFile(join(run, file), { force: true }), new RegExp(`is one of the files of the run in ${run}: write to another path`), file);
+      assert.throws(
+        () => checkOutputFile(join(run, file), { force: true }),
+        new RegExp(`is one of the files of the run in ${run}: write to another path`),
+        file,
+      );
     }
-    checkOutputFile(join(run, 'model.onnx'), { force: true });  // beside a run's files, not one of them
-    checkOutputFile(join(root, 'no-run-here', 'checkpoints', 'x.png'));  // a checkpoints folder of no run
+    checkOutputFile(join(run, 'model.onnx'), { force: true }); // beside a run's files, not one of them
+    checkOutputFile(join(root, 'no-run-here', 'checkpoints', 'x.png')); // a checkpoints folder of no run
   });
 
   it('takes a new path, and an existing regular file only with force', () => {
@@ -73,14 +80,15 @@ describe('the commands that write a named file', () => {
     assert.ok(statSync(device).isCharacterDevice());
   });
 
-  it('data show and export refuse another run\'s checkpoint and records, with or without --force', () => {
+  it("data show and export refuse another run's checkpoint and records, with or without --force", () => {
     assert.equal(cli('train', ...train, '--out', runB).status, 0);
     const checkpoint = join(runB, 'checkpoints/last.safetensors');
     const before = readFileSync(checkpoint);
     refused(cli('data', 'show', '--data-dir', data, '--out', checkpoint), /is one of the files of the run in .*b: write to another path/);
     refused(cli('export', '--run', runA, '--force', '--out', checkpoint), /is one of the files of the run in .*b/);
-    for (const file of ['config.json', 'metrics.jsonl']) refused(cli('export', '--run', runA, '--force', '--out', join(runB, file)), /is one of the files of the run/);
-    assert.ok(readFileSync(checkpoint).equals(before), 'the other run\'s checkpoint is untouched');
+    for (const file of ['config.json', 'metrics.jsonl'])
+      refused(cli('export', '--run', runA, '--force', '--out', join(runB, file)), /is one of the files of the run/);
+    assert.ok(readFileSync(checkpoint).equals(before), "the other run's checkpoint is untouched");
   });
 
   it('data show writes a new file, and an existing one only with --force', () => {
@@ -92,18 +100,22 @@ describe('the commands that write a named file', () => {
 });
 
 describe('a folder of the other kind as --out', () => {
-  it('train refuses an experiment\'s folder and experiment refuses a run\'s, each leaving it as it was', () => {
+  it("train refuses an experiment's folder and experiment refuses a run's, each leaving it as it was", () => {
     const experiment = join(root, 'experiment');
     mkdirSync(experiment);
     writeFileSync(join(experiment, 'experiment.json'), '{}');
-    refused(cli('train', '--model', 'net1', '--epochs', '1', '--data-dir', data, '--out', experiment),
-      /--out .*experiment is an experiment's folder \(it holds experiment\.json\), not a run's: give the run a folder of its own, e\.g\. .*experiment\/my-run/);
-    assert.ok(!existsSync(join(experiment, 'config.json')), 'no run written into the experiment\'s root');
+    refused(
+      cli('train', '--model', 'net1', '--epochs', '1', '--data-dir', data, '--out', experiment),
+      /--out .*experiment is an experiment's folder \(it holds experiment\.json\), not a run's: give the run a folder of its own, e\.g\. .*experiment\/my-run/,
+    );
+    assert.ok(!existsSync(join(experiment, 'config.json')), "no run written into the experiment's root");
     const run = join(root, 'a-run');
     mkdirSync(run);
     writeFileSync(join(run, 'config.json'), '{}');
-    refused(cli('experiment', '--models', 'net1', '--epochs', '1', '--data-dir', data, '--out', run),
-      /--out .*a-run is a run's folder \(it holds config\.json\), not an experiment's: give the experiment a folder of its own/);
+    refused(
+      cli('experiment', '--models', 'net1', '--epochs', '1', '--data-dir', data, '--out', run),
+      /--out .*a-run is a run's folder \(it holds config\.json\), not an experiment's: give the experiment a folder of its own/,
+    );
     assert.ok(!existsSync(join(run, 'experiment.json')));
   });
 });

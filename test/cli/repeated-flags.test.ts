@@ -23,7 +23,16 @@ async function experimentOptions(args: string[]): Promise<Record<string, unknown
 
 describe('repeated flags', () => {
   it('--depths for one model twice keeps both lists', async () => {
-    const options = await experimentOptions(['--models', 'hw5net,net3', '--depths', 'hw5net:1', '--depths', 'net3:0', '--depths', 'hw5net:2,4']);
+    const options = await experimentOptions([
+      '--models',
+      'hw5net,net3',
+      '--depths',
+      'hw5net:1',
+      '--depths',
+      'net3:0',
+      '--depths',
+      'hw5net:2,4',
+    ]);
     assert.deepEqual(options.depths, { hw5net: [1, 2, 4], net3: [0] });
   });
 

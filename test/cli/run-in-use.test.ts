@@ -25,10 +25,32 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], 
 describe('eval --run of a run in training', () => {
   it('is refused while the trainer holds the run, and evaluates once it has stopped', async () => {
     const run = join(root, 'run');
-    const trainer = spawn(process.execPath, [main, 'train', '--model', 'net1', '--lr', '0.01', '--epochs', '200', '--batch-size', '16',
-      '--threads', '1', '--data-dir', data, '--out', run], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const trainer = spawn(
+      process.execPath,
+      [
+        main,
+        'train',
+        '--model',
+        'net1',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '200',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--data-dir',
+        data,
+        '--out',
+        run,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
-    trainer.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    trainer.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => trainer.on('exit', (code) => resolve(code)));
     try {
       // Training, with a checkpoint eval could read: the end of its first epoch.
@@ -55,22 +77,50 @@ describe('eval --run of a run in training', () => {
 describe('the temporary files of a killed writer', () => {
   it('are removed by --resume, which takes the run over; other files stay', async () => {
     const run = join(root, 'killed');
-    const trainer = spawn(process.execPath, [main, 'train', '--model', 'net1', '--lr', '0.01', '--epochs', '3', '--batch-size', '16',
-      '--threads', '1', '--checkpoint-every', '1', '--data-dir', data, '--out', run], { stdio: 'ignore' });
+    const trainer = spawn(
+      process.execPath,
+      [
+        main,
+        'train',
+        '--model',
+        'net1',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '3',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--checkpoint-every',
+        '1',
+        '--data-dir',
+        data,
+        '--out',
+        run,
+      ],
+      { stdio: 'ignore' },
+    );
     const exited = new Promise((resolve) => trainer.on('exit', resolve));
     const checkpoint = join(run, 'checkpoints/last.safetensors');
     while (!existsSync(checkpoint)) await new Promise((resolve) => setTimeout(resolve, 20));
     trainer.kill('SIGKILL');
     await exited;
     // What a SIGKILL inside writeFileAtomic leaves: the temporary beside the target, named by its rule.
-    const leftovers = [join(run, `checkpoints/.last.safetensors.${trainer.pid}.${Date.now()}.tmp`), join(run, `.metrics.jsonl.${trainer.pid}.${Date.now()}.tmp`)];
+    const leftovers = [
+      join(run, `checkpoints/.last.safetensors.${trainer.pid}.${Date.now()}.tmp`),
+      join(run, `.metrics.jsonl.${trainer.pid}.${Date.now()}.tmp`),
+    ];
     copyFileSync(checkpoint, leftovers[0]!);
     writeFileSync(leftovers[1]!, '{"type":"iter');
-    writeFileSync(join(run, '.notes.tmp'), 'a user\'s file, not a temporary of an atomic write');
+    writeFileSync(join(run, '.notes.tmp'), "a user's file, not a temporary of an atomic write");
     const resumed = cli('train', '--resume', run);
     assert.equal(resumed.status, 0, resumed.stderr);
     for (const leftover of leftovers) assert.ok(!existsSync(leftover), `${leftover} removed`);
     assert.ok(existsSync(join(run, '.notes.tmp')));
-    assert.deepEqual(readdirSync(join(run, 'checkpoints')).filter((name) => name.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(join(run, 'checkpoints')).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
   });
 });

@@ -19,7 +19,9 @@ const COUNT = 400;
 const dataset: S.ImageDataset = {
   name: 'one pixel',
   images: Uint8Array.from({ length: COUNT * SIZE * SIZE }, (_, i) => (i % (SIZE * SIZE) === ROW * SIZE + COL ? 255 : 0)),
-  labels: new Uint8Array(COUNT), shape: { channels: 1, height: SIZE, width: SIZE }, classes: ['a'],
+  labels: new Uint8Array(COUNT),
+  shape: { channels: 1, height: SIZE, width: SIZE },
+  classes: ['a'],
 };
 
 /** Where the bright pixel is in each image of an augmented batch (row, column), or undefined where a crop cut it off. */
@@ -28,7 +30,8 @@ function brightPixels(seed: number): ({ row: number; col: number } | undefined)[
   const loader = new S.DataLoader(dataset, { batchSize: COUNT, shuffle: false, augment: true, seed });
   const [{ x, y }] = [...loader.epoch(0)] as [S.Batch];
   const pixels = x.data() as Float32Array;
-  x.dispose(); y.dispose();
+  x.dispose();
+  y.dispose();
   return Array.from({ length: COUNT }, (_, n) => {
     const at = pixels.subarray(n * SIZE * SIZE, (n + 1) * SIZE * SIZE).findIndex((v) => v > 0.5);
     return at < 0 ? undefined : { row: Math.floor(at / SIZE), col: at % SIZE };
@@ -42,7 +45,7 @@ describe('training augmentation', () => {
     assert.equal(found.filter((p) => p === undefined).length, 0);
   });
 
-  it('never flips along the height: the pixel\'s row moves only by the crop', () => {
+  it("never flips along the height: the pixel's row moves only by the crop", () => {
     // Flipped vertically it would be at row SIZE - 1 - ROW = 8, give or take 2.
     for (const p of found) assert.ok(p!.row >= ROW - 2 && p!.row <= ROW + 2, `row ${p!.row}`);
   });
@@ -58,8 +61,14 @@ describe('training augmentation', () => {
   it('crops at every offset from -2 to 2, in both directions', () => {
     const rowShifts = new Set(found.map((p) => p!.row - ROW));
     const colShifts = new Set(found.map((p) => (Math.abs(p!.col - COL) <= 2 ? p!.col - COL : p!.col - (SIZE - 1 - COL))));
-    assert.deepEqual([...rowShifts].sort((a, b) => a - b), [-2, -1, 0, 1, 2]);
-    assert.deepEqual([...colShifts].sort((a, b) => a - b), [-2, -1, 0, 1, 2]);
+    assert.deepEqual(
+      [...rowShifts].sort((a, b) => a - b),
+      [-2, -1, 0, 1, 2],
+    );
+    assert.deepEqual(
+      [...colShifts].sort((a, b) => a - b),
+      [-2, -1, 0, 1, 2],
+    );
   });
 
   it('draws the same flips and crops from the same seed, and others from another', () => {

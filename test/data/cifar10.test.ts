@@ -25,7 +25,8 @@ function writeBatch(name: string, file: number, records: number): void {
   for (let r = 0; r < records; r++) {
     const start = r * (1 + PIXELS);
     bytes[start] = label(file, r);
-    for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) bytes[start + 1 + c * 1024 + y * 32 + x] = pixel(file, r, c, y, x);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) bytes[start + 1 + c * 1024 + y * 32 + x] = pixel(file, r, c, y, x);
   }
   writeFileSync(join(dir, name), bytes);
 }

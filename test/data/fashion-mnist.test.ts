@@ -24,7 +24,10 @@ function idxLabels(labels: number[], magic = 2049): Buffer {
 }
 
 /** Writes a tiny Fashion-MNIST folder; parts can be replaced to make it bad. */
-function makeDataset(parts: Partial<Record<'trainImages' | 'trainLabels' | 'testImages' | 'testLabels', Buffer>> = {}, gzip = true): string {
+function makeDataset(
+  parts: Partial<Record<'trainImages' | 'trainLabels' | 'testImages' | 'testLabels', Buffer>> = {},
+  gzip = true,
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'skipstudio-fmnist-'));
   mkdirSync(dir, { recursive: true });
   const files = {
@@ -54,7 +57,10 @@ describe('Fashion-MNIST from IDX files', () => {
 
   it('rejects bad files, naming the file and what is wrong', () => {
     const cases: [Parameters<typeof makeDataset>[0], RegExp][] = [
-      [{ trainImages: idxImages(6, 28, 28, () => 0).subarray(0, 1000) }, /train-images-idx3-ubyte\.gz: truncated: 6 images of 28x28 need 4720 bytes/],
+      [
+        { trainImages: idxImages(6, 28, 28, () => 0).subarray(0, 1000) },
+        /train-images-idx3-ubyte\.gz: truncated: 6 images of 28x28 need 4720 bytes/,
+      ],
       [{ trainImages: idxImages(6, 28, 28, () => 0, 2049) }, /wrong magic number 2049 for an IDX image file \(expected 2051\)/],
       [{ trainLabels: idxLabels([0, 1, 2], 2051) }, /train-labels-idx1-ubyte\.gz: wrong magic number 2051/],
       [{ trainLabels: idxLabels([0, 1, 2]) }, /3 labels for 6 images/],
@@ -62,9 +68,16 @@ describe('Fashion-MNIST from IDX files', () => {
       [{ testImages: Buffer.from([1, 2, 3]) }, /truncated IDX image file/],
     ];
     for (const [parts, pattern] of cases) {
-      assert.throws(() => S.loadFashionMnist(makeDataset(parts)), (e: Error) => e instanceof S.DataFileError && pattern.test(e.message), String(pattern));
+      assert.throws(
+        () => S.loadFashionMnist(makeDataset(parts)),
+        (e: Error) => e instanceof S.DataFileError && pattern.test(e.message),
+        String(pattern),
+      );
     }
-    assert.throws(() => S.loadFashionMnist('/nonexistent/folder'), /Fashion-MNIST file not found \(install Debian's dataset-fashion-mnist, or pass --data-dir/);
+    assert.throws(
+      () => S.loadFashionMnist('/nonexistent/folder'),
+      /Fashion-MNIST file not found \(install Debian's dataset-fashion-mnist, or pass --data-dir/,
+    );
   });
 });
 
@@ -75,14 +88,25 @@ describe('DataLoader', () => {
     const loader = new S.DataLoader(train, { batchSize: 4, seed: 3, normalization: { mean: [0.5], std: [0.25] } });
     assert.equal(loader.length, 2);
     const batches = [...loader.epoch(0)];
-    assert.deepEqual(batches.map((b) => b.x.shape), [[4, 1, 28, 28], [2, 1, 28, 28]]);
+    assert.deepEqual(
+      batches.map((b) => b.x.shape),
+      [
+        [4, 1, 28, 28],
+        [2, 1, 28, 28],
+      ],
+    );
     const seen = batches.flatMap((b) => b.y.toArray() as number[]).sort((a, b) => a - b);
     assert.deepEqual(seen, [0, 1, 2, 3, 4, 9]);
     const again = [...loader.epoch(0)].flatMap((b) => b.y.toArray() as number[]);
-    assert.deepEqual(again, batches.flatMap((b) => b.y.toArray() as number[]));
+    assert.deepEqual(
+      again,
+      batches.flatMap((b) => b.y.toArray() as number[]),
+    );
     assert.notDeepEqual(S.epochOrder(1000, 3, 1), S.epochOrder(1000, 3, 0));
     // Example 0 has pixel values i % 256: pixel 0 -> (0/255 - 0.5)/0.25 = -2.
-    const first = new S.DataLoader(train, { batchSize: 1, shuffle: false, normalization: { mean: [0.5], std: [0.25] } }).batchOf(Int32Array.of(0));
+    const first = new S.DataLoader(train, { batchSize: 1, shuffle: false, normalization: { mean: [0.5], std: [0.25] } }).batchOf(
+      Int32Array.of(0),
+    );
     assert.ok(Math.abs(first.x.flatten().select(0, 0).item() + 2) < 1e-6);
     assert.ok(Math.abs(first.x.flatten().select(0, 255).item() - 2) < 1e-6);
   });

@@ -12,8 +12,11 @@ import { describe, it } from 'node:test';
 import * as S from '../../src/index.js';
 
 const dataset: S.ImageDataset = {
-  name: 'ramp', images: Uint8Array.from({ length: 40 * 4 * 4 }, (_, i) => i % 251), labels: Uint8Array.from({ length: 40 }, (_, i) => i % 3),
-  shape: { channels: 1, height: 4, width: 4 }, classes: ['a', 'b', 'c'],
+  name: 'ramp',
+  images: Uint8Array.from({ length: 40 * 4 * 4 }, (_, i) => i % 251),
+  labels: Uint8Array.from({ length: 40 }, (_, i) => i % 3),
+  shape: { channels: 1, height: 4, width: 4 },
+  classes: ['a', 'b', 'c'],
 };
 
 /** Runs body, then waits for the background work it may have left, and returns the unhandled rejections seen meanwhile. */
@@ -84,8 +87,11 @@ describe('DataLoader.prefetchingEpoch', () => {
   it('gathers a batch large enough to split over threads the same on its worker thread', async () => {
     // 64 images of 32x32: ATen would split each op of the gather over threads on the main thread.
     const large: S.ImageDataset = {
-      name: 'large', images: Uint8Array.from({ length: 64 * 32 * 32 }, (_, i) => (i * 7) % 256), labels: new Uint8Array(64),
-      shape: { channels: 1, height: 32, width: 32 }, classes: ['a'],
+      name: 'large',
+      images: Uint8Array.from({ length: 64 * 32 * 32 }, (_, i) => (i * 7) % 256),
+      labels: new Uint8Array(64),
+      shape: { channels: 1, height: 32, width: 32 },
+      classes: ['a'],
     };
     const loader = new S.DataLoader(large, { batchSize: 64, seed: 1, normalization: { mean: [0.5], std: [0.25] } });
     const [expected] = [...loader.epoch(0)];
@@ -99,8 +105,17 @@ describe('DataLoader.prefetchingEpoch', () => {
 
 /** n images of c channels of 2x2 pixels; image i, channel k holds i + 10k + (0, 1, 2, 3). */
 function ramp(n: number, channels: number): S.ImageDataset {
-  const images = Uint8Array.from({ length: n * channels * 4 }, (_, j) => Math.floor(j / (channels * 4)) + 10 * (Math.floor(j / 4) % channels) + (j % 4));
-  return { name: 'ramp', images, labels: Uint8Array.from({ length: n }, (_, i) => i % 3), shape: { channels, height: 2, width: 2 }, classes: ['a', 'b', 'c'] };
+  const images = Uint8Array.from(
+    { length: n * channels * 4 },
+    (_, j) => Math.floor(j / (channels * 4)) + 10 * (Math.floor(j / 4) % channels) + (j % 4),
+  );
+  return {
+    name: 'ramp',
+    images,
+    labels: Uint8Array.from({ length: n }, (_, i) => i % 3),
+    shape: { channels, height: 2, width: 2 },
+    classes: ['a', 'b', 'c'],
+  };
 }
 
 describe('data order', () => {
@@ -128,18 +143,31 @@ describe('data order', () => {
 
   it('shardOrder refuses a rank or world size that does not exist', () => {
     const order = Int32Array.from([0, 1, 2]);
-    for (const [rank, worldSize] of [[0, 0], [0, 1.5], [0.5, 2], [-1, 2], [2, 2], [3, 2]] as const) {
-      assert.throws(() => S.shardOrder(order, rank, worldSize), (e: Error) => e instanceof RangeError && e.message === `shardOrder: rank ${rank} of world size ${worldSize}`);
+    for (const [rank, worldSize] of [
+      [0, 0],
+      [0, 1.5],
+      [0.5, 2],
+      [-1, 2],
+      [2, 2],
+      [3, 2],
+    ] as const) {
+      assert.throws(
+        () => S.shardOrder(order, rank, worldSize),
+        (e: Error) => e instanceof RangeError && e.message === `shardOrder: rank ${rank} of world size ${worldSize}`,
+      );
     }
     assert.deepEqual([...S.shardOrder(order, 1, 2)], [1, 0]);
   });
 });
 
 describe('computeNormalization', () => {
-  it('is each channel\'s mean and standard deviation over all images, scaled to [0, 1]', () => {
+  it("is each channel's mean and standard deviation over all images, scaled to [0, 1]", () => {
     // Channel 0 holds 0..3 and 1..4 over the two images; channel 1 holds 10..13 and 11..14.
     const { mean, std } = S.computeNormalization(ramp(2, 2));
-    const values = [[0, 1, 2, 3, 1, 2, 3, 4], [10, 11, 12, 13, 11, 12, 13, 14]].map((c) => c.map((v) => v / 255));
+    const values = [
+      [0, 1, 2, 3, 1, 2, 3, 4],
+      [10, 11, 12, 13, 11, 12, 13, 14],
+    ].map((c) => c.map((v) => v / 255));
     values.forEach((c, k) => {
       const m = c.reduce((a, b) => a + b) / c.length;
       const sd = Math.sqrt(c.reduce((a, b) => a + (b - m) ** 2, 0) / c.length);
@@ -178,11 +206,14 @@ describe('DataLoader batches', () => {
     });
   });
 
-  it('shuffles by default, with the epoch\'s seeded order', () => {
+  it("shuffles by default, with the epoch's seeded order", () => {
     const dataset = ramp(10, 1);
     const loader = new S.DataLoader(dataset, { batchSize: 10, seed: 3 });
     const [batch] = [...loader.epoch(2)];
-    assert.deepEqual([...batch!.y.data()].map(Number), [...S.epochOrder(10, 3, 2)].map((i) => i % 3));
+    assert.deepEqual(
+      [...batch!.y.data()].map(Number),
+      [...S.epochOrder(10, 3, 2)].map((i) => i % 3),
+    );
   });
 
   it('a shard holds its share of the epoch', () => {
@@ -199,7 +230,7 @@ describe('DataLoader batches', () => {
     assert.equal(S.memory().tensors, tensors + 4);
     const batch = loader.batchOf(Int32Array.from([2]));
     loader.dispose();
-    assert.equal(S.memory().tensors, tensors + 2, 'only the batch\'s x and y');
+    assert.equal(S.memory().tensors, tensors + 2, "only the batch's x and y");
     assert.deepEqual([...batch.y.data()].map(Number), [2]);
     S.dispose([batch.x, batch.y]);
   });
@@ -218,10 +249,17 @@ describe('subset', () => {
     const picked = S.subset(dataset, 4, 5);
     const order = [9, 4, 5, 2];
     assert.deepEqual([...S.epochOrder(10, 5, -1)].slice(0, 4), order);
-    assert.deepEqual([...picked.labels], order.map((i) => i % 3));
+    assert.deepEqual(
+      [...picked.labels],
+      order.map((i) => i % 3),
+    );
     assert.equal(picked.images.length, 4 * 2 * 4);
     order.forEach((source, i) => {
-      assert.deepEqual([...picked.images.subarray(i * 8, (i + 1) * 8)], [...dataset.images.subarray(source * 8, (source + 1) * 8)], `image ${i}`);
+      assert.deepEqual(
+        [...picked.images.subarray(i * 8, (i + 1) * 8)],
+        [...dataset.images.subarray(source * 8, (source + 1) * 8)],
+        `image ${i}`,
+      );
     });
     assert.deepEqual(picked.shape, dataset.shape);
     assert.equal(picked.name, 'ramp');

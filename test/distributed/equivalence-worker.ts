@@ -13,7 +13,18 @@
 import { writeFileSync } from 'node:fs';
 
 import {
-  Linear, type Module, ReLU, SGD, Sequential, buildModel, crossEntropy, manualSeed, rand, randint, scope, setNumThreads,
+  Linear,
+  type Module,
+  ReLU,
+  SGD,
+  Sequential,
+  buildModel,
+  crossEntropy,
+  manualSeed,
+  rand,
+  randint,
+  scope,
+  setNumThreads,
 } from '../../src/index.js';
 import { DistributedDataParallel, convertSyncBatchNorm, destroyProcessGroup, initProcessGroup } from '../../src/distributed/index.js';
 
@@ -77,7 +88,10 @@ async function main() {
         const xb = x.select(0, step);
         const yb = y.select(0, step);
         if (modelName === 'mlp') {
-          for (const h of [0, 1]) crossEntropy(model.forward(xb.narrow(0, h * 4, 4)), yb.narrow(0, h * 4, 4)).div(2).backward();
+          for (const h of [0, 1])
+            crossEntropy(model.forward(xb.narrow(0, h * 4, 4)), yb.narrow(0, h * 4, 4))
+              .div(2)
+              .backward();
         } else {
           crossEntropy(model.forward(xb), yb).backward();
         }

@@ -21,7 +21,9 @@ function maxDifference(a: Record<string, number[]>, b: Record<string, number[]>)
   assert.deepEqual(Object.keys(a), Object.keys(b));
   let max = 0;
   for (const key of Object.keys(a)) {
-    a[key]!.forEach((v, i) => { max = Math.max(max, Math.abs(v - b[key]![i]!)); });
+    a[key]!.forEach((v, i) => {
+      max = Math.max(max, Math.abs(v - b[key]![i]!));
+    });
   }
   return max;
 }
@@ -51,5 +53,3 @@ describe('data-parallel training over Gloo', () => {
     assert.ok(diff <= 1e-5, `weights differ by ${diff}`);
   });
 });
-
-

@@ -40,20 +40,45 @@ describe('a worker that dies', () => {
     const timeoutS = 15;
     let killedAt = 0;
     const pids: number[] = [];
-    const launch = runNode([main, 'train', '--data-dir', data, '--model', 'net1', '--epochs', '4', '--batch-size', '16', '--threads', '2',
-      '--checkpoint-every', '4', '--out', out, '--nproc-per-node', '2', '--master-port', String(port), '--dist-timeout', String(timeoutS)], {
-      timeoutMs: 240_000,
-      onStderr: (text) => {
-        for (const m of text.matchAll(/rank (\d) of 2: pid (\d+)/g)) pids[Number(m[1])] = Number(m[2]);
+    const launch = runNode(
+      [
+        main,
+        'train',
+        '--data-dir',
+        data,
+        '--model',
+        'net1',
+        '--epochs',
+        '4',
+        '--batch-size',
+        '16',
+        '--threads',
+        '2',
+        '--checkpoint-every',
+        '4',
+        '--out',
+        out,
+        '--nproc-per-node',
+        '2',
+        '--master-port',
+        String(port),
+        '--dist-timeout',
+        String(timeoutS),
+      ],
+      {
+        timeoutMs: 240_000,
+        onStderr: (text) => {
+          for (const m of text.matchAll(/rank (\d) of 2: pid (\d+)/g)) pids[Number(m[1])] = Number(m[2]);
+        },
+        onStdout: (text) => {
+          // Kill rank 1 early in the second epoch (64 steps), after the first epoch's checkpoint.
+          if (killedAt === 0 && /epoch 1 done/.test(text) && pids[1] !== undefined) {
+            killedAt = performance.now();
+            process.kill(pids[1], 'SIGKILL');
+          }
+        },
       },
-      onStdout: (text) => {
-        // Kill rank 1 early in the second epoch (64 steps), after the first epoch's checkpoint.
-        if (killedAt === 0 && /epoch 1 done/.test(text) && pids[1] !== undefined) {
-          killedAt = performance.now();
-          process.kill(pids[1], 'SIGKILL');
-        }
-      },
-    });
+    );
     const result = await launch;
     const stoppedAfter = (performance.now() - killedAt) / 1000;
     assert.ok(killedAt > 0, `rank 1 was never killed: ${result.stdout}\n${result.stderr}`);
@@ -61,7 +86,10 @@ describe('a worker that dies', () => {
     assert.match(result.stderr, /rank 1 has stopped/, result.stderr);
     assert.match(result.stderr, /rank 0: /, 'the survivor says who it is');
     assert.ok(stoppedAfter < timeoutS + 5, `the launch ended ${stoppedAfter.toFixed(1)} s after the kill`);
-    assert.ok(pids.every((pid) => !alive(pid)), 'no worker is left running');
+    assert.ok(
+      pids.every((pid) => !alive(pid)),
+      'no worker is left running',
+    );
     const stopped = JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as { step: number; totalSteps: number };
     assert.ok(stopped.step >= 64 && stopped.step < 128, `stopped at step ${stopped.step}`);
     assert.ok(existsSync(join(out, 'checkpoints/last.safetensors')));
@@ -108,10 +136,15 @@ describe('errors before training', () => {
 describe('collectives off the event loop', () => {
   it('timers keep running while a barrier waits for a late rank', async () => {
     const port = await freePort();
-    const late = joinGroup(`{ rank: 1, worldSize: 2, masterPort: ${port}, timeoutMs: 20000 }`, 'await new Promise((r) => setTimeout(r, 1500)); await barrier();');
+    const late = joinGroup(
+      `{ rank: 1, worldSize: 2, masterPort: ${port}, timeoutMs: 20000 }`,
+      'await new Promise((r) => setTimeout(r, 1500)); await barrier();',
+    );
     await initProcessGroup({ rank: 0, worldSize: 2, masterPort: port, timeoutMs: 20_000 });
     let ticks = 0;
-    const timer = setInterval(() => { ticks += 1; }, 50);
+    const timer = setInterval(() => {
+      ticks += 1;
+    }, 50);
     const started = performance.now();
     await barrier();
     const waited = performance.now() - started;

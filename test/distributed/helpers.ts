@@ -41,7 +41,10 @@ export function runNode(args: string[], options: RunOptions = {}): Promise<Finis
   return new Promise((resolve) => {
     const started = performance.now();
     const limit = `${(options.timeoutMs ?? 120_000) / 1000}s`;
-    const child = spawn('timeout', ['--signal=KILL', limit, process.execPath, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('timeout', ['--signal=KILL', limit, process.execPath, ...args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -22,8 +22,12 @@ function runPython(rank: number, port: number): Promise<{ code: number | null; s
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -37,11 +41,12 @@ describe('a skipstudio rank and a PyTorch rank in one Gloo group', { skip: !hasP
     it(`skipstudio as rank ${ourRank}`, async () => {
       const port = await freePort();
       const peer = runPython(1 - ourRank, port);
-      await initProcessGroup({ rank: ourRank, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutMs: 30_000 })
-        .catch(async (error: unknown) => {
+      await initProcessGroup({ rank: ourRank, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutMs: 30_000 }).catch(
+        async (error: unknown) => {
           const python = await peer;
           throw new Error(`${String(error)}\nthe PyTorch rank (exit ${python.code}) said:\n${python.stderr}`);
-        });
+        },
+      );
       // float32, as torch.tensor([1.0, ...]) on the other side.
       const t = tensor([1, 2, 3], { dtype: 'float32' }).mul(ourRank + 1);
       const b = tensor([ourRank + 10, ourRank + 10], { dtype: 'float32' });

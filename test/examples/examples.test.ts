@@ -46,7 +46,11 @@ describe('the examples', () => {
     assert.match(out, /^true class: Pullover$/m, 'test image 1 of Fashion-MNIST is a pullover');
     const ranked = [...out.matchAll(/^ {2}(\S[^%]*?) +(\d+\.\d)%$/gm)].map((m) => Number(m[2]));
     assert.equal(ranked.length, 3, 'the three likeliest classes');
-    assert.deepEqual(ranked, [...ranked].sort((a, b) => b - a), 'likeliest first');
+    assert.deepEqual(
+      ranked,
+      [...ranked].sort((a, b) => b - a),
+      'likeliest first',
+    );
     const file = /^exported (.*model\.onnx):/m.exec(out)![1]!;
     assert.ok(existsSync(file));
   });

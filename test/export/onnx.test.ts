@@ -46,7 +46,11 @@ function maxDifference(a: Float32Array, b: Float32Array): number {
  * that every one of them counts, while the logits keep a trained model's size.
  */
 function trainedLikeState(model: S.Module): void {
-  const wave = (n: number, f: (i: number) => number) => S.tensor(Float32Array.from({ length: n }, (_, i) => f(i)), { shape: [n] });
+  const wave = (n: number, f: (i: number) => number) =>
+    S.tensor(
+      Float32Array.from({ length: n }, (_, i) => f(i)),
+      { shape: [n] },
+    );
   S.noGrad(() => {
     for (const m of model.modules()) {
       if (!(m instanceof S.BatchNorm2d)) continue;
@@ -117,7 +121,13 @@ describe('ONNX export', () => {
       new S.SkipBlock(4, 8, { downsample: true }),
       new S.SkipBlock(8, 8),
     ];
-    const model = new S.Sequential(...blocks, new S.MaxPool2d(2, { stride: 2, ceilMode: true }), new S.AdaptiveAvgPool2d(1), new S.Flatten(), new S.Linear(8, 10));
+    const model = new S.Sequential(
+      ...blocks,
+      new S.MaxPool2d(2, { stride: 2, ceilMode: true }),
+      new S.AdaptiveAvgPool2d(1),
+      new S.Flatten(),
+      new S.Linear(8, 10),
+    );
     // Far from initial values, and variances near batch norm's epsilon, so that epsilon itself shows in the output.
     formulaFill(model);
     S.noGrad(() => {
@@ -130,7 +140,10 @@ describe('ONNX export', () => {
       const expected = S.scope(() => S.noGrad(() => Float32Array.from(model.forward(x).data() as Float32Array)));
       const { data: actual } = await onnxLogits(exported.bytes, x);
       const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      assert.ok(maxDifference(actual, expected) <= 1e-5 * scale, `batch ${n}: differs by ${maxDifference(actual, expected)} on logits up to ${scale}`);
+      assert.ok(
+        maxDifference(actual, expected) <= 1e-5 * scale,
+        `batch ${n}: differs by ${maxDifference(actual, expected)} on logits up to ${scale}`,
+      );
       x.dispose();
     }
     const adds = decode(exported.bytes).graph!.node!.filter((node) => node.opType === 'Add').length;
@@ -144,13 +157,40 @@ describe('ONNX export', () => {
       }
     }
     const model = new S.Sequential(new S.Flatten(), new Doubler(), new S.Linear(784, 10));
-    assert.throws(() => exportOnnx(model, { model: 'custom', inputShape: [1, 28, 28], classes: CLASSES, normalization }), /1 is a Doubler, which the exporter does not know/);
+    assert.throws(
+      () => exportOnnx(model, { model: 'custom', inputShape: [1, 28, 28], classes: CLASSES, normalization }),
+      /1 is a Doubler, which the exporter does not know/,
+    );
   });
 
   it('skipstudio export writes a trained run with its classes and normalisation, agreeing with its evaluation', async () => {
     const run = join(root, 'runs', 'net2-run');
-    const trained = spawnSync(process.execPath, [main, 'train', '--data-dir', data, '--model', 'net2', '--lr', '0.01', '--optimizer', 'adam',
-      '--epochs', '1', '--batch-size', '16', '--threads', '1', '--precision', 'fp32', '--out', run], { encoding: 'utf8' });
+    const trained = spawnSync(
+      process.execPath,
+      [
+        main,
+        'train',
+        '--data-dir',
+        data,
+        '--model',
+        'net2',
+        '--lr',
+        '0.01',
+        '--optimizer',
+        'adam',
+        '--epochs',
+        '1',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--precision',
+        'fp32',
+        '--out',
+        run,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(trained.status, 0, trained.stderr);
     const out = join(root, 'net2.onnx');
     const result = spawnSync(process.execPath, [main, 'export', '--run', run, '--out', out], { encoding: 'utf8' });
@@ -181,10 +221,33 @@ describe('ONNX export', () => {
     assert.match(refused.stderr, /only onnx/);
   });
 
-  it('says on how many test images the graph predicts otherwise than a bf16, flip-test run\'s evaluation, as counted here (issue 42, defect 10)', async () => {
+  it("says on how many test images the graph predicts otherwise than a bf16, flip-test run's evaluation, as counted here (issue 42, defect 10)", async () => {
     const run = join(root, 'runs', 'net1-bf16');
-    const trained = spawnSync(process.execPath, [main, 'train', '--data-dir', data, '--model', 'net1', '--lr', '0.01', '--epochs', '1', '--batch-size', '16',
-      '--threads', '1', '--precision', 'bf16', '--flip-test', '--out', run], { encoding: 'utf8' });
+    const trained = spawnSync(
+      process.execPath,
+      [
+        main,
+        'train',
+        '--data-dir',
+        data,
+        '--model',
+        'net1',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '1',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--precision',
+        'bf16',
+        '--flip-test',
+        '--out',
+        run,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(trained.status, 0, trained.stderr);
     const out = join(root, 'net1-bf16.onnx');
     const result = spawnSync(process.execPath, [main, 'export', '--run', run, '--out', out], { encoding: 'utf8' });
@@ -200,7 +263,12 @@ describe('ONNX export', () => {
       const row = Array.from(logits.subarray(10 * i, 10 * i + 10));
       return row.indexOf(Math.max(...row)) !== p;
     }).length;
-    assert.ok(result.stdout.includes('the run\'s evaluation ran under bf16 autocast, averaging each image\'s logits with its mirror image\'s: their predictions ' +
-      `differ on ${differ} of ${recorded.length} test images`), result.stdout);
+    assert.ok(
+      result.stdout.includes(
+        "the run's evaluation ran under bf16 autocast, averaging each image's logits with its mirror image's: their predictions " +
+          `differ on ${differ} of ${recorded.length} test images`,
+      ),
+      result.stdout,
+    );
   });
 });

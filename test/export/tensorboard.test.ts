@@ -7,7 +7,14 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import type { MetricRecord } from '../../src/runs/index.js';
-import { TensorBoardRunDirectory, crc32c, maskedCrc32c, runEventFile, tensorboardSink, writeTensorBoard } from '../../src/export/tensorboard.js';
+import {
+  TensorBoardRunDirectory,
+  crc32c,
+  maskedCrc32c,
+  runEventFile,
+  tensorboardSink,
+  writeTensorBoard,
+} from '../../src/export/tensorboard.js';
 import { writeTinyFashionMnist } from '../helpers.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -71,10 +78,13 @@ interface DecodedEvent {
 function decodeEvent(bytes: Buffer): DecodedEvent {
   const f = wireFields(bytes);
   const summary = f.get(5)?.[0] as Buffer | undefined;
-  const scalars = summary === undefined ? [] : (wireFields(summary).get(1) ?? []).map((v) => {
-    const value = wireFields(v as Buffer);
-    return { tag: (value.get(1)![0] as Buffer).toString('utf8'), value: (value.get(2)![0] as Buffer).readFloatLE(0) };
-  });
+  const scalars =
+    summary === undefined
+      ? []
+      : (wireFields(summary).get(1) ?? []).map((v) => {
+          const value = wireFields(v as Buffer);
+          return { tag: (value.get(1)![0] as Buffer).toString('utf8'), value: (value.get(2)![0] as Buffer).readFloatLE(0) };
+        });
   const step = f.get(2)?.[0] as bigint | undefined;
   return {
     wallTime: (f.get(1)![0] as Buffer).readDoubleLE(0),
@@ -113,16 +123,30 @@ const RECORDS: MetricRecord[] = [
   { type: 'gradients', epoch: 0, step: 10, norms: [0.5, null] },
   { type: 'iteration', epoch: 0, step: 20, loss: 1.7, lr: 0.05, imagesPerSecond: 510, dataWaitShare: 0.01 },
   {
-    type: 'epoch', epoch: 0, step: 20, trainLoss: 1.9, trainAccuracy: 0.4, testLoss: 1.6, testAccuracy: 0.55, lr: 0.05, seconds: 3,
-    imagesPerSecond: 505, dataWaitShare: 0.01,
+    type: 'epoch',
+    epoch: 0,
+    step: 20,
+    trainLoss: 1.9,
+    trainAccuracy: 0.4,
+    testLoss: 1.6,
+    testAccuracy: 0.55,
+    lr: 0.05,
+    seconds: 3,
+    imagesPerSecond: 505,
+    dataWaitShare: 0.01,
   },
 ];
 
 const EXPECTED = [
-  { step: 10, tag: 'loss/train', value: 2.25 }, { step: 10, tag: 'learning_rate', value: 0.1 },
-  { step: 20, tag: 'loss/train', value: 1.7 }, { step: 20, tag: 'learning_rate', value: 0.05 },
-  { step: 20, tag: 'loss/train_epoch', value: 1.9 }, { step: 20, tag: 'loss/test', value: 1.6 },
-  { step: 20, tag: 'accuracy/train', value: 0.4 }, { step: 20, tag: 'accuracy/test', value: 0.55 }, { step: 20, tag: 'learning_rate', value: 0.05 },
+  { step: 10, tag: 'loss/train', value: 2.25 },
+  { step: 10, tag: 'learning_rate', value: 0.1 },
+  { step: 20, tag: 'loss/train', value: 1.7 },
+  { step: 20, tag: 'learning_rate', value: 0.05 },
+  { step: 20, tag: 'loss/train_epoch', value: 1.9 },
+  { step: 20, tag: 'loss/test', value: 1.6 },
+  { step: 20, tag: 'accuracy/train', value: 0.4 },
+  { step: 20, tag: 'accuracy/test', value: 0.55 },
+  { step: 20, tag: 'learning_rate', value: 0.05 },
 ].map((s) => ({ ...s, value: Math.fround(s.value) }));
 
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -150,13 +174,16 @@ describe('TensorBoard scalars', () => {
     assert.deepEqual(scalarsOf(events.slice(1)), EXPECTED);
   });
 
-  it('converts an experiment\'s runs, one TensorBoard run each, and converting again replaces rather than doubles', () => {
+  it("converts an experiment's runs, one TensorBoard run each, and converting again replaces rather than doubles", () => {
     const experiment = join(root, 'experiment');
     for (const name of ['net1-lr0.1-s0', 'net1-lr0.01-s0']) {
       const run = join(experiment, name);
       mkdirSync(run, { recursive: true });
       writeFileSync(join(run, 'config.json'), JSON.stringify({ model: 'net1', lr: 0.1, out: run }));
-      writeFileSync(join(run, 'status.json'), JSON.stringify({ status: 'finished', epochsDone: 1, step: 20, totalSteps: 20, wallSeconds: 30, updatedAt: '2026-01-01T00:00:30Z' }));
+      writeFileSync(
+        join(run, 'status.json'),
+        JSON.stringify({ status: 'finished', epochsDone: 1, step: 20, totalSteps: 20, wallSeconds: 30, updatedAt: '2026-01-01T00:00:30Z' }),
+      );
       writeFileSync(join(run, 'metrics.jsonl'), RECORDS.map((r) => `${JSON.stringify(r)}\n`).join(''));
       appendFileSync(join(run, 'metrics.jsonl'), '{"type":"iteration","epoch":0,"st'); // torn by a kill: skipped
     }
@@ -184,7 +211,10 @@ describe('TensorBoard scalars', () => {
     const dir = new TensorBoardRunDirectory(run, logdir);
     dir.truncateRecords(10); // as a resume from the checkpoint at step 10 does: the records after it go
     const file = runEventFile(logdir, 'net1-lr0.1-s0');
-    assert.deepEqual(scalarsOf(readEventFile(file)), EXPECTED.filter((s) => s.step <= 10));
+    assert.deepEqual(
+      scalarsOf(readEventFile(file)),
+      EXPECTED.filter((s) => s.step <= 10),
+    );
     dir.append(RECORDS[2]!);
     assert.deepEqual(scalarsOf(readEventFile(file)), EXPECTED.slice(0, 4), 'an appended record is in the file at once');
     dir.close();
@@ -195,10 +225,36 @@ describe('TensorBoard scalars', () => {
     const run = join(root, 'runs', 'tiny');
     const logdir = join(root, 'tb');
     // 1,000 epochs of 4 steps: a run that is still training when the test looks, then stopped by Ctrl-C.
-    const child = spawn(process.execPath, [main, 'train', '--data-dir', data, '--model', 'net1', '--lr', '0.01', '--epochs', '1000',
-      '--batch-size', '64', '--log-every', '1', '--threads', '1', '--out', run, '--tensorboard', logdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        main,
+        'train',
+        '--data-dir',
+        data,
+        '--model',
+        'net1',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '1000',
+        '--batch-size',
+        '64',
+        '--log-every',
+        '1',
+        '--threads',
+        '1',
+        '--out',
+        run,
+        '--tensorboard',
+        logdir,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const file = runEventFile(logdir, 'tiny');
     const scalarsSoFar = () => (existsSync(file) ? scalarsOf(readEventFile(file, true)) : []);
@@ -207,7 +263,10 @@ describe('TensorBoard scalars', () => {
       const deadline = Date.now() + 60_000;
       while (trainingLosses().length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.ok(trainingLosses().length >= 8, 'eight logged losses in the event file within a minute');
-      assert.ok(scalarsSoFar().some((s) => s.tag === 'accuracy/test'), 'an epoch\'s test accuracy too');
+      assert.ok(
+        scalarsSoFar().some((s) => s.tag === 'accuracy/test'),
+        "an epoch's test accuracy too",
+      );
       assert.equal(child.exitCode, null, 'read while the run was still training');
       child.kill('SIGINT');
       assert.equal(await exited, 0);
@@ -215,11 +274,25 @@ describe('TensorBoard scalars', () => {
       child.kill('SIGKILL'); // a failed assertion leaves no 1,000-epoch run behind
     }
     assert.match(stdout, /TensorBoard scalars under .*tb, appended as the runs logged \(tensorboard --logdir /);
-    const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRecord);
-    const losses = records.filter((r) => r.type === 'iteration').map((r) => ({ step: r.step, value: Math.fround((r as { loss: number }).loss) }));
-    assert.deepEqual(trainingLosses().map(({ step, value }) => ({ step, value })), losses, 'every logged loss, once');
+    const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as MetricRecord);
+    const losses = records
+      .filter((r) => r.type === 'iteration')
+      .map((r) => ({ step: r.step, value: Math.fround((r as { loss: number }).loss) }));
+    assert.deepEqual(
+      trainingLosses().map(({ step, value }) => ({ step, value })),
+      losses,
+      'every logged loss, once',
+    );
     const epochs = records.filter((r) => r.type === 'epoch') as { testAccuracy: number }[];
-    assert.deepEqual(scalarsOf(readEventFile(file)).filter((s) => s.tag === 'accuracy/test').map((s) => s.value), epochs.map((e) => Math.fround(e.testAccuracy)));
+    assert.deepEqual(
+      scalarsOf(readEventFile(file))
+        .filter((s) => s.tag === 'accuracy/test')
+        .map((s) => s.value),
+      epochs.map((e) => Math.fround(e.testAccuracy)),
+    );
   });
 
   it('a --tensorboard folder that cannot be made stops train and experiment at once, naming the flag; no run is left without a status (issue 42, defect 20)', () => {
@@ -229,10 +302,32 @@ describe('TensorBoard scalars', () => {
     for (const command of ['train', 'experiment']) {
       const out = join(root, `unwritable-${command}`);
       const args = command === 'train' ? ['--model', 'net1', '--lr', '0.01'] : ['--models', 'net1', '--no-forecast'];
-      const result = spawnSync(process.execPath, [main, command, '--data-dir', data, ...args, '--epochs', '1', '--batch-size', '16', '--threads', '1',
-        '--out', out, '--tensorboard', logdir], { encoding: 'utf8', timeout: 60_000 });
+      const result = spawnSync(
+        process.execPath,
+        [
+          main,
+          command,
+          '--data-dir',
+          data,
+          ...args,
+          '--epochs',
+          '1',
+          '--batch-size',
+          '16',
+          '--threads',
+          '1',
+          '--out',
+          out,
+          '--tensorboard',
+          logdir,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
       assert.equal(result.status, 1, `${command}: ${result.stderr}`);
-      assert.match(result.stderr, /--tensorboard \/proc\/sys\/skipstudio-tensorboard: cannot create the folder \/proc\/sys\/skipstudio-tensorboard: .*\(ENOENT\)/);
+      assert.match(
+        result.stderr,
+        /--tensorboard \/proc\/sys\/skipstudio-tensorboard: cannot create the folder \/proc\/sys\/skipstudio-tensorboard: .*\(ENOENT\)/,
+      );
       assert.ok(!existsSync(out), `${command}: nothing written`);
     }
   });

@@ -94,12 +94,20 @@ describe('loadCheckpoint', () => {
   });
 
   it('routes dotted model keys, two-digit optimizer indices, scalars without tensors and tensors without scalars', () => {
-    const path = craft('routing.safetensors', {
-      'model.layers.0.weight': S.tensor([1.5, 2.5]),
-      'optimizer.10.momentum_buffer': S.tensor([3.5]),
-      'optimizer.0.exp_avg': S.tensor([4.5]),
-      rng_state: S.tensor([7, 8, 9], { dtype: 'uint8' }),
-    }, meta({ epoch: 0, step: 5, optimizer: { paramGroups: [{ lr: 0.1, params: [0, 2, 10] }], scalars: { 0: { step: 7 }, 2: { step: 4 } } } }));
+    const path = craft(
+      'routing.safetensors',
+      {
+        'model.layers.0.weight': S.tensor([1.5, 2.5]),
+        'optimizer.10.momentum_buffer': S.tensor([3.5]),
+        'optimizer.0.exp_avg': S.tensor([4.5]),
+        rng_state: S.tensor([7, 8, 9], { dtype: 'uint8' }),
+      },
+      meta({
+        epoch: 0,
+        step: 5,
+        optimizer: { paramGroups: [{ lr: 0.1, params: [0, 2, 10] }], scalars: { 0: { step: 7 }, 2: { step: 4 } } },
+      }),
+    );
     const checkpoint = S.loadCheckpoint(path);
     assert.deepEqual(Object.keys(checkpoint.modelState), ['layers.0.weight']);
     assert.deepEqual(checkpoint.modelState['layers.0.weight']!.toArray(), [1.5, 2.5]);
@@ -131,7 +139,11 @@ describe('loadCheckpoint', () => {
 
   it('refuses a file of another format, or whose training metadata is missing or not JSON', () => {
     const untagged = craft('untagged.safetensors', { 'model.w': S.tensor([1.5]) }, { training: JSON.stringify({ epoch: 0, step: 0 }) });
-    const other = craft('other.safetensors', { 'model.w': S.tensor([1.5]) }, { format: 'other/1', training: JSON.stringify({ epoch: 0, step: 0 }) });
+    const other = craft(
+      'other.safetensors',
+      { 'model.w': S.tensor([1.5]) },
+      { format: 'other/1', training: JSON.stringify({ epoch: 0, step: 0 }) },
+    );
     const broken = craft('broken.safetensors', { 'model.w': S.tensor([1.5]) }, { format: S.CHECKPOINT_FORMAT, training: '{"epoch": 0,' });
     const missing = craft('missing.safetensors', { 'model.w': S.tensor([1.5]) }, { format: S.CHECKPOINT_FORMAT });
     const cases: [string, string][] = [
@@ -150,7 +162,19 @@ describe('loadCheckpoint', () => {
   });
 
   it('refuses a tensor of any other name before building a tensor, naming it', () => {
-    const names = ['bogus', 'model.', 'model.a-b', 'xmodel.a', 'xrng_state', 'rng_state2', 'rng_state.x', 'optimizer.x.exp_avg', 'optimizer.0.a-b', 'optimizer.0.', 'optimizer..a'];
+    const names = [
+      'bogus',
+      'model.',
+      'model.a-b',
+      'xmodel.a',
+      'xrng_state',
+      'rng_state2',
+      'rng_state.x',
+      'optimizer.x.exp_avg',
+      'optimizer.0.a-b',
+      'optimizer.0.',
+      'optimizer..a',
+    ];
     for (const [i, name] of names.entries()) {
       // A valid name first: the error must name the bad one.
       const path = craft(`name-${i}.safetensors`, { 'model.ok': S.tensor([1.5]), [name]: S.tensor([2.5]) }, meta({ epoch: 0, step: 0 }));
@@ -172,9 +196,16 @@ describe('loadCheckpoint', () => {
 
   it('refuses a header over 16 MB, which the header-only step reader skips as well', () => {
     assert.equal(S.CHECKPOINT_MAX_HEADER_BYTES, 16 * 1024 * 1024);
-    const path = craft('huge-header.safetensors', { 'model.w': S.tensor([1.5]) }, { ...meta({ epoch: 0, step: 9 }), pad: 'x'.repeat(17 * 1024 * 1024) });
+    const path = craft(
+      'huge-header.safetensors',
+      { 'model.w': S.tensor([1.5]) },
+      { ...meta({ epoch: 0, step: 9 }), pad: 'x'.repeat(17 * 1024 * 1024) },
+    );
     assert.equal(JSON.parse(S.readSafetensorsHeader(path).metadata.training!).step, 9, 'a valid file under the general limit');
-    assert.throws(() => S.loadCheckpoint(path), (e: Error) => e instanceof S.SafetensorsError && e.message.includes('more than the 16777216-byte limit'));
+    assert.throws(
+      () => S.loadCheckpoint(path),
+      (e: Error) => e instanceof S.SafetensorsError && e.message.includes('more than the 16777216-byte limit'),
+    );
     assert.equal(S.readCheckpointStep(path), undefined);
     rmSync(path);
   });
@@ -229,7 +260,10 @@ describe('nonFiniteKeys and checkFiniteWeights', () => {
     assert.equal(message(['a']), `run.safetensors holds non-finite weights (NaN or infinity) in a${tail}`);
     assert.equal(message(['a', 'b', 'c']), `run.safetensors holds non-finite weights (NaN or infinity) in a, b, c${tail}`);
     assert.equal(message(['a', 'b', 'c', 'd']), `run.safetensors holds non-finite weights (NaN or infinity) in a, b, c and 1 more${tail}`);
-    assert.equal(message(['a', 'b', 'c', 'd', 'e', 'f']), `run.safetensors holds non-finite weights (NaN or infinity) in a, b, c and 3 more${tail}`);
+    assert.equal(
+      message(['a', 'b', 'c', 'd', 'e', 'f']),
+      `run.safetensors holds non-finite weights (NaN or infinity) in a, b, c and 3 more${tail}`,
+    );
   });
 });
 
@@ -286,13 +320,20 @@ describe('restoreCheckpoint', () => {
     const optimizer = new S.SGD(model.parameters(), { lr: 0.1 });
     const scheduler = new S.StepLR(optimizer, 1, 0.5);
     const checkpoint = S.loadCheckpoint(path);
-    assert.throws(() => S.restoreCheckpoint(checkpoint, { model, optimizer }), (e: Error) => e.message === 'restoreCheckpoint: the checkpoint holds no optimizer state');
+    assert.throws(
+      () => S.restoreCheckpoint(checkpoint, { model, optimizer }),
+      (e: Error) => e.message === 'restoreCheckpoint: the checkpoint holds no optimizer state',
+    );
     S.restoreCheckpoint(checkpoint, { model, scheduler });
     assert.equal(scheduler.lastEpoch, 0);
     assert.equal(optimizer.paramGroups[0]!.lr, 0.1);
     checkpoint.dispose();
 
-    const noGenerator = craft('no-generator.safetensors', { 'model.weight': S.tensor([[0.5, -0.5]]), 'model.bias': S.tensor([0.25]) }, meta({ epoch: 0, step: 0 }));
+    const noGenerator = craft(
+      'no-generator.safetensors',
+      { 'model.weight': S.tensor([[0.5, -0.5]]), 'model.bias': S.tensor([0.25]) },
+      meta({ epoch: 0, step: 0 }),
+    );
     const expected = drawAfterSeed(8);
     S.manualSeed(8);
     const bare = S.loadCheckpoint(noGenerator);

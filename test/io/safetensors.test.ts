@@ -56,7 +56,17 @@ describe('safetensors', () => {
   });
 
   it('writes files that PyTorch reads back exactly', { skip: !hasPyTorch() && 'python3-torch is not installed' }, () => {
-    const record = { w: S.tensor([[1.5, -2], [3, 4]], { dtype: 'float32' }), idx: S.tensor([5, 6, 7]), flag: S.tensor([true, false]) };
+    const record = {
+      w: S.tensor(
+        [
+          [1.5, -2],
+          [3, 4],
+        ],
+        { dtype: 'float32' },
+      ),
+      idx: S.tensor([5, 6, 7]),
+      flag: S.tensor([true, false]),
+    };
     const path = join(folder, 'to-python.safetensors');
     S.saveSafetensors(record, path);
     const run = spawnSync('/usr/bin/python3', [fixturePath('pytorch_reference.py'), '--read', path], { encoding: 'utf8' });
@@ -70,27 +80,64 @@ describe('safetensors', () => {
 
   it('rejects malformed files with a clear error before allocating', () => {
     const cases: [string, () => string, RegExp][] = [
-      ['tiny', () => { const p = join(folder, 'tiny'); writeFileSync(p, Buffer.from([1, 2, 3])); return p; }, /fewer than the 8-byte header length/],
+      [
+        'tiny',
+        () => {
+          const p = join(folder, 'tiny');
+          writeFileSync(p, Buffer.from([1, 2, 3]));
+          return p;
+        },
+        /fewer than the 8-byte header length/,
+      ],
       ['past end', () => rawFile('past-end', { a: 1 }, Buffer.alloc(0), 1000n), /claims 1000 bytes but the file has only/],
       ['huge header', () => rawFile('huge', {}, Buffer.alloc(0), 2n ** 40n), /more than the \d+-byte limit/],
       ['not json', () => rawFile('notjson', '{"a": [1, 2'), /the header is not JSON/],
       ['not an object', () => rawFile('array', '[1,2,3]'), /not a JSON object/],
-      ['unknown dtype', () => rawFile('dtype', { a: { dtype: 'F8', shape: [1], data_offsets: [0, 1] } }, Buffer.alloc(1)), /unknown dtype "F8"/],
+      [
+        'unknown dtype',
+        () => rawFile('dtype', { a: { dtype: 'F8', shape: [1], data_offsets: [0, 1] } }, Buffer.alloc(1)),
+        /unknown dtype "F8"/,
+      ],
       ['bad shape', () => rawFile('shape', { a: { dtype: 'U8', shape: [-1], data_offsets: [0, 1] } }, Buffer.alloc(1)), /invalid shape/],
-      ['runs past data', () => rawFile('past', { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, Buffer.alloc(8)), /past the end of the data/],
-      ['size mismatch', () => rawFile('mismatch', { a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8)), /spans 8 bytes but F32 \[3\] needs 12/],
-      ['overlap', () => rawFile('overlap', {
-        a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-        b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
-      }, Buffer.alloc(12)), /overlaps/],
+      [
+        'runs past data',
+        () => rawFile('past', { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, Buffer.alloc(8)),
+        /past the end of the data/,
+      ],
+      [
+        'size mismatch',
+        () => rawFile('mismatch', { a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8)),
+        /spans 8 bytes but F32 \[3\] needs 12/,
+      ],
+      [
+        'overlap',
+        () =>
+          rawFile(
+            'overlap',
+            {
+              a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+              b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+            },
+            Buffer.alloc(12),
+          ),
+        /overlaps/,
+      ],
       ['gap', () => rawFile('gap', { a: { dtype: 'U8', shape: [2], data_offsets: [2, 4] } }, Buffer.alloc(4)), /belong to no tensor/],
       ['trailing', () => rawFile('trailing', { a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] } }, Buffer.alloc(6)), /trailing bytes/],
-      ['bad offsets', () => rawFile('offsets', { a: { dtype: 'U8', shape: [2], data_offsets: [2, 0] } }, Buffer.alloc(2)), /invalid data_offsets/],
+      [
+        'bad offsets',
+        () => rawFile('offsets', { a: { dtype: 'U8', shape: [2], data_offsets: [2, 0] } }, Buffer.alloc(2)),
+        /invalid data_offsets/,
+      ],
       ['bad metadata', () => rawFile('meta', { __metadata__: { a: 1 } }), /__metadata__\.a is not a string/],
     ];
     for (const [label, make, pattern] of cases) {
       const path = make();
-      assert.throws(() => S.loadSafetensors(path), (e: Error) => e instanceof S.SafetensorsError && pattern.test(e.message) && e.message.includes(path), label);
+      assert.throws(
+        () => S.loadSafetensors(path),
+        (e: Error) => e instanceof S.SafetensorsError && pattern.test(e.message) && e.message.includes(path),
+        label,
+      );
     }
   });
 
@@ -99,18 +146,44 @@ describe('safetensors', () => {
     // so a reader that allocated as it went would leave it behind.
     const ok = { dtype: 'U8', shape: [4], data_offsets: [0, 4] };
     const cases: [string, object, number, RegExp][] = [
-      ['span-too-large', { ok, bad: { dtype: 'F32', shape: [2], data_offsets: [4, 16] } }, 16, /entry 'bad' spans 12 bytes but F32 \[2\] needs 8/],
-      ['span-too-small', { ok, bad: { dtype: 'F32', shape: [3], data_offsets: [4, 12] } }, 12, /entry 'bad' spans 8 bytes but F32 \[3\] needs 12/],
-      ['span-2d-large', { ok, bad: { dtype: 'F64', shape: [2, 2], data_offsets: [4, 44] } }, 44, /entry 'bad' spans 40 bytes but F64 \[2, 2\] needs 32/],
-      ['span-empty-large', { ok, bad: { dtype: 'I64', shape: [0, 3], data_offsets: [4, 12] } }, 12, /entry 'bad' spans 8 bytes but I64 \[0, 3\] needs 0/],
-      ['span-scalar-small', { ok, bad: { dtype: 'BF16', shape: [], data_offsets: [4, 5] } }, 5, /entry 'bad' spans 1 bytes but BF16 \[\] needs 2/],
+      [
+        'span-too-large',
+        { ok, bad: { dtype: 'F32', shape: [2], data_offsets: [4, 16] } },
+        16,
+        /entry 'bad' spans 12 bytes but F32 \[2\] needs 8/,
+      ],
+      [
+        'span-too-small',
+        { ok, bad: { dtype: 'F32', shape: [3], data_offsets: [4, 12] } },
+        12,
+        /entry 'bad' spans 8 bytes but F32 \[3\] needs 12/,
+      ],
+      [
+        'span-2d-large',
+        { ok, bad: { dtype: 'F64', shape: [2, 2], data_offsets: [4, 44] } },
+        44,
+        /entry 'bad' spans 40 bytes but F64 \[2, 2\] needs 32/,
+      ],
+      [
+        'span-empty-large',
+        { ok, bad: { dtype: 'I64', shape: [0, 3], data_offsets: [4, 12] } },
+        12,
+        /entry 'bad' spans 8 bytes but I64 \[0, 3\] needs 0/,
+      ],
+      [
+        'span-scalar-small',
+        { ok, bad: { dtype: 'BF16', shape: [], data_offsets: [4, 5] } },
+        5,
+        /entry 'bad' spans 1 bytes but BF16 \[\] needs 2/,
+      ],
     ];
     for (const [name, header, bytes, pattern] of cases) {
       const path = rawFile(name, header, Buffer.alloc(bytes, 1));
       // Tensors an earlier test forgot are reclaimed by a collection: let it happen before counting, not between the counts.
       (globalThis as { gc?: () => void }).gc?.();
       const before = S.memory();
-      const named = (e: Error) => e instanceof S.SafetensorsError && pattern.test(e.message) && e.message.startsWith(`${path}: not a valid safetensors file`);
+      const named = (e: Error) =>
+        e instanceof S.SafetensorsError && pattern.test(e.message) && e.message.startsWith(`${path}: not a valid safetensors file`);
       assert.throws(() => S.loadSafetensors(path), named, name);
       assert.throws(() => S.loadSafetensorsWithMetadata(path), named, name);
       assert.throws(() => S.readSafetensorsHeader(path), named, name);
@@ -131,10 +204,12 @@ describe('safetensors', () => {
 
   it('refuses the tensor names that would not read back, before writing (issue 42, defect 13)', () => {
     const path = join(folder, 'reserved.safetensors');
-    assert.throws(() => S.saveSafetensors({ __metadata__: S.ones([1]) }, path),
-      /^TypeError: saveSafetensors: '__metadata__' cannot name a tensor \(the header keeps its metadata there\): rename it$/);
+    assert.throws(
+      () => S.saveSafetensors({ __metadata__: S.ones([1]) }, path),
+      /^TypeError: saveSafetensors: '__metadata__' cannot name a tensor \(the header keeps its metadata there\): rename it$/,
+    );
     const proto = JSON.parse('{"__proto__": null}') as Record<string, S.Tensor>;
-    proto.__proto__ = S.ones([1]);  // an own key of that name, as JSON.parse makes one
+    proto.__proto__ = S.ones([1]); // an own key of that name, as JSON.parse makes one
     assert.throws(() => S.saveSafetensors(proto, path), /'__proto__' cannot name a tensor \(it is JavaScript's prototype key\)/);
     assert.equal(readdirSync(folder).includes('reserved.safetensors'), false, 'nothing written');
   });
@@ -204,13 +279,20 @@ describe('checkpoints', () => {
     class Other extends S.Module {
       conv = new S.Conv2d(1, 4, 3);
       head = new S.Linear(2, 3);
-      forward(x: S.Tensor): S.Tensor { return x; }
+      forward(x: S.Tensor): S.Tensor {
+        return x;
+      }
     }
     const checkpoint = S.loadCheckpoint(path);
-    assert.throws(() => S.restoreCheckpoint(checkpoint, { model: new Other() }), (e: Error) =>
-      /missing keys: 2 \(head\.weight, head\.bias\)/.test(e.message) &&
-      /unexpected keys: 7 \(bn\.weight, bn\.bias, bn\.running_mean, bn\.running_var, bn\.num_batches_tracked, \.\.\. 2 more\)/.test(e.message) &&
-      /conv\.weight: shape \[2, 1, 3, 3\] in the state dict, \[4, 1, 3, 3\] in the model/.test(e.message));
+    assert.throws(
+      () => S.restoreCheckpoint(checkpoint, { model: new Other() }),
+      (e: Error) =>
+        /missing keys: 2 \(head\.weight, head\.bias\)/.test(e.message) &&
+        /unexpected keys: 7 \(bn\.weight, bn\.bias, bn\.running_mean, bn\.running_var, bn\.num_batches_tracked, \.\.\. 2 more\)/.test(
+          e.message,
+        ) &&
+        /conv\.weight: shape \[2, 1, 3, 3\] in the state dict, \[4, 1, 3, 3\] in the model/.test(e.message),
+    );
   });
 
   it('rejects a safetensors file that is not a checkpoint', () => {

@@ -19,9 +19,14 @@ import { describe, it } from 'node:test';
 
 import * as S from '../../src/index.js';
 
-describe('weight layers on the main path (He et al.\'s depth)', () => {
+describe("weight layers on the main path (He et al.'s depth)", () => {
   it('HW5Net and its plain twin: 8 + 6 per block a stage', () => {
-    for (const [blocksPerStage, expected] of [[0, 8], [1, 14], [2, 20], [6, 44]] as const) {
+    for (const [blocksPerStage, expected] of [
+      [0, 8],
+      [1, 14],
+      [2, 20],
+      [6, 44],
+    ] as const) {
       for (const skipConnections of [true, false]) {
         const net = new S.HW5Net({ width: 1, blocksPerStage, skipConnections, imageSize: [4, 4], inChannels: 1, numClasses: 2 });
         assert.equal(S.weightLayers(net), expected, `blocksPerStage ${blocksPerStage}, skipConnections ${skipConnections}`);
@@ -41,8 +46,16 @@ describe('weight layers on the main path (He et al.\'s depth)', () => {
   });
 
   it('Net3: 4 + the chain of extra convolutions; Net1 and Net2: 4', () => {
-    for (const [chainLength, expected] of [[0, 4], [1, 5], [3, 7]] as const) {
-      assert.equal(S.weightLayers(new S.Net3({ chainLength, imageSize: [8, 8], inChannels: 1, numClasses: 2 })), expected, `chainLength ${chainLength}`);
+    for (const [chainLength, expected] of [
+      [0, 4],
+      [1, 5],
+      [3, 7],
+    ] as const) {
+      assert.equal(
+        S.weightLayers(new S.Net3({ chainLength, imageSize: [8, 8], inChannels: 1, numClasses: 2 })),
+        expected,
+        `chainLength ${chainLength}`,
+      );
     }
     assert.equal(S.weightLayers(new S.Net3({ imageSize: [8, 8], inChannels: 1, numClasses: 2 })), 14, 'the default chain of 10');
     assert.equal(S.weightLayers(new S.Net1({ imageSize: [16, 16], inChannels: 1, numClasses: 2 })), 4);
@@ -65,8 +78,14 @@ describe('weight layers on the main path (He et al.\'s depth)', () => {
 
   it('any network: each convolution and linear layer outside a block, nothing else', () => {
     const net = new S.Sequential(
-      new S.Conv2d(1, 2, 3), new S.BatchNorm2d(2), new S.ReLU(), new S.SkipBlock(2, 2), new S.SkipBlock(2, 4, { downsample: true }),
-      new S.AdaptiveAvgPool2d(1), new S.Flatten(), new S.Sequential(new S.Linear(4, 3), new S.Linear(3, 2)),
+      new S.Conv2d(1, 2, 3),
+      new S.BatchNorm2d(2),
+      new S.ReLU(),
+      new S.SkipBlock(2, 2),
+      new S.SkipBlock(2, 4, { downsample: true }),
+      new S.AdaptiveAvgPool2d(1),
+      new S.Flatten(),
+      new S.Sequential(new S.Linear(4, 3), new S.Linear(3, 2)),
     );
     assert.equal(S.weightLayers(net), 1 + 2 + 3 + 2);
     assert.equal(S.weightLayers(new S.Sequential(new S.BatchNorm2d(2), new S.ReLU(), new S.Flatten())), 0);

@@ -17,7 +17,10 @@ const BUILDERS: Record<string, [() => S.Module, number[]]> = {
   bmenet: [() => new S.BMEnet({ depth: 1, imageSize: [8, 8] }), [2, 3, 8, 8]],
   bmenet_plain: [() => new S.BMEnet({ depth: 1, imageSize: [8, 8], skipConnections: false }), [2, 3, 8, 8]],
   hw5net: [() => new S.HW5Net({ width: 4, blocksPerStage: 1, numClasses: 5, inChannels: 1, imageSize: [12, 12] }), [2, 1, 12, 12]],
-  hw5net_plain: [() => new S.HW5Net({ width: 4, blocksPerStage: 1, numClasses: 5, inChannels: 1, imageSize: [12, 12], skipConnections: false }), [2, 1, 12, 12]],
+  hw5net_plain: [
+    () => new S.HW5Net({ width: 4, blocksPerStage: 1, numClasses: 5, inChannels: 1, imageSize: [12, 12], skipConnections: false }),
+    [2, 1, 12, 12],
+  ],
   net1: [() => new S.Net1({ imageSize: [16, 16], numClasses: 5 }), [2, 3, 16, 16]],
   net2: [() => new S.Net2({ imageSize: [16, 16], numClasses: 5 }), [2, 3, 16, 16]],
   net3: [() => new S.Net3({ imageSize: [16, 16], numClasses: 5 }), [2, 3, 16, 16]],
@@ -38,10 +41,16 @@ describe('models equal the PyTorch implementation of the specification', () => {
       const x = formulaInput(shape);
       model.eval();
       const evalOut = model.forward(x);
-      assert.ok(maxDiff(evalOut, reference[`${name}.eval`]!) <= 1e-4, `eval output differs by ${maxDiff(evalOut, reference[`${name}.eval`]!)}`);
+      assert.ok(
+        maxDiff(evalOut, reference[`${name}.eval`]!) <= 1e-4,
+        `eval output differs by ${maxDiff(evalOut, reference[`${name}.eval`]!)}`,
+      );
       model.train();
       const trainOut = model.forward(x);
-      assert.ok(maxDiff(trainOut, reference[`${name}.train`]!) <= 1e-4, `train output differs by ${maxDiff(trainOut, reference[`${name}.train`]!)}`);
+      assert.ok(
+        maxDiff(trainOut, reference[`${name}.train`]!) <= 1e-4,
+        `train output differs by ${maxDiff(trainOut, reference[`${name}.train`]!)}`,
+      );
       for (const [key, t] of model.namedBuffers()) {
         if (key.endsWith('num_batches_tracked')) continue;
         assert.ok(maxDiff(t, reference[`${name}.after_train.${key}`]!) <= 1e-5, `running statistics ${key}`);
@@ -74,12 +83,24 @@ describe('HW5Net', () => {
     assert.ok(net.numSkipBlocks >= 20);
     assert.ok(net.parameters().length >= 40);
     assert.equal(net.parameters().length, 213);
-    assert.deepEqual(plain.namedParameters().map(([k, t]) => [k, t.shape]), net.namedParameters().map(([k, t]) => [k, t.shape]));
-    assert.ok(plain.modules().filter((m) => m instanceof S.SkipBlock).every((b) => !(b as S.SkipBlock).skipConnections));
+    assert.deepEqual(
+      plain.namedParameters().map(([k, t]) => [k, t.shape]),
+      net.namedParameters().map(([k, t]) => [k, t.shape]),
+    );
+    assert.ok(
+      plain
+        .modules()
+        .filter((m) => m instanceof S.SkipBlock)
+        .every((b) => !(b as S.SkipBlock).skipConnections),
+    );
   });
 
   it('classifies 28x28 grayscale, 32x32 colour and 64x64 colour images', () => {
-    for (const [c, s] of [[1, 28], [3, 32], [3, 64]] as const) {
+    for (const [c, s] of [
+      [1, 28],
+      [3, 32],
+      [3, 64],
+    ] as const) {
       const net = new S.HW5Net({ inChannels: c, imageSize: [s, s], numClasses: 5, width: 4, blocksPerStage: 1 });
       assert.deepEqual(S.noGrad(() => net.forward(S.randn([2, c, s, s]))).shape, [2, 5]);
     }
@@ -103,7 +124,10 @@ describe('malformed configurations are rejected when the model is built', () => 
     assert.throws(() => new S.BMEnet({ numClasses: 0 }), /numClasses must be a positive integer/);
     assert.throws(() => new S.Net1({ imageSize: [5, 5] }), /too small/);
     assert.throws(() => new S.HW5Net({ width: 0 }), /width must be a positive integer/);
-    assert.throws(() => S.buildModel('resnet9000', { channels: 1, height: 28, width: 28 }, 10), /unknown model 'resnet9000': choose one of hw5net, hw5net-plain/);
+    assert.throws(
+      () => S.buildModel('resnet9000', { channels: 1, height: 28, width: 28 }, 10),
+      /unknown model 'resnet9000': choose one of hw5net, hw5net-plain/,
+    );
   });
 });
 
@@ -111,7 +135,11 @@ describe('registry', () => {
   it('builds every model for Fashion-MNIST, CIFAR-10 and COCO shapes', () => {
     for (const spec of S.modelSpecs()) {
       if (spec.name.startsWith('bmenet')) continue; // 30M parameters: built once in the BMEnet test
-      for (const shape of [{ channels: 1, height: 28, width: 28 }, { channels: 3, height: 32, width: 32 }, { channels: 3, height: 64, width: 64 }]) {
+      for (const shape of [
+        { channels: 1, height: 28, width: 28 },
+        { channels: 3, height: 32, width: 32 },
+        { channels: 3, height: 64, width: 64 },
+      ]) {
         const model = spec.build(shape, 10);
         const out = S.noGrad(() => model.eval().forward(S.zeros([1, shape.channels, shape.height, shape.width])));
         assert.deepEqual(out.shape, [1, 10], `${spec.name} on ${shape.height}x${shape.width}`);
@@ -133,18 +161,22 @@ describe('state dicts move between PyTorch and skipstudio', () => {
     assert.equal(net.stateDict()['stem_bn.num_batches_tracked']!.item(), 1);
   });
 
-  it('saves a state dict that PyTorch loads strictly, with equal outputs', { skip: !hasPyTorch() && 'python3-torch is not installed' }, () => {
-    S.manualSeed(5);
-    const net = small();
-    net.forward(formulaInput([2, 1, 12, 12])); // move the batch-norm buffers away from their defaults
-    net.eval();
-    const path = join(mkdtempSync(join(tmpdir(), 'skipstudio-state-')), 'hw5net.safetensors');
-    S.saveSafetensors(net.stateDict(), path);
-    const run = spawnSync('/usr/bin/python3', [fixturePath('pytorch_reference.py'), '--check-state', path], { encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    const theirs = JSON.parse(run.stdout) as number[];
-    const ours = Array.from(S.noGrad(() => net.forward(formulaInput([2, 1, 12, 12]))).data() as Float32Array);
-    assert.equal(theirs.length, ours.length);
-    ours.forEach((v, i) => assert.ok(Math.abs(v - theirs[i]!) <= 1e-5, `output ${i}: ${v} vs ${theirs[i]}`));
-  });
+  it(
+    'saves a state dict that PyTorch loads strictly, with equal outputs',
+    { skip: !hasPyTorch() && 'python3-torch is not installed' },
+    () => {
+      S.manualSeed(5);
+      const net = small();
+      net.forward(formulaInput([2, 1, 12, 12])); // move the batch-norm buffers away from their defaults
+      net.eval();
+      const path = join(mkdtempSync(join(tmpdir(), 'skipstudio-state-')), 'hw5net.safetensors');
+      S.saveSafetensors(net.stateDict(), path);
+      const run = spawnSync('/usr/bin/python3', [fixturePath('pytorch_reference.py'), '--check-state', path], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const theirs = JSON.parse(run.stdout) as number[];
+      const ours = Array.from(S.noGrad(() => net.forward(formulaInput([2, 1, 12, 12]))).data() as Float32Array);
+      assert.equal(theirs.length, ours.length);
+      ours.forEach((v, i) => assert.ok(Math.abs(v - theirs[i]!) <= 1e-5, `output ${i}: ${v} vs ${theirs[i]}`));
+    },
+  );
 });

@@ -25,7 +25,10 @@ function stats(t: S.Tensor) {
 }
 
 function assertWithin(actual: number, expected: number, relative: number, label: string) {
-  assert.ok(Math.abs(actual - expected) <= relative * Math.abs(expected), `${label}: ${actual} is not within ${100 * relative}% of ${expected}`);
+  assert.ok(
+    Math.abs(actual - expected) <= relative * Math.abs(expected),
+    `${label}: ${actual} is not within ${100 * relative}% of ${expected}`,
+  );
 }
 
 /** Draws with `fill` and with `reference` from the same seed: the values must agree. */
@@ -87,11 +90,31 @@ describe('init gains and fans', () => {
 describe('kaiming', () => {
   it('kaimingNormal_ draws N(0, gain / sqrt(fan)) with gain sqrt(2) for relu and by default', () => {
     const relu = Math.sqrt(2 / FAN_IN);
-    assertSameDraws((t) => init.kaimingNormal_(t), (t) => init.normal_(t, 0, relu), 'default (leaky_relu, a = 0)');
-    assertSameDraws((t) => init.kaimingNormal_(t, { nonlinearity: 'relu' }), (t) => init.normal_(t, 0, relu), 'relu');
-    assertSameDraws((t) => init.kaimingNormal_(t, { nonlinearity: 'relu', mode: 'fanOut' }), (t) => init.normal_(t, 0, Math.sqrt(2 / FAN_OUT)), 'fanOut');
-    assertSameDraws((t) => init.kaimingNormal_(t, { nonlinearity: 'linear' }), (t) => init.normal_(t, 0, 1 / Math.sqrt(FAN_IN)), 'linear');
-    assertSameDraws((t) => init.kaimingNormal_(t, { a: 0.2 }), (t) => init.normal_(t, 0, Math.sqrt(2 / (1.04 * FAN_IN))), 'leaky_relu 0.2');
+    assertSameDraws(
+      (t) => init.kaimingNormal_(t),
+      (t) => init.normal_(t, 0, relu),
+      'default (leaky_relu, a = 0)',
+    );
+    assertSameDraws(
+      (t) => init.kaimingNormal_(t, { nonlinearity: 'relu' }),
+      (t) => init.normal_(t, 0, relu),
+      'relu',
+    );
+    assertSameDraws(
+      (t) => init.kaimingNormal_(t, { nonlinearity: 'relu', mode: 'fanOut' }),
+      (t) => init.normal_(t, 0, Math.sqrt(2 / FAN_OUT)),
+      'fanOut',
+    );
+    assertSameDraws(
+      (t) => init.kaimingNormal_(t, { nonlinearity: 'linear' }),
+      (t) => init.normal_(t, 0, 1 / Math.sqrt(FAN_IN)),
+      'linear',
+    );
+    assertSameDraws(
+      (t) => init.kaimingNormal_(t, { a: 0.2 }),
+      (t) => init.normal_(t, 0, Math.sqrt(2 / (1.04 * FAN_IN))),
+      'leaky_relu 0.2',
+    );
 
     S.manualSeed(5);
     const w = init.kaimingNormal_(S.empty(SHAPE));
@@ -104,11 +127,19 @@ describe('kaiming', () => {
     assertWithin(out.std().item(), Math.sqrt(2 / FAN_OUT), 0.02, 'fanOut std');
   });
 
-  it('kaimingUniform_ draws U(-sqrt(3) gain / sqrt(fan), +) (PyTorch\'s layer default: a = sqrt(5), bound 1 / sqrt(fan_in))', () => {
+  it("kaimingUniform_ draws U(-sqrt(3) gain / sqrt(fan), +) (PyTorch's layer default: a = sqrt(5), bound 1 / sqrt(fan_in))", () => {
     const bound = 1 / Math.sqrt(FAN_IN);
-    assertSameDraws((t) => init.kaimingUniform_(t, { a: Math.sqrt(5) }), (t) => init.uniform_(t, -bound, bound), 'a = sqrt(5)');
+    assertSameDraws(
+      (t) => init.kaimingUniform_(t, { a: Math.sqrt(5) }),
+      (t) => init.uniform_(t, -bound, bound),
+      'a = sqrt(5)',
+    );
     const reluBound = Math.sqrt(6 / FAN_IN);
-    assertSameDraws((t) => init.kaimingUniform_(t, { nonlinearity: 'relu' }), (t) => init.uniform_(t, -reluBound, reluBound), 'relu');
+    assertSameDraws(
+      (t) => init.kaimingUniform_(t, { nonlinearity: 'relu' }),
+      (t) => init.uniform_(t, -reluBound, reluBound),
+      'relu',
+    );
 
     S.manualSeed(6);
     const s = stats(init.kaimingUniform_(S.empty(SHAPE), { nonlinearity: 'relu' }));
@@ -120,10 +151,23 @@ describe('kaiming', () => {
 describe('xavier', () => {
   it('xavierUniform_ draws U(-gain sqrt(6 / (fan_in + fan_out)), +)', () => {
     const bound = Math.sqrt(6 / (FAN_IN + FAN_OUT));
-    assertSameDraws((t) => init.xavierUniform_(t), (t) => init.uniform_(t, -bound, bound), 'gain 1');
-    assertSameDraws((t) => init.xavierUniform_(t, 5 / 3), (t) => init.uniform_(t, -5 / 3 * bound, 5 / 3 * bound), 'gain 5/3');
+    assertSameDraws(
+      (t) => init.xavierUniform_(t),
+      (t) => init.uniform_(t, -bound, bound),
+      'gain 1',
+    );
+    assertSameDraws(
+      (t) => init.xavierUniform_(t, 5 / 3),
+      (t) => init.uniform_(t, (-5 / 3) * bound, (5 / 3) * bound),
+      'gain 5/3',
+    );
     const linearBound = Math.sqrt(6 / (40 + 30));
-    assertSameDraws((t) => init.xavierUniform_(t), (t) => init.uniform_(t, -linearBound, linearBound), 'linear [30, 40]', [30, 40]);
+    assertSameDraws(
+      (t) => init.xavierUniform_(t),
+      (t) => init.uniform_(t, -linearBound, linearBound),
+      'linear [30, 40]',
+      [30, 40],
+    );
 
     S.manualSeed(7);
     const s = stats(init.xavierUniform_(S.empty(SHAPE)));
@@ -135,15 +179,23 @@ describe('xavier', () => {
 
   it('xavierNormal_ draws N(0, gain sqrt(2 / (fan_in + fan_out)))', () => {
     const std = Math.sqrt(2 / (FAN_IN + FAN_OUT));
-    assertSameDraws((t) => init.xavierNormal_(t), (t) => init.normal_(t, 0, std), 'gain 1');
-    assertSameDraws((t) => init.xavierNormal_(t, 2), (t) => init.normal_(t, 0, 2 * std), 'gain 2');
+    assertSameDraws(
+      (t) => init.xavierNormal_(t),
+      (t) => init.normal_(t, 0, std),
+      'gain 1',
+    );
+    assertSameDraws(
+      (t) => init.xavierNormal_(t, 2),
+      (t) => init.normal_(t, 0, 2 * std),
+      'gain 2',
+    );
     S.manualSeed(8);
     assertWithin(init.xavierNormal_(S.empty(SHAPE)).std().item(), std, 0.02, 'std');
   });
 });
 
 describe('defaultLayerInit_', () => {
-  it('gives Conv2d and Linear PyTorch\'s default: weight and bias both U(-1 / sqrt(fan_in), +)', () => {
+  it("gives Conv2d and Linear PyTorch's default: weight and bias both U(-1 / sqrt(fan_in), +)", () => {
     S.manualSeed(9);
     const conv = new S.Conv2d(128, 256, 3);
     const bound = 1 / Math.sqrt(FAN_IN);
@@ -152,10 +204,15 @@ describe('defaultLayerInit_', () => {
     assertWithin(w.std, bound / Math.sqrt(3), 0.02, 'weight std');
     assert.ok(conv.bias!.abs().max().item() <= bound * (1 + 1e-6));
     // The bias is drawn right after the weight, from the same generator.
-    assertSameDraws((t) => init.defaultLayerInit_(S.empty(SHAPE), t), (t) => {
-      init.uniform_(S.empty(SHAPE), -bound, bound);
-      init.uniform_(t, -bound, bound);
-    }, 'bias', [256]);
+    assertSameDraws(
+      (t) => init.defaultLayerInit_(S.empty(SHAPE), t),
+      (t) => {
+        init.uniform_(S.empty(SHAPE), -bound, bound);
+        init.uniform_(t, -bound, bound);
+      },
+      'bias',
+      [256],
+    );
   });
 
   it('leaves the bias at 0 when the weight has no inputs (fan_in 0), as PyTorch', () => {

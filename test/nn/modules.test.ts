@@ -24,19 +24,42 @@ class Net extends S.Module {
 describe('Module', () => {
   it('finds parameters, buffers and children from fields, with PyTorch keys and order', () => {
     const net = new Net();
-    assert.deepEqual(net.namedParameters().map(([k]) => k), [
-      'scale',
-      'blocks.0.conv.weight', 'blocks.0.conv.bias', 'blocks.0.bn.weight', 'blocks.0.bn.bias',
-      'blocks.1.conv.weight', 'blocks.1.conv.bias', 'blocks.1.bn.weight', 'blocks.1.bn.bias',
-      'head.1.weight', 'head.1.bias',
-    ]);
-    assert.deepEqual(net.namedBuffers().map(([k]) => k), [
-      'blocks.0.bn.running_mean', 'blocks.0.bn.running_var', 'blocks.0.bn.num_batches_tracked',
-      'blocks.1.bn.running_mean', 'blocks.1.bn.running_var', 'blocks.1.bn.num_batches_tracked',
-    ]);
+    assert.deepEqual(
+      net.namedParameters().map(([k]) => k),
+      [
+        'scale',
+        'blocks.0.conv.weight',
+        'blocks.0.conv.bias',
+        'blocks.0.bn.weight',
+        'blocks.0.bn.bias',
+        'blocks.1.conv.weight',
+        'blocks.1.conv.bias',
+        'blocks.1.bn.weight',
+        'blocks.1.bn.bias',
+        'head.1.weight',
+        'head.1.bias',
+      ],
+    );
+    assert.deepEqual(
+      net.namedBuffers().map(([k]) => k),
+      [
+        'blocks.0.bn.running_mean',
+        'blocks.0.bn.running_var',
+        'blocks.0.bn.num_batches_tracked',
+        'blocks.1.bn.running_mean',
+        'blocks.1.bn.running_var',
+        'blocks.1.bn.num_batches_tracked',
+      ],
+    );
     assert.deepEqual(Object.keys(net.stateDict()).slice(0, 8), [
-      'scale', 'blocks.0.conv.weight', 'blocks.0.conv.bias', 'blocks.0.bn.weight', 'blocks.0.bn.bias',
-      'blocks.0.bn.running_mean', 'blocks.0.bn.running_var', 'blocks.0.bn.num_batches_tracked',
+      'scale',
+      'blocks.0.conv.weight',
+      'blocks.0.conv.bias',
+      'blocks.0.bn.weight',
+      'blocks.0.bn.bias',
+      'blocks.0.bn.running_mean',
+      'blocks.0.bn.running_var',
+      'blocks.0.bn.num_batches_tracked',
     ]);
     assert.equal(net.parameters().length, 11);
     assert.equal(net.numParameters(), 1 + 2 * (2 * 3 * 9 + 3 + 3 + 3) + (3 * 2 + 2));
@@ -58,7 +81,7 @@ describe('Module', () => {
     const x = S.randn([4, 2, 3, 3]).mul(2).add(1);
     bn.forward(x);
     assert.equal(bn.num_batches_tracked!.item(), 1);
-    assertClose(bn.running_mean!, (x.mean([0, 2, 3]).mul(0.1).toArray() as number[]), 1e-5);
+    assertClose(bn.running_mean!, x.mean([0, 2, 3]).mul(0.1).toArray() as number[], 1e-5);
     bn.eval();
     const before = bn.running_mean!.clone();
     bn.forward(x);
@@ -77,13 +100,19 @@ describe('Module', () => {
     delete state['head.1.bias'];
     state['extra.weight'] = S.ones([1]);
     state['scale'] = S.ones([2]);
-    assert.throws(() => b.loadStateDict(state), (e: Error) =>
-      /missing keys: 1 \(head\.1\.bias\)/.test(e.message) &&
-      /unexpected keys: 1 \(extra\.weight\)/.test(e.message) &&
-      /scale: shape \[2\] in the state dict, \[1\] in the model/.test(e.message));
+    assert.throws(
+      () => b.loadStateDict(state),
+      (e: Error) =>
+        /missing keys: 1 \(head\.1\.bias\)/.test(e.message) &&
+        /unexpected keys: 1 \(extra\.weight\)/.test(e.message) &&
+        /scale: shape \[2\] in the state dict, \[1\] in the model/.test(e.message),
+    );
     // Another model's state names a few of its keys and counts the rest, not hundreds of them.
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`other.${i}.weight`, S.ones([1])]));
-    assert.throws(() => b.loadStateDict(many), /unexpected keys: 40 \(other\.0\.weight, other\.1\.weight, other\.2\.weight, other\.3\.weight, other\.4\.weight, \.\.\. 35 more\)/);
+    assert.throws(
+      () => b.loadStateDict(many),
+      /unexpected keys: 40 \(other\.0\.weight, other\.1\.weight, other\.2\.weight, other\.3\.weight, other\.4\.weight, \.\.\. 35 more\)/,
+    );
     delete state['scale'];
     const result = b.loadStateDict({ ...state, scale: S.ones([1]) }, { strict: false });
     assert.deepEqual(result.missingKeys, ['head.1.bias']);
@@ -92,7 +121,10 @@ describe('Module', () => {
 
   it('zeroGrad clears every parameter gradient', () => {
     const lin = new S.Linear(3, 2);
-    lin.forward(S.ones([1, 3])).sum().backward();
+    lin
+      .forward(S.ones([1, 3]))
+      .sum()
+      .backward();
     assert.ok(lin.weight.grad !== undefined);
     lin.zeroGrad();
     assert.equal(lin.weight.grad, undefined);
@@ -102,8 +134,10 @@ describe('Module', () => {
 describe('layers', () => {
   it('BatchNorm2d refuses one value per channel in training, as PyTorch does, and takes it in eval (issue 42, defect 13)', () => {
     const bn = new S.BatchNorm2d(3);
-    assert.throws(() => bn.forward(S.randn([1, 3, 1, 1])),
-      /^RangeError: BatchNorm2d: expected more than 1 value per channel when training, got input shape \[1, 3, 1, 1\]: train with a batch of 2 or more, or call eval\(\) first$/);
+    assert.throws(
+      () => bn.forward(S.randn([1, 3, 1, 1])),
+      /^RangeError: BatchNorm2d: expected more than 1 value per channel when training, got input shape \[1, 3, 1, 1\]: train with a batch of 2 or more, or call eval\(\) first$/,
+    );
     assert.deepEqual(bn.running_var!.toArray(), [1, 1, 1], 'running_var untouched');
     bn.forward(S.randn([2, 3, 1, 1]));
     bn.forward(S.randn([1, 3, 2, 1]));
@@ -171,9 +205,24 @@ describe('layers', () => {
 
 describe('summary', () => {
   it('lists every layer with exact output shapes and totals', () => {
-    const net = new S.Sequential(new S.Conv2d(1, 4, 3, { padding: 1 }), new S.ReLU(), new S.MaxPool2d(2), new S.Flatten(), new S.Linear(4 * 14 * 14, 10));
+    const net = new S.Sequential(
+      new S.Conv2d(1, 4, 3, { padding: 1 }),
+      new S.ReLU(),
+      new S.MaxPool2d(2),
+      new S.Flatten(),
+      new S.Linear(4 * 14 * 14, 10),
+    );
     const s = S.summary(net, [1, 28, 28]);
-    assert.deepEqual(s.layers.map((l) => l.outputShape), [[1, 4, 28, 28], [1, 4, 28, 28], [1, 4, 14, 14], [1, 784], [1, 10]]);
+    assert.deepEqual(
+      s.layers.map((l) => l.outputShape),
+      [
+        [1, 4, 28, 28],
+        [1, 4, 28, 28],
+        [1, 4, 14, 14],
+        [1, 784],
+        [1, 10],
+      ],
+    );
     assert.equal(s.totalParameters, 4 * 9 + 4 + 784 * 10 + 10);
     assert.equal(s.parameterTensors, 4);
     assert.equal(s.totalFlops, 2 * 9 * 4 * 28 * 28 + 2 * 784 * 10);

@@ -79,22 +79,39 @@ describe('optimizer state', () => {
     const param = (n: number) => S.ones([n], { requiresGrad: true });
     const stepped = (params: S.Tensor[]) => {
       const opt = new S.Adam(params, { lr: 0.01 });
-      params.map((p) => p.sum()).reduce((a, b) => a.add(b)).backward();
+      params
+        .map((p) => p.sum())
+        .reduce((a, b) => a.add(b))
+        .backward();
       opt.step();
       return opt.stateDict();
     };
     const twoGroups = new S.Adam([{ params: [param(2)] }, { params: [param(3)] }], { lr: 0.01 }).stateDict();
-    assert.throws(() => new S.Adam([param(2)], { lr: 0.01 }).loadStateDict(twoGroups), /^Error: Adam\.loadStateDict: 2 parameter groups saved, 1 here$/);
+    assert.throws(
+      () => new S.Adam([param(2)], { lr: 0.01 }).loadStateDict(twoGroups),
+      /^Error: Adam\.loadStateDict: 2 parameter groups saved, 1 here$/,
+    );
 
     const three = stepped([param(2), param(2), param(2)]);
-    assert.throws(() => new S.Adam([param(2), param(2)], { lr: 0.01 }).loadStateDict(three), /Adam\.loadStateDict: group 0 has 3 parameters saved, 2 here/);
+    assert.throws(
+      () => new S.Adam([param(2), param(2)], { lr: 0.01 }).loadStateDict(three),
+      /Adam\.loadStateDict: group 0 has 3 parameters saved, 2 here/,
+    );
 
     const saved = stepped([param(2), param(3)]);
-    assert.throws(() => new S.Adam([param(2), param(4)], { lr: 0.01 }).loadStateDict(saved),
-      /Adam\.loadStateDict: state 1\.exp_avg has shape \[3\], parameter has \[4\]/);
+    assert.throws(
+      () => new S.Adam([param(2), param(4)], { lr: 0.01 }).loadStateDict(saved),
+      /Adam\.loadStateDict: state 1\.exp_avg has shape \[3\], parameter has \[4\]/,
+    );
     const stray = { state: { 7: saved.state[0]! }, paramGroups: saved.paramGroups };
-    assert.throws(() => new S.Adam([param(2), param(3)], { lr: 0.01 }).loadStateDict(stray), /Adam\.loadStateDict: state for parameter 7, which does not exist/);
-    assert.throws(() => new S.SGD([param(2)], { lr: 0.1, momentum: 0.9 }).loadStateDict(twoGroups as never), /SGD\.loadStateDict: 2 parameter groups saved, 1 here/);
+    assert.throws(
+      () => new S.Adam([param(2), param(3)], { lr: 0.01 }).loadStateDict(stray),
+      /Adam\.loadStateDict: state for parameter 7, which does not exist/,
+    );
+    assert.throws(
+      () => new S.SGD([param(2)], { lr: 0.1, momentum: 0.9 }).loadStateDict(twoGroups as never),
+      /SGD\.loadStateDict: 2 parameter groups saved, 1 here/,
+    );
 
     // The matching state loads, as copies the optimizer owns.
     const target = new S.Adam([param(2), param(3)], { lr: 0.5 });
@@ -165,7 +182,10 @@ describe('clipGradNorm', () => {
   it('scales gradients to the maximum global norm and returns the norm before', () => {
     const a = S.zeros([2], { requiresGrad: true });
     const b = S.zeros([1], { requiresGrad: true });
-    a.mul(S.tensor([3, 0], { dtype: 'float32' })).sum().add(b.mul(4).sum()).backward();
+    a.mul(S.tensor([3, 0], { dtype: 'float32' }))
+      .sum()
+      .add(b.mul(4).sum())
+      .backward();
     const norm = S.clipGradNorm([a, b], 1);
     assertClose(norm, 5);
     assertClose(a.grad!, [0.6, 0], 1e-5);

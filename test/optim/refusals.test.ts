@@ -20,21 +20,54 @@ describe('optimizer hyper-parameters', () => {
     ['negative learning rate', () => new S.SGD([param()], { lr: -0.1 }), /^RangeError: SGD: learning rate must be >= 0, got -0.1$/],
     ['NaN learning rate', () => new S.Adam([param()], { lr: Number.NaN }), /^RangeError: Adam: learning rate must be >= 0, got NaN$/],
     ['negative momentum', () => new S.SGD([param()], { lr: 0.1, momentum: -0.5 }), /^RangeError: SGD: momentum must be >= 0, got -0.5$/],
-    ['negative SGD weight decay', () => new S.SGD([param()], { lr: 0.1, weightDecay: -1 }), /^RangeError: SGD: weightDecay must be >= 0, got -1$/],
-    ['Nesterov without momentum', () => new S.SGD([param()], { lr: 0.1, nesterov: true }), /^RangeError: SGD: nesterov needs a positive momentum and zero dampening$/],
+    [
+      'negative SGD weight decay',
+      () => new S.SGD([param()], { lr: 0.1, weightDecay: -1 }),
+      /^RangeError: SGD: weightDecay must be >= 0, got -1$/,
+    ],
+    [
+      'Nesterov without momentum',
+      () => new S.SGD([param()], { lr: 0.1, nesterov: true }),
+      /^RangeError: SGD: nesterov needs a positive momentum and zero dampening$/,
+    ],
     ['Nesterov with dampening', () => new S.SGD([param()], { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }), /nesterov needs/],
-    ['beta1 below 0', () => new S.Adam([param()], { betas: [-0.1, 0.999] }), /^RangeError: Adam: betas must be in \[0, 1\), got \[-0.1, 0.999\]$/],
+    [
+      'beta1 below 0',
+      () => new S.Adam([param()], { betas: [-0.1, 0.999] }),
+      /^RangeError: Adam: betas must be in \[0, 1\), got \[-0.1, 0.999\]$/,
+    ],
     ['beta1 of 1', () => new S.Adam([param()], { betas: [1, 0.999] }), /betas must be in \[0, 1\), got \[1, 0.999\]/],
-    ['beta2 below 0', () => new S.AdamW([param()], { betas: [0.9, -0.1] }), /^RangeError: AdamW: betas must be in \[0, 1\), got \[0.9, -0.1\]$/],
+    [
+      'beta2 below 0',
+      () => new S.AdamW([param()], { betas: [0.9, -0.1] }),
+      /^RangeError: AdamW: betas must be in \[0, 1\), got \[0.9, -0.1\]$/,
+    ],
     ['beta2 of 1', () => new S.Adam([param()], { betas: [0.9, 1] }), /betas must be in \[0, 1\), got \[0.9, 1\]/],
     ['negative eps', () => new S.Adam([param()], { eps: -1e-8 }), /^RangeError: Adam: eps must be >= 0$/],
     ['negative Adam weight decay', () => new S.AdamW([param()], { weightDecay: -0.01 }), /^RangeError: AdamW: weightDecay must be >= 0$/],
     ['no parameters', () => new S.SGD([], { lr: 0.1 }), /^RangeError: SGD: got an empty parameter list$/],
     ['only empty groups', () => new S.SGD([{ params: [] }, { params: [] }], { lr: 0.1 }), /empty parameter list/],
-    ['a bad value in one group', () => new S.SGD([{ params: [param()] }, { params: [param()], options: { momentum: -1 } }], { lr: 0.1 }), /momentum must be >= 0, got -1/],
-    ['a parameter given twice (issue 42, defect 13)', () => { const p = param(); return new S.SGD([param(), p, p], { lr: 0.1 }); },
-      /^RangeError: SGD: parameter 2 of the list is given more than once \(it would be updated twice each step\): give each parameter once/],
-    ['a parameter in two groups', () => { const p = param(); return new S.Adam([{ params: [p] }, { params: [p] }]); }, /^RangeError: Adam: parameter 1 of the list is given more than once/],
+    [
+      'a bad value in one group',
+      () => new S.SGD([{ params: [param()] }, { params: [param()], options: { momentum: -1 } }], { lr: 0.1 }),
+      /momentum must be >= 0, got -1/,
+    ],
+    [
+      'a parameter given twice (issue 42, defect 13)',
+      () => {
+        const p = param();
+        return new S.SGD([param(), p, p], { lr: 0.1 });
+      },
+      /^RangeError: SGD: parameter 2 of the list is given more than once \(it would be updated twice each step\): give each parameter once/,
+    ],
+    [
+      'a parameter in two groups',
+      () => {
+        const p = param();
+        return new S.Adam([{ params: [p] }, { params: [p] }]);
+      },
+      /^RangeError: Adam: parameter 1 of the list is given more than once/,
+    ],
   ];
   for (const [what, make, message] of refused) {
     it(`refuses ${what}`, () => assert.throws(make, (e: Error) => message.test(`${e.name}: ${e.message}`)));
@@ -50,10 +83,20 @@ describe('optimizer hyper-parameters', () => {
 
   it('takes a list of tensors as one group, and groups with their own options', () => {
     const [a, b] = [param(), param()];
-    assert.deepEqual(new S.SGD([a, b], { lr: 0.1 }).paramGroups.map((g) => g.params.length), [2]);
+    assert.deepEqual(
+      new S.SGD([a, b], { lr: 0.1 }).paramGroups.map((g) => g.params.length),
+      [2],
+    );
     const grouped = new S.SGD([{ params: [a] }, { params: [b], options: { lr: 0.5 } }], { lr: 0.1 });
-    assert.deepEqual(grouped.paramGroups.map((g) => g.lr), [0.1, 0.5]);
-    assert.deepEqual(grouped.stateDict().paramGroups.map((g) => g.params), [[0], [1]], 'indices count on across groups');
+    assert.deepEqual(
+      grouped.paramGroups.map((g) => g.lr),
+      [0.1, 0.5],
+    );
+    assert.deepEqual(
+      grouped.stateDict().paramGroups.map((g) => g.params),
+      [[0], [1]],
+      'indices count on across groups',
+    );
   });
 });
 
@@ -96,13 +139,16 @@ describe('optimizer steps', () => {
     assert.equal(p.grad, undefined);
   });
 
-  it('loadStateDict names a state tensor whose shape is not its parameter\'s', () => {
+  it("loadStateDict names a state tensor whose shape is not its parameter's", () => {
     const sgd = new S.SGD([S.ones([2, 2], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
     const saved = { state: { 0: { momentum_buffer: S.zeros([3, 1]) } }, paramGroups: sgd.stateDict().paramGroups };
-    assert.throws(() => sgd.loadStateDict(saved), (e: Error) => e.message === 'SGD.loadStateDict: state 0.momentum_buffer has shape [3, 1], parameter has [2, 2]');
+    assert.throws(
+      () => sgd.loadStateDict(saved),
+      (e: Error) => e.message === 'SGD.loadStateDict: state 0.momentum_buffer has shape [3, 1], parameter has [2, 2]',
+    );
   });
 
-  it('loadStateDict copies the saved state in the parameter\'s dtype, so the saved tensors stay the caller\'s', () => {
+  it("loadStateDict copies the saved state in the parameter's dtype, so the saved tensors stay the caller's", () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const sgd = new S.SGD([S.ones([2], { requiresGrad: true, dtype })], { lr: 0.1, momentum: 0.9 });
       const buffer = S.tensor(Float32Array.from([1, 2]));
@@ -118,7 +164,10 @@ describe('optimizer steps', () => {
 describe('clipGradNorm', () => {
   it('refuses a maxNorm that is not positive', () => {
     for (const bad of [0, -1, Number.NaN]) {
-      assert.throws(() => S.clipGradNorm([param()], bad), (e: Error) => e instanceof RangeError && e.message === `clipGradNorm: maxNorm must be positive, got ${bad}`);
+      assert.throws(
+        () => S.clipGradNorm([param()], bad),
+        (e: Error) => e instanceof RangeError && e.message === `clipGradNorm: maxNorm must be positive, got ${bad}`,
+      );
     }
     assert.doesNotThrow(() => S.clipGradNorm([param()], 1e-9));
   });
@@ -175,10 +224,13 @@ describe('scheduler settings', () => {
     scheduler.step();
     scheduler.step();
     scheduler.step();
-    assert.throws(() => scheduler.step(), (e: Error) => e.message === 'OneCycleLR: stepped 4 times, past totalSteps (3)');
+    assert.throws(
+      () => scheduler.step(),
+      (e: Error) => e.message === 'OneCycleLR: stepped 4 times, past totalSteps (3)',
+    );
   });
 
-  it('OneCycleLR cycles Adam\'s beta1 and keeps beta2; without cycleMomentum it leaves momentum alone', () => {
+  it("OneCycleLR cycles Adam's beta1 and keeps beta2; without cycleMomentum it leaves momentum alone", () => {
     const adam = new S.Adam([param()], { betas: [0.9, 0.99] });
     new S.OneCycleLR(adam, 1, 10);
     assert.deepEqual(adam.paramGroups[0]!.betas, [0.95, 0.99], 'at the start, the maximum momentum');

@@ -17,9 +17,20 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const scratch = mkdtempSync(join(tmpdir(), 'skipstudio-addon-load-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Library { version?: string; path: string }
-interface Facts { addon: string; error: string; builtAgainst?: string; libraries: Library[]; headers: boolean; installed: boolean; libtorch?: string }
-const helper = await import(pathToFileURL(join(repo, 'scripts/addon.mjs')).href) as {
+interface Library {
+  version?: string;
+  path: string;
+}
+interface Facts {
+  addon: string;
+  error: string;
+  builtAgainst?: string;
+  libraries: Library[];
+  headers: boolean;
+  installed: boolean;
+  libtorch?: string;
+}
+const helper = (await import(pathToFileURL(join(repo, 'scripts/addon.mjs')).href)) as {
   ADDON: string;
   LIBTORCH_PACKAGES: string[];
   addonBuiltAgainst(path: string): string | undefined;
@@ -31,7 +42,7 @@ const debian13 = [{ version: '2.6', path: '/usr/lib/x86_64-linux-gnu/libtorch_cp
 const missing = 'libc10.so.1.13: cannot open shared object file: No such file or directory';
 
 describe('the libtorch an addon was built against', () => {
-  it('is read from the built addon\'s bytes and agrees with the loaded addon', () => {
+  it("is read from the built addon's bytes and agrees with the loaded addon", () => {
     assert.equal(helper.addonBuiltAgainst(join(repo, helper.ADDON)), buildInfo().torchVersion);
   });
 
@@ -55,7 +66,10 @@ describe('the libtorch libraries on a machine', () => {
   it('include the system libtorch this suite runs on, by its versioned name', () => {
     const [major, minor] = buildInfo().torchVersion.split('.');
     const found = helper.libtorchLibraries({});
-    assert.ok(found.some((l) => l.version === `${major}.${minor}`), JSON.stringify(found));
+    assert.ok(
+      found.some((l) => l.version === `${major}.${minor}`),
+      JSON.stringify(found),
+    );
   });
 });
 
@@ -64,9 +78,18 @@ describe('the message of an addon that does not load', () => {
 
   it('names both libtorch versions and, in a project, the rebuild and the npm 11 approval', () => {
     const text = helper.addonLoadMessage({ ...base, libraries: debian13, headers: true, installed: true });
-    assert.match(text, /^skipstudio: the native addon \/p\/node_modules\/skipstudio\/build\/Release\/skipstudio_native\.node does not load:\n {2}libc10\.so\.1\.13: cannot open/);
-    assert.match(text, /It was built against libtorch 1\.13\.0; this machine has libtorch 2\.6 \(\/usr\/lib\/x86_64-linux-gnu\/libtorch_cpu\.so\.2\.6\)\./);
-    assert.match(text, /:\n {2}npm install-scripts approve skipstudio {3}# npm 11 and later: lets npm run its install script\n {2}npm rebuild skipstudio --foreground-scripts\n/);
+    assert.match(
+      text,
+      /^skipstudio: the native addon \/p\/node_modules\/skipstudio\/build\/Release\/skipstudio_native\.node does not load:\n {2}libc10\.so\.1\.13: cannot open/,
+    );
+    assert.match(
+      text,
+      /It was built against libtorch 1\.13\.0; this machine has libtorch 2\.6 \(\/usr\/lib\/x86_64-linux-gnu\/libtorch_cpu\.so\.2\.6\)\./,
+    );
+    assert.match(
+      text,
+      /:\n {2}npm install-scripts approve skipstudio {3}# npm 11 and later: lets npm run its install script\n {2}npm rebuild skipstudio --foreground-scripts\n/,
+    );
     assert.doesNotMatch(text, /apt-get/, 'the headers are there: no packages to install');
   });
 
@@ -79,7 +102,7 @@ describe('the message of an addon that does not load', () => {
     assert.ok(runtimeOnly.includes(apt), runtimeOnly);
   });
 
-  it('points at LIBTORCH, not at Debian\'s packages, when LIBTORCH names a tree without headers', () => {
+  it("points at LIBTORCH, not at Debian's packages, when LIBTORCH names a tree without headers", () => {
     const text = helper.addonLoadMessage({ ...base, libraries: [], headers: false, installed: true, libtorch: '/opt/libtorch' });
     assert.match(text, /\nLIBTORCH=\/opt\/libtorch has no include\/torch to rebuild it against: point LIBTORCH at a libtorch tree/);
     assert.doesNotMatch(text, /apt-get|npm rebuild/);
@@ -102,9 +125,16 @@ describe('importing the library where the addon does not load', () => {
     writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'skipstudio', type: 'module' }));
     writeFileSync(join(pkg, helper.ADDON), 'skipstudio-built-against-libtorch=0.9.1; not an ELF file');
     // The module that loads the addon (the package's other dependencies are not installed here).
-    const run = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(pathToFileURL(join(pkg, 'dist/src/tensor/native.js')).href)})`], { encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      ['-e', `import(${JSON.stringify(pathToFileURL(join(pkg, 'dist/src/tensor/native.js')).href)})`],
+      { encoding: 'utf8' },
+    );
     assert.notEqual(run.status, 0);
-    assert.match(run.stderr, /skipstudio: the native addon .*node_modules\/skipstudio\/build\/Release\/skipstudio_native\.node does not load:/);
+    assert.match(
+      run.stderr,
+      /skipstudio: the native addon .*node_modules\/skipstudio\/build\/Release\/skipstudio_native\.node does not load:/,
+    );
     assert.match(run.stderr, /It was built against libtorch 0\.9\.1; this machine has libtorch /);
     assert.match(run.stderr, /npm rebuild skipstudio --foreground-scripts/);
   });

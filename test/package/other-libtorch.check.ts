@@ -34,15 +34,24 @@ describe('a package built against another libtorch', () => {
     assert.equal(install.status, 0, install.stderr);
 
     const failed = sh('node -e "import(\'skipstudio\')"');
-    assert.notEqual(failed.status, 0, 'the other libtorch\'s addon must not load here');
+    assert.notEqual(failed.status, 0, "the other libtorch's addon must not load here");
     const here = buildInfo().torchVersion.split('.').slice(0, 2).join('.');
     assert.match(failed.stderr, /skipstudio: the native addon .* does not load:/);
-    assert.match(failed.stderr, new RegExp(`It was built against libtorch (?!${here.replace('.', '\\.')})[\\d.]+; this machine has libtorch ${here.replace('.', '\\.')} `));
+    assert.match(
+      failed.stderr,
+      new RegExp(
+        `It was built against libtorch (?!${here.replace('.', '\\.')})[\\d.]+; this machine has libtorch ${here.replace('.', '\\.')} `,
+      ),
+    );
 
     // The commands are the lines indented by two spaces after "Rebuild it ..." (the stack's are by four);
     // the npm 11 approval only where npm is 11 or later.
     const text = failed.stderr.slice(failed.stderr.indexOf('Rebuild it'));
-    const commands = text.split('\n').slice(1).filter((line) => /^ {2}\S/.test(line)).map((line) => line.trim());
+    const commands = text
+      .split('\n')
+      .slice(1)
+      .filter((line) => /^ {2}\S/.test(line))
+      .map((line) => line.trim());
     assert.ok(commands.includes('npm rebuild skipstudio --foreground-scripts'), failed.stderr);
     const npmMajor = Number(sh('npm --version').stdout.split('.')[0]);
     for (const command of commands.filter((c) => npmMajor >= 11 || !c.startsWith('npm install-scripts'))) {
@@ -52,6 +61,6 @@ describe('a package built against another libtorch', () => {
 
     compileAndRunExample(project);
     const versions = sh('node -e "import(\'skipstudio\').then((s) => console.log(s.buildInfo().torchVersion))"');
-    assert.equal(versions.stdout.trim(), buildInfo().torchVersion, 'the rebuilt addon is built against this machine\'s libtorch');
+    assert.equal(versions.stdout.trim(), buildInfo().torchVersion, "the rebuilt addon is built against this machine's libtorch");
   });
 });

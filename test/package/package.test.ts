@@ -18,22 +18,44 @@ const root = mkdtempSync(join(tmpdir(), 'skipstudio-package-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 function npm(args: string[], cwd: string) {
-  const run = spawnSync('npm', args, { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const run = spawnSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   assert.equal(run.status, 0, `npm ${args.join(' ')}: ${run.stderr}`);
   return run.stdout;
 }
 
 describe('the packed package', () => {
   // The build is current (npm test ran the setup), so pack without its prepack step.
-  const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', root], repo)) as { filename: string; files: { path: string }[] }[];
+  const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', root], repo)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   const paths = packed!.files.map((f) => f.path);
 
   it('holds the compiled library with its types, the addon and its sources, the model sources the report lists, and nothing else', () => {
-    for (const needed of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
-      'build/Release/skipstudio_native.node', 'binding.gyp', 'native/src/addon.cc', 'scripts/install.mjs', 'src/models/hw5net.ts', 'examples/custom-skipblocks.ts']) {
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/cli/main.js',
+      'build/Release/skipstudio_native.node',
+      'binding.gyp',
+      'native/src/addon.cc',
+      'scripts/install.mjs',
+      'src/models/hw5net.ts',
+      'examples/custom-skipblocks.ts',
+    ]) {
       assert.ok(paths.includes(needed), `the tarball holds ${needed}`);
     }
-    const unwanted = paths.filter((p) => /^(test|bench|dist\/test|dist\/bench|dist\/examples|node_modules|runs|docs|build\/Release\/obj)\//.test(p));
+    const unwanted = paths.filter((p) =>
+      /^(test|bench|dist\/test|dist\/bench|dist\/examples|node_modules|runs|docs|build\/Release\/obj)\//.test(p),
+    );
     assert.deepEqual(unwanted, [], 'no tests, benchmarks, runs, docs or build intermediates');
   });
 

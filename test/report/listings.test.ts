@@ -19,20 +19,23 @@ const tmp = mkdtempSync(join(tmpdir(), 'skipstudio-listings-'));
 const fileLines = (file: string) => sourceLines(readFileSync(join(modelsDir, file), 'utf8'));
 
 const LISTING_SIZE = 7; // the PDF draws listings, and only listings, at 7 pt
-const LONG = 'const long = [' + Array.from({ length: 40 }, (_, i) => `'item${i}'`).join(', ') + '];' +
-  '/*' + Array.from({ length: 150 }, (_, i) => '0123456789abcdefghijklmnopqrstuvwxyz'[i % 36]).join('') + '*/';
-const SYNTHETIC = [
-  '// a synthetic listing',
-  LONG,
-  '\tif (a < b && c > d) return "tab";',
-  '',
-  'done();',
-];
+const LONG =
+  'const long = [' +
+  Array.from({ length: 40 }, (_, i) => `'item${i}'`).join(', ') +
+  '];' +
+  '/*' +
+  Array.from({ length: 150 }, (_, i) => '0123456789abcdefghijklmnopqrstuvwxyz'[i % 36]).join('') +
+  '*/';
+const SYNTHETIC = ['// a synthetic listing', LONG, '\tif (a < b && c > d) return "tab";', '', 'done();'];
 const MANY = Array.from({ length: 200 }, (_, i) => `line(${i + 1});`);
 
 function appendixDocument(): ReportDocument {
   const builder = new DocumentBuilder();
-  addSourceAppendix(builder, [{ name: 'hw5net', learnableLayers: 213 }, { name: 'net3', learnableLayers: 28 }, { name: 'hw5net', learnableLayers: 213 }]);
+  addSourceAppendix(builder, [
+    { name: 'hw5net', learnableLayers: 213 },
+    { name: 'net3', learnableLayers: 28 },
+    { name: 'hw5net', learnableLayers: 213 },
+  ]);
   builder.listing('A synthetic listing.', SYNTHETIC);
   builder.listing('Two hundred lines.', MANY);
   return { title: 'Listings', subtitle: 'test', sections: builder.sections };
@@ -109,18 +112,33 @@ describe('the source appendix', () => {
     await rendered;
     const runs = pdfTextRuns(pdfPath);
     const listings = listingsOf(runs);
-    assert.deepEqual([...listings.keys()], [
-      'Listing 1. src/models/shapes.ts', 'Listing 2. src/models/skip-block.ts', 'Listing 3. src/models/hw5net.ts', 'Listing 4. src/models/hw4.ts',
-      'Listing 5. A synthetic listing.', 'Listing 6. Two hundred lines.',
-    ]);
+    assert.deepEqual(
+      [...listings.keys()],
+      [
+        'Listing 1. src/models/shapes.ts',
+        'Listing 2. src/models/skip-block.ts',
+        'Listing 3. src/models/hw5net.ts',
+        'Listing 4. src/models/hw4.ts',
+        'Listing 5. A synthetic listing.',
+        'Listing 6. Two hundred lines.',
+      ],
+    );
     for (const file of ['shapes.ts', 'skip-block.ts', 'hw5net.ts', 'hw4.ts']) {
       const [caption, listed] = [...listings].find(([c]) => c.endsWith(`src/models/${file}`))!;
-      assert.deepEqual(listed.map((l) => l.number), fileLines(file).map((_, i) => i + 1), `${caption}: every line numbered once, in order`);
-      assert.deepEqual(listed.map((l) => l.text), fileLines(file), `${caption}: the file's text, character for character`);
+      assert.deepEqual(
+        listed.map((l) => l.number),
+        fileLines(file).map((_, i) => i + 1),
+        `${caption}: every line numbered once, in order`,
+      );
+      assert.deepEqual(
+        listed.map((l) => l.text),
+        fileLines(file),
+        `${caption}: the file's text, character for character`,
+      );
     }
   });
 
-  it('shows a line of SkipBlock\'s forward with its line number beside it', async () => {
+  it("shows a line of SkipBlock's forward with its line number beside it", async () => {
     await rendered;
     const lines = fileLines('skip-block.ts');
     const forward = lines.findIndex((l) => /^\s*forward\(/.test(l));
@@ -141,7 +159,10 @@ describe('the source appendix', () => {
     await rendered;
     const synthetic = listingsOf(pdfTextRuns(pdfPath)).get('Listing 5. A synthetic listing.')!;
     assert.equal(LONG.length >= 300, true);
-    assert.deepEqual(synthetic.map((l) => l.number), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      synthetic.map((l) => l.number),
+      [1, 2, 3, 4, 5],
+    );
     const long = synthetic[1]!;
     assert.equal(long.text, LONG, 'every character, in order');
     assert.ok(long.pieces.length >= 3, `300 characters at 7 pt take at least 3 lines, got ${long.pieces.length}`);
@@ -151,7 +172,8 @@ describe('the source appendix', () => {
       assert.ok(piece.y < first!.y, 'and drawn below the first piece');
     }
     // Courier's characters are all 600/1000 em wide; A4 is 595.28 pt wide with 50 pt margins.
-    for (const piece of long.pieces) assert.ok(piece.x + piece.text.length * 0.6 * LISTING_SIZE <= 595.28 - 50 + 0.01, `${JSON.stringify(piece.text)} fits the line`);
+    for (const piece of long.pieces)
+      assert.ok(piece.x + piece.text.length * 0.6 * LISTING_SIZE <= 595.28 - 50 + 0.01, `${JSON.stringify(piece.text)} fits the line`);
     assert.equal(synthetic[2]!.text, '    if (a < b && c > d) return "tab";', 'the tab expanded to the next tab stop');
     assert.equal(synthetic[3]!.text, '', 'an empty line keeps its number');
   });
@@ -160,19 +182,31 @@ describe('the source appendix', () => {
     const pages = await rendered;
     const runs = pdfTextRuns(pdfPath);
     const many = listingsOf(runs).get('Listing 6. Two hundred lines.')!;
-    assert.deepEqual(many.map((l) => l.text), MANY, 'every line once, in order');
+    assert.deepEqual(
+      many.map((l) => l.text),
+      MANY,
+      'every line once, in order',
+    );
     const pagesOf = [...new Set(many.flatMap((l) => l.pieces.map((p) => p.page)))];
     assert.ok(pagesOf.length >= 2, '200 lines take more than a page');
     for (const page of pagesOf.slice(1)) {
-      assert.ok(runs.some((r) => r.page === page && r.text === 'Listing 6 (continued).'), `page ${page + 1} says the listing continues`);
+      assert.ok(
+        runs.some((r) => r.page === page && r.text === 'Listing 6 (continued).'),
+        `page ${page + 1} says the listing continues`,
+      );
     }
-    assert.ok(runs.filter((r) => r.size === LISTING_SIZE).every((r) => r.y > 50 - 1), 'no listing line runs into the bottom margin');
+    assert.ok(
+      runs.filter((r) => r.size === LISTING_SIZE).every((r) => r.y > 50 - 1),
+      'no listing line runs into the bottom margin',
+    );
     assert.equal(pdfTextRuns(pdfPath).at(-1)!.text, `Listings - page ${pages} of ${pages}`);
   });
 
-  it('states each model\'s learnable layers once', async () => {
+  it("states each model's learnable layers once", async () => {
     await rendered;
-    const text = pdfTextRuns(pdfPath).map((r) => r.text).join('\n');
+    const text = pdfTextRuns(pdfPath)
+      .map((r) => r.text)
+      .join('\n');
     assert.ok(text.includes(SOURCE_APPENDIX_TITLE));
     assert.equal(text.split('HW5Net (hw5net) has 213 learnable layers (parameters().length).').length, 2, 'once, though given twice');
     assert.ok(text.includes('Net3 (net3) has 28 learnable layers (parameters().length).'));
@@ -184,7 +218,7 @@ describe('the source appendix', () => {
     const index = lines.findIndex((l) => l.includes('out.add('));
     assert.ok(html.includes('<figcaption>Listing 2. src/models/skip-block.ts</figcaption>'));
     const escaped = lines[index]!.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-    assert.ok(html.includes(`<span class="line"><span class="ln">${index + 1}</span>${escaped}</span>`), 'SkipBlock\'s forward, numbered');
+    assert.ok(html.includes(`<span class="line"><span class="ln">${index + 1}</span>${escaped}</span>`), "SkipBlock's forward, numbered");
     assert.ok(html.includes('<span class="ln">3</span>\tif (a &lt; b &amp;&amp; c &gt; d) return &quot;tab&quot;;</span>'), 'escaped');
     assert.ok(!html.includes('if (a < b'), 'nothing unescaped');
     assert.ok(html.includes(`<span class="ln">2</span>${LONG}</span>`), 'the long line whole');
@@ -197,16 +231,26 @@ describe('the source appendix', () => {
     const bare = join(tmp, 'installed-without-src');
     mkdirSync(join(bare, 'src', 'models'), { recursive: true });
     const builder = new DocumentBuilder();
-    addSourceAppendix(builder, [{ name: 'net1', learnableLayers: 8 }, { name: 'lenet', learnableLayers: 10 }], { packageRoot: bare });
+    addSourceAppendix(
+      builder,
+      [
+        { name: 'net1', learnableLayers: 8 },
+        { name: 'lenet', learnableLayers: 10 },
+      ],
+      { packageRoot: bare },
+    );
     assert.equal(builder.listingCount, 0);
-    const text = builder.sections.flatMap((s) => s.blocks).map((b) => (b.kind === 'paragraph' ? b.text : '')).join('\n');
+    const text = builder.sections
+      .flatMap((s) => s.blocks)
+      .map((b) => (b.kind === 'paragraph' ? b.text : ''))
+      .join('\n');
     assert.match(text, /The source file src\/models\/shapes\.ts is not in this installation/);
     assert.match(text, /The source file src\/models\/hw4\.ts is not in this installation/);
     assert.match(text, /Net1 \(net1\) has 8 learnable layers/);
     assert.match(text, /^lenet has 10 learnable layers/m);
     assert.match(text, /No source files are known for lenet/);
     const path = join(tmp, 'bare.pdf');
-    assert.ok(await renderPdf({ title: 'Bare', subtitle: 'test', sections: builder.sections }, path) >= 1);
+    assert.ok((await renderPdf({ title: 'Bare', subtitle: 'test', sections: builder.sections }, path)) >= 1);
   });
 });
 
@@ -222,7 +266,11 @@ describe('wrapCode', () => {
       pieces.forEach((p, i) => assert.ok(measure(p) <= (i === 0 ? 100 : 80) || p.length === 1, JSON.stringify(p)));
       assert.ok(pieces.slice(0, -1).every((p) => p.length > 0));
     }
-    assert.deepEqual(wrapCode('x'.repeat(50), 84, 84, measure), ['x'.repeat(20), 'x'.repeat(20), 'x'.repeat(10)], 'mid-token where there is no space');
+    assert.deepEqual(
+      wrapCode('x'.repeat(50), 84, 84, measure),
+      ['x'.repeat(20), 'x'.repeat(20), 'x'.repeat(10)],
+      'mid-token where there is no space',
+    );
     assert.deepEqual(wrapCode('', 84, 84, measure), ['']);
   });
 });

@@ -28,8 +28,28 @@ describe('reading runs without the engine', () => {
   it('writes a report with tensor/, train/ and the native addon unloadable', () => {
     const data = writeTinyFashionMnist(join(root, 'data'), 64, 32);
     const out = join(root, 'run');
-    const trained = spawnSync(process.execPath, [join(dist, 'src/cli/main.js'), 'train', '--data-dir', data, '--model', 'net1', '--lr', '0.01',
-      '--epochs', '1', '--batch-size', '16', '--threads', '1', '--out', out], { encoding: 'utf8' });
+    const trained = spawnSync(
+      process.execPath,
+      [
+        join(dist, 'src/cli/main.js'),
+        'train',
+        '--data-dir',
+        data,
+        '--model',
+        'net1',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '1',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(trained.status, 0, trained.stderr);
     const hooks = join(root, 'blocker.mjs');
     writeFileSync(hooks, BLOCKER);
@@ -43,7 +63,9 @@ describe('reading runs without the engine', () => {
       const report = await writeReport([${JSON.stringify(out)}]);
       console.log(report.pages);
       await import(${JSON.stringify(pathToFileURL(join(dist, 'src/tensor/index.js')).href)}).then(() => console.log('engine loaded'), (e) => console.log(e.message));`;
-    const run = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
     assert.equal(run.status, 0, run.stderr);
     const [status, pages, engine] = run.stdout.trim().split('\n');
     assert.equal(status, '"finished"');

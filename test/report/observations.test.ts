@@ -17,9 +17,14 @@ import { models } from '../../src/report/report.js';
 import { groupRuns } from '../../src/report/study.js';
 import { rightFirst, run } from './synthetic.js';
 
-const summary = (n: number, mean: number, std: number, interval95?: [number, number]) => ({ n, mean, std, ...(interval95 ? { interval95 } : {}) });
+const summary = (n: number, mean: number, std: number, interval95?: [number, number]) => ({
+  n,
+  mean,
+  std,
+  ...(interval95 ? { interval95 } : {}),
+});
 
-describe('a group\'s accuracy in words', () => {
+describe("a group's accuracy in words", () => {
   it('no seed: a dash; one seed: the value; several: mean ± standard deviation in points', () => {
     assert.equal(meanAndSpread(summary(0, Number.NaN, Number.NaN)), '-');
     assert.equal(meanAndSpread(summary(1, 0.8, Number.NaN)), '80.00%');
@@ -37,20 +42,34 @@ describe('the state of a group of runs', () => {
 
   it('one run: its state alone, without a count', () => {
     assert.deepEqual(state(run({ model: 'm', lr: 1, accuracy: 0.5 })), ['finished']);
-    assert.deepEqual(state(run({ model: 'm', lr: 1, status: { status: 'diverged', divergedAt: { epoch: 1, step: 40, loss: Number.NaN } } })), ['diverged at step 40']);
+    assert.deepEqual(
+      state(run({ model: 'm', lr: 1, status: { status: 'diverged', divergedAt: { epoch: 1, step: 40, loss: Number.NaN } } })),
+      ['diverged at step 40'],
+    );
     assert.deepEqual(state(run({ model: 'm', lr: 1, status: { status: 'diverged' } })), ['diverged at step ?']);
-    assert.deepEqual(state(run({ model: 'm', lr: 1, status: { status: 'failed', epochsDone: 1, message: 'out of memory' } })), ['failed after 1 of 3 epochs (out of memory)']);
-    assert.deepEqual(state(run({ model: 'm', lr: 1, status: { status: 'failed', epochsDone: 0 } })), ['failed after 0 of 3 epochs (no message)']);
+    assert.deepEqual(state(run({ model: 'm', lr: 1, status: { status: 'failed', epochsDone: 1, message: 'out of memory' } })), [
+      'failed after 1 of 3 epochs (out of memory)',
+    ]);
+    assert.deepEqual(state(run({ model: 'm', lr: 1, status: { status: 'failed', epochsDone: 0 } })), [
+      'failed after 0 of 3 epochs (no message)',
+    ]);
     assert.deepEqual(state(run({ model: 'm', lr: 1, status: { status: 'running', epochsDone: 2 } })), ['running after 2 of 3 epochs']);
     assert.deepEqual(state(run({ model: 'm', lr: 1, status: { status: 'stopped', epochsDone: 1 } })), ['stopped after 1 of 3 epochs']);
   });
 
   it('several runs: how many are in each state, in the order the states first appear', () => {
-    assert.deepEqual(state(run({ model: 'm', lr: 1, seed: 0, accuracy: 0.5 }), run({ model: 'm', lr: 1, seed: 1, accuracy: 0.6 })), ['2 finished']);
+    assert.deepEqual(state(run({ model: 'm', lr: 1, seed: 0, accuracy: 0.5 }), run({ model: 'm', lr: 1, seed: 1, accuracy: 0.6 })), [
+      '2 finished',
+    ]);
     const diverged = { status: 'diverged' as const, divergedAt: { epoch: 0, step: 40, loss: Number.POSITIVE_INFINITY } };
-    assert.deepEqual(state(
-      run({ model: 'm', lr: 1, seed: 0, accuracy: 0.5 }), run({ model: 'm', lr: 1, seed: 1, status: diverged }), run({ model: 'm', lr: 1, seed: 2, accuracy: 0.6 }),
-    ), ['2 finished, 1 diverged at step 40']);
+    assert.deepEqual(
+      state(
+        run({ model: 'm', lr: 1, seed: 0, accuracy: 0.5 }),
+        run({ model: 'm', lr: 1, seed: 1, status: diverged }),
+        run({ model: 'm', lr: 1, seed: 2, accuracy: 0.6 }),
+      ),
+      ['2 finished, 1 diverged at step 40'],
+    );
   });
 
   it('the models of a set of runs, each once, in the order they first appear', () => {
@@ -62,17 +81,21 @@ describe('the state of a group of runs', () => {
 describe('the learning-rate sentences', () => {
   it('the best learning rate against the runner-up, whatever order the runs came in', () => {
     const notes = observations([
-      run({ model: 'net3', lr: 0.01, accuracy: 0.85 }), run({ model: 'net3', lr: 0.001, accuracy: 0.9 }), run({ model: 'net3', lr: 0.1, accuracy: 0.8 }),
+      run({ model: 'net3', lr: 0.01, accuracy: 0.85 }),
+      run({ model: 'net3', lr: 0.001, accuracy: 0.9 }),
+      run({ model: 'net3', lr: 0.1, accuracy: 0.8 }),
     ]);
     assert.deepEqual(notes, [
       'net3: learning rate 0.001 did best (90.00% test accuracy) against learning rate 0.01 (85.00%); the runs have no paired predictions, so the difference is not tested.',
     ]);
   });
 
-  it('one sentence per model, each comparing only that model\'s learning rates', () => {
+  it("one sentence per model, each comparing only that model's learning rates", () => {
     const notes = observations([
-      run({ model: 'net3', lr: 0.001, accuracy: 0.8 }), run({ model: 'net1', lr: 0.1, accuracy: 0.6 }),
-      run({ model: 'net3', lr: 0.0001, accuracy: 0.7 }), run({ model: 'net1', lr: 0.01, accuracy: 0.65 }),
+      run({ model: 'net3', lr: 0.001, accuracy: 0.8 }),
+      run({ model: 'net1', lr: 0.1, accuracy: 0.6 }),
+      run({ model: 'net3', lr: 0.0001, accuracy: 0.7 }),
+      run({ model: 'net1', lr: 0.01, accuracy: 0.65 }),
     ]);
     assert.deepEqual(notes, [
       'net3: learning rate 0.001 did best (80.00% test accuracy) against learning rate 0.0001 (70.00%); the runs have no paired predictions, so the difference is not tested.',
@@ -81,14 +104,18 @@ describe('the learning-rate sentences', () => {
   });
 
   it('tested on paired predictions, with several seeds shown as mean ± standard deviation', () => {
-    const notes = observations([run({ model: 'net3', lr: 0.001, right: rightFirst(100, 82) }), run({ model: 'net3', lr: 0.0001, right: rightFirst(100, 80) })]);
+    const notes = observations([
+      run({ model: 'net3', lr: 0.001, right: rightFirst(100, 82) }),
+      run({ model: 'net3', lr: 0.0001, right: rightFirst(100, 80) }),
+    ]);
     assert.deepEqual(notes, [
       'net3: learning rate 0.001 did best (82.00% test accuracy) against learning rate 0.0001 (80.00%): 2.00 points in favour of lr 0.001 ' +
-        '(95% interval -0.74 to 4.74 points; McNemar\'s exact test on the 100 paired test predictions, p = 0.500): not significant at 5%: ' +
+        "(95% interval -0.74 to 4.74 points; McNemar's exact test on the 100 paired test predictions, p = 0.500): not significant at 5%: " +
         'these runs do not show either one better.',
     ]);
     const seeds = observations([
-      ...[0.81, 0.83].map((accuracy, seed) => run({ model: 'net3', lr: 0.001, seed, accuracy })), run({ model: 'net3', lr: 0.0001, accuracy: 0.8 }),
+      ...[0.81, 0.83].map((accuracy, seed) => run({ model: 'net3', lr: 0.001, seed, accuracy })),
+      run({ model: 'net3', lr: 0.0001, accuracy: 0.8 }),
     ]);
     assert.deepEqual(seeds, [
       'net3: learning rate 0.001 did best (82.00% ± 1.41 test accuracy) against learning rate 0.0001 (80.00%); the runs have no paired predictions, so the difference is not tested.',
@@ -97,11 +124,14 @@ describe('the learning-rate sentences', () => {
 
   it('the runner-up can win the paired test: the best mean over seeds against one seed whose predictions were the better', () => {
     // lr 0.001: seeds at 78% (with predictions) and 92% (without), mean 85%; lr 0.0001: one seed at 80%. McNemar pairs the 78% run with the 80% one.
-    const best = [run({ model: 'net3', lr: 0.001, right: rightFirst(100, 78) }), run({ model: 'net3', lr: 0.001, seed: 1, accuracy: 0.92 })];
+    const best = [
+      run({ model: 'net3', lr: 0.001, right: rightFirst(100, 78) }),
+      run({ model: 'net3', lr: 0.001, seed: 1, accuracy: 0.92 }),
+    ];
     const notes = observations([...best, run({ model: 'net3', lr: 0.0001, right: rightFirst(100, 80) })]);
     assert.deepEqual(notes, [
       'net3: learning rate 0.001 did best (85.00% ± 9.90 test accuracy) against learning rate 0.0001 (80.00%): 2.00 points in favour of lr 0.0001 ' +
-        '(95% interval -4.74 to 0.74 points; McNemar\'s exact test on the 100 paired test predictions, p = 0.500): not significant at 5%: ' +
+        "(95% interval -4.74 to 0.74 points; McNemar's exact test on the 100 paired test predictions, p = 0.500): not significant at 5%: " +
         'these runs do not show either one better.',
     ]);
   });
@@ -117,17 +147,19 @@ describe('the learning-rate sentences', () => {
 describe('the model sentences', () => {
   it('each pair of the study that both ran, at its best learning rate: tested where the runs have paired predictions', () => {
     const notes = observations([
-      run({ model: 'hw5net', lr: 0.1, right: rightFirst(100, 90) }), run({ model: 'hw5net', lr: 0.05, right: rightFirst(100, 85) }),
-      run({ model: 'hw5net-plain', lr: 0.1, accuracy: 0.7 }), run({ model: 'net3', lr: 0.001, right: rightFirst(100, 80) }),
+      run({ model: 'hw5net', lr: 0.1, right: rightFirst(100, 90) }),
+      run({ model: 'hw5net', lr: 0.05, right: rightFirst(100, 85) }),
+      run({ model: 'hw5net-plain', lr: 0.1, accuracy: 0.7 }),
+      run({ model: 'net3', lr: 0.001, right: rightFirst(100, 80) }),
     ]);
     assert.deepEqual(notes, [
       'hw5net: learning rate 0.1 did best (90.00% test accuracy) against learning rate 0.05 (85.00%): 5.00 points in favour of lr 0.1 ' +
-        '(95% interval 0.73 to 9.27 points; McNemar\'s exact test on the 100 paired test predictions, p = 0.063): not significant at 5%: ' +
+        "(95% interval 0.73 to 9.27 points; McNemar's exact test on the 100 paired test predictions, p = 0.063): not significant at 5%: " +
         'these runs do not show either one better.',
       'hw5net against hw5net-plain (the same layers without skip connections), each at its best learning rate (0.1 and 0.1): 90.00% against 70.00%; ' +
         'the runs have no paired predictions, so the difference is not tested.',
       'hw5net against net3 (the plain deep CNN of HW4, at its own recipe), each at its best learning rate (0.1 and 0.001): 90.00% against 80.00%, ' +
-        '10.00 points in favour of hw5net (95% interval 4.12 to 15.88 points; McNemar\'s exact test on the 100 paired test predictions, p = 0.002): ' +
+        "10.00 points in favour of hw5net (95% interval 4.12 to 15.88 points; McNemar's exact test on the 100 paired test predictions, p = 0.002): " +
         'significant at 5%.',
     ]);
   });
@@ -173,7 +205,8 @@ describe('the gradient sentences', () => {
 
   it('one sentence per model, from the first run of its best group, among the other sentences', () => {
     const notes = observations([
-      run({ model: 'a', lr: 0.1, accuracy: 0.5, gradients: [1, 1, 1, 1] }), run({ model: 'a', lr: 0.2, accuracy: 0.6, gradients: [0.01, 1, 1, 1] }),
+      run({ model: 'a', lr: 0.1, accuracy: 0.5, gradients: [1, 1, 1, 1] }),
+      run({ model: 'a', lr: 0.2, accuracy: 0.6, gradients: [0.01, 1, 1, 1] }),
       run({ model: 'b', lr: 0.1, accuracy: 0.5, gradients: [1, 1, 1, 20] }),
     ]);
     assert.deepEqual(notes, [
@@ -212,8 +245,23 @@ describe('what is said about each run', () => {
 
 describe('the landscape sentence', () => {
   const landscape = (line: number[]): NonNullable<RunData['landscape']> => ({
-    points: 5, grid: 3, sample: 1000, sampleAsked: 1000, range: 1, seed: 0, precision: 'fp32', step: 30,
-    alphas: [-1, -0.5, 0, 0.5, 1], line, surfaceAxis: [-1, 0, 1], surface: [[2, 1, 2], [1, 0.5, 1], [2, 1, 2]], seconds: 1,
+    points: 5,
+    grid: 3,
+    sample: 1000,
+    sampleAsked: 1000,
+    range: 1,
+    seed: 0,
+    precision: 'fp32',
+    step: 30,
+    alphas: [-1, -0.5, 0, 0.5, 1],
+    line,
+    surfaceAxis: [-1, 0, 1],
+    surface: [
+      [2, 1, 2],
+      [1, 0.5, 1],
+      [2, 1, 2],
+    ],
+    seconds: 1,
   });
 
   it('a skip network against its plain twin, and nothing for a landscape without its twin', () => {

@@ -19,8 +19,34 @@ const root = mkdtempSync(join(tmpdir(), 'skipstudio-report-'));
 const data = writeTinyFashionMnist(join(root, 'data'));
 
 function experiment(out: string, lrs: string) {
-  return spawnSync(process.execPath, [main, 'experiment', '--data-dir', data, '--models', 'net1,net2', '--lrs', lrs, '--schedule', 'constant',
-    '--epochs', '2', '--batch-size', '16', '--threads', '1', '--grad-every', '4', '--log-every', '4', '--out', out], { encoding: 'utf8' });
+  return spawnSync(
+    process.execPath,
+    [
+      main,
+      'experiment',
+      '--data-dir',
+      data,
+      '--models',
+      'net1,net2',
+      '--lrs',
+      lrs,
+      '--schedule',
+      'constant',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '16',
+      '--threads',
+      '1',
+      '--grad-every',
+      '4',
+      '--log-every',
+      '4',
+      '--out',
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 function pdfPages(path: string): number {
@@ -38,7 +64,10 @@ describe('the report', () => {
     // Numbered, captioned figures and tables, in order.
     const figures = [...html.matchAll(/<figcaption>Figure (\d+)\. /g)].map((m) => Number(m[1]));
     const tables = [...html.matchAll(/<caption>Table (\d+)\. /g)].map((m) => Number(m[1]));
-    assert.deepEqual(figures, figures.map((_, i) => i + 1));
+    assert.deepEqual(
+      figures,
+      figures.map((_, i) => i + 1),
+    );
     // Set-up, recipes, models, results, the forecast against the time taken, per-class accuracy.
     assert.deepEqual(tables, [1, 2, 3, 4, 5, 6]);
     assert.match(html, /<caption>Table \d+\. Time: the forecast printed before training/);
@@ -67,7 +96,10 @@ describe('the report', () => {
   it('writes observations from the numbers', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     // One seed each: the learning rates are compared on their paired predictions, and the sentence says how sure it is.
-    assert.match(html, /net1: learning rate (0\.05|0\.01) did best \(\d+\.\d+% test accuracy\) against learning rate (0\.05|0\.01) \(\d+\.\d+%\): \d+\.\d+ points in favour of lr (0\.05|0\.01) \(95% interval -?\d+\.\d+ to -?\d+\.\d+ points; McNemar's exact test on the 64 paired test predictions, p = [\d.e-]+\): (not )?significant at 5%/);
+    assert.match(
+      html,
+      /net1: learning rate (0\.05|0\.01) did best \(\d+\.\d+% test accuracy\) against learning rate (0\.05|0\.01) \(\d+\.\d+%\): \d+\.\d+ points in favour of lr (0\.05|0\.01) \(95% interval -?\d+\.\d+ to -?\d+\.\d+ points; McNemar's exact test on the 64 paired test predictions, p = [\d.e-]+\): (not )?significant at 5%/,
+    );
   });
 
   it('covers a diverged run and says what is missing', () => {
@@ -92,11 +124,18 @@ describe('the report', () => {
     assert.match(html, /Set-up of diverged/);
   });
 
-  it('lays out only so much of an edited experiment.json\'s notes and command (issue 42, defect 16)', () => {
+  it("lays out only so much of an edited experiment.json's notes and command (issue 42, defect 16)", () => {
     const file = join(out, 'experiment.json');
     const recorded = readFileSync(file, 'utf8');
     const experiment = JSON.parse(recorded) as Record<string, unknown>;
-    writeFileSync(file, JSON.stringify({ ...experiment, command: 'c'.repeat(3000), notes: ['x'.repeat(500_000), 7, ...Array.from({ length: 60 }, (_, i) => `note ${i}`)] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...experiment,
+        command: 'c'.repeat(3000),
+        notes: ['x'.repeat(500_000), 7, ...Array.from({ length: 60 }, (_, i) => `note ${i}`)],
+      }),
+    );
     try {
       const loaded = S.loadExperiment(out);
       assert.equal(loaded.notes!.length, S.MAX_NOTES, 'at most MAX_NOTES notes, text only');
@@ -116,15 +155,23 @@ describe('the report', () => {
 });
 
 describe('the PDF renderer', () => {
-  it('repeats a long table\'s header on every page it runs onto', async () => {
+  it("repeats a long table's header on every page it runs onto", async () => {
     const builder = new DocumentBuilder().section('Results');
-    builder.table('Every run.', ['run', 'accuracy'], Array.from({ length: 120 }, (_, i) => [`run ${i}`, `${i}%`]));
+    builder.table(
+      'Every run.',
+      ['run', 'accuracy'],
+      Array.from({ length: 120 }, (_, i) => [`run ${i}`, `${i}%`]),
+    );
     const path = join(root, 'long-table.pdf');
     const pages = await renderPdf({ title: 'Long table', subtitle: 'test', sections: builder.sections }, path);
     assert.ok(pages >= 3, `120 rows take at least 3 pages, got ${pages}`);
     const lines = pdfTextLines(path);
     assert.equal(lines.filter((l) => l === 'Table 1 (continued).').length, pages - 1);
     assert.equal(lines.filter((l) => l === 'accuracy').length, pages, 'the header row on every page');
-    assert.deepEqual(lines.filter((l) => l.startsWith('run ')), Array.from({ length: 120 }, (_, i) => `run ${i}`), 'every row once, in order');
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('run ')),
+      Array.from({ length: 120 }, (_, i) => `run ${i}`),
+      'every row once, in order',
+    );
   });
 });

@@ -5,8 +5,7 @@ import { describeSample, mcnemarExact, mcnemarFromCounts, meanOf, tQuantile, wel
 
 /** |actual - expected| <= tol · max(1, |expected|): relative for large values, absolute near 0. */
 function close(actual: number, expected: number, tol = 1e-9, what = ''): void {
-  assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)),
-    `${what} expected ${expected}, got ${actual}`);
+  assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${what} expected ${expected}, got ${actual}`);
 }
 
 /** Relative closeness, for p-values far below 1. */
@@ -21,12 +20,18 @@ function rel(actual: number, expected: number, tol: number, what = ''): void {
 
 describe('tQuantile', () => {
   it('matches the t table at p = 0.975', () => {
-    const table: [number, number][] = [[1, 12.706204736], [2, 4.302652730], [4, 2.776445105], [9, 2.262157163], [29, 2.045229642]];
+    const table: [number, number][] = [
+      [1, 12.706204736],
+      [2, 4.30265273],
+      [4, 2.776445105],
+      [9, 2.262157163],
+      [29, 2.045229642],
+    ];
     for (const [df, q] of table) close(tQuantile(0.975, df), q, 1e-9, `df=${df}`);
   });
 
   it('handles fractional df, lower tails and infinite df', () => {
-    close(tQuantile(0.975, 7.3), 2.345066736547703, 1e-10, 'df=7.3');   // scipy t.ppf(0.975, 7.3)
+    close(tQuantile(0.975, 7.3), 2.345066736547703, 1e-10, 'df=7.3'); // scipy t.ppf(0.975, 7.3)
     close(tQuantile(0.9, 3.5), 1.5765766051364052, 1e-10, 'p=0.9 df=3.5');
     close(tQuantile(0.01, 12), -2.680997993120915, 1e-10, 'p=0.01 df=12');
     close(tQuantile(0.025, 4), -2.776445105, 1e-9, 'symmetry');
@@ -77,7 +82,10 @@ describe('describeSample', () => {
 
   it('rejects non-finite values', () => {
     assert.throws(() => describeSample([0.9, NaN]), RangeError);
-    assert.throws(() => describeSample([Infinity, 1]), { name: 'RangeError', message: 'describeSample: value 0 is Infinity, not a finite number' });
+    assert.throws(() => describeSample([Infinity, 1]), {
+      name: 'RangeError',
+      message: 'describeSample: value 0 is Infinity, not a finite number',
+    });
   });
 });
 
@@ -90,7 +98,7 @@ describe('welchTest', () => {
     const r = welchTest([1, 2, 3, 4, 5], [3, 5, 7, 9]);
     assert.equal(r.difference, -3);
     close(r.t, -3 / Math.sqrt(13 / 6), 1e-14, 't');
-    close(r.df, (169 / 36) / (1 / 16 + 25 / 27), 1e-12, 'df');
+    close(r.df, 169 / 36 / (1 / 16 + 25 / 27), 1e-12, 'df');
     // scipy: pvalue 0.10008380903500758, CI (-6.84463638394009, 0.8446363839400899)
     close(r.pValue, 0.10008380903500758, 1e-10, 'p');
     close(r.interval95[0], -6.84463638394009, 1e-10, 'lo');
@@ -145,8 +153,14 @@ describe('welchTest', () => {
     assert.throws(() => welchTest([1], [1, 2]), RangeError);
     assert.throws(() => welchTest([1, 2], []), RangeError);
     assert.throws(() => welchTest([1, NaN], [1, 2]), { name: 'RangeError', message: 'welchTest a: value 1 is NaN, not a finite number' });
-    assert.throws(() => welchTest([1, 2], [Infinity, 2]), { name: 'RangeError', message: 'welchTest b: value 0 is Infinity, not a finite number' });
-    assert.throws(() => welchTest([1], [1, 2]), { name: 'RangeError', message: 'welchTest needs at least 2 values per sample, got 1 and 2' });
+    assert.throws(() => welchTest([1, 2], [Infinity, 2]), {
+      name: 'RangeError',
+      message: 'welchTest b: value 0 is Infinity, not a finite number',
+    });
+    assert.throws(() => welchTest([1], [1, 2]), {
+      name: 'RangeError',
+      message: 'welchTest needs at least 2 values per sample, got 1 and 2',
+    });
   });
 });
 
@@ -165,7 +179,7 @@ describe('mcnemarFromCounts', () => {
     // b=1, c=9: 2·(1 + 10)/1024 = 22/1024
     close(mcnemarFromCounts(1, 9), 22 / 1024, 1e-14);
     // b=7, c=12: 2·Σ_{i<=7} C(19,i)/2^19 = 2·94184/524288
-    close(mcnemarFromCounts(7, 12), 2 * 94184 / 524288, 1e-13);
+    close(mcnemarFromCounts(7, 12), (2 * 94184) / 524288, 1e-13);
   });
 
   it('is the same whichever model wins (one-sided lopsided counts)', () => {
@@ -186,7 +200,10 @@ describe('mcnemarFromCounts', () => {
     assert.throws(() => mcnemarFromCounts(-1, 3), RangeError);
     assert.throws(() => mcnemarFromCounts(1.5, 3), RangeError);
     assert.throws(() => mcnemarFromCounts(NaN, 3), RangeError);
-    assert.throws(() => mcnemarFromCounts(3, -1), { name: 'RangeError', message: 'mcnemarFromCounts needs non-negative integer counts, got b=3, c=-1' });
+    assert.throws(() => mcnemarFromCounts(3, -1), {
+      name: 'RangeError',
+      message: 'mcnemarFromCounts needs non-negative integer counts, got b=3, c=-1',
+    });
   });
 });
 
@@ -197,7 +214,11 @@ describe('mcnemarExact', () => {
     const predB: number[] = [];
     const labels: number[] = [];
     const push = (a: number, b: number, y: number, k: number) => {
-      for (let i = 0; i < k; i++) { predA.push(a); predB.push(b); labels.push(y); }
+      for (let i = 0; i < k; i++) {
+        predA.push(a);
+        predB.push(b);
+        labels.push(y);
+      }
     };
     push(2, 2, 2, bothRight);
     push(0, 1, 0, onlyA);
@@ -258,8 +279,14 @@ describe('mcnemarExact', () => {
   it('rejects unpaired or empty input', () => {
     assert.throws(() => mcnemarExact([0, 1], [0], [0, 1]), RangeError);
     assert.throws(() => mcnemarExact([], [], []), { name: 'RangeError', message: 'mcnemarExact needs at least one example' });
-    assert.throws(() => mcnemarExact([0, 1], [0, 1], [0]), { name: 'RangeError', message: 'mcnemarExact needs paired arrays, got lengths 2, 2, 1' });
-    assert.throws(() => mcnemarExact([0], [0, 1], [0, 1]), { name: 'RangeError', message: 'mcnemarExact needs paired arrays, got lengths 1, 2, 2' });
+    assert.throws(() => mcnemarExact([0, 1], [0, 1], [0]), {
+      name: 'RangeError',
+      message: 'mcnemarExact needs paired arrays, got lengths 2, 2, 1',
+    });
+    assert.throws(() => mcnemarExact([0], [0, 1], [0, 1]), {
+      name: 'RangeError',
+      message: 'mcnemarExact needs paired arrays, got lengths 1, 2, 2',
+    });
   });
 });
 

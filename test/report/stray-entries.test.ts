@@ -22,13 +22,36 @@ describe('an experiment folder with stray links', () => {
   it('loads its runs and writes its report past a dangling link and a loop', () => {
     const data = writeTinyFashionMnist(join(root, 'data'), 64, 16);
     const experiment = join(root, 'experiment');
-    const trained = spawnSync(process.execPath, [main, 'train', '--model', 'net1', '--lr', '0.01', '--epochs', '1', '--batch-size', '16',
-      '--threads', '1', '--data-dir', data, '--out', join(experiment, 'net1-run')], { encoding: 'utf8' });
+    const trained = spawnSync(
+      process.execPath,
+      [
+        main,
+        'train',
+        '--model',
+        'net1',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '1',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--data-dir',
+        data,
+        '--out',
+        join(experiment, 'net1-run'),
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(trained.status, 0, trained.stderr);
     symlinkSync(join(root, 'gone'), join(experiment, 'dangling'));
     symlinkSync(join(experiment, 'loop-b'), join(experiment, 'loop-a'));
     symlinkSync(join(experiment, 'loop-a'), join(experiment, 'loop-b'));
-    assert.deepEqual(S.loadExperiment(experiment).runs.map((r) => r.name), ['net1-run']);
+    assert.deepEqual(
+      S.loadExperiment(experiment).runs.map((r) => r.name),
+      ['net1-run'],
+    );
     const report = spawnSync(process.execPath, [main, 'report', experiment], { encoding: 'utf8' });
     assert.equal(report.status, 0, report.stderr);
   });

@@ -6,7 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,17 +35,39 @@ const served = join(root, 'runs');
 const runDir = join(served, 'demo', 'net1-lr0.1-s0');
 const SECRET = 'not for the dashboard';
 
-const iteration = (step: number, loss: number): IterationRecord => ({ type: 'iteration', epoch: 0, step, loss, lr: 0.1, imagesPerSecond: 640, dataWaitShare: 0.01 });
+const iteration = (step: number, loss: number): IterationRecord => ({
+  type: 'iteration',
+  epoch: 0,
+  step,
+  loss,
+  lr: 0.1,
+  imagesPerSecond: 640,
+  dataWaitShare: 0.01,
+});
 
 /** A run directory as training writes one (records only: no engine needed to read it). */
 function writeRun(dir: string, status: string): void {
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: 'net1', lr: 0.1, seed: 0, epochs: 2, batchSize: 64, out: dir }));
-  writeFileSync(join(dir, 'model.json'), JSON.stringify({
-    model: 'net1', modelOptions: {}, learnableLayers: 8, parameters: 1000, skipBlocks: 0, flops: 1, inputShape: [1, 28, 28],
-    classes: ['a', 'b'], normalization: { mean: [0.5], std: [0.25] }, gradientLayers: ['conv1.weight', 'fc1.weight'],
-  }));
-  writeFileSync(join(dir, 'status.json'), JSON.stringify({ status, epochsDone: 0, step: 20, totalSteps: 64, wallSeconds: 3, updatedAt: new Date().toISOString() }));
+  writeFileSync(
+    join(dir, 'model.json'),
+    JSON.stringify({
+      model: 'net1',
+      modelOptions: {},
+      learnableLayers: 8,
+      parameters: 1000,
+      skipBlocks: 0,
+      flops: 1,
+      inputShape: [1, 28, 28],
+      classes: ['a', 'b'],
+      normalization: { mean: [0.5], std: [0.25] },
+      gradientLayers: ['conv1.weight', 'fc1.weight'],
+    }),
+  );
+  writeFileSync(
+    join(dir, 'status.json'),
+    JSON.stringify({ status, epochsDone: 0, step: 20, totalSteps: 64, wallSeconds: 3, updatedAt: new Date().toISOString() }),
+  );
   writeFileSync(join(dir, 'metrics.jsonl'), [iteration(10, 2.0), iteration(20, 1.5)].map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 
@@ -46,12 +80,22 @@ interface Answer {
 /** A raw HTTP request: the path goes out exactly as written (no client-side normalisation of `..`). */
 function get(dashboard: Dashboard, path: string, options: { method?: string; host?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ agent: false, host: '127.0.0.1', port: dashboard.port, path, method: options.method ?? 'GET', headers: options.host ? { Host: options.host } : {} }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = request(
+      {
+        agent: false,
+        host: '127.0.0.1',
+        port: dashboard.port,
+        path,
+        method: options.method ?? 'GET',
+        headers: options.host ? { Host: options.host } : {},
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -121,7 +165,10 @@ describe('skipstudio serve', () => {
     assert.equal(dashboard.host, '127.0.0.1');
     assert.match(dashboard.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     const state = JSON.parse((await get(dashboard, '/api/state?view=overview')).body);
-    assert.deepEqual(state.base.experiments.map((e: { id: string }) => e.id), ['demo']);
+    assert.deepEqual(
+      state.base.experiments.map((e: { id: string }) => e.id),
+      ['demo'],
+    );
     const rows = state.base.experiments[0].rows;
     assert.deepEqual(rows.map((r: { id: string }) => r.id).sort(), ['demo/net1-lr0.01-s0', 'demo/net1-lr0.1-s0']);
     const running = rows.find((r: { id: string }) => r.id === 'demo/net1-lr0.1-s0');
@@ -138,10 +185,23 @@ describe('skipstudio serve', () => {
     assert.match((await get(dashboard, '/files/demo/report.html')).headers['content-security-policy'] as string, /default-src 'none'/);
     assert.equal((await get(dashboard, '/files/demo/inside-link.html')).status, 200, 'a link that stays inside is fine');
     const attempts = [
-      '/files/../secret.txt', '/files/demo/../../secret.txt', '/files/%2e%2e/secret.txt', '/files/%2E%2E%2Fsecret.txt', '/files/demo/..%2f..%2fsecret.txt',
-      '/files/..%5csecret.txt', '/files/demo/%2e%2e%2f%2e%2e%2foutside/secret.txt', '/files/%252e%252e/secret.txt', '/files/demo/link-out/secret.txt',
-      '/files/demo/secret-link.txt', '/files//etc/passwd', `/files/${encodeURIComponent(join(root, 'secret.txt'))}`, '/files/demo%00/report.html',
-      '/files/%', '/files/demo', '/vendor/../../package.json', '/vendor/vega/package.json',
+      '/files/../secret.txt',
+      '/files/demo/../../secret.txt',
+      '/files/%2e%2e/secret.txt',
+      '/files/%2E%2E%2Fsecret.txt',
+      '/files/demo/..%2f..%2fsecret.txt',
+      '/files/..%5csecret.txt',
+      '/files/demo/%2e%2e%2f%2e%2e%2foutside/secret.txt',
+      '/files/%252e%252e/secret.txt',
+      '/files/demo/link-out/secret.txt',
+      '/files/demo/secret-link.txt',
+      '/files//etc/passwd',
+      `/files/${encodeURIComponent(join(root, 'secret.txt'))}`,
+      '/files/demo%00/report.html',
+      '/files/%',
+      '/files/demo',
+      '/vendor/../../package.json',
+      '/vendor/vega/package.json',
     ];
     for (const path of attempts) {
       const answer = await get(dashboard, path);
@@ -149,8 +209,14 @@ describe('skipstudio serve', () => {
       assert.ok(!answer.body.includes(SECRET) && !answer.body.includes('root:'), `${path} leaked a file`);
     }
     // Refused for leaving the folder, not merely for naming no file: also where the target does not exist.
-    for (const path of ['/files/../no-such-file', '/files/%2e%2e/%2e%2e/no-such-file', '/files/demo/..%5c..%5cno-such-file', '/files/%2e%2e/secret.txt',
-      '/files/demo/link-out/secret.txt', '/files/demo/secret-link.txt']) {
+    for (const path of [
+      '/files/../no-such-file',
+      '/files/%2e%2e/%2e%2e/no-such-file',
+      '/files/demo/..%5c..%5cno-such-file',
+      '/files/%2e%2e/secret.txt',
+      '/files/demo/link-out/secret.txt',
+      '/files/demo/secret-link.txt',
+    ]) {
       assert.equal((await get(dashboard, path)).status, 403, path);
     }
     assert.equal((await get(dashboard, '/files/demo%00/report.html')).status, 400);
@@ -167,7 +233,7 @@ describe('skipstudio serve', () => {
     // A page elsewhere whose DNS name was rebound to 127.0.0.1 sends its own name as Host.
     assert.equal((await get(dashboard, '/', { host: `attacker.example:${dashboard.port}` })).status, 403);
     assert.equal((await get(dashboard, '/', { host: `localhost:${dashboard.port}` })).status, 200);
-    assert.equal((await get(dashboard, '/api/model.onnx?path=demo/net1-lr0.1-s0')).status, 409, 'only a finished run\'s model is exported');
+    assert.equal((await get(dashboard, '/api/model.onnx?path=demo/net1-lr0.1-s0')).status, 409, "only a finished run's model is exported");
   });
 
   it('serves every script from node_modules and links nothing outside', async () => {
@@ -189,18 +255,25 @@ describe('skipstudio serve', () => {
     try {
       const first = await stream.next();
       assert.equal(first?.event, 'state');
-      const loss = first!.data.charts.find((c: { kind: string; chart?: { id: string } }) => c.kind === 'chart' && c.chart!.id === 'loss-net1');
+      const loss = first!.data.charts.find(
+        (c: { kind: string; chart?: { id: string } }) => c.kind === 'chart' && c.chart!.id === 'loss-net1',
+      );
       assert.equal(loss.chart.rows.length, 2);
       assert.equal(loss.chart.spec.data[0].name, 'table');
       appendFileSync(join(runDir, 'metrics.jsonl'), `${JSON.stringify(iteration(30, 1.25))}\n`);
       const grown = await stream.next();
-      assert.deepEqual(grown?.data.charts, [{ kind: 'rows', id: 'loss-net1', rows: [{ step: 30, loss: 1.25, lo: 1.25, hi: 1.25, run: 'lr 0.1' }] }]);
+      assert.deepEqual(grown?.data.charts, [
+        { kind: 'rows', id: 'loss-net1', rows: [{ step: 30, loss: 1.25, lo: 1.25, hi: 1.25, run: 'lr 0.1' }] },
+      ]);
       const torn = JSON.stringify(iteration(40, 1.0));
       appendFileSync(join(runDir, 'metrics.jsonl'), torn.slice(0, 20));
       assert.equal(await stream.next(1000), undefined, 'half a line is neither a row nor an error');
       appendFileSync(join(runDir, 'metrics.jsonl'), `${torn.slice(20)}\n`);
       const whole = await stream.next();
-      assert.deepEqual(whole?.data.charts.map((c: { kind: string; rows: { step: number }[] }) => [c.kind, c.rows.map((r) => r.step)]), [['rows', [40]]]);
+      assert.deepEqual(
+        whole?.data.charts.map((c: { kind: string; rows: { step: number }[] }) => [c.kind, c.rows.map((r) => r.step)]),
+        [['rows', [40]]],
+      );
       assert.deepEqual(whole?.data.row.errors, []);
       // A bad line is reported with its file and line, and the stream goes on.
       appendFileSync(join(runDir, 'metrics.jsonl'), 'not json\n');
@@ -213,11 +286,14 @@ describe('skipstudio serve', () => {
 
   it('reads the engine-free run records only: no tensor engine is loaded to serve runs', () => {
     const hooks = join(root, 'blocker.mjs');
-    writeFileSync(hooks, `export async function resolve(specifier, context, next) {
+    writeFileSync(
+      hooks,
+      `export async function resolve(specifier, context, next) {
       const result = await next(specifier, context);
       if (/\\/src\\/(tensor|train)\\/|\\.node$/.test(result.url)) throw new Error('blocked for this test: ' + result.url);
       return result;
-    }`);
+    }`,
+    );
     const register = join(root, 'register.mjs');
     writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
     const script = `
@@ -227,7 +303,9 @@ describe('skipstudio serve', () => {
       const state = await res.json();
       console.log(state.charts.map((c) => c.chart.id).join(','));
       await d.close();`;
-    const run = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout.trim(), 'loss-net1,accuracy-per-epoch');
   });
@@ -268,7 +346,10 @@ describe('MetricsTail', () => {
     try {
       const run = store.run('demo/net1-lr0.1-s0')!;
       while (run.tail.offset < readFileSync(join(dir, 'metrics.jsonl')).length) store.refresh();
-      assert.ok(run.iterations.length <= MAX_ITERATION_POINTS && run.iterations.length > MAX_ITERATION_POINTS / 2, `${run.iterations.length} points`);
+      assert.ok(
+        run.iterations.length <= MAX_ITERATION_POINTS && run.iterations.length > MAX_ITERATION_POINTS / 2,
+        `${run.iterations.length} points`,
+      );
       assert.equal(run.iterations.at(-1)!.step, 30 + 199_999, 'the last record is kept');
       const growth = (process.memoryUsage().rss - rssBefore) / 1e6;
       assert.ok(growth < 150, `RSS grew ${growth.toFixed(0)} MB reading ${(lines.length / 1e6).toFixed(0)} MB of records`);
@@ -282,14 +363,20 @@ describe('MetricsTail', () => {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, line(iteration(1, 3)) + line(iteration(2, 2)));
     const tail = new MetricsTail(file);
-    assert.deepEqual(tail.read().records.map((r) => r.step), [1, 2]);
+    assert.deepEqual(
+      tail.read().records.map((r) => r.step),
+      [1, 2],
+    );
     // Overwrite the first line in place (same file, same length): a reader of the whole file would see garbage now.
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.from('#'.repeat(line(iteration(1, 3)).length - 1)), 0, undefined, 0);
     closeSync(fd);
     appendFileSync(file, line(iteration(3, 1)));
     const read = tail.read();
-    assert.deepEqual(read.records.map((r) => r.step), [3]);
+    assert.deepEqual(
+      read.records.map((r) => r.step),
+      [3],
+    );
     assert.deepEqual(read.errors, []);
     assert.equal(tail.read().records.length, 0);
   });
@@ -305,14 +392,20 @@ describe('MetricsTail', () => {
     appendFileSync(file, torn.slice(17, 30));
     assert.deepEqual(tail.read().records, []);
     appendFileSync(file, torn.slice(30));
-    assert.deepEqual(tail.read().records.map((r) => r.step), [2]);
+    assert.deepEqual(
+      tail.read().records.map((r) => r.step),
+      [2],
+    );
     assert.equal(tail.waiting, false);
     // A resumed run rewrites the file (a new one renamed over it): read from the top.
     writeFileSync(`${file}.new`, line(iteration(1, 3)) + line(iteration(5, 0.5)));
     renameSync(`${file}.new`, file);
     const replaced = tail.read();
     assert.equal(replaced.reset, true);
-    assert.deepEqual(replaced.records.map((r) => r.step), [1, 5]);
+    assert.deepEqual(
+      replaced.records.map((r) => r.step),
+      [1, 5],
+    );
     writeFileSync(file, line(iteration(1, 3)));
     const shrunk = tail.read();
     assert.deepEqual([shrunk.reset, shrunk.records.map((r) => r.step)], [true, [1]]);

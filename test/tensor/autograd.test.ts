@@ -23,7 +23,18 @@ describe('gradients against finite differences (float64)', () => {
     ['relu', (x) => x.relu(), () => positive(2, 3).mul(S.tensor([1, -1, 1], { dtype: 'float64' }))],
     ['leakyRelu', (x) => x.leakyRelu(0.2), () => positive(2, 3).mul(S.tensor([1, -1, 1], { dtype: 'float64' }))],
     ['gelu', (x) => x.gelu(), () => r(2, 3)],
-    ['clamp', (x) => x.clamp(-0.5, 0.5), () => S.tensor([[-1, -0.2, 0.3], [0.9, 0.1, -0.7]], { dtype: 'float64' })],
+    [
+      'clamp',
+      (x) => x.clamp(-0.5, 0.5),
+      () =>
+        S.tensor(
+          [
+            [-1, -0.2, 0.3],
+            [0.9, 0.1, -0.7],
+          ],
+          { dtype: 'float64' },
+        ),
+    ],
     ['sum(dim)', (x) => x.sum(1), () => r(2, 3)],
     ['mean(dim, keepdim)', (x) => x.mean(0, { keepdim: true }), () => r(2, 3)],
     ['max(dim)', (x) => x.max(1), () => r(2, 3)],
@@ -31,7 +42,15 @@ describe('gradients against finite differences (float64)', () => {
     ['std', (x) => x.std(1), () => r(2, 4)],
     ['var', (x) => x.var(), () => r(2, 4)],
     ['norm', (x) => x.norm(), () => r(2, 4)],
-    ['reshape+permute', (x) => x.reshape([3, 2]).permute([1, 0]).mul(S.arange(3, undefined, 1, { dtype: 'float64' })), () => r(2, 3)],
+    [
+      'reshape+permute',
+      (x) =>
+        x
+          .reshape([3, 2])
+          .permute([1, 0])
+          .mul(S.arange(3, undefined, 1, { dtype: 'float64' })),
+      () => r(2, 3),
+    ],
     ['transpose+flatten', (x) => x.transpose(0, 1).flatten(), () => r(2, 3)],
     ['narrow+select', (x) => x.narrow(1, 1, 2).select(0, 1), () => r(2, 3)],
     ['expand+repeat', (x) => x.expand([2, 3]).repeat([2, 1]), () => r(1, 3)],
@@ -117,7 +136,13 @@ describe('autograd mechanics', () => {
   });
 
   it('restores the gradient mode when fn throws', () => {
-    assert.throws(() => S.noGrad(() => { throw new Error('boom'); }), /boom/);
+    assert.throws(
+      () =>
+        S.noGrad(() => {
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
     assert.equal(S.isGradEnabled(), true);
   });
 });

@@ -6,10 +6,16 @@ import { assertClose } from '../helpers.js';
 
 describe('tensor creation', () => {
   it('infers shape and dtype from nested arrays like torch.tensor', () => {
-    const ints = S.tensor([[1, 2, 3], [4, 5, 6]]);
+    const ints = S.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.deepEqual(ints.shape, [2, 3]);
     assert.equal(ints.dtype, 'int64');
-    assert.deepEqual(ints.toArray(), [[1, 2, 3], [4, 5, 6]]);
+    assert.deepEqual(ints.toArray(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.equal(S.tensor([0.5, 1]).dtype, 'float32');
     assert.equal(S.tensor([true, false]).dtype, 'bool');
     assert.deepEqual(S.tensor([true, false]).toArray(), [true, false]);
@@ -20,7 +26,11 @@ describe('tensor creation', () => {
   it('takes typed arrays with a shape, keeping their dtype unless told otherwise', () => {
     const t = S.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [3, 2] });
     assert.equal(t.dtype, 'float32');
-    assert.deepEqual(t.toArray(), [[1, 2], [3, 4], [5, 6]]);
+    assert.deepEqual(t.toArray(), [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     assert.equal(S.tensor(new Uint8Array([1, 255])).dtype, 'uint8');
     assert.deepEqual(Array.from(S.tensor(new Int32Array([7, -8])).data() as Int32Array), [7, -8]);
     const bf = S.tensor(new Float32Array([1.5, -2.25]), { dtype: 'bfloat16' });
@@ -38,7 +48,10 @@ describe('tensor creation', () => {
   });
 
   it('fills with the factories', () => {
-    assert.deepEqual(S.zeros([2, 2]).toArray(), [[0, 0], [0, 0]]);
+    assert.deepEqual(S.zeros([2, 2]).toArray(), [
+      [0, 0],
+      [0, 0],
+    ]);
     assert.deepEqual(S.full([3], 7).toArray(), [7, 7, 7]);
     assert.equal(S.full([3], 7).dtype, 'float32');
     assert.equal(S.full([3], 7, { dtype: 'int64' }).dtype, 'int64');
@@ -47,11 +60,23 @@ describe('tensor creation', () => {
     assert.deepEqual(S.arange(4).toArray(), [0, 1, 2, 3]);
     assert.deepEqual(S.arange(1, 2, 0.25).toArray(), [1, 1.25, 1.5, 1.75]);
     assertClose(S.linspace(0, 1, 5), [0, 0.25, 0.5, 0.75, 1]);
-    assert.deepEqual(S.eye(2, 3).toArray(), [[1, 0, 0], [0, 1, 0]]);
+    assert.deepEqual(S.eye(2, 3).toArray(), [
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     const like = S.randn([2, 3]);
-    assert.deepEqual(S.zerosLike(like).toArray(), [[0, 0, 0], [0, 0, 0]]);
-    assert.deepEqual(S.onesLike(like, { dtype: 'int32' }).toArray(), [[1, 1, 1], [1, 1, 1]]);
-    assert.deepEqual(S.fullLike(like, 2).toArray(), [[2, 2, 2], [2, 2, 2]]);
+    assert.deepEqual(S.zerosLike(like).toArray(), [
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
+    assert.deepEqual(S.onesLike(like, { dtype: 'int32' }).toArray(), [
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
+    assert.deepEqual(S.fullLike(like, 2).toArray(), [
+      [2, 2, 2],
+      [2, 2, 2],
+    ]);
   });
 
   it('draws random values in range, repeatably after manualSeed', () => {
@@ -67,7 +92,10 @@ describe('tensor creation', () => {
     assert.ok(Math.abs(normal.mean().item()) < 0.05);
     assert.ok(Math.abs(normal.std().item() - 1) < 0.05);
     const perm = S.randperm(10).toArray() as number[];
-    assert.deepEqual([...perm].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      [...perm].sort((x, y) => x - y),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
   });
 
   it('restores the generator state for exact resumption', () => {
@@ -78,7 +106,13 @@ describe('tensor creation', () => {
   });
 
   it('prints readably', () => {
-    const text = S.tensor([[1, 2], [3, 4]], { dtype: 'float32' }).toString();
+    const text = S.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'float32' },
+    ).toString();
     assert.match(text, /shape=\[2, 2\], dtype=float32, device=cpu/);
     assert.match(text, /1\s+2/);
   });

@@ -12,7 +12,10 @@ describe('bad input becomes a JS error and the process lives on', () => {
   });
 
   it('matmul shapes', () => {
-    assert.throws(() => S.ones([2, 3]).matmul(S.ones([2, 3])), /^Error: matmul: mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)|matmul: mat1 and mat2 shapes/);
+    assert.throws(
+      () => S.ones([2, 3]).matmul(S.ones([2, 3])),
+      /^Error: matmul: mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)|matmul: mat1 and mat2 shapes/,
+    );
   });
 
   it('broadcasting mismatch', () => {
@@ -23,9 +26,18 @@ describe('bad input becomes a JS error and the process lives on', () => {
     const t = S.ones([2]);
     t.dispose();
     assert.equal(t.isDisposed, true);
-    assert.throws(() => t.add(1), (e: Error) => e instanceof TypeError && /disposed/.test(e.message));
-    assert.throws(() => S.ones([2]).add(t), (e: Error) => e instanceof TypeError && /argument 1 is a disposed tensor/.test(e.message));
-    assert.throws(() => S.cat([S.ones([1]), t]), (e: Error) => e instanceof TypeError && /disposed/.test(e.message));
+    assert.throws(
+      () => t.add(1),
+      (e: Error) => e instanceof TypeError && /disposed/.test(e.message),
+    );
+    assert.throws(
+      () => S.ones([2]).add(t),
+      (e: Error) => e instanceof TypeError && /argument 1 is a disposed tensor/.test(e.message),
+    );
+    assert.throws(
+      () => S.cat([S.ones([1]), t]),
+      (e: Error) => e instanceof TypeError && /disposed/.test(e.message),
+    );
     t.dispose(); // twice is harmless
   });
 
@@ -38,12 +50,18 @@ describe('bad input becomes a JS error and the process lives on', () => {
   });
 
   it('bad dtypes and wrong argument types', () => {
-    // @ts-expect-error deliberately wrong
-    assert.throws(() => S.zeros([2], { dtype: 'float8' }), (e: Error) => e instanceof TypeError && /unknown dtype 'float8'/.test(e.message));
+    assert.throws(
+      // @ts-expect-error deliberately wrong
+      () => S.zeros([2], { dtype: 'float8' }),
+      (e: Error) => e instanceof TypeError && /unknown dtype 'float8'/.test(e.message),
+    );
     // @ts-expect-error deliberately wrong
     assert.throws(() => S.ones([2]).to('complex'), TypeError);
-    // @ts-expect-error deliberately wrong
-    assert.throws(() => S.ones([2]).add('3'), (e: Error) => e instanceof TypeError && /add: expected a Tensor, got string/.test(e.message));
+    assert.throws(
+      // @ts-expect-error deliberately wrong
+      () => S.ones([2]).add('3'),
+      (e: Error) => e instanceof TypeError && /add: expected a Tensor, got string/.test(e.message),
+    );
     // @ts-expect-error deliberately wrong
     assert.throws(() => S.ones([2]).matmul([1, 2]), TypeError);
     assert.throws(() => S.ones([2, 2]).matmul(S.ones([2, 2], { dtype: 'float64' })), /matmul: expected .*Float.*Double|matmul: .*dtype/);
@@ -58,7 +76,10 @@ describe('bad input becomes a JS error and the process lives on', () => {
     assert.throws(() => S.ones([4]).reshape([3]), /reshape: shape '\[3\]' is invalid for input of size 4/);
     assert.throws(() => S.setNumThreads(0), RangeError);
     // 100,000 OpenMP workers stalled the first op for minutes (issue 42, defect 15): a count has a ceiling, the settings' own.
-    assert.throws(() => S.setNumThreads(100_000), /setNumThreads: need an integer from 1 to 1024 \(threads beyond the cores only slow an op down\), got 100000/);
+    assert.throws(
+      () => S.setNumThreads(100_000),
+      /setNumThreads: need an integer from 1 to 1024 \(threads beyond the cores only slow an op down\), got 100000/,
+    );
     assert.throws(() => S.setNumThreads(S.MAX_THREADS + 1), RangeError);
     assert.equal(S.TRAIN_SETTINGS.threads.range![1], S.MAX_THREADS);
   });

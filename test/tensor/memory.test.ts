@@ -33,7 +33,14 @@ describe('tensor lifetimes', () => {
       S.ones([1]);
       return S.keep(S.ones([2]));
     });
-    assert.throws(() => S.scope(() => { S.ones([5]); throw new Error('inside'); }), /inside/);
+    assert.throws(
+      () =>
+        S.scope(() => {
+          S.ones([5]);
+          throw new Error('inside');
+        }),
+      /inside/,
+    );
     assert.equal(S.memory().tensors, before + 1);
     survivor.dispose();
     assert.equal(S.memory().tensors, before);
@@ -59,7 +66,13 @@ describe('tensor lifetimes', () => {
     process.on('unhandledRejection', record);
     try {
       for (const wrap of [S.scope, S.noGrad, S.enableGrad, S.autocast] as ((fn: () => unknown) => unknown)[]) {
-        assert.throws(() => wrap(async () => { throw new Error('inside'); }), /fn returned a Promise/);
+        assert.throws(
+          () =>
+            wrap(async () => {
+              throw new Error('inside');
+            }),
+          /fn returned a Promise/,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     } finally {
@@ -68,18 +81,22 @@ describe('tensor lifetimes', () => {
     assert.deepEqual(unhandled, []);
   });
 
-  it('reclaims forgotten tensors through the garbage collector', { skip: typeof globalThis.gc !== 'function' && 'needs node --expose-gc (npm test passes it)' }, async () => {
-    const gc = globalThis.gc!;
-    gc(); // earlier tests' garbage: a collection may free it at any moment, so clear it before counting
-    const before = S.memory().tensors;
-    // A collection may run inside this loop and free some of them already: only what is left afterwards is certain.
-    for (let i = 0; i < 1000; i++) S.ones([10]);
-    for (let i = 0; i < 5 && S.memory().tensors > before; i++) {
-      gc();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    assert.equal(S.memory().tensors, before);
-  });
+  it(
+    'reclaims forgotten tensors through the garbage collector',
+    { skip: typeof globalThis.gc !== 'function' && 'needs node --expose-gc (npm test passes it)' },
+    async () => {
+      const gc = globalThis.gc!;
+      gc(); // earlier tests' garbage: a collection may free it at any moment, so clear it before counting
+      const before = S.memory().tensors;
+      // A collection may run inside this loop and free some of them already: only what is left afterwards is certain.
+      for (let i = 0; i < 1000; i++) S.ones([10]);
+      for (let i = 0; i < 5 && S.memory().tensors > before; i++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.equal(S.memory().tensors, before);
+    },
+  );
 });
 
 function rssMb(): number {

@@ -32,14 +32,24 @@ describe('runtime settings', () => {
 
   it('trains through autocast (gradients reach float32 weights)', () => {
     const w = S.randn([4, 3, 3, 3], { requiresGrad: true });
-    const loss = S.autocast(() => S.conv2d(S.randn([2, 3, 8, 8]), w).float().square().mean());
+    const loss = S.autocast(() =>
+      S.conv2d(S.randn([2, 3, 8, 8]), w)
+        .float()
+        .square()
+        .mean(),
+    );
     loss.backward();
     assert.equal(w.grad!.dtype, 'float32');
     assert.ok(w.grad!.abs().sum().item() > 0);
   });
 
   it('refuses a seed a JavaScript number cannot hold exactly, which libtorch would take as another (issue 42, defect 13)', () => {
-    for (const seed of [2 ** 64, 2 ** 53, -1, 0.5]) assert.throws(() => S.manualSeed(seed), /^RangeError: manualSeed: need an integer from 0 to 2\^53 - 1 \(Number\.MAX_SAFE_INTEGER\), got /, String(seed));
+    for (const seed of [2 ** 64, 2 ** 53, -1, 0.5])
+      assert.throws(
+        () => S.manualSeed(seed),
+        /^RangeError: manualSeed: need an integer from 0 to 2\^53 - 1 \(Number\.MAX_SAFE_INTEGER\), got /,
+        String(seed),
+      );
     S.manualSeed(Number.MAX_SAFE_INTEGER);
     const big = S.rand([3]).toArray();
     S.manualSeed(0);

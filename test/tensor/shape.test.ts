@@ -7,8 +7,15 @@ const grid = () => S.arange(6).reshape([2, 3]);
 
 describe('shape ops', () => {
   it('reshapes, views and flattens', () => {
-    assert.deepEqual(grid().toArray(), [[0, 1, 2], [3, 4, 5]]);
-    assert.deepEqual(grid().view([3, 2]).toArray(), [[0, 1], [2, 3], [4, 5]]);
+    assert.deepEqual(grid().toArray(), [
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    assert.deepEqual(grid().view([3, 2]).toArray(), [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
     assert.deepEqual(grid().reshape([-1]).toArray(), [0, 1, 2, 3, 4, 5]);
     assert.deepEqual(S.zeros([2, 3, 4, 5]).flatten(1).shape, [2, 60]);
     assert.deepEqual(S.zeros([2, 3, 4, 5]).flatten(1, 2).shape, [2, 12, 5]);
@@ -18,7 +25,11 @@ describe('shape ops', () => {
     assert.deepEqual(S.zeros([1, 3, 1]).squeeze().shape, [3]);
     assert.deepEqual(S.zeros([1, 3, 1]).squeeze(0).shape, [3, 1]);
     assert.deepEqual(S.zeros([3]).unsqueeze(0).shape, [1, 3]);
-    assert.deepEqual(grid().transpose(0, 1).toArray(), [[0, 3], [1, 4], [2, 5]]);
+    assert.deepEqual(grid().transpose(0, 1).toArray(), [
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     assert.deepEqual(S.zeros([2, 3, 4]).permute([2, 0, 1]).shape, [4, 2, 3]);
     assert.equal(grid().transpose(0, 1).isContiguous(), false);
     assert.equal(grid().transpose(0, 1).contiguous().isContiguous(), true);
@@ -35,22 +46,60 @@ describe('shape ops', () => {
 
   it('joins with cat and stack', () => {
     assert.deepEqual(S.cat([grid(), grid()], 0).shape, [4, 3]);
-    assert.deepEqual(S.cat([grid(), grid()], 1).toArray(), [[0, 1, 2, 0, 1, 2], [3, 4, 5, 3, 4, 5]]);
+    assert.deepEqual(S.cat([grid(), grid()], 1).toArray(), [
+      [0, 1, 2, 0, 1, 2],
+      [3, 4, 5, 3, 4, 5],
+    ]);
     assert.deepEqual(S.stack([grid(), grid()], 0).shape, [2, 2, 3]);
   });
 
   it('indexes with narrow, select, indexSelect and gather', () => {
-    assert.deepEqual(grid().narrow(1, 1, 2).toArray(), [[1, 2], [4, 5]]);
+    assert.deepEqual(grid().narrow(1, 1, 2).toArray(), [
+      [1, 2],
+      [4, 5],
+    ]);
     assert.deepEqual(grid().select(0, 1).toArray(), [3, 4, 5]);
-    assert.deepEqual(grid().indexSelect(1, S.tensor([2, 0])).toArray(), [[2, 0], [5, 3]]);
-    assert.deepEqual(grid().gather(1, S.tensor([[0], [2]])).toArray(), [[0], [5]]);
+    assert.deepEqual(
+      grid()
+        .indexSelect(1, S.tensor([2, 0]))
+        .toArray(),
+      [
+        [2, 0],
+        [5, 3],
+      ],
+    );
+    assert.deepEqual(
+      grid()
+        .gather(1, S.tensor([[0], [2]]))
+        .toArray(),
+      [[0], [5]],
+    );
   });
 
   it('expands, repeats, flips and pads', () => {
-    assert.deepEqual(S.tensor([[1], [2]]).expand([2, 3]).toArray(), [[1, 1, 1], [2, 2, 2]]);
+    assert.deepEqual(
+      S.tensor([[1], [2]])
+        .expand([2, 3])
+        .toArray(),
+      [
+        [1, 1, 1],
+        [2, 2, 2],
+      ],
+    );
     assert.deepEqual(S.tensor([1, 2]).repeat([2]).toArray(), [1, 2, 1, 2]);
-    assert.deepEqual(grid().flip([1]).toArray(), [[2, 1, 0], [5, 4, 3]]);
-    assert.deepEqual(S.tensor([[1]]).pad([1, 1, 0, 1]).toArray(), [[0, 1, 0], [0, 0, 0]]);
+    assert.deepEqual(grid().flip([1]).toArray(), [
+      [2, 1, 0],
+      [5, 4, 3],
+    ]);
+    assert.deepEqual(
+      S.tensor([[1]])
+        .pad([1, 1, 0, 1])
+        .toArray(),
+      [
+        [0, 1, 0],
+        [0, 0, 0],
+      ],
+    );
   });
 
   it('converts dtypes and copies', () => {
@@ -95,24 +144,78 @@ describe('in-place ops', () => {
     const params = [S.ones([2]), S.ones([3])];
     const grads = [S.full([2], 0.5), S.full([3], 2.0)];
     S.foreachAdd_(params, grads, -2);
-    assert.deepEqual(params.map((p) => p.toArray()), [[0, 0], [-3, -3, -3]]);
+    assert.deepEqual(
+      params.map((p) => p.toArray()),
+      [
+        [0, 0],
+        [-3, -3, -3],
+      ],
+    );
     S.foreachMul_(params, 2);
     S.foreachAdd_(params, 1);
-    assert.deepEqual(params.map((p) => p.toArray()), [[1, 1], [-5, -5, -5]]);
+    assert.deepEqual(
+      params.map((p) => p.toArray()),
+      [
+        [1, 1],
+        [-5, -5, -5],
+      ],
+    );
     S.foreachAddcmul_(params, grads, grads, 1);
-    assert.deepEqual(params.map((p) => p.toArray()), [[1.25, 1.25], [-1, -1, -1]]);
+    assert.deepEqual(
+      params.map((p) => p.toArray()),
+      [
+        [1.25, 1.25],
+        [-1, -1, -1],
+      ],
+    );
     S.foreachAddcdiv_(params, grads, grads, 2);
-    assert.deepEqual(params.map((p) => p.toArray()), [[3.25, 3.25], [1, 1, 1]]);
+    assert.deepEqual(
+      params.map((p) => p.toArray()),
+      [
+        [3.25, 3.25],
+        [1, 1, 1],
+      ],
+    );
     S.foreachDiv_(params, 0.5);
-    assert.deepEqual(params.map((p) => p.toArray()), [[6.5, 6.5], [2, 2, 2]]);
+    assert.deepEqual(
+      params.map((p) => p.toArray()),
+      [
+        [6.5, 6.5],
+        [2, 2, 2],
+      ],
+    );
     const roots = S.foreachSqrt([S.full([1], 4.0), S.full([1], 9.0)]);
-    assert.deepEqual(roots.map((r) => r.toArray()), [[2], [3]]);
+    assert.deepEqual(
+      roots.map((r) => r.toArray()),
+      [[2], [3]],
+    );
     S.foreachMaximum_(params, [S.full([2], 7.0), S.full([3], 1.0)]);
-    assert.deepEqual(params.map((p) => p.toArray()), [[7, 7], [2, 2, 2]]);
-    assert.deepEqual(S.foreachNorm([S.tensor([3, 4], { dtype: 'float32' })]).map((n) => n.item()), [5]);
+    assert.deepEqual(
+      params.map((p) => p.toArray()),
+      [
+        [7, 7],
+        [2, 2, 2],
+      ],
+    );
+    assert.deepEqual(
+      S.foreachNorm([S.tensor([3, 4], { dtype: 'float32' })]).map((n) => n.item()),
+      [5],
+    );
     S.foreachCopy_(params, [S.zeros([2]), S.ones([3])]);
-    assert.deepEqual(params.map((p) => p.toArray()), [[0, 0], [1, 1, 1]]);
+    assert.deepEqual(
+      params.map((p) => p.toArray()),
+      [
+        [0, 0],
+        [1, 1, 1],
+      ],
+    );
     S.foreachZero_(params);
-    assert.deepEqual(params.map((p) => p.toArray()), [[0, 0], [0, 0, 0]]);
+    assert.deepEqual(
+      params.map((p) => p.toArray()),
+      [
+        [0, 0],
+        [0, 0, 0],
+      ],
+    );
   });
 });

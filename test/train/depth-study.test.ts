@@ -22,14 +22,40 @@ const root = mkdtempSync(join(tmpdir(), 'skipstudio-depth-'));
 const data = writeTinyFashionMnist(join(root, 'data'), 128, 32);
 const out = join(root, 'study');
 const config = join(root, 'study.json');
-writeFileSync(config, JSON.stringify({
-  models: ['hw5net', 'hw5net-plain'],
-  recipes: { 'hw5net': { lrs: [0.05] }, 'hw5net-plain': { lrs: [0.05] } },
-  modelOptions: { 'hw5net': { width: 2 }, 'hw5net-plain': { width: 2 } },
-  landscape: { points: 5, grid: 3, sample: 16 },
-}));
-const args = ['experiment', '--config', config, '--data-dir', data, '--depths', 'hw5net:0,1', '--depths', 'hw5net-plain:0,1', '--epochs', '1',
-  '--batch-size', '16', '--threads', '1', '--log-every', '2', '--grad-every', '2', '--parallel-runs', '1', '--out', out];
+writeFileSync(
+  config,
+  JSON.stringify({
+    models: ['hw5net', 'hw5net-plain'],
+    recipes: { hw5net: { lrs: [0.05] }, 'hw5net-plain': { lrs: [0.05] } },
+    modelOptions: { hw5net: { width: 2 }, 'hw5net-plain': { width: 2 } },
+    landscape: { points: 5, grid: 3, sample: 16 },
+  }),
+);
+const args = [
+  'experiment',
+  '--config',
+  config,
+  '--data-dir',
+  data,
+  '--depths',
+  'hw5net:0,1',
+  '--depths',
+  'hw5net-plain:0,1',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '16',
+  '--threads',
+  '1',
+  '--log-every',
+  '2',
+  '--grad-every',
+  '2',
+  '--parallel-runs',
+  '1',
+  '--out',
+  out,
+];
 const first = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
 
 describe('a depth study from the command line', () => {
@@ -37,9 +63,15 @@ describe('a depth study from the command line', () => {
     assert.equal(first.status, 0, first.stderr);
     const runs = (JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { runs: S.RunSummary[] }).runs;
     // Width 2, d blocks a stage: 33 + 30d learnable layers, 8 + 6d weight layers.
-    assert.deepEqual(runs.map((r) => `${r.name} ${r.depth} ${r.learnableLayers} ${r.weightLayers}`), [
-      'hw5net-d0-lr0.05-s0 0 33 8', 'hw5net-d1-lr0.05-s0 1 63 14', 'hw5net-plain-d0-lr0.05-s0 0 33 8', 'hw5net-plain-d1-lr0.05-s0 1 63 14',
-    ]);
+    assert.deepEqual(
+      runs.map((r) => `${r.name} ${r.depth} ${r.learnableLayers} ${r.weightLayers}`),
+      [
+        'hw5net-d0-lr0.05-s0 0 33 8',
+        'hw5net-d1-lr0.05-s0 1 63 14',
+        'hw5net-plain-d0-lr0.05-s0 0 33 8',
+        'hw5net-plain-d1-lr0.05-s0 1 63 14',
+      ],
+    );
     assert.match(first.stdout, /hw5net-d1 +0\.05 +1 +63 /, 'the closing table names the depth');
   });
 
@@ -53,9 +85,16 @@ describe('a depth study from the command line', () => {
 
   it('writes the depth and landscape sections into the report', () => {
     const text = pdfTextLines(join(out, 'report.pdf')).join(' ');
-    for (const expected of ['Depth', 'Final test accuracy against depth', 'Final training loss', 'Gradient norm of the weight nearest the input',
-      'Loss landscape, 1-D', 'Loss landscape, 2-D', 'Depth, hw5net (lr 0.05), from 2 to 5 SkipBlocks (33 to 63 learnable layers)',
-      'Loss landscape of hw5net-d1-lr0.05-s0 against hw5net-plain-d1-lr0.05-s0']) {
+    for (const expected of [
+      'Depth',
+      'Final test accuracy against depth',
+      'Final training loss',
+      'Gradient norm of the weight nearest the input',
+      'Loss landscape, 1-D',
+      'Loss landscape, 2-D',
+      'Depth, hw5net (lr 0.05), from 2 to 5 SkipBlocks (33 to 63 learnable layers)',
+      'Loss landscape of hw5net-d1-lr0.05-s0 against hw5net-plain-d1-lr0.05-s0',
+    ]) {
       assert.ok(text.includes(expected), `the report says "${expected}"`);
     }
     for (const figure of ['depth-accuracy', 'depth-train-loss', 'depth-input-gradient', 'landscape-line', 'landscape-contours']) {

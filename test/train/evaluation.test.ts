@@ -58,11 +58,18 @@ describe('classificationReport', () => {
 
   it('tells a model that always answers one class apart from a perfect one', () => {
     const r = S.classificationReport(Int32Array.from([0, 0, 0, 0]), Int32Array.from([0, 1, 1, 1]), 2);
-    assert.deepEqual(r.confusionMatrix, [[1, 0], [3, 0]]);
+    assert.deepEqual(r.confusionMatrix, [
+      [1, 0],
+      [3, 0],
+    ]);
     assertNumbers(r.perClassAccuracy, [1, 0], 'perClassAccuracy');
     assert.equal(r.accuracy, 0.25);
     const perfect = S.classificationReport([2, 0, 1], [2, 0, 1], 3);
-    assert.deepEqual(perfect.confusionMatrix, [[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    assert.deepEqual(perfect.confusionMatrix, [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     assertNumbers(perfect.perClassAccuracy, [1, 1, 1], 'perfect');
     assert.equal(perfect.accuracy, 1);
   });
@@ -72,7 +79,10 @@ describe('classificationReport', () => {
     const empty = S.classificationReport([], [], 2);
     assert.ok(Number.isNaN(empty.accuracy));
     assert.equal(empty.count, 0);
-    assert.deepEqual(empty.confusionMatrix, [[0, 0], [0, 0]]);
+    assert.deepEqual(empty.confusionMatrix, [
+      [0, 0],
+      [0, 0],
+    ]);
   });
 });
 
@@ -96,8 +106,11 @@ describe('evaluate', () => {
   ];
   const labels = [0, 0, 0, 1, 1, 2, 2];
   const dataset: S.ImageDataset = {
-    name: 'controlled', images: Uint8Array.from(pixels.flat()), labels: Uint8Array.from(labels),
-    shape: { channels: 1, height: 1, width: 3 }, classes: ['a', 'b', 'c'],
+    name: 'controlled',
+    images: Uint8Array.from(pixels.flat()),
+    labels: Uint8Array.from(labels),
+    shape: { channels: 1, height: 1, width: 3 },
+    classes: ['a', 'b', 'c'],
   };
 
   it('predicts the argmax of the logits, in the loader order, across batches', () => {
@@ -108,19 +121,26 @@ describe('evaluate', () => {
     const { loss, report, predictions } = S.evaluate(model, loader, { precision: 'fp32', memoryFormat: 'contiguous' });
     assert.equal(S.memory().tensors, before, 'evaluate frees its batches');
     assert.deepEqual(predictions, { split: 'test', labels, predicted: [0, 1, 0, 1, 2, 2, 1] });
-    assert.deepEqual(report.confusionMatrix, [[2, 1, 0], [0, 1, 1], [0, 1, 1]]);
+    assert.deepEqual(report.confusionMatrix, [
+      [2, 1, 0],
+      [0, 1, 1],
+      [0, 1, 1],
+    ]);
     assertNumbers(report.perClassAccuracy, [2 / 3, 1 / 2, 1 / 2], 'perClassAccuracy');
     assert.equal(report.accuracy, 4 / 7);
     // The mean cross-entropy of the same logits, by hand.
-    const expectedLoss = sum(pixels.map((p, i) => {
-      const z = p.map((v) => v / 255);
-      return Math.log(sum(z.map(Math.exp))) - z[labels[i]!]!;
-    })) / pixels.length;
+    const expectedLoss =
+      sum(
+        pixels.map((p, i) => {
+          const z = p.map((v) => v / 255);
+          return Math.log(sum(z.map(Math.exp))) - z[labels[i]!]!;
+        }),
+      ) / pixels.length;
     assert.ok(Math.abs(loss - expectedLoss) < 1e-5, `loss ${loss}, expected ${expectedLoss}`);
     assert.equal(model.training, true, 'evaluate restores the training mode');
   });
 
-  it('with flipTest, predicts from the mean of the image\'s and its mirror image\'s logits', () => {
+  it("with flipTest, predicts from the mean of the image's and its mirror image's logits", () => {
     const weights = [1, 1, 1.5];
     // Unequal weights per logit, so the mirror image's logits differ from the image's and no two means tie.
     const model = new (class extends S.Module {
@@ -133,7 +153,11 @@ describe('evaluate', () => {
     const means = pixels.map((p) => p.map((_, i) => (weights[i]! * (p[i]! + p[2 - i]!)) / 2 / 255));
     const argmax = (z: number[]) => z.indexOf(Math.max(...z));
     assert.deepEqual(predictions.predicted, means.map(argmax));
-    assert.notDeepEqual(means.map(argmax), pixels.map((p) => argmax(p.map((v, i) => weights[i]! * v))), 'the flips change some predictions');
+    assert.notDeepEqual(
+      means.map(argmax),
+      pixels.map((p) => argmax(p.map((v, i) => weights[i]! * v))),
+      'the flips change some predictions',
+    );
     const expectedLoss = sum(means.map((z, i) => Math.log(sum(z.map(Math.exp))) - z[labels[i]!]!)) / pixels.length;
     assert.ok(Math.abs(loss - expectedLoss) < 1e-5, `loss ${loss}, expected ${expectedLoss}`);
   });
@@ -147,8 +171,29 @@ describe('a trained model classifies the learnable tiny dataset', () => {
   const read = (name: string) => JSON.parse(readFileSync(join(out, name), 'utf8'));
 
   it('reaches >= 90% test accuracy, and eval.json agrees with its matrix and with predictions.json', () => {
-    const run = skipstudio('train', '--data-dir', data, '--model', 'net1', '--optimizer', 'adam', '--lr', '0.001', '--schedule', 'constant',
-      '--weight-decay', '0', '--epochs', '2', '--batch-size', '16', '--threads', '1', '--out', out);
+    const run = skipstudio(
+      'train',
+      '--data-dir',
+      data,
+      '--model',
+      'net1',
+      '--optimizer',
+      'adam',
+      '--lr',
+      '0.001',
+      '--schedule',
+      'constant',
+      '--weight-decay',
+      '0',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '16',
+      '--threads',
+      '1',
+      '--out',
+      out,
+    );
     assert.equal(run.status, 0, run.stderr);
     const evaluation = read('eval.json');
     const m = evaluation.confusionMatrix as number[][];
@@ -161,7 +206,11 @@ describe('a trained model classifies the learnable tiny dataset', () => {
     assert.deepEqual(m.map(sum), [7, 7, 7, 7, 6, 6, 6, 6, 6, 6]);
 
     const predictions = read('predictions.json') as S.Predictions;
-    assert.deepEqual(predictions.labels, Array.from({ length: 64 }, (_, i) => i % 10), 'labels in the test split order');
+    assert.deepEqual(
+      predictions.labels,
+      Array.from({ length: 64 }, (_, i) => i % 10),
+      'labels in the test split order',
+    );
     assert.equal(predictions.predicted.length, 64);
     const recomputed = S.classificationReport(predictions.predicted, predictions.labels, 10);
     assert.deepEqual(recomputed.confusionMatrix, m);
@@ -171,8 +220,18 @@ describe('a trained model classifies the learnable tiny dataset', () => {
   });
 
   it('eval --checkpoint with --model, --dataset and --data-dir gives the same evaluation', () => {
-    const run = skipstudio('eval', '--checkpoint', join(out, 'checkpoints/last.safetensors'), '--model', 'net1', '--dataset', 'fashion-mnist',
-      '--data-dir', data, '--json');
+    const run = skipstudio(
+      'eval',
+      '--checkpoint',
+      join(out, 'checkpoints/last.safetensors'),
+      '--model',
+      'net1',
+      '--dataset',
+      'fashion-mnist',
+      '--data-dir',
+      data,
+      '--json',
+    );
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
     const saved = read('eval.json');
@@ -190,7 +249,10 @@ describe('a trained model classifies the learnable tiny dataset', () => {
     assert.match(missing.stderr, /give either --run DIR or --checkpoint FILE/);
     const wrongModel = skipstudio('eval', '--checkpoint', join(out, 'checkpoints/last.safetensors'), '--model', 'net2', '--data-dir', data);
     assert.notEqual(wrongModel.status, 0);
-    assert.match(wrongModel.stderr, /last\.safetensors holds a net1 \(its saved config says so\), not a net2: leave out --model or give the right one/);
+    assert.match(
+      wrongModel.stderr,
+      /last\.safetensors holds a net1 \(its saved config says so\), not a net2: leave out --model or give the right one/,
+    );
     // Without --model, the checkpoint's own config names the model (and its options).
     const fromConfig = skipstudio('eval', '--checkpoint', join(out, 'checkpoints/last.safetensors'), '--data-dir', data, '--json');
     assert.equal(fromConfig.status, 0, fromConfig.stderr);
@@ -207,7 +269,14 @@ const argmax = (z: number[]) => z.indexOf(Math.max(...z));
 const crossEntropy = (z: number[], label: number) => Math.log(sum(z.map(Math.exp))) - z[label]!;
 
 // Seven 1x2x3 images (the flattened pixels, row by row) and a 6x3 projection: each image's logits are (pixels / 255) @ W.
-const W = [[1.5, -0.5, 0.2], [0.3, 1.1, -0.7], [-0.4, 0.6, 1.3], [0.9, -1.2, 0.5], [-0.8, 0.4, 0.7], [0.2, 0.9, -1.1]];
+const W = [
+  [1.5, -0.5, 0.2],
+  [0.3, 1.1, -0.7],
+  [-0.4, 0.6, 1.3],
+  [0.9, -1.2, 0.5],
+  [-0.8, 0.4, 0.7],
+  [0.2, 0.9, -1.1],
+];
 const pixels = [
   [200, 13, 77, 31, 250, 9],
   [17, 181, 64, 222, 5, 140],
@@ -219,8 +288,11 @@ const pixels = [
 ];
 const labels = [2, 0, 1, 0, 2, 1, 0]; // not sorted: a shard put back in the wrong order shows
 const dataset: S.ImageDataset = {
-  name: 'controlled', images: Uint8Array.from(pixels.flat()), labels: Uint8Array.from(labels),
-  shape: { channels: 1, height: 2, width: 3 }, classes: ['a', 'b', 'c'],
+  name: 'controlled',
+  images: Uint8Array.from(pixels.flat()),
+  labels: Uint8Array.from(labels),
+  shape: { channels: 1, height: 2, width: 3 },
+  classes: ['a', 'b', 'c'],
 };
 const logitsOf = (p: number[]) => [0, 1, 2].map((j) => sum(p.map((v, k) => (v / 255) * W[k]![j]!)));
 /** The image mirrored along its width (each row reversed). */
@@ -249,7 +321,11 @@ describe('evaluate', () => {
     const predicted = plainLogits.map(argmax);
     assert.deepEqual(predicted, [2, 0, 2, 1, 0, 2, 0], 'the hand computation');
     assert.deepEqual(predictions, { split: 'test', labels, predicted });
-    assert.deepEqual(report.confusionMatrix, [[2, 1, 0], [0, 0, 2], [1, 0, 1]]);
+    assert.deepEqual(report.confusionMatrix, [
+      [2, 1, 0],
+      [0, 0, 2],
+      [1, 0, 1],
+    ]);
     assert.equal(report.count, 7);
     assert.equal(report.accuracy, 3 / 7);
     const expected = meanLoss(plainLogits);
@@ -281,7 +357,7 @@ describe('evaluate', () => {
     assert.ok(Math.abs(bf16 - exact) < 1e-2, `bf16 loss ${bf16} is still the loss`);
   });
 
-  it('restores the model\'s mode: training stays training, eval stays eval', () => {
+  it("restores the model's mode: training stays training, eval stays eval", () => {
     const loader = new S.DataLoader(dataset, { batchSize: 7, shuffle: false });
     const training = new Projection();
     S.evaluate(training, loader, FP32);
@@ -304,7 +380,7 @@ describe('evaluate', () => {
 });
 
 describe('evaluateSharded', () => {
-  it('puts two ranks\' shards back in the split\'s order, drops the padding and averages over the split', async () => {
+  it("puts two ranks' shards back in the split's order, drops the padding and averages over the split", async () => {
     const one = S.evaluate(new Projection(), new S.DataLoader(dataset, { batchSize: 7, shuffle: false }), FP32);
     const port = await freePort();
     // Rank 1 holds images 1, 3, 5 and one of padding (7 images over 2 ranks of 4); rank 0 holds 0, 2, 4, 6.
@@ -344,7 +420,13 @@ describe('evaluateSharded', () => {
 describe('evaluateCheckpoint and evaluateRun', () => {
   const data = writeTinyFashionMnist(join(root, 'data'), 20, 10);
   const shape = { channels: 1, height: 28, width: 28 };
-  const config = S.resolveTrainConfig({ model: 'net1', dataDir: data, precision: 'fp32', memoryFormat: 'contiguous', out: join(root, 'run') });
+  const config = S.resolveTrainConfig({
+    model: 'net1',
+    dataDir: data,
+    precision: 'fp32',
+    memoryFormat: 'contiguous',
+    out: join(root, 'run'),
+  });
 
   /** A net1 with seeded weights, and its evaluation by hand: the training split's normalisation, the test split in order. */
   async function reference() {
@@ -355,7 +437,7 @@ describe('evaluateCheckpoint and evaluateRun', () => {
     return { model, expected: S.evaluate(model, loader, FP32) };
   }
 
-  it('evaluates the checkpoint\'s weights on the test split in order, normalised as in training', async () => {
+  it("evaluates the checkpoint's weights on the test split in order, normalised as in training", async () => {
     const { model, expected } = await reference();
     const path = join(root, 'net1.safetensors');
     S.saveCheckpoint(path, { model, epoch: 1, step: 2 });
@@ -371,7 +453,7 @@ describe('evaluateCheckpoint and evaluateRun', () => {
     assert.deepEqual(result.classes, (await S.loadDataset('fashion-mnist', data)).test.classes);
     assert.equal(result.classes[9], 'Ankle boot');
     assert.deepEqual(result.predictions, expected.predictions);
-    assert.deepEqual(result.predictions.labels, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'the test split\'s order');
+    assert.deepEqual(result.predictions.labels, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "the test split's order");
     assert.deepEqual(result.confusionMatrix, expected.report.confusionMatrix);
     assert.deepEqual(result.perClassAccuracy, expected.report.perClassAccuracy);
     assert.equal(result.accuracy, expected.report.accuracy);
@@ -386,10 +468,12 @@ describe('evaluateCheckpoint and evaluateRun', () => {
     S.noGrad(() => model.parameters()[0]!.fill_(Number.NaN));
     const path = join(root, 'nan.safetensors');
     S.saveCheckpoint(path, { model, epoch: 1, step: 2 });
-    await assert.rejects(S.evaluateCheckpoint(path, config), (e: Error) => e.message.startsWith(`${path} holds non-finite weights (NaN or infinity) in ${key}: `));
+    await assert.rejects(S.evaluateCheckpoint(path, config), (e: Error) =>
+      e.message.startsWith(`${path} holds non-finite weights (NaN or infinity) in ${key}: `),
+    );
   });
 
-  it('evaluateRun evaluates the run\'s last checkpoint with its config and writes eval.json and predictions.json', async () => {
+  it("evaluateRun evaluates the run's last checkpoint with its config and writes eval.json and predictions.json", async () => {
     const { model, expected } = await reference();
     const out = join(root, 'run');
     mkdirSync(join(out, 'checkpoints'), { recursive: true });
@@ -408,13 +492,22 @@ describe('evaluateCheckpoint and evaluateRun', () => {
 });
 
 describe('checkpointEvalConfig', () => {
-  const saved = { model: 'hw5net', modelOptions: { width: 4 }, dataset: 'cifar10', dataDir: '/saved/data', precision: 'bf16', memoryFormat: 'channelsLast', flipTest: true, lr: 0.5 };
+  const saved = {
+    model: 'hw5net',
+    modelOptions: { width: 4 },
+    dataset: 'cifar10',
+    dataDir: '/saved/data',
+    precision: 'bf16',
+    memoryFormat: 'channelsLast',
+    flipTest: true,
+    lr: 0.5,
+  };
   const withConfig = join(root, 'with-config.safetensors');
   const without = join(root, 'without-config.safetensors');
   S.saveCheckpoint(withConfig, { model: new S.Linear(1, 1), epoch: 0, step: 0, config: saved });
   S.saveCheckpoint(without, { model: new S.Linear(1, 1), epoch: 0, step: 0 });
 
-  it('takes the model, its options, dataset, folder, precision, layout and flip test from the checkpoint\'s config', () => {
+  it("takes the model, its options, dataset, folder, precision, layout and flip test from the checkpoint's config", () => {
     const config = S.checkpointEvalConfig(withConfig, {});
     assert.equal(config.model, 'hw5net');
     assert.deepEqual(config.modelOptions, { width: 4 });
@@ -437,12 +530,18 @@ describe('checkpointEvalConfig', () => {
   });
 
   it('refuses a model that contradicts the checkpoint', () => {
-    assert.throws(() => S.checkpointEvalConfig(withConfig, { model: 'net2' }), (e: Error) =>
-      e.message === `${withConfig} holds a hw5net (its saved config says so), not a net2: leave out --model or give the right one`);
+    assert.throws(
+      () => S.checkpointEvalConfig(withConfig, { model: 'net2' }),
+      (e: Error) =>
+        e.message === `${withConfig} holds a hw5net (its saved config says so), not a net2: leave out --model or give the right one`,
+    );
   });
 
   it('needs the model for a checkpoint without a config', () => {
-    assert.throws(() => S.checkpointEvalConfig(without, {}), (e: Error) => e.message === `${without} does not say which model it holds: give --model`);
+    assert.throws(
+      () => S.checkpointEvalConfig(without, {}),
+      (e: Error) => e.message === `${without} does not say which model it holds: give --model`,
+    );
     const config = S.checkpointEvalConfig(without, { model: 'net1', dataDir: '/given/data' });
     assert.equal(config.model, 'net1');
     assert.equal(config.dataset, 'fashion-mnist');
@@ -453,30 +552,52 @@ describe('checkpointEvalConfig', () => {
 
 describe('formatEvaluation', () => {
   const result = (confusionMatrix: number[][]): S.EvaluationResult => ({
-    split: 'test', loss: 0.123456, classes: ['a', 'bbb'], checkpoint: 'x.safetensors', accuracy: 0.5, count: 1234,
-    perClassAccuracy: [0.25, 0.875], confusionMatrix, predictions: { split: 'test', labels: [], predicted: [] },
+    split: 'test',
+    loss: 0.123456,
+    classes: ['a', 'bbb'],
+    checkpoint: 'x.safetensors',
+    accuracy: 0.5,
+    count: 1234,
+    perClassAccuracy: [0.25, 0.875],
+    confusionMatrix,
+    predictions: { split: 'test', labels: [], predicted: [] },
   });
 
   it('writes the accuracy, per-class accuracy and the confusion matrix, columns as wide as the widest count', () => {
-    assert.equal(S.formatEvaluation(result([[1, 12345], [3, 4]])), [
-      'test accuracy 50.00% on 1,234 images (loss 0.1235)',
-      '',
-      'per-class accuracy:',
-      '  a    25.00%',
-      '  bbb  87.50%',
-      '',
-      'confusion matrix (rows: true class, columns: predicted):',
-      '          0     1',
-      '  a       1 12345',
-      '  bbb     3     4',
-    ].join('\n'));
+    assert.equal(
+      S.formatEvaluation(
+        result([
+          [1, 12345],
+          [3, 4],
+        ]),
+      ),
+      [
+        'test accuracy 50.00% on 1,234 images (loss 0.1235)',
+        '',
+        'per-class accuracy:',
+        '  a    25.00%',
+        '  bbb  87.50%',
+        '',
+        'confusion matrix (rows: true class, columns: predicted):',
+        '          0     1',
+        '  a       1 12345',
+        '  bbb     3     4',
+      ].join('\n'),
+    );
   });
 
   it('keeps columns at least 5 wide', () => {
-    assert.equal(S.formatEvaluation(result([[1, 2], [3, 4]])).split('\n').slice(-3).join('\n'), [
-      '         0    1',
-      '  a      1    2',
-      '  bbb    3    4',
-    ].join('\n'));
+    assert.equal(
+      S.formatEvaluation(
+        result([
+          [1, 2],
+          [3, 4],
+        ]),
+      )
+        .split('\n')
+        .slice(-3)
+        .join('\n'),
+      ['         0    1', '  a      1    2', '  bbb    3    4'].join('\n'),
+    );
   });
 });

@@ -29,22 +29,57 @@ describe('--preset hw5 on a COCO subset', () => {
   it('refuses to start without a built subset and prints the command that builds one', () => {
     const run = skipstudio('experiment', '--preset', 'hw5', '--threads', '1');
     assert.notEqual(run.status, 0);
-    assert.ok(run.stderr.includes(`no COCO subset in ${join(root, 'data/coco-hw5')}: build the assignment's subset first`), 'it says where it looked');
-    assert.match(run.stderr, /skipstudio data coco --annotations COCO\/annotations\/instances_train2017\.json --images COCO\/train2017 --classes boat,cake,couch,dog,motorcycle --train-per-class 1600 --val-per-class 400 --size 64 --out \S*data\/coco-hw5/);
+    assert.ok(
+      run.stderr.includes(`no COCO subset in ${join(root, 'data/coco-hw5')}: build the assignment's subset first`),
+      'it says where it looked',
+    );
+    assert.match(
+      run.stderr,
+      /skipstudio data coco --annotations COCO\/annotations\/instances_train2017\.json --images COCO\/train2017 --classes boat,cake,couch,dog,motorcycle --train-per-class 1600 --val-per-class 400 --size 64 --out \S*data\/coco-hw5/,
+    );
     assert.ok(!existsSync(join(root, 'runs/coco-hw5')), 'nothing trained');
   });
 
-  it('builds the subset, trains the preset\'s grid and reports it with the COCO classes', () => {
+  it("builds the subset, trains the preset's grid and reports it with the COCO classes", () => {
     const subset = join(root, 'data/coco-hw5');
-    const build = skipstudio('data', 'coco', '--annotations', join(fixture, 'annotations/instances_tiny2017.json'), '--images', join(fixture, 'tiny2017'),
-      '--train-per-class', '2', '--val-per-class', '1', '--out', subset);
+    const build = skipstudio(
+      'data',
+      'coco',
+      '--annotations',
+      join(fixture, 'annotations/instances_tiny2017.json'),
+      '--images',
+      join(fixture, 'tiny2017'),
+      '--train-per-class',
+      '2',
+      '--val-per-class',
+      '1',
+      '--out',
+      subset,
+    );
     assert.equal(build.status, 0, build.stderr);
-    const run = skipstudio('experiment', '--preset', 'hw5', '--epochs', '1', '--batch-size', '5', '--threads', '1', '--log-every', '1', '--grad-every', '1');
+    const run = skipstudio(
+      'experiment',
+      '--preset',
+      'hw5',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '5',
+      '--threads',
+      '1',
+      '--log-every',
+      '1',
+      '--grad-every',
+      '1',
+    );
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /forecast: 4 runs to train/, 'the forecast is printed before training');
     const out = join(root, 'runs/coco-hw5');
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs as S.RunSummary[];
-    assert.deepEqual(results.map((r) => r.name), ['hw5net-lr0.1-s0', 'hw5net-lr0.02-s0', 'net3-lr0.001-s0', 'net3-lr0.0001-s0']);
+    assert.deepEqual(
+      results.map((r) => r.name),
+      ['hw5net-lr0.1-s0', 'hw5net-lr0.02-s0', 'net3-lr0.001-s0', 'net3-lr0.0001-s0'],
+    );
     const net3 = JSON.parse(readFileSync(join(out, 'net3-lr0.001-s0/config.json'), 'utf8')) as S.TrainConfig;
     assert.deepEqual([net3.dataset, net3.optimizer, net3.betas, net3.schedule], ['coco', 'adam', [0.9, 0.99], 'constant']);
     const model = JSON.parse(readFileSync(join(out, 'hw5net-lr0.1-s0/model.json'), 'utf8'));

@@ -57,10 +57,11 @@ function movedByHand(model: TinyNet, directions: S.Tensor[][], alpha: number, be
   return S.scope(() => S.noGrad(() => S.crossEntropy(copy.forward(x), y).item()));
 }
 
-const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b)), `${what}: ${a} against ${b}`);
+const close = (a: number, b: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b)), `${what}: ${a} against ${b}`);
 
 describe('the loss landscape of a tiny network', () => {
-  it('filter-normalised directions: each filter has the norm of the weight\'s filter; biases and batch norm get zeros', () => {
+  it("filter-normalised directions: each filter has the norm of the weight's filter; biases and batch norm get zeros", () => {
     const { model } = tinySetUp();
     const [d1, d2] = S.landscapeDirections(model, 7, 2) as [S.Tensor[], S.Tensor[]];
     const named = model.namedParameters();
@@ -84,35 +85,53 @@ describe('the loss landscape of a tiny network', () => {
     const expectedDraw = values(S.randn([5]));
     S.manualSeed(3);
     const landscape = S.lossLandscape(model, { x, y }, { points: 5, grid: 3, seed: 7, range: 1 });
-    assert.deepEqual(values(S.randn([5])), expectedDraw, 'libtorch\'s generator is where it was');
+    assert.deepEqual(values(S.randn([5])), expectedDraw, "libtorch's generator is where it was");
     assert.deepEqual(bits(model), before, 'weights and buffers bit for bit');
     assert.equal(model.training, true, 'back in training mode');
     assert.deepEqual(landscape.alphas, [-1, -0.5, 0, 0.5, 1]);
     assert.deepEqual(landscape.surfaceAxis, [-1, 0, 1]);
     const directions = S.landscapeDirections(model, 7, 2);
     landscape.alphas.forEach((a, i) => close(landscape.line[i]!, movedByHand(model, [directions[0]!], a, 0, x, y), `line at ${a}`));
-    landscape.surfaceAxis.forEach((b, j) => landscape.surfaceAxis.forEach((a, i) =>
-      close(landscape.surface[j]![i]!, movedByHand(model, directions, a, b, x, y), `grid at (${a}, ${b})`)));
-    assert.ok(landscape.line[0]! > landscape.line[2]! || landscape.line[4]! > landscape.line[2]!, 'the points differ: the weights did move');
+    landscape.surfaceAxis.forEach((b, j) =>
+      landscape.surfaceAxis.forEach((a, i) =>
+        close(landscape.surface[j]![i]!, movedByHand(model, directions, a, b, x, y), `grid at (${a}, ${b})`),
+      ),
+    );
+    assert.ok(
+      landscape.line[0]! > landscape.line[2]! || landscape.line[4]! > landscape.line[2]!,
+      'the points differ: the weights did move',
+    );
   });
 
   it('averages over the whole sample when it comes in batches of different sizes', () => {
     const { model, x, y } = tinySetUp();
     const whole = S.lossLandscape(model, { x, y }, { points: 3, grid: 0 });
-    const split = S.lossLandscape(model, [{ x: x.narrow(0, 0, 4), y: y.narrow(0, 0, 4) }, { x: x.narrow(0, 4, 2), y: y.narrow(0, 4, 2) }], { points: 3, grid: 0 });
+    const split = S.lossLandscape(
+      model,
+      [
+        { x: x.narrow(0, 0, 4), y: y.narrow(0, 0, 4) },
+        { x: x.narrow(0, 4, 2), y: y.narrow(0, 4, 2) },
+      ],
+      { points: 3, grid: 0 },
+    );
     whole.line.forEach((v, i) => close(split.line[i]!, v, `point ${i}`));
     assert.deepEqual(whole.surface, []);
   });
 
   it('refuses settings it cannot draw, naming each', () => {
     const { model, x, y } = tinySetUp();
-    assert.throws(() => S.lossLandscape(model, { x, y }, { points: 4, grid: 1, sample: 0 }),
-      /landscape points must be an odd integer >= 3, got 4; landscape grid must be 0 \(none\) or an odd integer >= 3, got 1; landscape sample must be a positive integer, got 0/);
+    assert.throws(
+      () => S.lossLandscape(model, { x, y }, { points: 4, grid: 1, sample: 0 }),
+      /landscape points must be an odd integer >= 3, got 4; landscape grid must be 0 \(none\) or an odd integer >= 3, got 1; landscape sample must be a positive integer, got 0/,
+    );
   });
 
   it('refuses a sample of no batches, whose mean loss would be NaN (issue 42, defect 13)', () => {
     const { model } = tinySetUp();
-    assert.throws(() => S.lossLandscape(model, [], { points: 3, grid: 0 }), /^RangeError: lossLandscape: the sample holds no batch: give at least one$/);
+    assert.throws(
+      () => S.lossLandscape(model, [], { points: 3, grid: 0 }),
+      /^RangeError: lossLandscape: the sample holds no batch: give at least one$/,
+    );
   });
 });
 
@@ -124,12 +143,29 @@ describe('skipstudio landscape on a trained run', () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
 
   it('writes landscape.json beside the run and leaves its checkpoint as it was', () => {
-    const trained = cli('train', '--model', 'net1', '--data-dir', data, '--epochs', '1', '--batch-size', '16', '--threads', '1', '--out', runDir);
+    const trained = cli(
+      'train',
+      '--model',
+      'net1',
+      '--data-dir',
+      data,
+      '--epochs',
+      '1',
+      '--batch-size',
+      '16',
+      '--threads',
+      '1',
+      '--out',
+      runDir,
+    );
     assert.equal(trained.status, 0, trained.stderr);
     const checkpoint = readFileSync(join(runDir, 'checkpoints/last.safetensors'));
     const result = cli('landscape', '--run', runDir, '--points', '5', '--grid', '3', '--sample', '20', '--precision', 'fp32');
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /loss landscape on 20 training images \(5 points on a line, a 3 x 3 grid, fp32, \d+ s\): loss \d+\.\d{3} at the trained weights/);
+    assert.match(
+      result.stdout,
+      /loss landscape on 20 training images \(5 points on a line, a 3 x 3 grid, fp32, \d+ s\): loss \d+\.\d{3} at the trained weights/,
+    );
     const file = JSON.parse(readFileSync(join(runDir, 'landscape.json'), 'utf8')) as S.LandscapeFile;
     assert.deepEqual([file.sample, file.line.length, file.surface.length, file.surface[0]!.length, file.precision], [20, 5, 3, 3, 'fp32']);
     assert.equal(file.line[2], file.surface[1]![1], 'the slice and the grid meet at the trained weights');
@@ -149,7 +185,12 @@ describe('skipstudio landscape on a trained run', () => {
     // As if it had been taken at an earlier checkpoint, before the run was resumed.
     writeFileSync(path, JSON.stringify({ ...file, step: file.step - 2 }));
     const html = report();
-    assert.ok(html.includes(`run's landscape was taken at step ${file.step - 2}, and the run trained on to step ${file.step}: it is not the trained network's`), html);
+    assert.ok(
+      html.includes(
+        `run's landscape was taken at step ${file.step - 2}, and the run trained on to step ${file.step}: it is not the trained network's`,
+      ),
+      html,
+    );
     assert.doesNotMatch(html, /Loss landscape of each run/);
     writeFileSync(path, taken);
   });
@@ -165,20 +206,30 @@ describe('skipstudio landscape on a trained run', () => {
 });
 
 const values64 = (t: S.Tensor) => Array.from(t.to({ dtype: 'float64' }).data() as Float64Array);
-const closeWithin = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} against ${b}`);
+const closeWithin = (a: number, b: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} against ${b}`);
 const settings = S.LANDSCAPE_SETTINGS;
 
 describe('the landscape settings', () => {
-  it('their defaults are Li et al.\'s resolution, with flags and help for the command', () => {
+  it("their defaults are Li et al.'s resolution, with flags and help for the command", () => {
     assert.deepEqual(S.LANDSCAPE_DEFAULTS, { points: 41, grid: 21, sample: 1000, range: 1, seed: 0, precision: 'run' });
-    assert.deepEqual(Object.entries(settings).map(([name, s]) => [name, s.default, s.flag, s.help, s.choices]), [
-      ['points', 41, '<n>', 'points of the 1-D slice on [-range, range] (odd)', undefined],
-      ['grid', 21, '<n>', 'points a side of the 2-D grid (odd; 0: no grid)', undefined],
-      ['sample', 1000, '<n>', 'training images the loss is averaged over', undefined],
-      ['range', 1, '<x>', 'how far each direction goes either side, in filter norms', undefined],
-      ['seed', 0, '<n>', 'seed of the directions and of the sample', undefined],
-      ['precision', 'run', '<p>', 'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)', ['run', 'fp32', 'bf16']],
-    ]);
+    assert.deepEqual(
+      Object.entries(settings).map(([name, s]) => [name, s.default, s.flag, s.help, s.choices]),
+      [
+        ['points', 41, '<n>', 'points of the 1-D slice on [-range, range] (odd)', undefined],
+        ['grid', 21, '<n>', 'points a side of the 2-D grid (odd; 0: no grid)', undefined],
+        ['sample', 1000, '<n>', 'training images the loss is averaged over', undefined],
+        ['range', 1, '<x>', 'how far each direction goes either side, in filter norms', undefined],
+        ['seed', 0, '<n>', 'seed of the directions and of the sample', undefined],
+        [
+          'precision',
+          'run',
+          '<p>',
+          'run (the precision the run trained in), fp32, or bf16 autocast (twice as fast where the CPU has native bf16)',
+          ['run', 'fp32', 'bf16'],
+        ],
+      ],
+    );
   });
 
   it('integers are read from text, whitespace around them allowed; anything else is refused', () => {
@@ -187,7 +238,8 @@ describe('the landscape settings', () => {
       assert.equal(parse('41'), 41);
       assert.equal(parse(' 7 '), 7);
       assert.equal(parse('-3'), -3);
-      for (const bad of ['', '   ', '1.5', 'abc', 'Infinity', 'NaN']) assert.throws(() => parse(bad), { message: 'must be an integer' }, `${name} '${bad}'`);
+      for (const bad of ['', '   ', '1.5', 'abc', 'Infinity', 'NaN'])
+        assert.throws(() => parse(bad), { message: 'must be an integer' }, `${name} '${bad}'`);
     }
   });
 
@@ -196,7 +248,8 @@ describe('the landscape settings', () => {
     assert.equal(parse('0.25'), 0.25);
     assert.equal(parse(' 2 '), 2);
     assert.equal(parse('1e-3'), 0.001);
-    for (const bad of ['', '  ', 'abc', 'Infinity', '-Infinity', 'NaN']) assert.throws(() => parse(bad), { message: 'must be a number' }, `'${bad}'`);
+    for (const bad of ['', '  ', 'abc', 'Infinity', '-Infinity', 'NaN'])
+      assert.throws(() => parse(bad), { message: 'must be a number' }, `'${bad}'`);
   });
 
   it('points: an odd integer from 3 to 1,001', () => {
@@ -226,7 +279,8 @@ describe('the landscape settings', () => {
   it('range: a positive number up to 100', () => {
     const check = settings.range.check;
     for (const ok of [1e-9, 0.5, 1, 100]) assert.equal(check(ok), undefined, `${ok}`);
-    for (const bad of [0, -1, -1e-9, Number.NaN, Infinity, '1']) assert.equal(check(bad), `must be a positive number, got ${bad}`, `${bad}`);
+    for (const bad of [0, -1, -1e-9, Number.NaN, Infinity, '1'])
+      assert.equal(check(bad), `must be a positive number, got ${bad}`, `${bad}`);
     assert.equal(check(100.5), 'must be at most 100, got 100.5');
   });
 
@@ -250,14 +304,16 @@ describe('the landscape settings', () => {
     assert.deepEqual(S.landscapeProblems(S.LANDSCAPE_DEFAULTS), []);
     assert.deepEqual(S.landscapeProblems({ points: undefined, grid: 0, precision: 'bf16' }), []);
     assert.deepEqual(S.landscapeProblems({ seed: -1, points: 4, extra: 1, other: 2 } as Partial<S.LandscapeOptions>), [
-      'landscape: unknown setting \'extra\' (known: points, grid, sample, range, seed, precision)',
-      'landscape: unknown setting \'other\' (known: points, grid, sample, range, seed, precision)',
+      "landscape: unknown setting 'extra' (known: points, grid, sample, range, seed, precision)",
+      "landscape: unknown setting 'other' (known: points, grid, sample, range, seed, precision)",
       'landscape points must be an odd integer >= 3, got 4',
       'landscape seed must be a non-negative integer, got -1',
     ]);
     assert.deepEqual(S.landscapeProblems({ grid: 1, sample: 0, range: 0, precision: 'x' as 'run' }), [
-      'landscape grid must be 0 (none) or an odd integer >= 3, got 1', 'landscape sample must be a positive integer, got 0',
-      'landscape range must be a positive number, got 0', 'landscape precision must be run, fp32 or bf16, got "x"',
+      'landscape grid must be 0 (none) or an odd integer >= 3, got 1',
+      'landscape sample must be a positive integer, got 0',
+      'landscape range must be a positive number, got 0',
+      'landscape precision must be run, fp32 or bf16, got "x"',
     ]);
   });
 });
@@ -300,7 +356,10 @@ describe('filter-normalised directions', () => {
       assert.deepEqual(d.shape, w.shape, name);
       assert.equal(d.dtype, w.dtype, name);
       if (w.ndim <= 1) {
-        assert.ok(values64(d).every((v) => v === 0), `${name} stays put`);
+        assert.ok(
+          values64(d).every((v) => v === 0),
+          `${name} stays put`,
+        );
         return;
       }
       const dims = Array.from({ length: w.ndim - 1 }, (_, i) => i + 1);
@@ -312,13 +371,13 @@ describe('filter-normalised directions', () => {
     });
   };
 
-  it('each filter (output channel or row) has the norm of the weight\'s filter; biases and batch norm get zeros', () => {
+  it("each filter (output channel or row) has the norm of the weight's filter; biases and batch norm get zeros", () => {
     S.manualSeed(1);
     const model = smallNet();
     check(model, S.filterNormalizedDirection(model), 1e-5);
   });
 
-  it('in the weights\' own dtype', () => {
+  it("in the weights' own dtype", () => {
     S.manualSeed(2);
     const model = smallNet().to({ dtype: 'float64' });
     check(model, S.filterNormalizedDirection(model), 1e-9);
@@ -327,7 +386,14 @@ describe('filter-normalised directions', () => {
   it('a filter of zeros gets a direction of zeros, not NaN', () => {
     S.manualSeed(3);
     const fc = new S.Linear(3, 2);
-    S.noGrad(() => fc.weight.copy_(S.tensor([[0, 0, 0], [1, 2, 2]])));
+    S.noGrad(() =>
+      fc.weight.copy_(
+        S.tensor([
+          [0, 0, 0],
+          [1, 2, 2],
+        ]),
+      ),
+    );
     const [d] = S.filterNormalizedDirection(fc) as [S.Tensor];
     const [zero, three] = values64(d.norm(2, [1]));
     assert.equal(zero, 0);
@@ -336,7 +402,7 @@ describe('filter-normalised directions', () => {
 });
 
 describe('the directions for a seed', () => {
-  it('one or two, the same for the same seed, others for another, and libtorch\'s generator left as it was', () => {
+  it("one or two, the same for the same seed, others for another, and libtorch's generator left as it was", () => {
     S.manualSeed(4);
     const model = smallNet();
     S.manualSeed(11);
@@ -355,7 +421,7 @@ describe('the directions for a seed', () => {
     assert.notDeepEqual(flat(S.landscapeDirections(model, 8, 1)[0]!), flat(one[0]!), 'another seed, another direction');
   });
 
-  it('hold only the directions\' own tensors', () => {
+  it("hold only the directions' own tensors", () => {
     S.manualSeed(5);
     const model = smallNet();
     globalThis.gc?.();
@@ -388,7 +454,16 @@ describe('progress every share of the points', () => {
 function linearSetUp() {
   S.manualSeed(21);
   const model = new S.Linear(3, 2);
-  const x = S.keep(S.tensor([[1, -2, 0.5], [0.3, 0.8, -1], [2, 1, 1], [-1, 0, 0.2], [0.5, 0.5, -0.5], [-2, 1.5, 1]]));
+  const x = S.keep(
+    S.tensor([
+      [1, -2, 0.5],
+      [0.3, 0.8, -1],
+      [2, 1, 1],
+      [-1, 0, 0.2],
+      [0.5, 0.5, -0.5],
+      [-2, 1.5, 1],
+    ]),
+  );
   const y = S.keep(S.tensor([0, 1, 1, 0, 1, 0], { dtype: 'int64' }));
   return { model, x, y };
 }
@@ -416,23 +491,30 @@ describe('the loss landscape of a linear layer', () => {
     assert.deepEqual(landscape.alphas, [-2, -1, 0, 1, 2]);
     assert.deepEqual(landscape.surfaceAxis, [-2, 0, 2]);
     const directions = S.landscapeDirections(model, 9, 2);
-    assert.ok(values64(directions[0]![1]!).every((v) => v === 0) && values64(directions[1]![1]!).every((v) => v === 0), 'the bias stays put');
-    landscape.alphas.forEach((a, i) => closeWithin(landscape.line[i]!, linearLoss(model, [directions[0]!], a, 0, x, y), 1e-5, `line at ${a}`));
+    assert.ok(
+      values64(directions[0]![1]!).every((v) => v === 0) && values64(directions[1]![1]!).every((v) => v === 0),
+      'the bias stays put',
+    );
+    landscape.alphas.forEach((a, i) =>
+      closeWithin(landscape.line[i]!, linearLoss(model, [directions[0]!], a, 0, x, y), 1e-5, `line at ${a}`),
+    );
     assert.equal(landscape.surface.length, 3);
     landscape.surfaceAxis.forEach((b, j) => {
       assert.equal(landscape.surface[j]!.length, 3);
-      landscape.surfaceAxis.forEach((a, i) => closeWithin(landscape.surface[j]![i]!, linearLoss(model, directions, a, b, x, y), 1e-5, `grid at (${a}, ${b})`));
+      landscape.surfaceAxis.forEach((a, i) =>
+        closeWithin(landscape.surface[j]![i]!, linearLoss(model, directions, a, b, x, y), 1e-5, `grid at (${a}, ${b})`),
+      );
     });
     assert.ok(landscape.line[0]! !== landscape.line[4]! && landscape.surface[0]![0]! !== landscape.surface[2]![2]!, 'the points differ');
   });
 
-  it('at alpha 0 the loss is the model\'s own, and the slice and grid meet there', () => {
+  it("at alpha 0 the loss is the model's own, and the slice and grid meet there", () => {
     const { model, x, y } = linearSetUp();
     const own = S.scope(() => S.noGrad(() => S.crossEntropy(model.forward(x), y).item()));
     const landscape = S.lossLandscape(model, { x, y }, { points: 3, grid: 3 });
     closeWithin(landscape.line[1]!, own, 1e-6, 'line at 0');
-    assert.equal(landscape.surface[1]![1], landscape.line[1], 'the grid\'s centre is the slice\'s');
-    assert.equal(landscape.surface[1]![0], landscape.line[0], 'the grid\'s row at beta 0 is the slice');
+    assert.equal(landscape.surface[1]![1], landscape.line[1], "the grid's centre is the slice's");
+    assert.equal(landscape.surface[1]![0], landscape.line[0], "the grid's row at beta 0 is the slice");
     assert.equal(landscape.surface[1]![2], landscape.line[2]);
   });
 
@@ -451,13 +533,20 @@ describe('the loss landscape of a linear layer', () => {
   it('averages over every image of the sample, whatever its batches', () => {
     const { model, x, y } = linearSetUp();
     const whole = S.lossLandscape(model, { x, y }, { points: 3, grid: 0 });
-    const split = S.lossLandscape(model, [{ x: x.narrow(0, 0, 4), y: y.narrow(0, 0, 4) }, { x: x.narrow(0, 4, 2), y: y.narrow(0, 4, 2) }], { points: 3, grid: 0 });
+    const split = S.lossLandscape(
+      model,
+      [
+        { x: x.narrow(0, 0, 4), y: y.narrow(0, 0, 4) },
+        { x: x.narrow(0, 4, 2), y: y.narrow(0, 4, 2) },
+      ],
+      { points: 3, grid: 0 },
+    );
     whole.line.forEach((v, i) => closeWithin(split.line[i]!, v, 1e-6, `point ${i}`));
     assert.deepEqual(whole.surfaceAxis, []);
     assert.deepEqual(whole.surface, []);
   });
 
-  it('Li et al.\'s resolution by default: 41 points on [-1, 1] and a 21 x 21 grid', () => {
+  it("Li et al.'s resolution by default: 41 points on [-1, 1] and a 21 x 21 grid", () => {
     const { model, x, y } = linearSetUp();
     const calls: number[] = [];
     const landscape = S.lossLandscape(model, { x, y }, {}, (done, total) => {
@@ -466,8 +555,14 @@ describe('the loss landscape of a linear layer', () => {
     });
     assert.deepEqual(landscape.alphas, S.landscapeAxis(41, 1));
     assert.deepEqual(landscape.surfaceAxis, S.landscapeAxis(21, 1));
-    assert.deepEqual(landscape.surface.map((row) => row.length), Array(21).fill(21));
-    assert.deepEqual(calls, Array.from({ length: 482 }, (_, i) => i + 1));
+    assert.deepEqual(
+      landscape.surface.map((row) => row.length),
+      Array(21).fill(21),
+    );
+    assert.deepEqual(
+      calls,
+      Array.from({ length: 482 }, (_, i) => i + 1),
+    );
     const directions = S.landscapeDirections(model, 0, 2);
     closeWithin(landscape.surface[20]![0]!, linearLoss(model, directions, -1, 1, x, y), 1e-5, 'seed 0 by default');
   });
@@ -476,23 +571,32 @@ describe('the loss landscape of a linear layer', () => {
     const { model, x, y } = linearSetUp();
     const calls: [number, number][] = [];
     S.lossLandscape(model, { x, y }, { points: 3, grid: 3 }, (done, total) => calls.push([done, total]));
-    assert.deepEqual(calls, Array.from({ length: 12 }, (_, i) => [i + 1, 12]));
+    assert.deepEqual(
+      calls,
+      Array.from({ length: 12 }, (_, i) => [i + 1, 12]),
+    );
     const lineOnly: [number, number][] = [];
     S.lossLandscape(model, { x, y }, { points: 5, grid: 0 }, (done, total) => lineOnly.push([done, total]));
-    assert.deepEqual(lineOnly, Array.from({ length: 5 }, (_, i) => [i + 1, 5]));
+    assert.deepEqual(
+      lineOnly,
+      Array.from({ length: 5 }, (_, i) => [i + 1, 5]),
+    );
   });
 
-  it('in bf16 autocast the points move a little; in fp32 and the run\'s precision not at all', () => {
+  it("in bf16 autocast the points move a little; in fp32 and the run's precision not at all", () => {
     const { model, x, y } = linearSetUp();
     const fp32 = S.lossLandscape(model, { x, y }, { points: 3, grid: 0, precision: 'fp32' });
     const run = S.lossLandscape(model, { x, y }, { points: 3, grid: 0, precision: 'run' });
     const bf16 = S.lossLandscape(model, { x, y }, { points: 3, grid: 0, precision: 'bf16' });
     assert.deepEqual(run.line, fp32.line);
     bf16.line.forEach((v, i) => closeWithin(v, fp32.line[i]!, 0.05, `bf16 point ${i}`));
-    assert.ok(bf16.line.some((v, i) => v !== fp32.line[i]), `bf16 rounds: ${bf16.line} against ${fp32.line}`);
+    assert.ok(
+      bf16.line.some((v, i) => v !== fp32.line[i]),
+      `bf16 rounds: ${bf16.line} against ${fp32.line}`,
+    );
   });
 
-  it('takes the memory format of the run\'s images, with the same losses', () => {
+  it("takes the memory format of the run's images, with the same losses", () => {
     const { model, x, y } = warmedNet(8);
     const plain = S.lossLandscape(model, { x, y }, { points: 3, grid: 0 });
     const last = S.lossLandscape(model, { x, y }, { points: 3, grid: 0, memoryFormat: 'channelsLast' });
@@ -540,19 +644,28 @@ describe('the loss landscape of a linear layer', () => {
 
   it('refuses settings it cannot draw, naming each, and takes the memory format as no landscape setting', () => {
     const { model, x, y } = linearSetUp();
-    assert.throws(() => S.lossLandscape(model, { x, y }, { points: 4, range: -1 }),
-      { name: 'RangeError', message: 'landscape points must be an odd integer >= 3, got 4; landscape range must be a positive number, got -1' });
-    assert.throws(() => S.lossLandscape(model, { x, y }, { grid: 2 }), { name: 'RangeError', message: 'landscape grid must be 0 (none) or an odd integer >= 3, got 2' });
+    assert.throws(() => S.lossLandscape(model, { x, y }, { points: 4, range: -1 }), {
+      name: 'RangeError',
+      message: 'landscape points must be an odd integer >= 3, got 4; landscape range must be a positive number, got -1',
+    });
+    assert.throws(() => S.lossLandscape(model, { x, y }, { grid: 2 }), {
+      name: 'RangeError',
+      message: 'landscape grid must be 0 (none) or an odd integer >= 3, got 2',
+    });
     assert.equal(S.lossLandscape(model, { x, y }, { points: 3, grid: 0, memoryFormat: 'contiguous' }).line.length, 3);
   });
 });
 
-describe('a run\'s landscape', () => {
+describe("a run's landscape", () => {
   const root = mkdtempSync(join(tmpdir(), 'skipstudio-landscape-answers-'));
   const dataDir = writeTinyFashionMnist(join(root, 'data'), 40, 10);
 
   /** A run of net1 on the tiny dataset: its config.json and a checkpoint of freshly initialised weights at `step`. */
-  function makeRun(name: string, step: number, config: Partial<S.TrainConfig> = {}): { path: string; model: S.Module; config: S.TrainConfig } {
+  function makeRun(
+    name: string,
+    step: number,
+    config: Partial<S.TrainConfig> = {},
+  ): { path: string; model: S.Module; config: S.TrainConfig } {
     const path = join(root, name);
     const dir = new S.RunDirectory(path);
     dir.create();
@@ -580,10 +693,33 @@ describe('a run\'s landscape', () => {
     const started = performance.now();
     const file = await S.landscapeOfRun(path, options, (done) => calls.push(done));
     const wall = (performance.now() - started) / 1000;
-    assert.deepEqual(calls, Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(
+      calls,
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
     const expected = S.lossLandscape(model, await expectedSample(config, 12, 2), options);
-    assert.deepEqual(Object.keys(file).sort(), ['alphas', 'grid', 'line', 'points', 'precision', 'range', 'sample', 'sampleAsked', 'seconds', 'seed', 'step', 'surface', 'surfaceAxis'].sort());
-    assert.deepEqual([file.points, file.grid, file.sample, file.sampleAsked, file.seed, file.range, file.precision, file.step], [3, 3, 12, 12, 2, 0.5, 'fp32', 5]);
+    assert.deepEqual(
+      Object.keys(file).sort(),
+      [
+        'alphas',
+        'grid',
+        'line',
+        'points',
+        'precision',
+        'range',
+        'sample',
+        'sampleAsked',
+        'seconds',
+        'seed',
+        'step',
+        'surface',
+        'surfaceAxis',
+      ].sort(),
+    );
+    assert.deepEqual(
+      [file.points, file.grid, file.sample, file.sampleAsked, file.seed, file.range, file.precision, file.step],
+      [3, 3, 12, 12, 2, 0.5, 'fp32', 5],
+    );
     assert.deepEqual(file.alphas, [-0.5, 0, 0.5]);
     assert.deepEqual(file.surfaceAxis, [-0.5, 0, 0.5]);
     // The same images in the same order through the same weights: the same losses, bit for bit.
@@ -596,14 +732,18 @@ describe('a run\'s landscape', () => {
     assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, ...options }), true);
   });
 
-  it('takes the run\'s precision for \'run\', the whole split when the sample asks for more, and the defaults', async () => {
+  it("takes the run's precision for 'run', the whole split when the sample asks for more, and the defaults", async () => {
     const { path, model, config } = makeRun('defaults', 3);
     const file = await S.landscapeOfRun(path, { points: 3, grid: 0, sample: 5000, precision: 'run' });
     assert.deepEqual([file.sample, file.sampleAsked, file.precision, file.seed, file.range, file.step], [40, 5000, 'fp32', 0, 1, 3]);
     assert.deepEqual(file.surface, []);
     const expected = S.lossLandscape(model, await expectedSample(config, 5000, 0), { points: 3, grid: 0, precision: 'fp32' });
     file.line.forEach((v, i) => closeWithin(v, expected.line[i]!, 1e-5, `line ${i}`));
-    assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 5000 }), true, 'the sample asked for, not the one taken');
+    assert.equal(
+      S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 5000 }),
+      true,
+      'the sample asked for, not the one taken',
+    );
     assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 40 }), false);
   });
 
@@ -613,10 +753,19 @@ describe('a run\'s landscape', () => {
     assert.equal(file.precision, 'bf16');
     // bf16 autocast runs channels-last, the model's weights and the images alike (trainingMemoryFormat), as the run trained.
     model.to({ memoryFormat: 'channelsLast' });
-    const expected = S.lossLandscape(model, await expectedSample(config, 8, 0), { points: 3, grid: 0, precision: 'bf16', memoryFormat: 'channelsLast' });
+    const expected = S.lossLandscape(model, await expectedSample(config, 8, 0), {
+      points: 3,
+      grid: 0,
+      precision: 'bf16',
+      memoryFormat: 'channelsLast',
+    });
     assert.deepEqual(file.line, expected.line);
     assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 8, precision: 'bf16' }), true);
-    assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 8, precision: 'run' }), false, 'the run trained in fp32');
+    assert.equal(
+      S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 8, precision: 'run' }),
+      false,
+      'the run trained in fp32',
+    );
     assert.equal(S.hasLandscape(path, { ...S.LANDSCAPE_DEFAULTS, points: 3, grid: 0, sample: 8, precision: 'fp32' }), false);
   });
 
@@ -637,17 +786,29 @@ describe('a run\'s landscape', () => {
     });
     assert.equal(existsSync(join(root, 'nothing-here')), false);
     await assert.rejects(S.landscapeOfRun(join(root, 'nothing-here'), { points: 2, sample: -1 }), {
-      name: 'RangeError', message: 'landscape points must be an odd integer >= 3, got 2; landscape sample must be a positive integer, got -1',
+      name: 'RangeError',
+      message: 'landscape points must be an odd integer >= 3, got 2; landscape sample must be a positive integer, got -1',
     });
   });
 
-  it('holds a landscape only when every setting and the checkpoint\'s step match', () => {
+  it("holds a landscape only when every setting and the checkpoint's step match", () => {
     const { path, config } = makeRun('held', 7);
     const options: S.LandscapeOptions = { points: 5, grid: 3, sample: 100, range: 1, seed: 4, precision: 'run' };
     assert.equal(S.hasLandscape(path, options), false, 'no landscape.json');
     const file: S.LandscapeFile = {
-      points: 5, grid: 3, sample: 40, sampleAsked: 100, range: 1, seed: 4, precision: 'fp32', step: 7,
-      alphas: [], line: [], surfaceAxis: [], surface: [], seconds: 1,
+      points: 5,
+      grid: 3,
+      sample: 40,
+      sampleAsked: 100,
+      range: 1,
+      seed: 4,
+      precision: 'fp32',
+      step: 7,
+      alphas: [],
+      line: [],
+      surfaceAxis: [],
+      surface: [],
+      seconds: 1,
     };
     writeFileSync(join(path, 'landscape.json'), JSON.stringify(file));
     assert.equal(config.precision, 'fp32');

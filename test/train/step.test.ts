@@ -22,14 +22,27 @@ function stepLoss(labelSmoothing: number, x: S.Tensor, y: S.Tensor): { loss: num
   const model = new S.Linear(4, 3);
   const logits = S.noGrad(() => model.forward(x).toArray() as number[][]);
   const optimizer = new S.SGD(model.parameters(), { lr: 0 });
-  const parts = { model, optimizer, scheduler: undefined, config: { precision: 'fp32' as const, labelSmoothing }, memoryFormat: 'contiguous' as const, gradientWeights: [] };
+  const parts = {
+    model,
+    optimizer,
+    scheduler: undefined,
+    config: { precision: 'fp32' as const, labelSmoothing },
+    memoryFormat: 'contiguous' as const,
+    gradientWeights: [],
+  };
   const { loss } = trainingStep(parts, { x, y }, false);
   S.dispose(model.parameters());
   return { loss, logits };
 }
 
-describe('the training step\'s loss', () => {
-  const x = S.keep(S.tensor([[0.5, -1, 2, 0], [1, 1, -0.5, 3], [-2, 0.3, 0.1, 1]]));
+describe("the training step's loss", () => {
+  const x = S.keep(
+    S.tensor([
+      [0.5, -1, 2, 0],
+      [1, 1, -0.5, 3],
+      [-2, 0.3, 0.1, 1],
+    ]),
+  );
   const y = S.keep(S.tensor([2, 0, 1], { dtype: 'int64' }));
   const labels = [2, 0, 1];
 
@@ -42,10 +55,11 @@ describe('the training step\'s loss', () => {
   it('with labelSmoothing e, is (1 - e) x cross-entropy + e x the mean over classes of -log p', () => {
     const e = 0.1;
     const { loss, logits } = stepLoss(e, x, y);
-    const expected = logits.reduce((t, z, i) => {
-      const logp = logSoftmax(z);
-      return t + (1 - e) * -logp[labels[i]!]! + e * -logp.reduce((a, v) => a + v, 0) / z.length;
-    }, 0) / 3;
+    const expected =
+      logits.reduce((t, z, i) => {
+        const logp = logSoftmax(z);
+        return t + (1 - e) * -logp[labels[i]!]! + (e * -logp.reduce((a, v) => a + v, 0)) / z.length;
+      }, 0) / 3;
     assert.ok(Math.abs(loss - expected) < 1e-6, `${loss} vs ${expected}`);
     assert.ok(Math.abs(loss - stepLoss(0, x, y).loss) > 1e-3, 'smoothing changes the loss');
   });
@@ -55,7 +69,13 @@ const argmax = (z: number[]) => z.indexOf(Math.max(...z));
 const norm = (values: number[]) => Math.sqrt(values.reduce((a, v) => a + v * v, 0));
 const flat = (t: S.Tensor) => Array.from(t.data() as Float32Array);
 
-const x = S.keep(S.tensor([[0.123456, -1.987654, 2.345678, 0.314159], [1.11111, 0.777777, -0.55555, 3.141592], [-2.71828, 0.333333, 0.141421, 1.414213]]));
+const x = S.keep(
+  S.tensor([
+    [0.123456, -1.987654, 2.345678, 0.314159],
+    [1.11111, 0.777777, -0.55555, 3.141592],
+    [-2.71828, 0.333333, 0.141421, 1.414213],
+  ]),
+);
 
 /** A seeded Linear(4, 3), its logits on x, and labels that make the first two rows right and the third wrong. */
 function setup(seed = 3) {
@@ -77,12 +97,18 @@ function referenceGrads(model: S.Linear, y: S.Tensor, scale = 1) {
 
 function parts(model: S.Linear, extra: Partial<StepParts> = {}): StepParts {
   return {
-    model, optimizer: new S.SGD(model.parameters(), { lr: 0.5 }), scheduler: undefined,
-    config: { precision: 'fp32', labelSmoothing: 0 }, memoryFormat: 'contiguous', gradientWeights: [], ...extra,
+    model,
+    optimizer: new S.SGD(model.parameters(), { lr: 0.5 }),
+    scheduler: undefined,
+    config: { precision: 'fp32', labelSmoothing: 0 },
+    memoryFormat: 'contiguous',
+    gradientWeights: [],
+    ...extra,
   };
 }
 
-const meanCrossEntropy = (logits: number[][], labels: number[]) => logits.reduce((t, z, i) => t - logSoftmax(z)[labels[i]!]!, 0) / logits.length;
+const meanCrossEntropy = (logits: number[][], labels: number[]) =>
+  logits.reduce((t, z, i) => t - logSoftmax(z)[labels[i]!]!, 0) / logits.length;
 
 describe('trainingStep', () => {
   it('returns the loss and the images classified right before the update, and takes one SGD step on the gradient', () => {
@@ -107,7 +133,7 @@ describe('trainingStep', () => {
     assert.ok(Math.abs(p.optimizer.paramGroups[0]!.lr - 0.05) < 1e-12);
   });
 
-  it('records each weight\'s gradient norm when asked, null for a weight without a gradient', () => {
+  it("records each weight's gradient norm when asked, null for a weight without a gradient", () => {
     const { model, y } = setup();
     const grads = referenceGrads(model, y);
     const unused = S.keep(S.zeros([2]).requiresGrad_(true));
@@ -123,7 +149,7 @@ describe('trainingStep', () => {
     assert.deepEqual(trainingStep(parts(again.model, { gradientWeights: [unused] }), { x, y: again.y }, true).gradientNorms, [null]);
   });
 
-  it('uses the given forward instead of the model\'s', () => {
+  it("uses the given forward instead of the model's", () => {
     const { model, logits, labels, y } = setup();
     const doubled = logits.map((z) => z.map((v) => 2 * v));
     const result = trainingStep(parts(model, { forward: (input) => model.forward(input).mul(2) }), { x, y }, false);
@@ -135,10 +161,11 @@ describe('trainingStep', () => {
     const { model, logits, labels, y } = setup();
     const e = 0.2;
     const result = trainingStep(parts(model, { config: { precision: 'fp32', labelSmoothing: e } }), { x, y }, false);
-    const expected = logits.reduce((t, z, i) => {
-      const logp = logSoftmax(z);
-      return t + (1 - e) * -logp[labels[i]!]! + e * -logp.reduce((a, v) => a + v, 0) / z.length;
-    }, 0) / logits.length;
+    const expected =
+      logits.reduce((t, z, i) => {
+        const logp = logSoftmax(z);
+        return t + (1 - e) * -logp[labels[i]!]! + (e * -logp.reduce((a, v) => a + v, 0)) / z.length;
+      }, 0) / logits.length;
     assert.ok(Math.abs(result.loss - expected) < 1e-6, `${result.loss} vs ${expected}`);
   });
 
@@ -159,7 +186,11 @@ describe('trainingStep', () => {
     const bias = flat(model.bias!);
     const p = parts(model, { gradientWeights: [model.weight] });
     const scheduler = new S.StepLR(p.optimizer, 1, 0.1);
-    const bad = S.tensor([[Number.NaN, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]]);
+    const bad = S.tensor([
+      [Number.NaN, 0, 0, 0],
+      [1, 1, 1, 1],
+      [0, 0, 0, 0],
+    ]);
     const result = trainingStep({ ...p, scheduler }, { x: bad, y }, true);
     assert.ok(Number.isNaN(result.loss));
     assert.equal(result.gradientNorms, undefined, 'no norms for a skipped step');
@@ -169,7 +200,18 @@ describe('trainingStep', () => {
     assert.equal(p.optimizer.paramGroups[0]!.lr, 0.5);
     assert.deepEqual(S.gradsOf(model.parameters()), [undefined, undefined], 'the NaN gradients are cleared');
     // An infinite loss is skipped too; the next good step then trains from the same weights.
-    const inf = trainingStep({ ...p, scheduler }, { x: S.tensor([[Number.POSITIVE_INFINITY, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]]), y }, false);
+    const inf = trainingStep(
+      { ...p, scheduler },
+      {
+        x: S.tensor([
+          [Number.POSITIVE_INFINITY, 0, 0, 0],
+          [1, 1, 1, 1],
+          [0, 0, 0, 0],
+        ]),
+        y,
+      },
+      false,
+    );
     assert.ok(!Number.isFinite(inf.loss));
     assert.deepEqual(flat(model.weight), weight);
     trainingStep({ ...p, scheduler }, { x, y }, false);

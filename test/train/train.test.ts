@@ -18,7 +18,22 @@ function skipstudio(...args: string[]) {
 }
 
 // Small and deterministic: one thread, a small HW5Net, the tiny dataset.
-const RUN = ['--data-dir', data, '--model', 'hw5net', '--lr', '0.05', '--batch-size', '16', '--threads', '1', '--log-every', '4', '--grad-every', '4'];
+const RUN = [
+  '--data-dir',
+  data,
+  '--model',
+  'hw5net',
+  '--lr',
+  '0.05',
+  '--batch-size',
+  '16',
+  '--threads',
+  '1',
+  '--log-every',
+  '4',
+  '--grad-every',
+  '4',
+];
 
 function lastWeights(dir: string): Record<string, S.Tensor> {
   return S.loadCheckpoint(join(dir, 'checkpoints/last.safetensors')).modelState;
@@ -43,7 +58,10 @@ describe('skipstudio train', () => {
     assert.equal((gradients[0] as S.GradientRecord).norms.length, model.gradientLayers.length);
     const evaluation = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
     assert.equal(evaluation.confusionMatrix.length, 10);
-    assert.equal(evaluation.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 64);
+    assert.equal(
+      evaluation.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0),
+      64,
+    );
     assert.equal(JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')).status, 'finished');
     assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).memoryFormat, 'contiguous');
     assert.match(run.stdout, /finished: test accuracy/);
@@ -66,7 +84,10 @@ describe('skipstudio train', () => {
       const timer = setInterval(() => {
         const metrics = join(killed, 'metrics.jsonl');
         if (!existsSync(metrics)) return;
-        const lines = readFileSync(metrics, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        const lines = readFileSync(metrics, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
         const epochDone = lines.some((r) => r.type === 'epoch' && r.epoch === 0);
         if (epochDone && lines.some((r) => r.type === 'iteration' && r.epoch === 1)) {
           clearInterval(timer);
@@ -90,7 +111,10 @@ describe('skipstudio train', () => {
     const b = lastWeights(killed);
     assert.deepEqual(Object.keys(b), Object.keys(a));
     for (const key of Object.keys(a)) assert.ok(b[key]!.allclose(a[key]!, 0, 0), `${key} differs after resuming`);
-    const epochs = new S.RunDirectory(killed).records().filter((r) => r.type === 'epoch').map((r) => r.epoch);
+    const epochs = new S.RunDirectory(killed)
+      .records()
+      .filter((r) => r.type === 'epoch')
+      .map((r) => r.epoch);
     assert.deepEqual(epochs, [0, 1, 2], 'no epoch is logged twice');
   });
 
@@ -116,19 +140,59 @@ describe('skipstudio train', () => {
 describe('skipstudio experiment', () => {
   it('marks a diverging run, keeps its last good checkpoint, and finishes the other runs', () => {
     const out = join(root, 'experiment');
-    const run = skipstudio('experiment', '--data-dir', data, '--models', 'net1', '--lrs', '1e9,0.05', '--schedule', 'constant',
-      '--epochs', '2', '--batch-size', '16', '--threads', '1', '--out', out);
+    const run = skipstudio(
+      'experiment',
+      '--data-dir',
+      data,
+      '--models',
+      'net1',
+      '--lrs',
+      '1e9,0.05',
+      '--schedule',
+      'constant',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '16',
+      '--threads',
+      '1',
+      '--out',
+      out,
+    );
     assert.equal(run.status, 0, run.stderr);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs as S.RunSummary[];
-    assert.deepEqual(results.map((r) => [r.name, r.status]), [['net1-lr1000000000-s0', 'diverged'], ['net1-lr0.05-s0', 'finished']]);
+    assert.deepEqual(
+      results.map((r) => [r.name, r.status]),
+      [
+        ['net1-lr1000000000-s0', 'diverged'],
+        ['net1-lr0.05-s0', 'finished'],
+      ],
+    );
     assert.ok(results[0]!.divergedAt!.step >= 1);
     const status = JSON.parse(readFileSync(join(out, 'net1-lr1000000000-s0/status.json'), 'utf8'));
     assert.equal(status.status, 'diverged');
     assert.match(run.stdout, /net1\s+1000000000\s+1\s+8\s.*1 diverged \(step \d+\)/);
     assert.match(run.stdout, /net1\s+0\.05\s+1\s+8\s.*\s+no$/m);
     // Running it again keeps the finished and diverged runs.
-    const again = skipstudio('experiment', '--data-dir', data, '--models', 'net1', '--lrs', '1e9,0.05', '--schedule', 'constant',
-      '--epochs', '2', '--batch-size', '16', '--threads', '1', '--out', out);
+    const again = skipstudio(
+      'experiment',
+      '--data-dir',
+      data,
+      '--models',
+      'net1',
+      '--lrs',
+      '1e9,0.05',
+      '--schedule',
+      'constant',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '16',
+      '--threads',
+      '1',
+      '--out',
+      out,
+    );
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stdout, /already diverged; kept/);
   });
@@ -147,8 +211,28 @@ describe('skipstudio eval', () => {
 
 describe('a relative --data-dir', () => {
   it('is saved absolute, so eval from another folder finds the data the run trained on (issue 42, defect 19)', () => {
-    const trained = spawnSync(process.execPath, [main, 'train', '--data-dir', 'data', '--model', 'net1', '--lr', '0.01', '--epochs', '1', '--batch-size', '16',
-      '--threads', '1', '--out', 'relative-run'], { encoding: 'utf8', cwd: root });
+    const trained = spawnSync(
+      process.execPath,
+      [
+        main,
+        'train',
+        '--data-dir',
+        'data',
+        '--model',
+        'net1',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '1',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--out',
+        'relative-run',
+      ],
+      { encoding: 'utf8', cwd: root },
+    );
     assert.equal(trained.status, 0, trained.stderr);
     const config = JSON.parse(readFileSync(join(root, 'relative-run/config.json'), 'utf8')) as S.TrainConfig;
     assert.equal(config.dataDir, data);

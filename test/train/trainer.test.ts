@@ -22,7 +22,24 @@ const root = mkdtempSync(join(tmpdir(), 'skipstudio-trainer-'));
 const data = writeTinyFashionMnist(join(root, 'data'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const FAST = ['--data-dir', data, '--model', 'net1', '--optimizer', 'adam', '--lr', '0.001', '--schedule', 'constant', '--weight-decay', '0', '--batch-size', '16', '--threads', '1'];
+const FAST = [
+  '--data-dir',
+  data,
+  '--model',
+  'net1',
+  '--optimizer',
+  'adam',
+  '--lr',
+  '0.001',
+  '--schedule',
+  'constant',
+  '--weight-decay',
+  '0',
+  '--batch-size',
+  '16',
+  '--threads',
+  '1',
+];
 
 function skipstudio(...args: string[]) {
   return spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
@@ -37,11 +54,15 @@ function readJson<T = any>(dir: string, name: string): T {
 class Recorder implements S.TrainingReporter {
   started: S.RunStartInfo[] = [];
   ended: { status: string; detail: string }[] = [];
-  runStarted(info: S.RunStartInfo): void { this.started.push(info); }
+  runStarted(info: S.RunStartInfo): void {
+    this.started.push(info);
+  }
   step(): void {}
   logged(): void {}
   epochEnded(): void {}
-  runEnded(_name: string, status: string, detail: string): void { this.ended.push({ status, detail }); }
+  runEnded(_name: string, status: string, detail: string): void {
+    this.ended.push({ status, detail });
+  }
   message(): void {}
   close(): void {}
 }
@@ -53,13 +74,30 @@ let runs = 0;
 async function trainHere(settings: Partial<S.TrainConfig>) {
   const out = join(root, `here-${runs++}`);
   const reporter = new Recorder();
-  const summary = await S.train({
-    model: 'net1', dataDir: data, optimizer: 'adam', lr: 0.001, schedule: 'constant', weightDecay: 0, batchSize: 16, threads: 1,
-    logEvery: 1, gradEvery: 1000, epochs: 1, precision: 'fp32', ...settings, out,
-  }, { reporter, datasets });
+  const summary = await S.train(
+    {
+      model: 'net1',
+      dataDir: data,
+      optimizer: 'adam',
+      lr: 0.001,
+      schedule: 'constant',
+      weightDecay: 0,
+      batchSize: 16,
+      threads: 1,
+      logEvery: 1,
+      gradEvery: 1000,
+      epochs: 1,
+      precision: 'fp32',
+      ...settings,
+      out,
+    },
+    { reporter, datasets },
+  );
   const records = new S.RunDirectory(out).records();
   return {
-    out, reporter, summary,
+    out,
+    reporter,
+    summary,
     iterations: records.filter((r): r is S.IterationRecord => r.type === 'iteration'),
     epochs: records.filter((r): r is S.EpochRecord => r.type === 'epoch'),
     status: readJson<S.StatusFile>(out, 'status.json'),
@@ -70,17 +108,33 @@ async function trainHere(settings: Partial<S.TrainConfig>) {
 describe('train --config and --json', () => {
   it('reads settings from a JSON file, lets flags override them, and prints progress as JSON lines', () => {
     const file = join(root, 'config.json');
-    writeFileSync(file, JSON.stringify({
-      model: 'net1', dataDir: data, optimizer: 'adam', lr: 0.002, schedule: 'constant', weightDecay: 0, epochs: 5, batchSize: 32,
-      threads: 1, trainSubset: 128, logEvery: 2, seed: 3,
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        model: 'net1',
+        dataDir: data,
+        optimizer: 'adam',
+        lr: 0.002,
+        schedule: 'constant',
+        weightDecay: 0,
+        epochs: 5,
+        batchSize: 32,
+        threads: 1,
+        trainSubset: 128,
+        logEvery: 2,
+        seed: 3,
+      }),
+    );
     const out = join(root, 'from-config');
     const run = skipstudio('train', '--config', file, '--epochs', '1', '--out', out, '--json');
     assert.equal(run.status, 0, run.stderr);
     const config = readJson<S.TrainConfig>(out, 'config.json');
     assert.equal(config.epochs, 1, 'the flag overrides the file');
-    assert.deepEqual([config.model, config.optimizer, config.lr, config.batchSize, config.trainSubset, config.logEvery, config.seed],
-      ['net1', 'adam', 0.002, 32, 128, 2, 3], 'the rest comes from the file');
+    assert.deepEqual(
+      [config.model, config.optimizer, config.lr, config.batchSize, config.trainSubset, config.logEvery, config.seed],
+      ['net1', 'adam', 0.002, 32, 128, 2, 3],
+      'the rest comes from the file',
+    );
     assert.equal(config.momentum, S.DEFAULT_TRAIN_CONFIG.momentum, 'what neither gives keeps its default');
 
     const lines = run.stdout.split('\n').filter((l) => l.trim());
@@ -90,11 +144,26 @@ describe('train --config and --json', () => {
       return value;
     });
     const auto = S.resolvePrecision('auto');
-    assert.deepEqual(events[0], {
-      event: 'runStarted', name: 'from-config', model: 'net1', lr: 0.002, epochs: 1, totalSteps: 4, startStep: 0, precision: `${auto.precision} (${auto.reason})`,
-    }, 'precision auto (the default), with what it chose and why');
+    assert.deepEqual(
+      events[0],
+      {
+        event: 'runStarted',
+        name: 'from-config',
+        model: 'net1',
+        lr: 0.002,
+        epochs: 1,
+        totalSteps: 4,
+        startStep: 0,
+        precision: `${auto.precision} (${auto.reason})`,
+      },
+      'precision auto (the default), with what it chose and why',
+    );
     const iterations = events.filter((e) => e.event === 'iteration');
-    assert.deepEqual(iterations.map((e) => e.step), [2, 4], '128 images in batches of 32, logged every 2 steps');
+    assert.deepEqual(
+      iterations.map((e) => e.step),
+      [2, 4],
+      '128 images in batches of 32, logged every 2 steps',
+    );
     assert.ok(iterations.every((e) => e.type === 'iteration' && e.lr === 0.002 && e.loss > 0));
     assert.equal(events.filter((e) => e.event === 'epoch').length, 1);
     assert.deepEqual(events.at(-1)!.event, 'runEnded');
@@ -115,21 +184,37 @@ describe('train --config and --json', () => {
 describe('Ctrl-C', () => {
   it('stops a real train process with a checkpoint and status stopped, prints the resume command, and --resume finishes it', async () => {
     const out = join(root, 'interrupted');
-    const child = spawn(process.execPath, [main, 'train', ...FAST, '--epochs', '10', '--log-every', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, 'train', ...FAST, '--epochs', '10', '--log-every', '1', '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Send SIGINT once the first iteration is logged (the handler is installed by then).
     const metrics = join(out, 'metrics.jsonl');
-    await interruptWhen(child, exited, () => existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"type":"iteration"'), () => stderr);
+    await interruptWhen(
+      child,
+      exited,
+      () => existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"type":"iteration"'),
+      () => stderr,
+    );
     assert.equal(await exited, 0, stderr);
     assert.match(stderr, /stopping after this step/);
     const status = readJson<S.StatusFile>(out, 'status.json');
     assert.equal(status.status, 'stopped');
     assert.ok(status.step >= 1 && status.step < status.totalSteps, `stopped at step ${status.step} of ${status.totalSteps}`);
-    assert.match(stdout, new RegExp(`stopped: checkpoint saved at step ${status.step}; continue with: skipstudio train --resume ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(
+      stdout,
+      new RegExp(
+        `stopped: checkpoint saved at step ${status.step}; continue with: skipstudio train --resume ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+      ),
+    );
     const checkpoint = S.loadCheckpoint(join(out, 'checkpoints/last.safetensors'));
     assert.equal(checkpoint.step, status.step);
     checkpoint.dispose();
@@ -142,9 +227,15 @@ describe('Ctrl-C', () => {
     assert.equal(final.status, 'finished');
     assert.equal(final.step, 160);
     const records = new S.RunDirectory(out).records();
-    assert.deepEqual(records.filter((r) => r.type === 'epoch').map((r) => r.epoch), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    assert.deepEqual(records.filter((r) => r.type === 'iteration').map((r) => r.step), Array.from({ length: 160 }, (_, i) => i + 1),
-      'every step logged once');
+    assert.deepEqual(
+      records.filter((r) => r.type === 'epoch').map((r) => r.epoch),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    assert.deepEqual(
+      records.filter((r) => r.type === 'iteration').map((r) => r.step),
+      Array.from({ length: 160 }, (_, i) => i + 1),
+      'every step logged once',
+    );
     assert.ok(readJson(out, 'eval.json').accuracy >= 0.9);
   });
 });
@@ -172,8 +263,23 @@ describe('the trainer', () => {
     const run = await trainHere({ trainSubset: 64, epochs: 2 });
     assert.equal(run.status.totalSteps, 8);
     assert.equal(run.reporter.started[0]!.totalSteps, 8);
-    assert.deepEqual(run.iterations.map((r) => [r.epoch, r.step]), [[0, 1], [0, 2], [0, 3], [0, 4], [1, 5], [1, 6], [1, 7], [1, 8]]);
-    assert.deepEqual(run.epochs.map((r) => r.step), [4, 8]);
+    assert.deepEqual(
+      run.iterations.map((r) => [r.epoch, r.step]),
+      [
+        [0, 1],
+        [0, 2],
+        [0, 3],
+        [0, 4],
+        [1, 5],
+        [1, 6],
+        [1, 7],
+        [1, 8],
+      ],
+    );
+    assert.deepEqual(
+      run.epochs.map((r) => r.step),
+      [4, 8],
+    );
     assert.equal(run.summary.status, 'finished');
     // A subset larger than the split is the whole split (256 images: 16 steps); one smaller than a batch is refused.
     assert.equal((await trainHere({ trainSubset: 1000 })).status.totalSteps, 16);
@@ -188,7 +294,11 @@ describe('the trainer', () => {
     // Same seed, same weights, same order: only the augmentation changes the first batch's loss.
     assert.notEqual(augmented.iterations[0]!.loss, plain.iterations[0]!.loss);
     const again = await trainHere({ trainSubset: 64, augment: true });
-    assert.deepEqual(again.iterations.map((r) => r.loss), augmented.iterations.map((r) => r.loss), 'augmentation is seeded');
+    assert.deepEqual(
+      again.iterations.map((r) => r.loss),
+      augmented.iterations.map((r) => r.loss),
+      'augmentation is seeded',
+    );
   });
 
   it('steps the learning-rate schedule every iteration', async () => {
@@ -201,13 +311,26 @@ describe('the trainer', () => {
       return run.iterations.map((r) => r.lr);
     };
     const close = (actual: number[], expected: number[], label: string) =>
-      expected.forEach((e, i) => assert.ok(Math.abs(actual[i]! - e) <= 1e-12 + 1e-9 * e, `${label} step ${i + 1}: lr ${actual[i]}, expected ${e}`));
+      expected.forEach((e, i) =>
+        assert.ok(Math.abs(actual[i]! - e) <= 1e-12 + 1e-9 * e, `${label} step ${i + 1}: lr ${actual[i]}, expected ${e}`),
+      );
     const steps = Array.from({ length: 16 }, (_, i) => i + 1);
 
-    assert.deepEqual(await lrs('constant'), steps.map(() => lr));
+    assert.deepEqual(
+      await lrs('constant'),
+      steps.map(() => lr),
+    );
     // x0.1 at 50% (step 8) and again at 75% (step 12).
-    close(await lrs('step'), steps.map((s) => (s < 8 ? lr : s < 12 ? lr * 0.1 : lr * 0.01)), 'step');
-    close(await lrs('cosine'), steps.map((s) => (lr * (1 + Math.cos((Math.PI * s) / 16))) / 2), 'cosine');
+    close(
+      await lrs('step'),
+      steps.map((s) => (s < 8 ? lr : s < 12 ? lr * 0.1 : lr * 0.01)),
+      'step',
+    );
+    close(
+      await lrs('cosine'),
+      steps.map((s) => (lr * (1 + Math.cos((Math.PI * s) / 16))) / 2),
+      'cosine',
+    );
 
     const onecycle = await lrs('onecycle');
     const peak = onecycle.indexOf(Math.max(...onecycle));
@@ -224,7 +347,22 @@ describe('the run directory under stress, with real processes', () => {
   const root = mkdtempSync(join(tmpdir(), 'skipstudio-hardening-'));
   // 1,024 training images: 64 steps an epoch at batch 16, time enough to kill a run inside its first epoch.
   const data = writeTinyFashionMnist(join(root, 'data'), 1024, 64);
-  const RUN = ['--data-dir', data, '--model', 'net1', '--lr', '0.01', '--batch-size', '16', '--threads', '1', '--log-every', '4', '--grad-every', '4'];
+  const RUN = [
+    '--data-dir',
+    data,
+    '--model',
+    'net1',
+    '--lr',
+    '0.01',
+    '--batch-size',
+    '16',
+    '--threads',
+    '1',
+    '--log-every',
+    '4',
+    '--grad-every',
+    '4',
+  ];
 
   function startTrain(...args: string[]): ChildProcess {
     return spawn(process.execPath, [main, 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -264,7 +402,16 @@ describe('the run directory under stress, with real processes', () => {
     return new S.RunDirectory(dir).records().map((r) => {
       if (r.type === 'iteration') return { type: r.type, epoch: r.epoch, step: r.step, loss: r.loss, lr: r.lr };
       if (r.type === 'epoch') {
-        return { type: r.type, epoch: r.epoch, step: r.step, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, testLoss: r.testLoss, testAccuracy: r.testAccuracy, lr: r.lr };
+        return {
+          type: r.type,
+          epoch: r.epoch,
+          step: r.step,
+          trainLoss: r.trainLoss,
+          trainAccuracy: r.trainAccuracy,
+          testLoss: r.testLoss,
+          testAccuracy: r.testAccuracy,
+          lr: r.lr,
+        };
       }
       return r;
     });
@@ -279,7 +426,10 @@ describe('the run directory under stress, with real processes', () => {
     assert.deepEqual(records, recordsWithoutTimings(straight), 'the same records, none twice, none missing');
     for (const type of ['iteration', 'epoch', 'gradients']) {
       const steps = records.filter((r) => (r as { type: string }).type === type).map((r) => (r as { step: number }).step);
-      assert.ok(steps.every((s, i) => i === 0 || s > steps[i - 1]!), `${type} records strictly increasing`);
+      assert.ok(
+        steps.every((s, i) => i === 0 || s > steps[i - 1]!),
+        `${type} records strictly increasing`,
+      );
     }
   }
 
@@ -305,7 +455,10 @@ describe('the run directory under stress, with real processes', () => {
       while (!existsSync(join(out, 'metrics.jsonl'))) await new Promise((r) => setTimeout(r, 10));
       const resume = skipstudio('train', '--resume', out);
       assert.equal(resume.status, 1);
-      assert.match(resume.stderr, new RegExp(`${out} is in use by process ${child.pid} on ${hostname()} \\(since .*\\): wait for it to finish or stop it`));
+      assert.match(
+        resume.stderr,
+        new RegExp(`${out} is in use by process ${child.pid} on ${hostname()} \\(since .*\\): wait for it to finish or stop it`),
+      );
       child.kill('SIGKILL');
       await done;
       assert.ok(existsSync(join(out, 'lock')), 'a killed process leaves its lock behind');
@@ -337,7 +490,10 @@ describe('the run directory under stress, with real processes', () => {
     it('starts over a run killed before its first checkpoint', async () => {
       const killed = join(root, 'killed-before-checkpoint');
       const noCheckpoint = [...RUN, '--epochs', '2', '--augment', '--checkpoint-every', '1000'];
-      await killWhen(startTrain(...noCheckpoint, '--out', killed), () => existsSync(join(killed, 'metrics.jsonl')) && readFileSync(join(killed, 'metrics.jsonl'), 'utf8').includes('"iteration"'));
+      await killWhen(
+        startTrain(...noCheckpoint, '--out', killed),
+        () => existsSync(join(killed, 'metrics.jsonl')) && readFileSync(join(killed, 'metrics.jsonl'), 'utf8').includes('"iteration"'),
+      );
       assert.ok(!existsSync(join(killed, 'checkpoints/last.safetensors')));
       const resumed = skipstudio('train', '--resume', killed);
       assert.equal(resumed.status, 0, resumed.stderr);
@@ -382,16 +538,33 @@ describe('the run directory under stress, with real processes', () => {
       header.writeUInt32BE(14, 12);
       writeFileSync(join(dir, 't10k-images-idx3-ubyte'), Buffer.concat([header, Buffer.alloc(16 * 196, 7)]));
       const out = join(root, 'mismatch-run');
-      const run = skipstudio('train', '--data-dir', dir, '--model', 'net1', '--lr', '0.01', '--batch-size', '16', '--threads', '1', '--out', out);
+      const run = skipstudio(
+        'train',
+        '--data-dir',
+        dir,
+        '--model',
+        'net1',
+        '--lr',
+        '0.01',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--out',
+        out,
+      );
       assert.equal(run.status, 1);
       assert.match(run.stderr, /fashion-mnist in .*mismatch: the training images are 1x28x28 but the test images 1x14x14/);
       assert.ok(!existsSync(join(out, 'metrics.jsonl')), 'nothing trained');
     });
 
-    it('writes a run where the config file\'s out says', () => {
+    it("writes a run where the config file's out says", () => {
       const out = join(root, 'from-config-file');
       const file = join(root, 'train.json');
-      writeFileSync(file, JSON.stringify({ model: 'net1', lr: 0.01, epochs: 1, batchSize: 16, trainSubset: 64, threads: 1, dataDir: data, out }));
+      writeFileSync(
+        file,
+        JSON.stringify({ model: 'net1', lr: 0.01, epochs: 1, batchSize: 16, trainSubset: 64, threads: 1, dataDir: data, out }),
+      );
       const run = skipstudio('train', '--config', file);
       assert.equal(run.status, 0, run.stderr);
       assert.ok(existsSync(join(out, 'eval.json')));
@@ -403,7 +576,14 @@ describe('the run directory under stress, with real processes', () => {
 
     it('caps --threads at the cores and says so', () => {
       const out = join(root, 'threads');
-      const run = skipstudio('train', ...tiny.filter((a, i, all) => a !== '--threads' && all[i - 1] !== '--threads'), '--threads', '1000', '--out', out);
+      const run = skipstudio(
+        'train',
+        ...tiny.filter((a, i, all) => a !== '--threads' && all[i - 1] !== '--threads'),
+        '--threads',
+        '1000',
+        '--out',
+        out,
+      );
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /1000 threads asked for, \d+ cores here: training with \d+/);
       assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).threads, 1000, 'the config keeps what was asked');
@@ -433,16 +613,27 @@ describe('the run directory under stress, with real processes', () => {
       writeFileSync(wrongTypes, JSON.stringify({ model: 'net1', lr: '0.1', epochs: 1.5, optimizer: 'rmsprop', betas: [0.9] }));
       const typed = skipstudio('train', '--config', wrongTypes, '--out', join(root, 'types-run'));
       assert.equal(typed.status, 1);
-      for (const problem of [/lr must be a number in \(0, 1e9\], got '0\.1'/, /epochs must be an integer from 1 to 100,000, got 1\.5/,
-        /optimizer must be one of sgd, adam, adamw, got 'rmsprop'/, /betas must be two numbers in \[0, 1\), got \[0\.9\]/]) {
+      for (const problem of [
+        /lr must be a number in \(0, 1e9\], got '0\.1'/,
+        /epochs must be an integer from 1 to 100,000, got 1\.5/,
+        /optimizer must be one of sgd, adam, adamw, got 'rmsprop'/,
+        /betas must be two numbers in \[0, 1\), got \[0\.9\]/,
+      ]) {
         assert.match(typed.stderr, problem);
       }
     });
 
     it('names the path and the reason of a failed write', () => {
-      const error = S.fileError('write', '/data/run/status.json', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      const error = S.fileError(
+        'write',
+        '/data/run/status.json',
+        Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
+      );
       assert.equal(error.message, 'cannot write /data/run/status.json: the disk is full (ENOSPC)');
-      assert.equal(S.fileError('write', '/ro/x', Object.assign(new Error('x'), { code: 'EROFS' })).message, 'cannot write /ro/x: the file system is read-only (EROFS)');
+      assert.equal(
+        S.fileError('write', '/ro/x', Object.assign(new Error('x'), { code: 'EROFS' })).message,
+        'cannot write /ro/x: the file system is read-only (EROFS)',
+      );
     });
   });
 });

@@ -13,15 +13,25 @@ import { landscapeRuns } from './plan.js';
 
 /** The forecast of the runs still to train and the landscapes after them, printed and written (none when nothing is left to train). */
 export async function experimentForecast(
-  { config, plans, datasets, options }: ExperimentContext, pending: TrainConfig[], slots: number, meter: SpeedMeter,
+  { config, plans, datasets, options }: ExperimentContext,
+  pending: TrainConfig[],
+  slots: number,
+  meter: SpeedMeter,
 ): Promise<ExperimentForecast | undefined> {
   // Data-parallel ranks share the cores with one another: a measurement in one of them would say nothing of the run.
   if (pending.length === 0 || isInitialized()) return undefined;
   const landscape = config.landscape === undefined ? undefined : { ...LANDSCAPE_DEFAULTS, ...config.landscape };
-  const forecast = await forecastExperiment({
-    pending, slots, threads: threadsUsed(pending),
-    landscapes: landscape === undefined ? [] : landscapeRuns(plans).filter((plan) => !hasLandscape(plan.out, landscape)), landscape,
-  }, datasets, meter);
+  const forecast = await forecastExperiment(
+    {
+      pending,
+      slots,
+      threads: threadsUsed(pending),
+      landscapes: landscape === undefined ? [] : landscapeRuns(plans).filter((plan) => !hasLandscape(plan.out, landscape)),
+      landscape,
+    },
+    datasets,
+    meter,
+  );
   for (const line of forecastLines(forecast)) options.reporter.message(line);
   writeForecast(config.out, forecast);
   return forecast;
@@ -47,7 +57,9 @@ export async function landscapes({ config, plans, datasets, options }: Experimen
       continue;
     }
     try {
-      const progress = progressEvery(0.25, (done, total) => options.reporter.message(`[${name}] loss landscape: ${done} of ${total} points`));
+      const progress = progressEvery(0.25, (done, total) =>
+        options.reporter.message(`[${name}] loss landscape: ${done} of ${total} points`),
+      );
       const file = await landscapeOfRun(plan.out, settings, progress, datasets);
       options.reporter.message(`[${name}] loss landscape on ${file.sample} training images in ${file.seconds.toFixed(0)} s`);
     } catch (error) {

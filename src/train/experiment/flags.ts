@@ -31,36 +31,51 @@ const isList = (v: unknown, type: string) => Array.isArray(v) && v.every((x) => 
 /** The experiment command's flags: one row each (default, flag, parser, check, range, help). */
 export const EXPERIMENT_SETTINGS = {
   config: unset<string>({
-    default: '', flag: '<file>', parse: (t) => t, check: (v) => (typeof v === 'string' ? undefined : `must be a file name, got ${got(v)}`),
+    default: '',
+    flag: '<file>',
+    parse: (t) => t,
+    check: (v) => (typeof v === 'string' ? undefined : `must be a file name, got ${got(v)}`),
     help: 'a JSON experiment file: { models, recipes: { model: { optimizer, lrs, ... } }, lrs, seeds, base: {training settings}, modelOptions }',
   }),
   preset: choice(PRESET_NAMES, {
-    default: 'default', help: 'default (the depth study, about 8 minutes on 2 cores), full (the long study, 3 seeds) or hw5 (the assignment on its COCO subset)',
+    default: 'default',
+    help: 'default (the depth study, about 8 minutes on 2 cores), full (the long study, 3 seeds) or hw5 (the assignment on its COCO subset)',
   }),
   models: unset<string[]>({
-    default: [], flag: '<list>', help: 'comma-separated model names', parse: (v) => v.split(',').map((m) => m.trim()),
+    default: [],
+    flag: '<list>',
+    help: 'comma-separated model names',
+    parse: (v) => v.split(',').map((m) => m.trim()),
     check: (v) => (isList(v, 'string') ? undefined : `must be a list of model names, got ${got(v)}`),
   }),
   lrs: unset<number[]>({
-    default: [], flag: '<list>', help: 'comma-separated learning rates for every model (default: each model\'s own, from its recipe)',
+    default: [],
+    flag: '<list>',
+    help: "comma-separated learning rates for every model (default: each model's own, from its recipe)",
     parse: (value) => {
       const list = value.split(',').map((v) => Number(v.trim()));
-      if (list.some((v) => !(v > 0) || !Number.isFinite(v))) throw new Error('must be a comma-separated list of positive numbers, e.g. 0.1,0.01');
+      if (list.some((v) => !(v > 0) || !Number.isFinite(v)))
+        throw new Error('must be a comma-separated list of positive numbers, e.g. 0.1,0.01');
       return list;
     },
     check: (v) => (isList(v, 'number') ? undefined : `must be a list of learning rates, got ${got(v)}`),
   }),
   recipe: row<Record<string, Recipe>>({
-    default: {}, flag: '<model:settings>', help: 'a model\'s recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)',
+    default: {},
+    flag: '<model:settings>',
+    help: "a model's recipe, e.g. net3:optimizer=adam,lrs=0.001/0.0001,betas=0.9/0.99 (repeatable)",
     parse: (value, recipes = {}) => {
       const [model, recipe] = parseRecipe(value);
       return { ...recipes, [model]: { ...recipes[model], ...recipe } };
     },
     check: (v) => (v !== null && typeof v === 'object' ? undefined : `must be recipes by model, got ${got(v)}`),
   }),
-  seeds: unset(integer({ min: 1, max: MAX_SEEDS, default: 1, help: 'runs per model and learning rate, with seeds --seed, --seed + 1, ...' })),
+  seeds: unset(
+    integer({ min: 1, max: MAX_SEEDS, default: 1, help: 'runs per model and learning rate, with seeds --seed, --seed + 1, ...' }),
+  ),
   depths: unset<Record<string, number[]>>({
-    default: {}, flag: '<model:list>',
+    default: {},
+    flag: '<model:list>',
     help: 'depths to train a model at, as values of its depth option, e.g. hw5net:1,2,4,6 (blocksPerStage) or net3:0,5,10,20 (chainLength); repeatable',
     // A model given twice gets both lists (a depth in both is refused with the plan).
     parse: (value, depths = {}) => {
@@ -69,18 +84,26 @@ export const EXPERIMENT_SETTINGS = {
     },
     check: (v) => (v !== null && typeof v === 'object' ? undefined : `must be depth lists by model, got ${got(v)}`),
   }),
-  sweep: unset<Sweep>(choice(SWEEPS, {
-    default: 'grid', flag: '<how>',
-    help: 'depths x learning rates: grid (every pair) or one-at-a-time (every depth at the first learning rate, the others at the deepest)',
-  })),
+  sweep: unset<Sweep>(
+    choice(SWEEPS, {
+      default: 'grid',
+      flag: '<how>',
+      help: 'depths x learning rates: grid (every pair) or one-at-a-time (every depth at the first learning rate, the others at the deepest)',
+    }),
+  ),
   landscape: onOff({ default: true, help: 'skip the loss landscapes the preset computes after training' }),
-  forecast: onOff({ default: true, help: 'start training without first measuring each kind of run to forecast the experiment\'s duration' }),
+  forecast: onOff({ default: true, help: "start training without first measuring each kind of run to forecast the experiment's duration" }),
   out: unset<string>({
-    default: '', flag: '<dir>', help: 'the experiment directory (default: runs/<dataset>-<preset>)', parse: (t) => t,
+    default: '',
+    flag: '<dir>',
+    help: 'the experiment directory (default: runs/<dataset>-<preset>)',
+    parse: (t) => t,
     check: (v) => (typeof v === 'string' && v.length > 0 ? undefined : `must be a folder name, got ${got(v)}`),
   }),
   parallelRuns: row<number | 'auto'>({
-    default: 'auto', flag: '<n|auto>', range: parallelCount.range,
+    default: 'auto',
+    flag: '<n|auto>',
+    range: parallelCount.range,
     help: 'runs trained at once in worker processes, the threads divided between them (auto: chosen by a short measurement)',
     parse: (value) => (value === 'auto' ? 'auto' : parallelCount.parse!(value)),
     check: (v) => (v === 'auto' ? undefined : parallelCount.check(v)),

@@ -28,7 +28,8 @@ function depthPlan(config: ExperimentConfig, model: string, lrs: number[]): [num
 /** The problems of an experiment's depths: each names the model and says what to give. */
 function depthProblems(config: ExperimentConfig): string[] {
   const problems: string[] = [];
-  if (!(SWEEPS as readonly string[]).includes(config.sweep)) problems.push(`sweep must be one of ${SWEEPS.join(', ')}, got '${config.sweep}'`);
+  if (!(SWEEPS as readonly string[]).includes(config.sweep))
+    problems.push(`sweep must be one of ${SWEEPS.join(', ')}, got '${config.sweep}'`);
   for (const [model, depths] of Object.entries(config.depths)) {
     if (!config.models.includes(model)) {
       problems.push(`depths for a model the experiment does not train: ${model}`);
@@ -42,7 +43,9 @@ function depthProblems(config: ExperimentConfig): string[] {
       continue;
     }
     if (!(Array.isArray(depths) && depths.length > 0 && depths.every((d) => Number.isInteger(d) && d >= 0))) {
-      problems.push(`${model}'s depths must be a non-empty list of non-negative integers (values of ${option}), got ${JSON.stringify(depths)}`);
+      problems.push(
+        `${model}'s depths must be a non-empty list of non-negative integers (values of ${option}), got ${JSON.stringify(depths)}`,
+      );
     } else if (new Set(depths).size !== depths.length) {
       problems.push(`${model}'s depths list a depth twice: ${depths.join(', ')}`);
     }
@@ -73,9 +76,13 @@ function repeated<T>(list: readonly T[]): T[] {
 export function planExperiment(config: ExperimentConfig): TrainConfig[] {
   const problems: string[] = [];
   if (config.models.length === 0) problems.push('the experiment names no model');
-  if (!(Number.isInteger(config.seeds) && config.seeds >= 1 && config.seeds <= MAX_SEEDS)) problems.push(`seeds must be an integer from 1 to ${MAX_SEEDS}, got ${config.seeds}`);
+  if (!(Number.isInteger(config.seeds) && config.seeds >= 1 && config.seeds <= MAX_SEEDS))
+    problems.push(`seeds must be an integer from 1 to ${MAX_SEEDS}, got ${config.seeds}`);
   // Model names are looked up without regard to case, so NET1 and net1 are one network.
-  for (const [what, list] of [['models', config.models.map((m) => m.toLowerCase())], ['lrs', config.lrs ?? []]] as const) {
+  for (const [what, list] of [
+    ['models', config.models.map((m) => m.toLowerCase())],
+    ['lrs', config.lrs ?? []],
+  ] as const) {
     const twice = repeated<unknown>(list);
     if (twice.length > 0) problems.push(`${what} lists ${twice.join(', ')} twice: each run would be trained again under the same name`);
   }
@@ -87,8 +94,10 @@ export function planExperiment(config: ExperimentConfig): TrainConfig[] {
   if (unknownRecipes.length > 0) problems.push(`recipes for models the experiment does not train: ${unknownRecipes.join(', ')}`);
   for (const [model, recipe] of Object.entries(config.recipes)) {
     const unknown = Object.keys(recipe).filter((k) => k !== 'lrs' && !(RECIPE_SETTINGS as readonly string[]).includes(k));
-    if (unknown.length > 0) problems.push(`${model}'s recipe: unknown setting ${unknown.join(', ')} (a recipe sets lrs, ${RECIPE_SETTINGS.join(', ')})`);
-    if (recipe.lrs !== undefined && !(Array.isArray(recipe.lrs) && recipe.lrs.length > 0)) problems.push(`${model}'s recipe: lrs must be a non-empty list of learning rates`);
+    if (unknown.length > 0)
+      problems.push(`${model}'s recipe: unknown setting ${unknown.join(', ')} (a recipe sets lrs, ${RECIPE_SETTINGS.join(', ')})`);
+    if (recipe.lrs !== undefined && !(Array.isArray(recipe.lrs) && recipe.lrs.length > 0))
+      problems.push(`${model}'s recipe: lrs must be a non-empty list of learning rates`);
   }
   problems.push(...depthProblems(config), ...(config.landscape ? landscapeProblems(config.landscape) : []));
   if (problems.length > 0) throw new ConfigError(problems);

@@ -30,15 +30,15 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
     models: ['hw5net', 'hw5net-plain', 'net3'],
     notes: [
       'The depth sweep trains each recipe at one learning rate, the better of its two in the two-learning-rate study this preset ran before ' +
-      '(one epoch, one seed; docs/benchmarks.md): the SkipBlock recipe at 0.1 (HW5Net 89.69% against 89.54% at 0.02, not significant; its plain twin 82.18% ' +
-      'against 82.60%, not significant either, so both train at 0.1 and differ only in their skips), HW4\'s recipe at 1e-3 (Net3 80.37% against ' +
-      '67.51% at 1e-4). HW5Net also trains at 0.02 at its deepest depth: the exercise\'s comparison of two learning rates.',
+        '(one epoch, one seed; docs/benchmarks.md): the SkipBlock recipe at 0.1 (HW5Net 89.69% against 89.54% at 0.02, not significant; its plain twin 82.18% ' +
+        "against 82.60%, not significant either, so both train at 0.1 and differ only in their skips), HW4's recipe at 1e-3 (Net3 80.37% against " +
+        "67.51% at 1e-4). HW5Net also trains at 0.02 at its deepest depth: the exercise's comparison of two learning rates.",
     ],
-    recipes: { 'hw5net': { lrs: [0.1, 0.02] }, 'hw5net-plain': { lrs: [0.1] }, 'net3': { lrs: [0.001] } },
+    recipes: { hw5net: { lrs: [0.1, 0.02] }, 'hw5net-plain': { lrs: [0.1] }, net3: { lrs: [0.001] } },
     seeds: 1,
     base: { dataset: 'fashion-mnist', epochs: 1, batchSize: 64, logEvery: 25, gradEvery: 50 },
     modelOptions: {},
-    depths: { 'hw5net': [1, 2, 4, 6], 'hw5net-plain': [1, 2, 4, 6], 'net3': [0, 5, 10, 20] },
+    depths: { hw5net: [1, 2, 4, 6], 'hw5net-plain': [1, 2, 4, 6], net3: [0, 5, 10, 20] },
     sweep: 'one-at-a-time',
     landscape: { grid: 11, points: 21, sample: 1000 },
   },
@@ -47,11 +47,18 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
     recipes: {},
     seeds: 3,
     base: {
-      dataset: 'fashion-mnist', epochs: 20, batchSize: 64, augment: true, memoryFormat: 'channelsLast', logEvery: 100, gradEvery: 100,
+      dataset: 'fashion-mnist',
+      epochs: 20,
+      batchSize: 64,
+      augment: true,
+      memoryFormat: 'channelsLast',
+      logEvery: 100,
+      gradEvery: 100,
       // Flip test-time augmentation: +0.29 points for HW5Net (93.37% -> 93.66%, docs/benchmarks.md); and the time to 94.5% in the report.
-      flipTest: true, targetAccuracy: 0.945,
+      flipTest: true,
+      targetAccuracy: 0.945,
     },
-    modelOptions: { 'hw5net': { width: 16, blocksPerStage: 6 }, 'hw5net-plain': { width: 16, blocksPerStage: 6 } },
+    modelOptions: { hw5net: { width: 16, blocksPerStage: 6 }, 'hw5net-plain': { width: 16, blocksPerStage: 6 } },
     depths: {},
     sweep: 'grid',
   },
@@ -70,12 +77,17 @@ export const PRESETS: Record<PresetName, Omit<ExperimentConfig, 'out'>> = {
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 /** A preset with a file's or the command line's choices over it (base settings merge; the rest replace). */
-export function experimentFromPreset(preset: PresetName, out: string, overrides: Partial<Omit<ExperimentConfig, 'out'>> = {}): ExperimentConfig {
+export function experimentFromPreset(
+  preset: PresetName,
+  out: string,
+  overrides: Partial<Omit<ExperimentConfig, 'out'>> = {},
+): ExperimentConfig {
   const base = PRESETS[preset];
   if (base === undefined) throw new RangeError(`unknown preset '${preset}': choose ${PRESET_NAMES.join(', ')}`);
   const models = overrides.models ?? base.models;
   // A preset's per-model choices follow the models trained; those given over it are checked as given.
-  const forModels = <T>(byModel: Record<string, T>) => Object.fromEntries(Object.entries(byModel).filter(([model]) => models.includes(model)));
+  const forModels = <T>(byModel: Record<string, T>) =>
+    Object.fromEntries(Object.entries(byModel).filter(([model]) => models.includes(model)));
   return {
     out,
     models,
@@ -130,11 +142,21 @@ function mergedRecipes(preset: Record<string, Recipe>, overrides: Partial<Omit<E
 export function applyToEveryModel(config: ExperimentConfig, settings: Partial<TrainConfig>, lrs?: number[]): ExperimentConfig {
   const given = new Set<string>(Object.keys(settings));
   if (lrs !== undefined) given.add('lrs');
-  const recipes = Object.fromEntries(Object.entries(config.recipes).map(([model, recipe]) =>
-    [model, Object.fromEntries(Object.entries(recipe).filter(([key]) => !given.has(key)))]));
+  const recipes = Object.fromEntries(
+    Object.entries(config.recipes).map(([model, recipe]) => [
+      model,
+      Object.fromEntries(Object.entries(recipe).filter(([key]) => !given.has(key))),
+    ]),
+  );
   // Notes on how the preset's recipes were chosen are untrue once the command line replaces them.
   const replacesRecipes = lrs !== undefined || RECIPE_SETTINGS.some((k) => given.has(k));
-  return { ...config, lrs: lrs ?? config.lrs, recipes, base: mergedBase(config.base, settings), notes: replacesRecipes ? undefined : config.notes };
+  return {
+    ...config,
+    lrs: lrs ?? config.lrs,
+    recipes,
+    base: mergedBase(config.base, settings),
+    notes: replacesRecipes ? undefined : config.notes,
+  };
 }
 
 /** What an experiment's command line gives over its preset and file (the CLI's flags; a library user's choices). */
@@ -164,9 +186,15 @@ export function experimentFromChoices(choices: ExperimentChoices): ExperimentCon
   const file = choices.file ?? {};
   const depths = file.depths !== undefined || choices.depths !== undefined ? { ...file.depths, ...choices.depths } : undefined;
   const fromPreset = experimentFromPreset(choices.preset, '', {
-    models: choices.models ?? file.models, lrs: file.lrs, seeds: choices.seeds ?? file.seeds,
-    recipes: { ...file.recipes, ...choices.recipes }, base: file.base, modelOptions: file.modelOptions,
-    depths, sweep: choices.sweep ?? file.sweep, notes: file.notes,
+    models: choices.models ?? file.models,
+    lrs: file.lrs,
+    seeds: choices.seeds ?? file.seeds,
+    recipes: { ...file.recipes, ...choices.recipes },
+    base: file.base,
+    modelOptions: file.modelOptions,
+    depths,
+    sweep: choices.sweep ?? file.sweep,
+    notes: file.notes,
     ...(choices.landscape === false ? { landscape: undefined } : 'landscape' in file ? { landscape: file.landscape } : {}),
   });
   const config = applyToEveryModel(fromPreset, choices.settings ?? {}, choices.lrs);

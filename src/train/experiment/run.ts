@@ -12,7 +12,14 @@ import { barrier, getRank, isInitialized } from '../../distributed/index.js';
 import { prepareTensorBoardFolder, writeRunScalars } from '../../export/tensorboard.js';
 import { writeFileAtomic } from '../../io/index.js';
 import {
-  DEFAULT_TRAIN_CONFIG, EXPERIMENT_FILE, RunDirectory, type RunSummary, type TrainConfig, checkOutputFolder, differingResultSettings, summarizeRun,
+  DEFAULT_TRAIN_CONFIG,
+  EXPERIMENT_FILE,
+  RunDirectory,
+  type RunSummary,
+  type TrainConfig,
+  checkOutputFolder,
+  differingResultSettings,
+  summarizeRun,
 } from '../../runs/index.js';
 import { measureParallelRuns } from '../parallel-choice.js';
 import { type ParallelOutcome, trainInParallel } from '../parallel-runs.js';
@@ -42,11 +49,15 @@ function checkExistingRuns(config: ExperimentConfig, plans: TrainConfig[]): void
     if (!dir.exists()) return [];
     const saved: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...dir.readJson<Partial<TrainConfig>>('config.json') };
     const differing = differingResultSettings(saved, plan);
-    return differing.length ? [`${basename(plan.out)} has ${differing.map((k) => `${k} ${show(saved[k])} (this command: ${show(plan[k])})`).join(', ')}`] : [];
+    return differing.length
+      ? [`${basename(plan.out)} has ${differing.map((k) => `${k} ${show(saved[k])} (this command: ${show(plan[k])})`).join(', ')}`]
+      : [];
   });
   if (problems.length === 0) return;
-  throw new Error(`${config.out} holds runs made with other settings than this command asks for:\n  - ${problems.join('\n  - ')}\n` +
-    `To keep and continue them, repeat the command that made them (recorded in ${join(config.out, EXPERIMENT_FILE)}); to train with the new settings, give another --out.`);
+  throw new Error(
+    `${config.out} holds runs made with other settings than this command asks for:\n  - ${problems.join('\n  - ')}\n` +
+      `To keep and continue them, repeat the command that made them (recorded in ${join(config.out, EXPERIMENT_FILE)}); to train with the new settings, give another --out.`,
+  );
 }
 
 /**
@@ -59,8 +70,10 @@ async function loadDatasets(plans: TrainConfig[]): Promise<Map<string, DatasetSp
     const key = datasetKey(plan);
     if (datasets.has(key)) continue;
     if (plan.dataset === 'coco' && !existsSync(join(plan.dataDir ?? '', 'manifest.json'))) {
-      throw new Error(`no COCO subset in ${plan.dataDir ?? '(no --data-dir given)'}: build the assignment's subset first, from the COCO 2017 ` +
-        `download (COCO below is its folder), with\n  ${hw5SubsetCommand(plan.dataDir)}\nor point --data-dir at a subset built before.`);
+      throw new Error(
+        `no COCO subset in ${plan.dataDir ?? '(no --data-dir given)'}: build the assignment's subset first, from the COCO 2017 ` +
+          `download (COCO below is its folder), with\n  ${hw5SubsetCommand(plan.dataDir)}\nor point --data-dir at a subset built before.`,
+      );
     }
     await loadRunDataset(plan, datasets);
   }
@@ -91,7 +104,11 @@ export async function runExperiment(config: ExperimentConfig, options: Experimen
 async function runPlans(context: ExperimentContext): Promise<ExperimentResult> {
   const { config, plans, datasets, options, writer } = context;
   const { reporter } = options;
-  if (writer) writeFileAtomic(join(config.out, EXPERIMENT_FILE), `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`);
+  if (writer)
+    writeFileAtomic(
+      join(config.out, EXPERIMENT_FILE),
+      `${JSON.stringify({ ...config, command: options.command, runs: plans.map((p) => p.out) }, null, 2)}\n`,
+    );
   const kept = plans.map(summaryOfExisting);
   for (const k of kept) if (k !== undefined) reporter.message(`[${k.name}] already ${k.status}; kept`);
   // Runs trained before write no events now: their records are converted instead.
@@ -103,9 +120,14 @@ async function runPlans(context: ExperimentContext): Promise<ExperimentResult> {
   const progress = { total: plans.length, done: plans.length - pending.length };
   reporter.experimentProgress?.(progress.done, progress.total);
   const trainingStarted = performance.now();
-  const outcome = slots > 1
-    ? await trainInParallel(pending.map((plan) => ({ plan, resume: new RunDirectory(plan.out).exists(), tensorboard: options.tensorboard })), slots, { reporter, stop: options.stop, ...progress })
-    : await trainInTurn(pending, datasets, options, progress);
+  const outcome =
+    slots > 1
+      ? await trainInParallel(
+          pending.map((plan) => ({ plan, resume: new RunDirectory(plan.out).exists(), tensorboard: options.tensorboard })),
+          slots,
+          { reporter, stop: options.stop, ...progress },
+        )
+      : await trainInTurn(pending, datasets, options, progress);
   const trainingSeconds = (performance.now() - trainingStarted) / 1000;
   let next = 0;
   const runs = kept.map((k) => k ?? outcome.summaries[next++]).filter((r): r is RunSummary => r !== undefined);
@@ -116,7 +138,9 @@ async function runPlans(context: ExperimentContext): Promise<ExperimentResult> {
     const landscapeSeconds = (performance.now() - landscapeStarted) / 1000;
     const trained = new Set(pending.map((p) => p.out));
     forecast.actual = {
-      trainingSeconds, landscapeSeconds, seconds: trainingSeconds + landscapeSeconds,
+      trainingSeconds,
+      landscapeSeconds,
+      seconds: trainingSeconds + landscapeSeconds,
       runs: Object.fromEntries(runs.filter((r) => trained.has(r.dir)).map((r) => [r.name, r.wallSeconds])),
     };
     writeForecast(config.out, forecast);
@@ -129,7 +153,12 @@ async function runPlans(context: ExperimentContext): Promise<ExperimentResult> {
  * (auto); one in data-parallel training, where the processes already share
  * the cores. The library's default is one at a time; the CLI's is auto.
  */
-async function parallelRuns(pending: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions, meter: SpeedMeter): Promise<number> {
+async function parallelRuns(
+  pending: TrainConfig[],
+  datasets: Map<string, DatasetSplits>,
+  options: ExperimentOptions,
+  meter: SpeedMeter,
+): Promise<number> {
   const asked = options.parallelRuns ?? 1;
   if (isInitialized() || pending.length < 2 || options.stop?.requested) return 1;
   if (asked !== 'auto') {
@@ -144,7 +173,10 @@ async function parallelRuns(pending: TrainConfig[], datasets: Map<string, Datase
 
 /** The runs one after another in this process (and in data-parallel training, every rank the same run). */
 async function trainInTurn(
-  plans: TrainConfig[], datasets: Map<string, DatasetSplits>, options: ExperimentOptions, progress: { total: number; done: number },
+  plans: TrainConfig[],
+  datasets: Map<string, DatasetSplits>,
+  options: ExperimentOptions,
+  progress: { total: number; done: number },
 ): Promise<ParallelOutcome> {
   const summaries: RunSummary[] = [];
   for (const plan of plans) {
@@ -152,7 +184,14 @@ async function trainInTurn(
     const resume = new RunDirectory(plan.out).exists();
     // Every rank decides from the same state before rank 0 starts writing the run.
     if (isInitialized()) await barrier();
-    const result = await train(plan, { reporter: options.reporter, stop: options.stop, resume, datasets, syncBatchNorm: options.syncBatchNorm, tensorboard: options.tensorboard });
+    const result = await train(plan, {
+      reporter: options.reporter,
+      stop: options.stop,
+      resume,
+      datasets,
+      syncBatchNorm: options.syncBatchNorm,
+      tensorboard: options.tensorboard,
+    });
     summaries.push(result);
     if (result.status === 'stopped') return { summaries, stopped: true };
     options.reporter.experimentProgress?.(++progress.done, progress.total);
