@@ -4,41 +4,18 @@
  * flags, checks them, and calls the library; every piece of real work lives
  * in src/.
  */
-import { resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 
-import { distributedEnvironment, getRank, initProcessGroup } from '../distributed/index.js';
-import { checkLaunchOptions, exitWithLauncher, launchWorkers } from '../distributed/launch.js';
-import {
-  COCO_SIZE_RANGE,
-  HW5_CLASSES,
-  HW5_SUBSET,
-  buildCocoSubset,
-  datasetNames,
-  describeDataset,
-  formatDatasetInfo,
-  getDatasetInfo,
-  loadDataset,
-  sampleGrid,
-} from '../data/index.js';
-import { readJsonObject, writeFileAtomic } from '../io/index.js';
+import { getRank } from '../distributed/index.js';
+import { datasetNames, getDatasetInfo } from '../data/index.js';
+import { readJsonObject } from '../io/index.js';
 import { getModelSpec, modelSpecs } from '../models/index.js';
 import { summary } from '../nn/index.js';
 import { formatCount, formatFlops, shellCommand, textTableLines } from '../text/index.js';
 import { formatLandscape, formatResultsTable, writeReport } from '../report/index.js';
+import { type Setting, type TrainConfig, flagName } from '../runs/index.js';
 import {
-  SETTING_NAMES,
-  type Setting,
-  type SettingName,
-  TRAIN_SETTINGS,
-  type TrainConfig,
-  checkOutputFile,
-  flagName,
-} from '../runs/index.js';
-import {
-  type StopFlag,
   checkpointEvalConfig,
   createReporter,
   evaluateCheckpoint,
@@ -55,193 +32,25 @@ import {
   landscapeOfRun,
   progressEvery,
 } from '../train/index.js';
-import type { FlagFacts } from './reference.js';
+import { registerDataCommands } from './data-commands.js';
 import { afterTraining, registerServeExport } from './serve-export.js';
+import {
+  dataset,
+  stopOnInterrupt,
+  settingOption,
+  optionOf,
+  commandOption,
+  addTrainingFlags,
+  addLaunchFlags,
+  type LaunchFlags,
+  launchedWorkers,
+  type TrainingFlags,
+  absolute,
+  refuseSettingsWithResume,
+  trainingOverrides,
+} from './options.js';
 
-/** What the reference (docs/cli.md) says of a flag beyond commander's own: a setting's default, an integer's range; by option or by parser. */
-export const FLAG_FACTS: FlagFacts = new WeakMap();
-
-/** A flag's integer in [min, max]: every count has a ceiling, so 1e308 is refused at the flag, not in a loop or a spawn. */
-function integerIn(min: number, max: number, why = '', rangeText?: string): (value: string) => number {
-  const parser = (value: string) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`must be an integer from ${min} to ${max.toLocaleString('en-US')}${why}, got ${value}`);
-    }
-    return n;
-  };
-  FLAG_FACTS.set(parser, { range: [min, max], rangeText });
-  return parser;
-}
-
-const nonNegativeInteger = integerIn(0, 1e9);
-
-function dataset(value: string): string {
-  try {
-    return getDatasetInfo(value).name;
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
-/** Ctrl-C: finish the current step, save, print how to resume; a second Ctrl-C quits at once. */
-function stopOnInterrupt(): StopFlag {
-  const stop: StopFlag = { requested: false };
-  process.on('SIGINT', () => {
-    if (stop.requested) process.exit(130);
-    stop.requested = true;
-    console.error('\nstopping after this step (Ctrl-C again to quit without saving)...');
-  });
-  return stop;
-}
-
-/** The command-line option of a training setting of the table (runs/settings.ts): its flag, help, parser or choices. */
-function settingOption(name: SettingName): Option {
-  return optionOf(name, TRAIN_SETTINGS[name] as Setting<unknown>);
-}
-
-/**
- * The option of a setting of any table: its flag, help, parser or choices;
- * the value checked at the flag unless `checkAtFlag` is false (the landscape's
- * library names its own settings' problems).
- */
-function optionOf(name: string, setting: Setting<unknown>, checkAtFlag = true): Option {
-  // A switch that is on unless told otherwise is turned off by its --no- flag.
-  const negated = !setting.flag && setting.default === true;
-  const option = new Option(
-    setting.flag ? `${flagName(name)} ${setting.flag}` : negated ? `--no-${flagName(name).slice(2)}` : flagName(name),
-    setting.help,
-  );
-  // A --no- flag's default is to be on, which its name already says.
-  FLAG_FACTS.set(option, { default: negated ? undefined : setting.default, defaultText: setting.defaultText, range: setting.range });
-  if (setting.choices) return option.choices(setting.choices);
-  const { parse } = setting;
-  if (parse === undefined) return option;
-  // The value is parsed and checked against the setting's range here, so the error names the flag, before anything starts.
-  return option.argParser((value: string, previous: unknown) => {
-    let parsed: unknown;
-    try {
-      parsed = parse(value, previous);
-    } catch (error) {
-      throw new InvalidArgumentError((error as Error).message);
-    }
-    const problem = checkAtFlag ? setting.check(parsed) : undefined;
-    if (problem !== undefined) throw new InvalidArgumentError(problem);
-    return parsed;
-  });
-}
-
-/** The option of a command's own setting (the experiment's table): as optionOf, with the row's default as the flag's when it has one. */
-function commandOption(name: string, setting: Setting<unknown>): Option {
-  const option = optionOf(name, setting);
-  return setting.default === undefined || typeof setting.default === 'boolean' ? option : option.default(setting.default);
-}
-
-/** Settings whose flags only some commands take (train names one model, lr and out; experiment has its own). */
-const PER_COMMAND = new Set<SettingName>(['model', 'lr', 'out', 'modelOptions']);
-
-/** The settings every training command takes as flags: each one overrides the config file and the defaults. */
-const SHARED_SETTINGS = SETTING_NAMES.filter((name) => !PER_COMMAND.has(name));
-
-function addTrainingFlags(command: Command): Command {
-  for (const name of SHARED_SETTINGS) command.addOption(settingOption(name));
-  return command
-    .option('--data-dir <dir>', "folder with the dataset files (default for fashion-mnist: Debian's dataset-fashion-mnist)")
-    .option('--json', 'machine-readable progress: one JSON object per line');
-}
-
-/** torchrun's flags: start this machine's workers, and where they meet. */
-function addLaunchFlags(command: Command): Command {
-  return command
-    .option(
-      '--nproc-per-node <n>',
-      'data-parallel training: worker processes on this machine, the threads split between them',
-      integerIn(1, availableParallelism(), ` (each worker needs one of this machine's ${availableParallelism()} cores)`, '1 to the cores'),
-    )
-    .option('--nnodes <n>', 'machines taking part (each runs the same command with its --node-rank)', integerIn(1, 1024), 1)
-    .option('--node-rank <r>', "this machine's place, 0 to nnodes - 1 (node 0 hosts the rendezvous)", integerIn(0, 1023), 0)
-    .option('--master-addr <host>', 'address of node 0, reachable from every machine (default with one machine: 127.0.0.1)')
-    .option('--master-port <port>', 'a free TCP port on node 0 for the rendezvous', integerIn(1, 65535), 29500)
-    .option(
-      '--dist-timeout <seconds>',
-      'how long a rendezvous or a collective waits for the other processes',
-      integerIn(1, 86400, ' (a day)'),
-      120,
-    )
-    .option('--sync-batchnorm', 'data-parallel training: batch norm statistics over the global batch (default: per process)');
-}
-
-interface LaunchFlags {
-  nprocPerNode?: number;
-  nnodes: number;
-  nodeRank: number;
-  masterAddr?: string;
-  masterPort: number;
-  distTimeout: number;
-  syncBatchnorm?: boolean;
-}
-
-/**
- * Data-parallel runs: the launcher (with --nproc-per-node) starts the workers
- * and returns their exit code; a worker (RANK/WORLD_SIZE set, by the launcher
- * or torchrun) joins the process group and returns undefined to go on.
- */
-async function launchOrJoin(flags: LaunchFlags): Promise<number | undefined> {
-  const env = distributedEnvironment();
-  const timeoutMs = Number(process.env.SKIPSTUDIO_DIST_TIMEOUT_MS) || flags.distTimeout * 1000;
-  if (env !== undefined) {
-    exitWithLauncher();
-    if (env.worldSize > 1) await initProcessGroup({ timeoutMs });
-    return undefined;
-  }
-  if (flags.nprocPerNode === undefined && flags.nnodes === 1) return undefined;
-  if (flags.nnodes > 1 && flags.masterAddr === undefined) {
-    throw new Error('--nnodes above 1 needs --master-addr: the address of node 0, reachable from every machine');
-  }
-  const options = {
-    nprocPerNode: flags.nprocPerNode ?? 1,
-    nnodes: flags.nnodes,
-    nodeRank: flags.nodeRank,
-    masterAddr: flags.masterAddr ?? '127.0.0.1',
-    masterPort: flags.masterPort,
-    timeoutMs,
-  };
-  checkLaunchOptions(options);
-  return launchWorkers(options, process.argv[1]!, process.argv.slice(2));
-}
-
-/** Whether this process launched the data-parallel workers (its exit code is theirs, set here) rather than training itself. */
-async function launchedWorkers(flags: LaunchFlags): Promise<boolean> {
-  const launched = await launchOrJoin(flags);
-  if (launched !== undefined) process.exitCode = launched;
-  return launched !== undefined;
-}
-
-type TrainingFlags = Partial<TrainConfig> & { json?: boolean; tensorboard?: string };
-
-/** A folder given on the command line, made absolute: worker processes and resumed runs may start elsewhere. */
-function absolute(folder: string | undefined): string | undefined {
-  return folder === undefined ? undefined : resolve(folder);
-}
-
-const TRAINING_FLAGS: readonly string[] = [...SHARED_SETTINGS, 'dataDir'];
-
-/** A resumed run keeps the settings it saved: flags that would change them are refused, not silently ignored. */
-function refuseSettingsWithResume(flags: TrainingFlags & { config?: string; model?: string; lr?: number; out?: string }): void {
-  const given = [...TRAINING_FLAGS, 'config', 'model', 'lr', 'out'].filter((k) => (flags as Record<string, unknown>)[k] !== undefined);
-  if (given.length > 0) {
-    const names = given.map(flagName);
-    throw new Error(
-      `--resume continues a run with the settings it saved; leave out ${names.join(', ')} (to change them, start a new run with --out)`,
-    );
-  }
-}
-
-/** The training settings given on the command line (those left out keep the file's or the default value). */
-function trainingOverrides(flags: TrainingFlags): Partial<TrainConfig> {
-  const given = flags as Record<string, unknown>;
-  return Object.fromEntries(TRAINING_FLAGS.filter((k) => given[k] !== undefined).map((k) => [k, given[k]])) as Partial<TrainConfig>;
-}
+export { FLAG_FACTS } from './options.js';
 
 export const program = new Command()
   .name('skipstudio')
@@ -429,90 +238,7 @@ landscape.action(
   },
 );
 
-const data = program.command('data').description('build and look at datasets');
-
-data
-  .command('coco')
-  .description("build the exercise's COCO subset from an instances_*.json file and its image folder")
-  .requiredOption('--annotations <file>', 'a COCO instances_*.json file (read in bounded memory: the 450 MB train2017 file takes seconds)')
-  .requiredOption('--images <dir>', 'the folder of its images (e.g. train2017/)')
-  .option(
-    '--classes <list>',
-    'comma-separated COCO category names',
-    (v: string) =>
-      v
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean),
-    HW5_CLASSES,
-  )
-  .option('--train-per-class <n>', 'training images per category', nonNegativeInteger, HW5_SUBSET.trainPerClass)
-  .option('--val-per-class <n>', 'validation images per category', nonNegativeInteger, HW5_SUBSET.valPerClass)
-  .option('--size <n>', 'resize every image to n x n', integerIn(...COCO_SIZE_RANGE), HW5_SUBSET.size)
-  .option('--seed <n>', 'seed of the choice of images', integerIn(0, 2 ** 32 - 1), 0)
-  .requiredOption(
-    '--out <dir>',
-    'the folder to build (an existing folder is refused unless it is empty, or --force and it holds a subset built here)',
-  )
-  .option('--write-images', 'also write the resized images as JPEGs in class folders')
-  .option('--force', 'replace an output folder that holds a subset built by data coco (never any other folder)')
-  .option('--allow-fewer', 'accept categories with fewer usable images than asked for')
-  .option('--follow-symlinks', 'read image files that are links to places outside --images (default: refused, like file_names with ..)')
-  .action(
-    async (flags: {
-      annotations: string;
-      images: string;
-      classes: string[];
-      trainPerClass: number;
-      valPerClass: number;
-      size: number;
-      seed: number;
-      out: string;
-      writeImages?: boolean;
-      force?: boolean;
-      allowFewer?: boolean;
-      followSymlinks?: boolean;
-    }) => {
-      const started = performance.now();
-      const manifest = await buildCocoSubset({ ...flags, log: (line) => console.log(line) });
-      const seconds = (performance.now() - started) / 1000;
-      const images = manifest.splits.train.count + manifest.splits.val.count;
-      console.log(
-        `built ${flags.out}: ${manifest.splits.train.count} train and ${manifest.splits.val.count} val images of ${manifest.classes.length} classes ` +
-          `at ${flags.size}x${flags.size} in ${seconds.toFixed(1)} s (${(images / seconds).toFixed(0)} images/s); ` +
-          `skipped ${manifest.skipped.missing.length} missing and ${manifest.skipped.corrupt.length} corrupt images` +
-          (manifest.skipped.notRegularFile.length > 0 ? `, and ${manifest.skipped.notRegularFile.length} not regular files` : ''),
-      );
-    },
-  );
-
-data
-  .command('info')
-  .argument('[dataset]', `${datasetNames().join(', ')}`, 'fashion-mnist')
-  .option('--data-dir <dir>', 'folder with the dataset files')
-  .option('--json', 'print as JSON')
-  .description('counts per class and split, image shape, per-channel mean and std')
-  .action(async (name: string, flags: { dataDir?: string; json?: boolean }) => {
-    const report = describeDataset(await loadDataset(dataset(name), flags.dataDir));
-    console.log(flags.json ? JSON.stringify(report, null, 2) : formatDatasetInfo(report));
-  });
-
-data
-  .command('show')
-  .argument('[dataset]', `${datasetNames().join(', ')}`, 'fashion-mnist')
-  .option('--data-dir <dir>', 'folder with the dataset files')
-  .requiredOption('--out <file>', "the PNG to write, e.g. grid.png; never one of a run's own files, nor a device or folder")
-  .option('--force', 'replace the output file when it exists')
-  .option('--per-class <n>', 'images per class', integerIn(1, 1000), 8)
-  .option('--split <name>', 'train or test', 'train')
-  .description('a labelled grid of sample images per class, to see the data before training on it')
-  .action(async (name: string, flags: { dataDir?: string; out: string; force?: boolean; perClass: number; split: string }) => {
-    if (flags.split !== 'train' && flags.split !== 'test') throw new Error(`--split must be train or test, got '${flags.split}'`);
-    checkOutputFile(flags.out, { force: flags.force });
-    const splits = await loadDataset(dataset(name), flags.dataDir);
-    writeFileAtomic(flags.out, await sampleGrid(splits[flags.split], { perClass: flags.perClass }));
-    console.log(`wrote ${flags.out}`);
-  });
+registerDataCommands(program);
 
 program
   .command('report')

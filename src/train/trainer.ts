@@ -20,11 +20,9 @@ import { basename } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 import { type Batch, DataLoader, type DatasetSplits } from '../data/index.js';
-import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../io/index.js';
-import type { Module } from '../nn/index.js';
+import { saveCheckpoint } from '../io/index.js';
 import { shellCommand } from '../text/index.js';
-import type { LRScheduler, Optimizer } from '../optim/index.js';
-import { TensorBoardRunDirectory, prepareTensorBoardFolder } from '../export/tensorboard.js';
+import { prepareTensorBoardFolder } from '../export/tensorboard.js';
 import {
   type EpochRecord,
   type ModelInfo,
@@ -34,26 +32,18 @@ import {
   type RunSummary,
   type StatusFile,
   type TrainConfig,
-  describeEnvironment,
   describePrecision,
   summarizeRun,
   trainingMemoryFormat,
 } from '../runs/index.js';
 import { DistributedDataParallel, barrier, convertSyncBatchNorm, getRank, isInitialized, syncBuffers } from '../distributed/index.js';
-import { buildInfo, manualSeed, memory, setNumThreads } from '../tensor/index.js';
-import { resolveTrainConfig } from './config.js';
-import {
-  type DataParallel,
-  ReadOnlyRunDirectory,
-  agreeOnStart,
-  agreeOnStep,
-  dataParallelShard,
-  namingFailedRanks,
-} from './data-parallel-run.js';
+import { manualSeed, memory, setNumThreads } from '../tensor/index.js';
+import { type DataParallel, agreeOnStart, agreeOnStep, dataParallelShard, namingFailedRanks } from './data-parallel-run.js';
 import { EVAL_BATCH_SIZE, type Evaluation, evaluate, evaluateSharded } from './evaluation.js';
 import { describeModel, gradientWeights, makeOptimizer, makeScheduler, prepareRun } from './prepare.js';
 import type { TrainingReporter } from './progress.js';
 import { StepStats } from './stats.js';
+import { type Position, begin, restore, runConfig, runDirectory } from './run-start.js';
 import { type StepParts, trainingStep } from './step.js';
 
 /** Set `requested` (e.g. from a SIGINT handler) to stop after the current step, with a checkpoint. */
@@ -78,36 +68,6 @@ export interface TrainOptions {
    * this invocation, not a saved setting, so a resumed run writes them where this invocation says.
    */
   tensorboard?: string;
-}
-
-/** Where a run stands: what a checkpoint carries besides weights, optimizer, schedule and RNG. */
-interface Position {
-  epoch: number;
-  step: number;
-  batchInEpoch: number;
-  wallSeconds: number;
-  window: StepStats;
-  epochStats: StepStats;
-}
-
-const START: () => Position = () => ({
-  epoch: 0,
-  step: 0,
-  batchInEpoch: 0,
-  wallSeconds: 0,
-  window: new StepStats(),
-  epochStats: new StepStats(),
-});
-
-/** The config of a new run, or the one a resumed run saved. */
-function runConfig(partial: Partial<TrainConfig>, resume: boolean): TrainConfig {
-  if (!resume) return resolveTrainConfig(partial);
-  const dir = new RunDirectory(partial.out ?? '');
-  if (!dir.exists()) throw new Error(`${partial.out}: no run to resume here (no config.json); start one without --resume`);
-  const saved = dir.readJson<TrainConfig>('config.json');
-  const config = resolveTrainConfig({ ...saved, out: partial.out });
-  // The run keeps the precision it started with, and why it was chosen then.
-  return saved.precisionReason === undefined ? config : { ...config, precisionReason: saved.precisionReason };
 }
 
 /**
@@ -144,12 +104,6 @@ export async function train(partial: Partial<TrainConfig>, options: TrainOptions
     lock?.release();
     dir.close();
   }
-}
-
-/** Where a run's records go: its folder (and with `tensorboard`, a TensorBoard event file too); read only on ranks other than 0. */
-function runDirectory(config: TrainConfig, writer: boolean, tensorboard: string | undefined): RunDirectory {
-  if (!writer) return new ReadOnlyRunDirectory(config.out);
-  return tensorboard === undefined ? new RunDirectory(config.out) : new TensorBoardRunDirectory(config.out, tensorboard);
 }
 
 /** A run being trained: its parts, its position, and the handlers for each way a run ends. */
@@ -460,35 +414,5 @@ class TrainingRun {
         `(best ${(100 * result.bestTestAccuracy).toFixed(2)}%) in ${result.wallSeconds.toFixed(0)} s`,
     );
     return result;
-  }
-}
-
-/** A new run, or one started over because no checkpoint was saved before it stopped: its description and an empty log. */
-function begin(dir: RunDirectory, config: TrainConfig, model: ModelInfo, sharing: { threads: number; concurrentRuns: number }): Position {
-  dir.create();
-  dir.writeJson('config.json', config);
-  dir.writeJson('model.json', model);
-  dir.writeJson('environment.json', { ...describeEnvironment(buildInfo().torchVersion, config.precision), ...sharing });
-  dir.truncateRecords(0);
-  return START();
-}
-
-/** The position a checkpoint saved, with its weights, optimizer, schedule and RNG restored; later records dropped. */
-function restore(dir: RunDirectory, model: Module, optimizer: Optimizer<{ lr: number }>, scheduler: LRScheduler | undefined): Position {
-  const checkpoint = loadCheckpoint(dir.checkpointPath);
-  try {
-    restoreCheckpoint(checkpoint, { model, optimizer, scheduler });
-    const extra = checkpoint.extra ?? {};
-    dir.truncateRecords(checkpoint.step);
-    return {
-      epoch: checkpoint.epoch,
-      step: checkpoint.step,
-      batchInEpoch: Number(extra.batchInEpoch ?? 0),
-      wallSeconds: Number(extra.wallSeconds ?? 0),
-      window: StepStats.from(extra.window as Partial<StepStats>),
-      epochStats: StepStats.from(extra.epochStats as Partial<StepStats>),
-    };
-  } finally {
-    checkpoint.dispose();
   }
 }
