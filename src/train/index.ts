@@ -16,3 +16,4 @@ export * from './parallel-runs.js';
 export * from './landscape.js';
 export * from './forecast.js';
 export * from './speed.js';
+export * from './curvature.js';
