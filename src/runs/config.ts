@@ -2,9 +2,7 @@
  * The training configuration as a run directory records it (its settings are
  * declared in settings.ts), and the part of it that makes a recipe.
  */
-import {
-  MEMORY_FORMATS, OPTIMIZERS, PRECISIONS, SCHEDULES, SETTING_NAMES, type SettingName, type TrainConfig,
-} from './settings.js';
+import { MEMORY_FORMATS, OPTIMIZERS, PRECISIONS, SCHEDULES, SETTING_NAMES, type SettingName, type TrainConfig } from './settings.js';
 import type { RECIPE_SETTINGS, RecipeSettings } from '../models/recipe.js';
 
 export { DEFAULT_TRAIN_CONFIG, MEMORY_FORMATS, OPTIMIZERS, PRECISIONS, SCHEDULES, type TrainConfig } from './settings.js';
@@ -27,9 +25,10 @@ void recipeSettingsMatchTheTable;
 
 /** Describes a run's recipe in a few words, e.g. "adam (betas 0.9, 0.99), weight decay 0, constant". */
 export function describeRecipe(config: RecipeSettings): string {
-  const optimizer = config.optimizer === 'sgd'
-    ? `sgd (${config.momentum > 0 ? `Nesterov momentum ${config.momentum}` : 'no momentum'})`
-    : `${config.optimizer} (betas ${config.betas.join(', ')})`;
+  const optimizer =
+    config.optimizer === 'sgd'
+      ? `sgd (${config.momentum > 0 ? `Nesterov momentum ${config.momentum}` : 'no momentum'})`
+      : `${config.optimizer} (betas ${config.betas.join(', ')})`;
   return `${optimizer}, weight decay ${config.weightDecay}, ${config.schedule}`;
 }
 
@@ -37,7 +36,16 @@ export function describeRecipe(config: RecipeSettings): string {
  * Settings that do not change what a run measures: where it writes, how often it logs and saves, its threads and layout, the accuracy whose
  * time it notes, and the seed. Runs that differ only in these are repeats of one setting (seeds, when their seeds differ).
  */
-export const RESULT_NEUTRAL_SETTINGS: readonly SettingName[] = ['seed', 'out', 'threads', 'logEvery', 'gradEvery', 'checkpointEvery', 'targetAccuracy', 'memoryFormat'];
+export const RESULT_NEUTRAL_SETTINGS: readonly SettingName[] = [
+  'seed',
+  'out',
+  'threads',
+  'logEvery',
+  'gradEvery',
+  'checkpointEvery',
+  'targetAccuracy',
+  'memoryFormat',
+];
 
 /** A setting's value in a form that compares equal when the settings are equal (model options whatever their order). */
 function comparable(config: TrainConfig, name: SettingName): string {

@@ -47,8 +47,16 @@ function readCpuinfo(): string {
 /** This machine's environment record, with the given libtorch version and precision, stamped with the current time. */
 export function describeEnvironment(libtorch: string, precision: string): EnvironmentRecord {
   return {
-    host: hostname(), cpu: cpus()[0]?.model ?? 'unknown CPU', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30),
-    cpuFlags: cpuFeatures(), ...kernelLimits(), node: process.versions.node, libtorch, precision, recordedAt: new Date().toISOString(),
+    host: hostname(),
+    cpu: cpus()[0]?.model ?? 'unknown CPU',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    cpuFlags: cpuFeatures(),
+    ...kernelLimits(),
+    node: process.versions.node,
+    libtorch,
+    precision,
+    recordedAt: new Date().toISOString(),
   };
 }
 
@@ -62,6 +70,8 @@ function kernelLimits(): Pick<EnvironmentRecord, 'kernelLimits'> {
 /** One line for the report's set-up table. */
 export function formatMachine(env: EnvironmentRecord): string {
   const limits = Object.entries(env.kernelLimits ?? {}).map(([k, v]) => `${k}=${v}`);
-  return `${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB${env.cpuFlags.length ? ` (${env.cpuFlags.join(', ')})` : ''}` +
-    (limits.length ? `, kernels limited by ${limits.join(', ')}` : '');
+  return (
+    `${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB${env.cpuFlags.length ? ` (${env.cpuFlags.join(', ')})` : ''}` +
+    (limits.length ? `, kernels limited by ${limits.join(', ')}` : '')
+  );
 }

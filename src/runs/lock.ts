@@ -56,8 +56,10 @@ export class RunLock {
       }
       const owner = readOwner(path);
       if (owner !== undefined && processAlive(owner.pid, owner.host)) {
-        throw new Error(`${what} is in use by process ${owner.pid} on ${owner.host} (since ${owner.since}): ` +
-          'wait for it to finish or stop it; one process writes a run at a time');
+        throw new Error(
+          `${what} is in use by process ${owner.pid} on ${owner.host} (since ${owner.since}): ` +
+            'wait for it to finish or stop it; one process writes a run at a time',
+        );
       }
       if (owner !== undefined) rmSync(path, { force: true }); // stale: its process is gone
     }

@@ -43,7 +43,10 @@ export interface PrecisionChoice {
 export function choosePrecision(cpuFlags: readonly string[], isaLimit?: string): PrecisionChoice {
   const native = NATIVE_BF16_FLAGS.filter((f) => cpuFlags.includes(f));
   if (native.length > 0 && isaLimit !== undefined && !/BF16|AMX|FP16|^ALL$/i.test(isaLimit)) {
-    return { precision: 'fp32', reason: `auto: ONEDNN_MAX_CPU_ISA=${isaLimit} leaves oneDNN no bf16 kernels (the CPU has ${native.join(', ')}), so fp32` };
+    return {
+      precision: 'fp32',
+      reason: `auto: ONEDNN_MAX_CPU_ISA=${isaLimit} leaves oneDNN no bf16 kernels (the CPU has ${native.join(', ')}), so fp32`,
+    };
   }
   return native.length > 0
     ? { precision: 'bf16', reason: `auto: the CPU computes bf16 natively (${native.join(', ')}), so bf16 autocast, channels-last` }
@@ -56,7 +59,11 @@ export function isaLimit(env: NodeJS.ProcessEnv = process.env): string | undefin
 }
 
 /** A precision setting made concrete: auto by this machine's CPU flags, fp32 and bf16 as asked. */
-export function resolvePrecision(setting: 'auto' | TrainingPrecision, cpuFlags: readonly string[] = cpuFeatures(), limit = isaLimit()): PrecisionChoice {
+export function resolvePrecision(
+  setting: 'auto' | TrainingPrecision,
+  cpuFlags: readonly string[] = cpuFeatures(),
+  limit = isaLimit(),
+): PrecisionChoice {
   return setting === 'auto' ? choosePrecision(cpuFlags, limit) : { precision: setting, reason: `${setting}: as asked` };
 }
 

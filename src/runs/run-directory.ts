@@ -25,7 +25,15 @@ import { METRIC_RECORD_SCHEMA, STATUS_SCHEMA, parseRecord } from './schemas.js';
 
 /** The files a run keeps (above): no other command's output may take one of their names. */
 export const RUN_FILES = [
-  'config.json', 'model.json', 'environment.json', 'metrics.jsonl', 'status.json', 'eval.json', 'predictions.json', 'landscape.json', 'lock',
+  'config.json',
+  'model.json',
+  'environment.json',
+  'metrics.jsonl',
+  'status.json',
+  'eval.json',
+  'predictions.json',
+  'landscape.json',
+  'lock',
 ] as const;
 
 /** The file that makes a folder an experiment's (written by skipstudio experiment; its runs are its sub-folders). */
@@ -38,7 +46,9 @@ export const MAX_NOTES = 50;
 
 /** A note or command from an experiment file as the report lays it out: cut at MAX_NOTE_LENGTH, saying so. */
 export function boundedNote(text: string): string {
-  return text.length <= MAX_NOTE_LENGTH ? text : `${text.slice(0, MAX_NOTE_LENGTH)}... (${(text.length - MAX_NOTE_LENGTH).toLocaleString('en-US')} more characters not shown)`;
+  return text.length <= MAX_NOTE_LENGTH
+    ? text
+    : `${text.slice(0, MAX_NOTE_LENGTH)}... (${(text.length - MAX_NOTE_LENGTH).toLocaleString('en-US')} more characters not shown)`;
 }
 
 /**
@@ -48,8 +58,10 @@ export function boundedNote(text: string): string {
  */
 export function checkOutputFolder(out: string, kind: 'run' | 'experiment'): void {
   if (kind === 'run' && existsSync(join(out, EXPERIMENT_FILE))) {
-    throw new Error(`--out ${out} is an experiment's folder (it holds ${EXPERIMENT_FILE}), not a run's: give the run a folder of its own, ` +
-      `e.g. ${join(out, 'my-run')}`);
+    throw new Error(
+      `--out ${out} is an experiment's folder (it holds ${EXPERIMENT_FILE}), not a run's: give the run a folder of its own, ` +
+        `e.g. ${join(out, 'my-run')}`,
+    );
   }
   if (kind === 'experiment' && new RunDirectory(out).exists()) {
     throw new Error(`--out ${out} is a run's folder (it holds config.json), not an experiment's: give the experiment a folder of its own`);
@@ -188,7 +200,7 @@ function notARegularFile(path: string): string | undefined {
   try {
     stat = statSync(path);
   } catch {
-    return undefined;  // a new path (or a dangling link, which the write replaces)
+    return undefined; // a new path (or a dangling link, which the write replaces)
   }
   if (stat.isFile()) return undefined;
   if (stat.isDirectory()) return 'a folder';
@@ -220,6 +232,7 @@ export function checkOutputFile(out: string, options: { force?: boolean; flag?: 
   const run = owningRun(out);
   if (run !== undefined) throw new Error(`${flag} ${out} is one of the files of the run in ${run}: write to another path`);
   const kind = notARegularFile(out);
-  if (kind !== undefined) throw new Error(`${flag} ${out} is ${kind}, which this command does not write over: give a new path or a regular file`);
+  if (kind !== undefined)
+    throw new Error(`${flag} ${out} is ${kind}, which this command does not write over: give a new path or a regular file`);
   if (!options.force && existsSync(out)) throw new Error(`${flag} ${out} exists: give --force to replace it, or another ${flag}`);
 }

@@ -44,11 +44,20 @@ export function number(value: string): number {
 }
 
 /** An integer setting in [min, max]: every count has a ceiling, so 1e308 is refused before it reaches a loop or a native call. */
-export function integer({ min, max, default: fallback, help, flag = '<n>' }: RowOptions<number> & { min: number; max: number }): Setting<number> {
+export function integer({
+  min,
+  max,
+  default: fallback,
+  help,
+  flag = '<n>',
+}: RowOptions<number> & { min: number; max: number }): Setting<number> {
   const what = `an integer from ${min} to ${max.toLocaleString('en-US')}`;
   const ok = (n: unknown) => Number.isInteger(n) && (n as number) >= min && (n as number) <= max;
   return {
-    default: fallback, help, flag, range: [min, max],
+    default: fallback,
+    help,
+    flag,
+    range: [min, max],
     parse: (text) => {
       const n = Number(text);
       if (text.trim() === '' || !ok(n)) throw new Error(`must be ${what}, got ${text}`);
@@ -59,34 +68,57 @@ export function integer({ min, max, default: fallback, help, flag = '<n>' }: Row
 }
 
 /** A real setting in [min, max] (an end open where `open` says so): the range is part of the setting, and of its message. */
-export function real(
-  { min, max, open = {}, default: fallback, help, flag = '<x>' }: RowOptions<number> & { min: number; max: number; open?: { min?: boolean; max?: boolean } },
-): Setting<number> {
+export function real({
+  min,
+  max,
+  open = {},
+  default: fallback,
+  help,
+  flag = '<x>',
+}: RowOptions<number> & { min: number; max: number; open?: { min?: boolean; max?: boolean } }): Setting<number> {
   const show = (n: number) => (Math.abs(n) >= 1e6 ? n.toExponential().replace('e+', 'e') : String(n));
   const what = `in ${open.min ? '(' : '['}${show(min)}, ${show(max)}${open.max ? ')' : ']'}`;
   const ok = (n: number) => (open.min ? n > min : n >= min) && (open.max ? n < max : n <= max);
   return {
-    default: fallback, help, flag, range: [min, max], parse: number,
+    default: fallback,
+    help,
+    flag,
+    range: [min, max],
+    parse: number,
     check: (v) => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? undefined : `must be a number ${what}, got ${got(v)}`),
   };
 }
 
 /** One of a list of names. */
 export function choice<const C extends readonly string[]>(
-  choices: C, { default: fallback, help, flag = '<name>' }: RowOptions<C[number]>,
+  choices: C,
+  { default: fallback, help, flag = '<name>' }: RowOptions<C[number]>,
 ): Setting<C[number]> & { choices: C } {
   return {
-    default: fallback, help, flag, choices, parse: (text) => text as C[number],
+    default: fallback,
+    help,
+    flag,
+    choices,
+    parse: (text) => text as C[number],
     check: (v) => (choices.includes(v as string) ? undefined : `must be one of ${choices.join(', ')}, got ${got(v)}`),
   };
 }
 
 /** A switch, off unless given (`--augment`); one on by default is turned off by its `--no-` flag. */
-export function onOff({ help, default: fallback = false }: Omit<RowOptions<boolean>, 'default' | 'flag'> & { default?: boolean }): Setting<boolean> {
+export function onOff({
+  help,
+  default: fallback = false,
+}: Omit<RowOptions<boolean>, 'default' | 'flag'> & { default?: boolean }): Setting<boolean> {
   return { default: fallback, help, check: (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${got(v)}`) };
 }
 
 /** A non-empty text: a name or a folder. */
 export function text({ default: fallback, help, flag = '<name>' }: RowOptions<string>): Setting<string> {
-  return { default: fallback, help, flag, parse: (t) => t, check: (v) => (typeof v === 'string' && v.length > 0 ? undefined : `must be a non-empty string, got ${got(v)}`) };
+  return {
+    default: fallback,
+    help,
+    flag,
+    parse: (t) => t,
+    check: (v) => (typeof v === 'string' && v.length > 0 ? undefined : `must be a non-empty string, got ${got(v)}`),
+  };
 }

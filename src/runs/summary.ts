@@ -16,10 +16,20 @@ export function summarizeRun(dir: RunDirectory, config: TrainConfig): RunSummary
   const accuracies = epochs.map((e) => e.testAccuracy);
   const seconds = epochs.reduce((t, e) => t + e.seconds, 0) || status.wallSeconds;
   return {
-    name: basename(config.out), dir: config.out, model: config.model, depth: configuredDepth(config), lr: config.lr, seed: config.seed, status: status.status,
-    learnableLayers: model.learnableLayers, weightLayers: model.weightLayers, parameters: model.parameters,
-    finalTestAccuracy: accuracies.at(-1) ?? Number.NaN, bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN,
-    wallSeconds: status.wallSeconds, imagesPerSecond: seconds > 0 ? (Math.max(1, status.step) * config.batchSize) / seconds : Number.NaN,
+    name: basename(config.out),
+    dir: config.out,
+    model: config.model,
+    depth: configuredDepth(config),
+    lr: config.lr,
+    seed: config.seed,
+    status: status.status,
+    learnableLayers: model.learnableLayers,
+    weightLayers: model.weightLayers,
+    parameters: model.parameters,
+    finalTestAccuracy: accuracies.at(-1) ?? Number.NaN,
+    bestTestAccuracy: accuracies.length ? Math.max(...accuracies) : Number.NaN,
+    wallSeconds: status.wallSeconds,
+    imagesPerSecond: seconds > 0 ? (Math.max(1, status.step) * config.batchSize) / seconds : Number.NaN,
     timeToAccuracy: config.targetAccuracy > 0 ? timeToAccuracy(epochs, config.targetAccuracy) : undefined,
     divergedAt: status.divergedAt,
   };

@@ -24,9 +24,13 @@ describe('docs/cli.md', () => {
   it('has every command and subcommand, and each flag with its default, range and help', () => {
     const names = (c: typeof program): string[] => c.commands.flatMap((sub) => [sub.name(), ...names(sub)]);
     for (const name of names(program)) assert.match(generated, new RegExp(`^## skipstudio (\\w+ )?${name}$`, 'm'), name);
-    assert.match(generated, /^\| `--batch-size <n>` \| `64` \| 1 to 65,536 \| images per step \|$/m, 'a setting: its default and range from the settings table');
+    assert.match(
+      generated,
+      /^\| `--batch-size <n>` \| `64` \| 1 to 65,536 \| images per step \|$/m,
+      'a setting: its default and range from the settings table',
+    );
     assert.match(generated, /^\| `--preset <name>` \| `default` \| `default`, `full`, `hw5` \| /m, 'a flag with choices');
     assert.match(generated, /^\| `--threads <n>` \| every core \| 1 to 1,024 \| /m, 'a default that depends on the machine, in words');
-    assert.match(generated, /^\| `--per-class <n>` \| `8` \| 1 to 1,000 \| images per class \|$/m, 'a flag\'s own integer range');
+    assert.match(generated, /^\| `--per-class <n>` \| `8` \| 1 to 1,000 \| images per class \|$/m, "a flag's own integer range");
   });
 });

@@ -12,8 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { githubSlug as slug } from '../../src/cli/reference.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const pages = ['README.md', ...readdirSync(join(repo, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-
+const pages = [
+  'README.md',
+  ...readdirSync(join(repo, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** The anchors of a markdown file's headings (outside code blocks). */
 function anchors(path: string): Set<string> {
@@ -21,8 +25,8 @@ function anchors(path: string): Set<string> {
   return new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)));
 }
 
-describe('the documentation\'s links', () => {
-  it('makes GitHub\'s anchors', () => {
+describe("the documentation's links", () => {
+  it("makes GitHub's anchors", () => {
     assert.equal(slug('The assignment at full size (`npm run bench:hw5`)'), 'the-assignment-at-full-size-npm-run-benchhw5');
     assert.equal(slug('How long `npm start` takes'), 'how-long-npm-start-takes');
   });
@@ -36,7 +40,8 @@ describe('the documentation\'s links', () => {
         const [file, anchor] = link.split('#') as [string, string | undefined];
         const target = file === '' ? join(repo, page) : join(repo, dirname(page), file);
         assert.ok(existsSync(target), `${page}: ${link} names ${relative(repo, target)}, which does not exist`);
-        if (anchor !== undefined) assert.ok(anchors(target).has(anchor), `${page}: ${link}: no heading of ${relative(repo, target)} has the anchor #${anchor}`);
+        if (anchor !== undefined)
+          assert.ok(anchors(target).has(anchor), `${page}: ${link}: no heading of ${relative(repo, target)} has the anchor #${anchor}`);
       }
     });
   }

@@ -32,7 +32,10 @@ describe('precision auto', () => {
     assert.equal(S.choosePrecision(['avx2', 'amx_bf16', 'amx_tile']).precision, 'bf16', 'AMX alone is native bf16 too');
     assert.equal(S.choosePrecision(['avx512f']).precision, 'fp32', 'AVX-512 without its bf16 extension is not');
     const limited = S.choosePrecision(['avx2', 'avx512_bf16'], 'AVX2');
-    assert.deepEqual(limited, { precision: 'fp32', reason: 'auto: ONEDNN_MAX_CPU_ISA=AVX2 leaves oneDNN no bf16 kernels (the CPU has avx512_bf16), so fp32' });
+    assert.deepEqual(limited, {
+      precision: 'fp32',
+      reason: 'auto: ONEDNN_MAX_CPU_ISA=AVX2 leaves oneDNN no bf16 kernels (the CPU has avx512_bf16), so fp32',
+    });
     assert.equal(S.choosePrecision(['avx512_bf16'], 'AVX512_CORE_BF16').precision, 'bf16', 'a limit that keeps bf16 keeps it');
     assert.equal(S.isaLimit({ DNNL_MAX_CPU_ISA: 'avx2' }), 'avx2');
     assert.equal(S.isaLimit({}), undefined);
@@ -44,19 +47,27 @@ describe('precision auto', () => {
     assert.equal(S.resolvePrecision('auto', ['avx2']).precision, 'fp32');
   });
 
-  it('is the default, resolved in the run\'s config with its reason, and trains channels-last when bf16', () => {
+  it("is the default, resolved in the run's config with its reason, and trains channels-last when bf16", () => {
     assert.equal(S.DEFAULT_TRAIN_CONFIG.precision, 'auto');
     const config = S.resolveTrainConfig({ model: 'net1', out: 'unused' });
     const expected = S.resolvePrecision('auto');
-    assert.equal(config.precision, expected.precision, 'this machine\'s choice');
+    assert.equal(config.precision, expected.precision, "this machine's choice");
     assert.equal(config.precisionReason, expected.reason);
     assert.equal(S.describePrecision(config), `${expected.precision} (${expected.reason})`);
     assert.equal(S.trainingMemoryFormat({ precision: 'bf16', memoryFormat: 'contiguous' }), 'channelsLast');
     assert.equal(S.trainingMemoryFormat({ precision: 'fp32', memoryFormat: 'contiguous' }), 'contiguous');
     const asked = S.resolveTrainConfig({ model: 'net1', out: 'unused', precision: 'fp32' });
     assert.equal(S.describePrecision(asked), 'fp32');
-    assert.throws(() => S.resolveTrainConfig({ model: 'net1', out: 'x', precision: 'fp16' as 'fp32' }), /precision must be one of auto, fp32, bf16, got 'fp16'/);
-    const copied = S.resolveTrainConfig({ model: 'net1', out: 'unused', precision: 'fp32', precisionReason: 'auto: the CPU computes bf16 natively (avx512_bf16), so bf16' });
+    assert.throws(
+      () => S.resolveTrainConfig({ model: 'net1', out: 'x', precision: 'fp16' as 'fp32' }),
+      /precision must be one of auto, fp32, bf16, got 'fp16'/,
+    );
+    const copied = S.resolveTrainConfig({
+      model: 'net1',
+      out: 'unused',
+      precision: 'fp32',
+      precisionReason: 'auto: the CPU computes bf16 natively (avx512_bf16), so bf16',
+    });
     assert.equal(copied.precisionReason, undefined, 'a reason carried over from another config does not describe this choice');
   });
 });

@@ -9,8 +9,18 @@ import * as S from '../../src/index.js';
 
 function epoch(index: number, testAccuracy: number, seconds: number): S.EpochRecord {
   return {
-    type: 'epoch', epoch: index, step: 5 * (index + 1), trainLoss: 1, trainAccuracy: 0.5, testLoss: 1, testAccuracy, lr: 0.1, seconds,
-    wallSeconds: 12 * (index + 1), imagesPerSecond: 100, dataWaitShare: 0,
+    type: 'epoch',
+    epoch: index,
+    step: 5 * (index + 1),
+    trainLoss: 1,
+    trainAccuracy: 0.5,
+    testLoss: 1,
+    testAccuracy,
+    lr: 0.1,
+    seconds,
+    wallSeconds: 12 * (index + 1),
+    imagesPerSecond: 100,
+    dataWaitShare: 0,
   };
 }
 
@@ -20,7 +30,15 @@ function runWith(epochs: S.EpochRecord[], status: Partial<S.StatusFile>, setting
   const config = S.resolveTrainConfig({ out, model: 'hw5net', lr: 0.01, seed: 4, batchSize: 8, ...settings });
   const dir = new S.RunDirectory(out);
   dir.create();
-  dir.writeJson('status.json', { status: 'finished', epochsDone: epochs.length, step: 5 * epochs.length, totalSteps: 10, wallSeconds: 30, updatedAt: '', ...status });
+  dir.writeJson('status.json', {
+    status: 'finished',
+    epochsDone: epochs.length,
+    step: 5 * epochs.length,
+    totalSteps: 10,
+    wallSeconds: 30,
+    updatedAt: '',
+    ...status,
+  });
   dir.writeJson('model.json', { learnableLayers: 17, weightLayers: 9, parameters: 1234 });
   dir.append({ type: 'iteration', epoch: 0, step: 1, loss: 2, lr: 0.01, imagesPerSecond: 50, dataWaitShare: 0 });
   for (const e of epochs) dir.append(e);
@@ -28,13 +46,30 @@ function runWith(epochs: S.EpochRecord[], status: Partial<S.StatusFile>, setting
 }
 
 describe('summarizeRun', () => {
-  it('reads the final and best test accuracy, the model\'s size and the throughput over the epochs\' own seconds', () => {
-    const { dir, config, out } = runWith([epoch(0, 0.6, 2), epoch(1, 0.8, 3), epoch(2, 0.7, 5)], { step: 15, wallSeconds: 40 }, { modelOptions: { blocksPerStage: 2 } });
+  it("reads the final and best test accuracy, the model's size and the throughput over the epochs' own seconds", () => {
+    const { dir, config, out } = runWith(
+      [epoch(0, 0.6, 2), epoch(1, 0.8, 3), epoch(2, 0.7, 5)],
+      { step: 15, wallSeconds: 40 },
+      { modelOptions: { blocksPerStage: 2 } },
+    );
     const summary = S.summarizeRun(dir, config);
     assert.deepEqual(summary, {
-      name: 'hw5net-lr0.01', dir: out, model: 'hw5net', depth: 2, lr: 0.01, seed: 4, status: 'finished',
-      learnableLayers: 17, weightLayers: 9, parameters: 1234, finalTestAccuracy: 0.7, bestTestAccuracy: 0.8,
-      wallSeconds: 40, imagesPerSecond: (15 * 8) / 10, timeToAccuracy: undefined, divergedAt: undefined,
+      name: 'hw5net-lr0.01',
+      dir: out,
+      model: 'hw5net',
+      depth: 2,
+      lr: 0.01,
+      seed: 4,
+      status: 'finished',
+      learnableLayers: 17,
+      weightLayers: 9,
+      parameters: 1234,
+      finalTestAccuracy: 0.7,
+      bestTestAccuracy: 0.8,
+      wallSeconds: 40,
+      imagesPerSecond: (15 * 8) / 10,
+      timeToAccuracy: undefined,
+      divergedAt: undefined,
     });
   });
 
