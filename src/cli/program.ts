@@ -214,12 +214,17 @@ const landscape = program
   .description(
     "the loss landscape around a trained run (Li et al. 2018): training loss along filter-normalised random directions, into the run's landscape.json",
   )
-  .requiredOption('--run <dir>', 'a run directory (its last checkpoint)');
+  .requiredOption('--run <dir>', 'a run directory (its last checkpoint)')
+  .option(
+    '--hessian',
+    "also measure the Hessian's curvature on the same sample (fp32): its top eigenvalue by power iteration and its trace by Hutchinson's estimator, per batch of 250 images and with a 95% interval over the batches",
+  );
 for (const [name, setting] of Object.entries(LANDSCAPE_SETTINGS))
   landscape.addOption(optionOf(name, setting as Setting<unknown>, false).default(setting.default));
 landscape.action(
   async (flags: {
     run: string;
+    hessian?: boolean;
     points: number;
     grid: number;
     sample: number;
@@ -227,12 +232,11 @@ landscape.action(
     seed: number;
     precision: 'run' | 'fp32' | 'bf16';
   }) => {
-    const { run, ...options } = flags;
-    const file = await landscapeOfRun(
-      run,
-      options,
-      progressEvery(0.1, (done, total) => console.log(`${done} of ${total} points`)),
-    );
+    const { run, hessian, ...options } = flags;
+    const file = await landscapeOfRun(run, options, {
+      onPoint: progressEvery(0.1, (done, total) => console.log(`${done} of ${total} points`)),
+      hessian: hessian ? { seed: options.seed } : undefined,
+    });
     console.log(formatLandscape(file));
     console.log(`saved in ${run}/landscape.json; \`skipstudio report\` draws it`);
   },

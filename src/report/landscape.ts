@@ -10,7 +10,7 @@ import { contours } from 'd3-contour';
 import type { TopLevelSpec } from 'vega-lite';
 
 import { catalogEntry, configuredDepth, hasModelSources } from '../models/catalog.js';
-import type { LandscapeFile } from '../runs/index.js';
+import type { CurvatureRecord, HessianRecord, LandscapeFile } from '../runs/index.js';
 import { type Chart, lineChart } from './charts.js';
 import type { RunData } from './load.js';
 
@@ -317,6 +317,21 @@ export function formatLandscape(file: LandscapeFile): string {
     `loss landscape on ${file.sample.toLocaleString('en-US')} training images (${file.points} points on a line` +
     `${file.grid ? `, a ${file.grid} x ${file.grid} grid` : ''}, ${file.precision}, ${file.seconds.toFixed(0)} s): loss ${fixed(s.origin)} at the trained weights, ` +
     `rise ${fixed(s.rise05)} at distance 0.5 and ${fixed(s.rise1)} at 1` +
-    (s.nonConvex === undefined ? '' : `; ${share(s.nonConvex)} of the grid not convex`)
+    (s.nonConvex === undefined ? '' : `; ${share(s.nonConvex)} of the grid not convex`) +
+    (file.hessian === undefined ? '' : `\n${formatHessian(file.hessian)}`)
+  );
+}
+
+/** A curvature measure in words: its mean over the batches and their 95% interval. */
+function describeCurvature(m: CurvatureRecord): string {
+  const show = (x: number) => x.toPrecision(4);
+  return `${show(m.mean)} (${m.interval ? `95% interval ${show(m.interval[0])} to ${show(m.interval[1])} over ${m.perBatch.length} batches` : 'one batch: no interval'})`;
+}
+
+/** The command's summary of the Hessian's curvature: where it was measured, what it took, the top eigenvalue and the trace. */
+export function formatHessian(h: HessianRecord): string {
+  return (
+    `Hessian on ${h.sample.toLocaleString('en-US')} training images in ${h.batches} batches (fp32, ${h.hvps.toLocaleString('en-US')} ` +
+    `Hessian-vector products, ${h.seconds.toFixed(0)} s): dominant eigenvalue (largest in magnitude) ${describeCurvature(h.topEigenvalue)}, trace ${describeCurvature(h.trace)}`
   );
 }

@@ -135,6 +135,33 @@ export interface LandscapeFile {
   /** surface[j][i]: the loss at surfaceAxis[i] along the first direction and surfaceAxis[j] along the second. */
   surface: number[][];
   seconds: number;
+  /** The Hessian's curvature on the same sample, where it was asked for (skipstudio landscape --hessian). */
+  hessian?: HessianRecord;
+}
+
+/** A curvature measure over the sample's batches: the mean, the standard deviation and 95% interval (null for one batch), each batch's value. */
+export interface CurvatureRecord {
+  mean: number;
+  std: number | null;
+  interval: [number, number] | null;
+  perBatch: number[];
+}
+
+/** The Hessian of the training loss on a landscape's sample, in fp32 with batch norm in eval mode: PyHessian's measures. */
+export interface HessianRecord {
+  /** The dominant eigenvalue (power iteration). */
+  topEigenvalue: CurvatureRecord;
+  /** The trace (Hutchinson's estimator). */
+  trace: CurvatureRecord;
+  /** Hessian-vector products computed in all. */
+  hvps: number;
+  /** Images and batches the measures were taken on. */
+  sample: number;
+  batches: number;
+  /** Rademacher vectors per batch, and the relative change at which power iteration stopped. */
+  traceSamples: number;
+  tolerance: number;
+  seconds: number;
 }
 
 /** When a run first reached its target test accuracy: the epoch (counted from 1) and the wall seconds at its end, both null if it never did. */

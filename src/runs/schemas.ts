@@ -9,10 +9,12 @@ import { z } from 'zod';
 
 import type { EnvironmentRecord } from './environment.js';
 import type {
+  CurvatureRecord,
   DivergedRecord,
   EpochRecord,
   EvaluationFile,
   GradientRecord,
+  HessianRecord,
   IterationRecord,
   LandscapeFile,
   MetricRecord,
@@ -144,7 +146,25 @@ export const ENVIRONMENT_SCHEMA = z.object({
   recordedAt: z.string(),
 }) satisfies z.ZodType<EnvironmentRecord, unknown>;
 
-/** landscape.json: the slice as long as its axis, the surface square. */
+const curvature = z.object({
+  mean: finite,
+  std: z.number().nullable(),
+  interval: z.tuple([finite, finite]).nullable(),
+  perBatch: z.array(finite).min(1),
+}) satisfies z.ZodType<CurvatureRecord, unknown>;
+
+const hessian = z.object({
+  topEigenvalue: curvature,
+  trace: curvature,
+  hvps: count,
+  sample: count,
+  batches: count,
+  traceSamples: count,
+  tolerance: finite.positive(),
+  seconds: finite.nonnegative(),
+}) satisfies z.ZodType<HessianRecord, unknown>;
+
+/** landscape.json: the slice as long as its axis, the surface square, the Hessian's measures where taken. */
 export const LANDSCAPE_SCHEMA = z
   .object({
     points: count,
@@ -160,6 +180,7 @@ export const LANDSCAPE_SCHEMA = z
     surfaceAxis: z.array(finite),
     surface: z.array(z.array(measured)),
     seconds: finite.nonnegative(),
+    hessian: hessian.optional(),
   })
   .refine((l) => l.alphas.length === l.line.length && l.alphas.length > 0, {
     message: 'alphas and line must be as long as each other',

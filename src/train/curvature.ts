@@ -61,7 +61,14 @@ export interface HessianCurvature {
   sample: number;
 }
 
-const DEFAULTS: Required<CurvatureOptions> = { topEigenvalues: 1, traceSamples: 50, tolerance: 1e-3, maxIterations: 100, seed: 0 };
+/** hessianCurvature's defaults: one eigenvalue, 50 Rademacher vectors, PyHessian's tolerance and iteration limit, seed 0. */
+export const CURVATURE_DEFAULTS: Required<CurvatureOptions> = {
+  topEigenvalues: 1,
+  traceSamples: 50,
+  tolerance: 1e-3,
+  maxIterations: 100,
+  seed: 0,
+};
 
 /** The weights the loss is differentiated by: the parameters that take a gradient. */
 function trainable(model: Module): Tensor[] {
@@ -182,7 +189,7 @@ function optionProblems(o: Required<CurvatureOptions>): string[] {
  * is of its own mean loss; the batches should be drawn alike (a fixed sample in equal batches).
  */
 export function hessianCurvature(model: Module, batches: Batch[], given: CurvatureOptions = {}): HessianCurvature {
-  const options = { ...DEFAULTS, ...given };
+  const options = { ...CURVATURE_DEFAULTS, ...given };
   const problems = optionProblems(options);
   if (batches.length === 0) problems.push('the sample holds no batch: give at least one');
   if (problems.length > 0) throw new RangeError(`hessianCurvature: ${problems.join('; ')}`);

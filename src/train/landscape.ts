@@ -16,7 +16,14 @@ import { existsSync } from 'node:fs';
 import { type Batch, DataLoader, type DatasetSplits, subset } from '../data/index.js';
 import { checkFiniteWeights, loadCheckpoint, previewJson, readCheckpointStep } from '../io/index.js';
 import type { Module } from '../nn/index.js';
-import { type LandscapeFile, RunDirectory, type Setting, type TrainConfig, trainingMemoryFormat } from '../runs/index.js';
+import {
+  type HessianRecord,
+  type LandscapeFile,
+  RunDirectory,
+  type Setting,
+  type TrainConfig,
+  trainingMemoryFormat,
+} from '../runs/index.js';
 import {
   type Tensor,
   autocast,
@@ -32,6 +39,7 @@ import {
   zerosLike,
 } from '../tensor/index.js';
 import { resolveTrainConfig } from './config.js';
+import { CURVATURE_DEFAULTS, type CurvatureOptions, type HessianCurvature, hessianCurvature } from './curvature.js';
 import { prepareRun } from './prepare.js';
 
 /** How a loss landscape is computed (Li et al. 2018): its resolution, sample, extent, seed and precision. */
@@ -273,6 +281,28 @@ export function lossLandscape(
   }
 }
 
+/** The Hessian's curvature on the sample as landscape.json records it (a one-batch sample has no spread: null). */
+function hessianRecord(model: Module, sample: Batch[], options: CurvatureOptions): HessianRecord {
+  const started = performance.now();
+  const measured = hessianCurvature(model, sample, options);
+  const record = (m: HessianCurvature['trace']) => ({
+    mean: m.mean,
+    std: Number.isFinite(m.std) ? m.std : null,
+    interval: m.interval95 ?? null,
+    perBatch: m.perBatch,
+  });
+  return {
+    topEigenvalue: record(measured.topEigenvalue),
+    trace: record(measured.trace),
+    hvps: measured.hvps,
+    sample: measured.sample,
+    batches: sample.length,
+    traceSamples: options.traceSamples ?? CURVATURE_DEFAULTS.traceSamples,
+    tolerance: options.tolerance ?? CURVATURE_DEFAULTS.tolerance,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
 /** The sample a run's landscape is computed on: normalised like its training images, without augmentation. */
 function landscapeSample(splits: Awaited<ReturnType<typeof prepareRun>>, options: LandscapeOptions): Batch[] {
   const images = subset(splits.trainSplit, options.sample, options.seed);
@@ -301,12 +331,19 @@ export function hasLandscape(path: string, options: LandscapeOptions): boolean {
   return same && file.step === readCheckpointStep(dir.checkpointPath);
 }
 
-/** The landscape of a run's last checkpoint, written to the run's landscape.json. */
+/** What else landscapeOfRun takes: progress, datasets already loaded, and whether to measure the Hessian's curvature too. */
+export interface LandscapeRunExtras {
+  onPoint?: LandscapeProgress;
+  datasets?: Map<string, DatasetSplits>;
+  /** Measure the Hessian on the same sample, in fp32, with these options (see hessianCurvature), into landscape.json's `hessian`. */
+  hessian?: CurvatureOptions;
+}
+
+/** The landscape of a run's last checkpoint (and with `hessian`, its curvature), written to the run's landscape.json. */
 export async function landscapeOfRun(
   path: string,
   given: Partial<LandscapeOptions> = {},
-  onPoint?: LandscapeProgress,
-  datasets?: Map<string, DatasetSplits>,
+  { onPoint, datasets, hessian }: LandscapeRunExtras = {},
 ): Promise<LandscapeFile> {
   const problems = landscapeProblems(given);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
@@ -344,6 +381,7 @@ export async function landscapeOfRun(
       step,
       ...landscape,
       seconds: (performance.now() - started) / 1000,
+      ...(hessian === undefined ? {} : { hessian: hessianRecord(prepared.model, sample, hessian) }),
     };
     dir.writeJson('landscape.json', file);
     return file;

@@ -195,6 +195,25 @@ describe('skipstudio landscape on a trained run', () => {
     writeFileSync(path, taken);
   });
 
+  it("with --hessian, adds the Hessian's top eigenvalue and trace on the same sample, and the report still reads the file (issue 40)", () => {
+    const checkpoint = readFileSync(join(runDir, 'checkpoints/last.safetensors'));
+    const result = cli('landscape', '--run', runDir, '--points', '3', '--grid', '0', '--sample', '40', '--precision', 'fp32', '--hessian');
+    assert.equal(result.status, 0, result.stderr);
+    const file = JSON.parse(readFileSync(join(runDir, 'landscape.json'), 'utf8')) as S.LandscapeFile;
+    const h = file.hessian!;
+    assert.deepEqual([h.sample, h.batches, h.traceSamples, h.tolerance], [40, 1, 50, 1e-3]);
+    assert.equal(h.topEigenvalue.mean, h.topEigenvalue.perBatch[0]);
+    assert.deepEqual([h.topEigenvalue.std, h.topEigenvalue.interval, h.trace.interval], [null, null, null], 'one batch: no spread');
+    assert.ok(Number.isFinite(h.topEigenvalue.mean) && Number.isFinite(h.trace.mean) && h.topEigenvalue.mean !== 0);
+    assert.ok(h.hvps > h.traceSamples, "power iteration and Hutchinson's vectors counted");
+    assert.match(
+      result.stdout,
+      /Hessian on 40 training images in 1 batches \(fp32, \d+ Hessian-vector products, \d+ s\): dominant eigenvalue \(largest in magnitude\) \S+ \(one batch: no interval\), trace \S+/,
+    );
+    assert.ok(readFileSync(join(runDir, 'checkpoints/last.safetensors')).equals(checkpoint));
+    assert.equal(S.loadExperiment(runDir).runs[0]!.landscape!.hessian!.topEigenvalue.mean, h.topEigenvalue.mean);
+  });
+
   it('names the folder that is not a run, and the flag that is wrong', () => {
     const missing = cli('landscape', '--run', join(root, 'nothing-here'));
     assert.equal(missing.status, 1);
@@ -691,7 +710,7 @@ describe("a run's landscape", () => {
     const options = { points: 3, grid: 3, sample: 12, seed: 2, range: 0.5, precision: 'fp32' as const };
     const calls: number[] = [];
     const started = performance.now();
-    const file = await S.landscapeOfRun(path, options, (done) => calls.push(done));
+    const file = await S.landscapeOfRun(path, options, { onPoint: (done) => calls.push(done) });
     const wall = (performance.now() - started) / 1000;
     assert.deepEqual(
       calls,

@@ -60,7 +60,7 @@ export async function landscapes({ config, plans, datasets, options }: Experimen
       const progress = progressEvery(0.25, (done, total) =>
         options.reporter.message(`[${name}] loss landscape: ${done} of ${total} points`),
       );
-      const file = await landscapeOfRun(plan.out, settings, progress, datasets);
+      const file = await landscapeOfRun(plan.out, settings, { onPoint: progress, datasets });
       options.reporter.message(`[${name}] loss landscape on ${file.sample} training images in ${file.seconds.toFixed(0)} s`);
     } catch (error) {
       // The runs are trained: a landscape that fails must not cost the experiment its report.
