@@ -1,6 +1,6 @@
 /** Shared test helpers: approximate comparison and finite-difference gradient checks. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,4 +160,16 @@ export function interruptWhen(child: ChildProcess, exited: Promise<unknown>, rea
       reject(new Error(`the process ended before it could be interrupted:\n${stderr()}`));
     });
   });
+}
+
+/** The CLI's entry point, for tests that run skipstudio as a user would. */
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
+
+/**
+ * `skipstudio train` of a tiny run, as many tests need one: net1 at lr 0.01, one epoch of batches of 16, one thread, on
+ * the given data into out; `extra` flags follow (--precision bf16, --log-every 1, ...).
+ */
+export function trainTinyRun(data: string, out: string, ...extra: string[]): SpawnSyncReturns<string> {
+  const args = ['train', '--model', 'net1', '--lr', '0.01', '--epochs', '1', '--batch-size', '16', '--threads', '1', '--data-dir', data];
+  return spawnSync(process.execPath, [CLI, ...args, '--out', out, ...extra], { encoding: 'utf8' });
 }

@@ -11,7 +11,7 @@ import onnxProto from 'onnx-proto';
 
 import * as S from '../../src/index.js';
 import { exportOnnx } from '../../src/export/index.js';
-import { formulaFill, writeTinyFashionMnist } from '../helpers.js';
+import { formulaFill, writeTinyFashionMnist, trainTinyRun } from '../helpers.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-onnx-'));
@@ -223,31 +223,7 @@ describe('ONNX export', () => {
 
   it("says on how many test images the graph predicts otherwise than a bf16, flip-test run's evaluation, as counted here (issue 42, defect 10)", async () => {
     const run = join(root, 'runs', 'net1-bf16');
-    const trained = spawnSync(
-      process.execPath,
-      [
-        main,
-        'train',
-        '--data-dir',
-        data,
-        '--model',
-        'net1',
-        '--lr',
-        '0.01',
-        '--epochs',
-        '1',
-        '--batch-size',
-        '16',
-        '--threads',
-        '1',
-        '--precision',
-        'bf16',
-        '--flip-test',
-        '--out',
-        run,
-      ],
-      { encoding: 'utf8' },
-    );
+    const trained = trainTinyRun(data, run, '--precision', 'bf16', '--flip-test');
     assert.equal(trained.status, 0, trained.stderr);
     const out = join(root, 'net1-bf16.onnx');
     const result = spawnSync(process.execPath, [main, 'export', '--run', run, '--out', out], { encoding: 'utf8' });

@@ -16,7 +16,7 @@ import * as S from '../../src/index.js';
 import type { RunData } from '../../src/report/load.js';
 import { accuracyPerEpoch } from '../../src/report/charts.js';
 import { groupRuns } from '../../src/report/study.js';
-import { writeTinyFashionMnist } from '../helpers.js';
+import { writeTinyFashionMnist, trainTinyRun } from '../helpers.js';
 import { run } from './synthetic.js';
 
 /** An epoch record at 50% test accuracy. */
@@ -135,28 +135,7 @@ describe('a folder whose runs trained on different data', () => {
   it("is refused by the report, naming each run's data, and reported side by side from folders of their own", () => {
     const data = writeTinyFashionMnist(join(root, 'data'), 64, 16);
     const experiment = join(root, 'mixed');
-    const trained = spawnSync(
-      process.execPath,
-      [
-        main,
-        'train',
-        '--model',
-        'net1',
-        '--lr',
-        '0.01',
-        '--epochs',
-        '1',
-        '--batch-size',
-        '16',
-        '--threads',
-        '1',
-        '--data-dir',
-        data,
-        '--out',
-        join(experiment, 'fashion'),
-      ],
-      { encoding: 'utf8' },
-    );
+    const trained = trainTinyRun(data, join(experiment, 'fashion'));
     assert.equal(trained.status, 0, trained.stderr);
     // The same run, recorded as if it had trained on a two-class COCO subset.
     cpSync(join(experiment, 'fashion'), join(experiment, 'coco'), { recursive: true });

@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import * as S from '../../src/index.js';
-import { writeTinyFashionMnist } from '../helpers.js';
+import { writeTinyFashionMnist, trainTinyRun } from '../helpers.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-run-files-'));
@@ -22,32 +22,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 describe('a run whose files were edited', () => {
   const data = writeTinyFashionMnist(join(root, 'data'), 64, 16);
   const original = join(root, 'original');
-  const trained = spawnSync(
-    process.execPath,
-    [
-      main,
-      'train',
-      '--model',
-      'net1',
-      '--lr',
-      '0.01',
-      '--epochs',
-      '1',
-      '--batch-size',
-      '16',
-      '--threads',
-      '1',
-      '--log-every',
-      '1',
-      '--grad-every',
-      '1',
-      '--data-dir',
-      data,
-      '--out',
-      original,
-    ],
-    { encoding: 'utf8' },
-  );
+  const trained = trainTinyRun(data, original, '--log-every', '1', '--grad-every', '1');
 
   /** A copy of the trained run with one file changed, and what the report says of it. */
   function reportOfEdited(name: string, file: string, edit: (text: string) => string): string {

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import * as S from '../../src/index.js';
-import { writeTinyFashionMnist } from '../helpers.js';
+import { writeTinyFashionMnist, trainTinyRun } from '../helpers.js';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const root = mkdtempSync(join(tmpdir(), 'skipstudio-stray-'));
@@ -22,28 +22,7 @@ describe('an experiment folder with stray links', () => {
   it('loads its runs and writes its report past a dangling link and a loop', () => {
     const data = writeTinyFashionMnist(join(root, 'data'), 64, 16);
     const experiment = join(root, 'experiment');
-    const trained = spawnSync(
-      process.execPath,
-      [
-        main,
-        'train',
-        '--model',
-        'net1',
-        '--lr',
-        '0.01',
-        '--epochs',
-        '1',
-        '--batch-size',
-        '16',
-        '--threads',
-        '1',
-        '--data-dir',
-        data,
-        '--out',
-        join(experiment, 'net1-run'),
-      ],
-      { encoding: 'utf8' },
-    );
+    const trained = trainTinyRun(data, join(experiment, 'net1-run'));
     assert.equal(trained.status, 0, trained.stderr);
     symlinkSync(join(root, 'gone'), join(experiment, 'dangling'));
     symlinkSync(join(experiment, 'loop-b'), join(experiment, 'loop-a'));
