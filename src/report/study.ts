@@ -72,9 +72,11 @@ function shapeLabel(run: RunData, shapes: number): string {
 /** Settings (besides the model, its options and the learning rate) whose values differ between the given runs. */
 function differingSettings(runs: RunData[]): string[] {
   const shown = new Set(['model', 'modelOptions', 'lr']);
+  // A setting that differs from the first run's differs between the runs; each run compared once, the names in the table's order.
+  const differing = new Set(runs.flatMap((r) => differingResultSettings(r.config, runs[0]!.config)));
   return resultSettings(runs[0]!.config)
     .map(([k]) => k)
-    .filter((k) => !shown.has(k) && runs.some((r) => differingResultSettings(r.config, runs[0]!.config).includes(k)));
+    .filter((k) => differing.has(k) && !shown.has(k));
 }
 
 /**

@@ -285,28 +285,32 @@ describe('recipes from the command line and files', () => {
 describe('a 2-seed experiment', () => {
   const data = writeTinyFashionMnist(join(root, 'data'));
   const out = join(root, 'two-seeds');
-  const run = spawnSync(
-    process.execPath,
-    [
-      main,
-      'experiment',
-      '--data-dir',
-      data,
-      '--models',
-      'net1',
-      '--seeds',
-      '2',
-      '--epochs',
-      '1',
-      '--batch-size',
-      '16',
-      '--threads',
-      '1',
-      '--out',
-      out,
-    ],
-    { encoding: 'utf8' },
-  );
+  /** The 2-seed experiment of net1 into out, at the given epochs and threads, with more flags after. */
+  const twoSeeds = (epochs: string, threads: string, ...more: string[]) =>
+    spawnSync(
+      process.execPath,
+      [
+        main,
+        'experiment',
+        '--data-dir',
+        data,
+        '--models',
+        'net1',
+        '--seeds',
+        '2',
+        '--epochs',
+        epochs,
+        '--batch-size',
+        '16',
+        '--threads',
+        threads,
+        ...more,
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8' },
+    );
+  const run = twoSeeds('1', '1');
 
   it("trains each learning rate of net1's recipe with two seeds", () => {
     assert.equal(run.status, 0, run.stderr);
@@ -357,28 +361,7 @@ describe('a 2-seed experiment', () => {
   it('run again with other settings, is refused, naming each run and setting, and leaves experiment.json as it was (issue 42, defect 8)', () => {
     assert.equal(run.status, 0, run.stderr);
     const recorded = readFileSync(join(out, 'experiment.json'), 'utf8');
-    const again = spawnSync(
-      process.execPath,
-      [
-        main,
-        'experiment',
-        '--data-dir',
-        data,
-        '--models',
-        'net1',
-        '--seeds',
-        '2',
-        '--epochs',
-        '2',
-        '--batch-size',
-        '16',
-        '--threads',
-        '1',
-        '--out',
-        out,
-      ],
-      { encoding: 'utf8' },
-    );
+    const again = twoSeeds('2', '1');
     assert.notEqual(again.status, 0);
     assert.match(again.stderr, /holds runs made with other settings than this command asks for/);
     for (const name of ['net1-lr0.001-s0', 'net1-lr0.001-s1', 'net1-lr0.0001-s0', 'net1-lr0.0001-s1']) {
@@ -389,29 +372,7 @@ describe('a 2-seed experiment', () => {
       /repeat the command that made them \(recorded in .*experiment\.json\); to train with the new settings, give another --out/,
     );
     assert.equal(readFileSync(join(out, 'experiment.json'), 'utf8'), recorded);
-    const same = spawnSync(
-      process.execPath,
-      [
-        main,
-        'experiment',
-        '--data-dir',
-        data,
-        '--models',
-        'net1',
-        '--seeds',
-        '2',
-        '--epochs',
-        '1',
-        '--batch-size',
-        '16',
-        '--threads',
-        '2',
-        '--no-forecast',
-        '--out',
-        out,
-      ],
-      { encoding: 'utf8' },
-    );
+    const same = twoSeeds('1', '2', '--no-forecast');
     assert.equal(same.status, 0, same.stderr);
     assert.match(same.stdout + same.stderr, /\[net1-lr0\.001-s0\] already finished; kept/);
   });
